@@ -1,0 +1,211 @@
+"""The ``gantransfer`` command line: ``stylize``, ``styles``, ``grid``, ``bench``.
+
+Every bad argument ends in one line ``gantransfer: error: ...`` and exit code 2, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A user error: printed as one line, exit code 2."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _weight(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (value >= 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return value
+
+
+def _layer_spec(text: str) -> dict[str, float]:
+    """``relu1_2,relu2_2:0.5`` → ``{"relu1_2": 1.0, "relu2_2": 0.5}``."""
+    out = {}
+    for item in text.split(","):
+        name, _, weight = item.strip().partition(":")
+        out[name] = _weight(weight) if weight else 1.0
+    return out
+
+
+def _default_output(content: str, styles: list[str]) -> Path:
+    stem = f"stylized_{Path(content).stem}_{'+'.join(Path(s).stem for s in styles)}"
+    path = Path(f"{stem}.png")
+    k = 1
+    while path.exists():  # never overwrite a file the user did not name
+        path = Path(f"{stem}_{k}.png")
+        k += 1
+    return path
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    from . import optimize, samples
+
+    parser = argparse.ArgumentParser(prog="gantransfer", description="Neural and adversarial style transfer (JAX/Flax).")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("stylize", help="stylise a photo with one or more styles",
+                       description="Stylise CONTENT with STYLE(s). Each may be a bundled name or an image file.")
+    p.add_argument("content", nargs="?", default=samples.DEFAULT_CONTENT,
+                   help=f"content photo: a path or one of {', '.join(samples.CONTENT_NAMES)} (default %(default)s)")
+    p.add_argument("styles", nargs="*", metavar="style",
+                   help=f"style image(s): paths or names from {', '.join(samples.STYLE_NAMES)} "
+                        f"(default {samples.DEFAULT_STYLE})")
+    p.add_argument("-o", "--output", type=Path, help="output .png or .jpg (default: a new file in this folder)")
+    p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
+    p.add_argument("--method", choices=("optimize",), default="optimize",
+                   help="optimize = Gatys et al. by gradient descent on the pixels")
+    defaults = optimize.TransferConfig()
+    p.add_argument("--size", type=_positive_int, default=defaults.size, help="longest side in px (default %(default)s)")
+    p.add_argument("--steps", type=_positive_int, default=None,
+                   help=f"optimisation steps in total (default {sum(defaults.scale_steps)})")
+    p.add_argument("--optimizer", choices=("adam", "lbfgs"), default=defaults.optimizer)
+    p.add_argument("--lr", type=_weight, default=defaults.learning_rate, help="Adam learning rate (default %(default)s)")
+    p.add_argument("--content-weight", type=_weight, default=defaults.content_weight)
+    p.add_argument("--style-weight", type=_weight, default=defaults.style_weight)
+    p.add_argument("--tv-weight", type=_weight, default=defaults.tv_weight)
+    p.add_argument("--style-layers", type=_layer_spec, default=None,
+                   help="comma-separated layers with optional weights, e.g. relu1_2,relu2_2:0.5 "
+                        f"(default {','.join(defaults.style_layers)})")
+    p.add_argument("--content-layers", type=_layer_spec, default=None,
+                   help=f"as --style-layers (default {','.join(defaults.content_layers)})")
+    p.add_argument("--style-blend", type=_weight, nargs="+", default=None,
+                   help="one weight per style image (default: equal)")
+    p.add_argument("--init", choices=("content", "noise", "style"), default=defaults.init)
+    p.add_argument("--preserve-color", action="store_true", help="keep the content photo's colours")
+    p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("styles", help="write a contact sheet of the bundled styles (or contents)")
+    p.add_argument("-o", "--output", type=Path, default=Path("styles.png"))
+    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--kind", choices=("style", "content"), default="style")
+
+    p = sub.add_parser("grid", help="the README's grid: photos × styles, stylised at the defaults")
+    p.add_argument("--contents", nargs="+", default=["astronaut", "chelsea", "coffee"])
+    p.add_argument("--styles", nargs="+", default=["brush_strokes", "stained_glass", "waves"])
+    p.add_argument("--size", type=_positive_int, default=defaults.size)
+    p.add_argument("-o", "--output", type=Path, default=Path("data/figures/grid_optimize.png"))
+    p.add_argument("--overwrite", action="store_true")
+
+    p = sub.add_parser("bench", help="measure speed and memory; print JSON")
+    p.add_argument("--quick", action="store_true", help="small sizes and few repeats (for tests)")
+    p.add_argument("--peer", action="store_true",
+                   help="also run the PyTorch peer (needs --torch-python) in the same sitting")
+    p.add_argument("--torch-python", default=None, help="python of a venv with torch, for --peer")
+    p.add_argument("-o", "--output", type=Path, default=None, help="also write the JSON here")
+    return parser
+
+
+def _stylize(args) -> int:
+    from tqdm.auto import tqdm
+
+    from . import images, optimize, runtime, samples
+
+    styles = args.styles or [samples.DEFAULT_STYLE]
+    if args.output is not None and args.output.exists() and not args.overwrite:
+        raise CliError(f"{args.output} exists; pass --overwrite to replace it")
+    if args.output is not None and args.output.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise CliError(f"output must end in .png, .jpg or .jpeg; got {args.output}")
+    output = args.output or _default_output(args.content, styles)
+    kwargs = dict(size=args.size, optimizer=args.optimizer, learning_rate=args.lr,
+                  content_weight=args.content_weight, style_weight=args.style_weight, tv_weight=args.tv_weight,
+                  init=args.init, preserve_color=args.preserve_color, seed=args.seed, report_every=1,
+                  style_blend=args.style_blend)
+    if args.steps is not None:
+        kwargs["steps"] = args.steps
+    if args.style_layers is not None:
+        kwargs["style_layers"] = args.style_layers
+    if args.content_layers is not None:
+        kwargs["content_layers"] = args.content_layers
+    config = optimize.TransferConfig(**kwargs)
+    if args.style_blend is not None and len(args.style_blend) != len(styles):
+        raise CliError(f"{len(styles)} style image(s) but {len(args.style_blend)} --style-blend weight(s)")
+    content = samples.load_input(args.content, kind="content", size=args.size)
+    style_images = [samples.load_input(s, kind="style", size=args.size) for s in styles]
+
+    runtime.enable_compilation_cache()
+    total = sum(config.scale_steps)
+    with tqdm(total=total, desc="stylize", unit="step", disable=args.quiet, file=sys.stderr) as bar:
+        for report in optimize.stylize_iter(content, style_images, config):
+            bar.update(report.step - bar.n)
+            bar.set_postfix(px=report.scale, style=f"{report.losses.get('style', 0):.3f}",
+                            content=f"{report.losses.get('content', 0):.3f}")
+    path = images.save_image(report.image, output, overwrite=args.overwrite)
+    print(f"wrote {path} ({report.image.shape[1]}×{report.image.shape[0]} px, {report.step} steps, "
+          f"{report.seconds:.1f} s; losses {json.dumps({k: round(v, 4) for k, v in report.losses.items()})})")
+    return 0
+
+
+def _styles(args) -> int:
+    from . import images, samples
+
+    sheet = samples.contact_sheet(kind=args.kind)
+    path = images.save_image(sheet, args.output, overwrite=args.overwrite)
+    print(f"wrote {path}")
+    return 0
+
+
+def _grid(args) -> int:
+    from . import figures
+
+    path = figures.optimize_grid(args.contents, args.styles, size=args.size, output=args.output,
+                                 overwrite=args.overwrite)
+    print(f"wrote {path}")
+    return 0
+
+
+def _bench(args) -> int:
+    from . import bench
+
+    result = bench.run(quick=args.quick, torch_python=args.torch_python if args.peer else None)
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.output is not None:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text + "\n")
+    return 0
+
+
+_COMMANDS = {"stylize": _stylize, "styles": _styles, "grid": _grid, "bench": _bench}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``gantransfer`` command."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)  # argparse itself prints usage errors and exits with 2
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            return _COMMANDS[args.command](args)
+    except (CliError, ValueError, FileNotFoundError, FileExistsError, PermissionError, IsADirectoryError) as err:
+        print(f"gantransfer: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as err:
+        print(f"gantransfer: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("gantransfer: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

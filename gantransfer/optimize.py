@@ -1,0 +1,442 @@
+"""Style transfer by optimisation (Gatys, Ecker & Bethge, CVPR 2016).
+
+Start from an image (the content photo, noise, or the style) and change its pixels until its VGG16
+features match the content photo's at a deep layer and its style matrices (Gram matrices) match the
+style image's at several layers, with a total-variation term against noise:
+
+    L(x) = α · L_content(x, I_c) + β · L_style(x, S) + γ · TV(x)
+
+Each layer's loss is divided by the size of its target (``mean(P²)`` for content, ``mean(A²)`` for a
+Gram matrix), so every term starts near 1 whatever the layer, image or style: weights stay readable and
+optax's L-BFGS line search is well conditioned (un-normalised Gram losses reach 1e12 and stall it).
+
+The loop is a Python generator that yields a :class:`Progress` (step, losses, current image) every few
+steps so a notebook can draw it live; the steps themselves are pure jit-compiled functions over an
+explicit ``problem`` pytree (targets and weights), so changing a weight does not recompile.
+
+Taught in ``notebooks/03_style_transfer.ipynb``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import time
+from typing import Iterator, Mapping, NamedTuple, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from . import color, extractor
+from .style import gram_matrix, total_variation_loss
+from .validate import check_weight
+
+#: Johnson et al. (2016)'s VGG16 style layers: one per block, the last ReLU before each pooling.
+DEFAULT_STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+#: Content at a deep layer keeps the layout of light and dark while letting texture change.
+DEFAULT_CONTENT_LAYERS = ("relu4_2",)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TransferConfig:
+    """Settings of a Gatys style transfer. Every field is keyword-only and validated.
+
+    Attributes:
+      size: longest side of the output in pixels (the last scale).
+      scales: coarse-to-fine schedule, longest sides in increasing order ending at ``size``; ``None``
+        picks ``(size // 2, size)`` for ``size >= 256`` and ``(size,)`` below.
+      steps: optimisation steps in total, shared out over the scales (see ``scale_steps``), or a
+        tuple with the steps at each scale.
+      optimizer: ``"adam"`` (projected Adam on the pixels) or ``"lbfgs"`` (optax L-BFGS with a zoom
+        line search; each step may evaluate the network several times).
+      learning_rate: Adam's step size in pixel units (images live in [0, 1]).
+      content_weight, style_weight, tv_weight: α, β, γ above (finite, >= 0).
+      content_layers: ``{layer: weight}`` or a sequence of layer names (weight 1 each).
+      style_layers: ``{layer: weight}`` or a sequence (weight 1 each); weights are per-layer β_l.
+      style_blend: weights of several style images (normalised to sum 1); ``None`` = equal.
+      init: ``"content"``, ``"noise"`` or ``"style"``: the image the optimisation starts from.
+      preserve_color: keep the content photo's colours (luminance-only transfer, Gatys et al. 2016b).
+      tol: stop a scale early when the total loss improved by less than this fraction over the last
+        ``patience`` steps (0 disables the stop).
+      patience: window of steps for the convergence test.
+      report_every: yield a :class:`Progress` every this many steps.
+      seed: seed of the noise initialisation (the rest is deterministic).
+    """
+
+    size: int = 256
+    scales: tuple[int, ...] | None = None
+    steps: int | tuple[int, ...] = 120
+    optimizer: str = "adam"
+    learning_rate: float = 0.02
+    content_weight: float = 1.0
+    style_weight: float = 10.0
+    tv_weight: float = 0.5
+    content_layers: Mapping[str, float] | Sequence[str] = DEFAULT_CONTENT_LAYERS
+    style_layers: Mapping[str, float] | Sequence[str] = DEFAULT_STYLE_LAYERS
+    style_blend: Sequence[float] | None = None
+    init: str = "content"
+    preserve_color: bool = False
+    tol: float = 0.0
+    patience: int = 10
+    report_every: int = 10
+    seed: int = 0
+
+    def __post_init__(self):
+        if not isinstance(self.size, int) or self.size < extractor.MIN_SIZE:
+            raise ValueError(f"size must be an integer >= {extractor.MIN_SIZE}; got {self.size!r}")
+        steps = tuple(self.steps) if isinstance(self.steps, (tuple, list)) else self.steps
+        if isinstance(steps, tuple):
+            if not steps or not all(isinstance(n, int) and n >= 0 for n in steps) or sum(steps) < 1:
+                raise ValueError(f"steps per scale must be non-negative integers, not all 0; got {self.steps!r}")
+        elif not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+            raise ValueError(f"steps must be a positive integer; got {self.steps!r}")
+        object.__setattr__(self, "steps", steps)
+        if self.optimizer not in ("adam", "lbfgs"):
+            raise ValueError(f"optimizer must be 'adam' or 'lbfgs'; got {self.optimizer!r}")
+        if self.init not in ("content", "noise", "style"):
+            raise ValueError(f"init must be 'content', 'noise' or 'style'; got {self.init!r}")
+        check_weight(self.learning_rate, "learning_rate", allow_zero=False)
+        for name in ("content_weight", "style_weight", "tv_weight", "tol"):
+            check_weight(getattr(self, name), name)
+        if self.tol >= 1:
+            raise ValueError(f"tol is a fraction in [0, 1); got {self.tol}")
+        for name in ("patience", "report_every"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ValueError(f"{name} must be a positive integer; got {getattr(self, name)!r}")
+        object.__setattr__(self, "content_layers", _layer_weights(self.content_layers, "content layer"))
+        object.__setattr__(self, "style_layers", _layer_weights(self.style_layers, "style layer"))
+        scales = self.scales if self.scales is not None else default_scales(self.size)
+        scales = tuple(int(s) for s in scales)
+        if not scales or scales[-1] != self.size or any(b <= a for a, b in zip(scales, scales[1:])):
+            raise ValueError(f"scales must increase and end at size={self.size}; got {scales}")
+        if scales[0] < extractor.MIN_SIZE:
+            raise ValueError(f"every scale must be >= {extractor.MIN_SIZE} px; got {scales}")
+        object.__setattr__(self, "scales", scales)
+        if isinstance(steps, tuple) and len(steps) != len(scales):
+            raise ValueError(f"{len(steps)} step counts for {len(scales)} scales {scales}")
+        if self.style_blend is not None:
+            blend = tuple(check_weight(w, "style blend weight") for w in self.style_blend)
+            if sum(blend) <= 0:
+                raise ValueError(f"style blend weights must not all be zero; got {blend}")
+            object.__setattr__(self, "style_blend", blend)
+
+    @property
+    def scale_steps(self) -> tuple[int, ...]:
+        """Steps at each scale: ``steps`` itself when it is a tuple, else a share of it.
+
+        An integer is shared out with a third at the final size and the rest over the coarser scales:
+        a step at half the size costs a quarter, and the large-scale structure of the style settles
+        there, so the final scale only has to add fine texture.
+        """
+        if isinstance(self.steps, tuple):
+            return self.steps
+        n = len(self.scales)
+        if n == 1:
+            return (self.steps,)
+        final = max(1, self.steps // 3)
+        rest = max(n - 1, self.steps - final)
+        coarse = [rest // (n - 1)] * (n - 1)
+        coarse[-1] += rest - sum(coarse)
+        return (*coarse, final)
+
+
+def default_scales(size: int) -> tuple[int, ...]:
+    """Coarse-to-fine longest sides for an output of ``size`` px: halve while >= 128 px."""
+    scales = [size]
+    while scales[0] // 2 >= 128:
+        scales.insert(0, scales[0] // 2)
+    return tuple(scales)
+
+
+def _layer_weights(layers, what: str) -> dict[str, float]:
+    if isinstance(layers, Mapping):
+        names = extractor.check_layers(tuple(layers), what=what)
+        weights = {name: check_weight(layers[name], f"weight of {what} {name}") for name in names}
+    else:
+        weights = {name: 1.0 for name in extractor.check_layers(layers, what=what)}
+    if not any(w > 0 for w in weights.values()):
+        raise ValueError(f"at least one {what} needs a positive weight; got {weights}")
+    return weights
+
+
+class Progress(NamedTuple):
+    """One report of a running transfer.
+
+    Attributes:
+      step: steps done so far, over all scales.
+      scale: the current longest side in px.
+      losses: ``{"total", "content", "style", "tv"}`` as floats (each before its weight α, β, γ).
+      image: ``[H, W, 3]`` float32 numpy image in [0, 1].
+      seconds: wall time since the start, compilation included.
+      done: True on the last report.
+    """
+
+    step: int
+    scale: int
+    losses: dict
+    image: np.ndarray
+    seconds: float
+    done: bool = False
+
+
+# ---------------------------------------------------------------------------------------------------
+# The objective, as a pure function of the image and an explicit problem pytree.
+
+def make_problem(
+    params,
+    content: jax.Array,
+    styles: Sequence[jax.Array],
+    config: TransferConfig,
+) -> dict:
+    """Targets and weights of the objective at the content's size, as a pytree of arrays.
+
+    Args:
+      params: VGG16 parameters (:func:`gantransfer.extractor.load_params`).
+      content: ``[1, H, W, 3]`` in [0, 1], already at this scale.
+      styles: list of ``[1, H_s, W_s, 3]`` style images in [0, 1] (any sizes); their Gram matrices are
+        blended by ``config.style_blend``.
+      config: the :class:`TransferConfig`.
+    Returns:
+      ``{"content": {layer: [1, h, w, c]}, "content_norm": {layer: []}, "grams": {layer: [1, c, c]},
+      "gram_norm": {layer: []}, "weights": {...}}``.
+    """
+    content_layers, style_layers = config.content_layers, config.style_layers
+    content_feats = extractor.extract(params, content, tuple(content_layers))
+    blend = config.style_blend or (1.0,) * len(styles)
+    if len(blend) != len(styles):
+        raise ValueError(f"{len(styles)} styles but {len(blend)} blend weights")
+    blend = np.asarray(blend, np.float32) / float(np.sum(blend))
+    grams = {name: 0.0 for name in style_layers}
+    for weight, style in zip(blend, styles):
+        feats = extractor.extract(params, style, tuple(style_layers))
+        for name in style_layers:
+            grams[name] = grams[name] + weight * gram_matrix(feats[name])       # [1, c, c]
+    eps = 1e-8
+    return {
+        "content": content_feats,
+        "content_norm": {k: jnp.mean(v ** 2) + eps for k, v in content_feats.items()},
+        "grams": grams,
+        "gram_norm": {k: jnp.mean(v ** 2) + eps for k, v in grams.items()},
+        "weights": {
+            "content": jnp.float32(config.content_weight),
+            "style": jnp.float32(config.style_weight),
+            "tv": jnp.float32(config.tv_weight),
+            "content_layers": {k: jnp.float32(w) for k, w in content_layers.items()},
+            "style_layers": {k: jnp.float32(w) for k, w in style_layers.items()},
+        },
+    }
+
+
+def transfer_losses(params, image: jax.Array, problem: dict) -> tuple[jax.Array, dict]:
+    """The weighted total loss of ``image`` and its unweighted parts.
+
+    Args:
+      params: VGG16 parameters.
+      image: ``[1, H, W, 3]`` (the pixels being optimised; evaluated clipped to [0, 1]).
+      problem: from :func:`make_problem` at this size.
+    Returns:
+      ``(total, {"total", "content", "style", "tv"})``, scalars.
+    """
+    w = problem["weights"]
+    image = jnp.clip(image, 0.0, 1.0)
+    layers = tuple(problem["content"]) + tuple(problem["grams"])
+    feats = extractor._extract(params, image, tuple(sorted(set(layers), key=extractor.LAYER_NAMES.index)))
+    content = sum(w["content_layers"][k] * jnp.mean((feats[k] - p) ** 2) / problem["content_norm"][k]
+                  for k, p in problem["content"].items())
+    style = sum(w["style_layers"][k] * jnp.mean((gram_matrix(feats[k]) - a) ** 2) / problem["gram_norm"][k]
+                for k, a in problem["grams"].items())
+    tv = total_variation_loss(image)
+    total = w["content"] * content + w["style"] * style + w["tv"] * tv
+    return total, {"total": total, "content": content, "style": style, "tv": tv}
+
+
+@functools.lru_cache(maxsize=None)
+def _adam():
+    # Learning rate as a hyperparameter in the state, so changing it needs no new compilation.
+    return optax.inject_hyperparams(optax.adam)(learning_rate=0.02)
+
+
+@functools.partial(jax.jit, donate_argnums=(1, 2))
+def adam_step(params, image, opt_state, problem):
+    """One projected-Adam step on the pixels: ``(image, opt_state) -> (image, opt_state, losses)``.
+
+    ``image`` is ``[1, H, W, 3]``; after the update it is clipped back to [0, 1].
+    """
+    (_, losses), grads = jax.value_and_grad(transfer_losses, argnums=1, has_aux=True)(params, image, problem)
+    updates, opt_state = _adam().update(grads, opt_state, image)
+    image = jnp.clip(optax.apply_updates(image, updates), 0.0, 1.0)
+    return image, opt_state, losses
+
+
+@functools.lru_cache(maxsize=None)
+def _lbfgs():
+    return optax.lbfgs()
+
+
+@functools.partial(jax.jit, static_argnames="n_steps")
+def lbfgs_steps(params, image, opt_state, problem, n_steps: int):
+    """``n_steps`` L-BFGS iterations in one compiled loop: ``-> (image, opt_state, losses)``.
+
+    The value and gradient come from the optimiser's state where the line search already computed them
+    (``optax.value_and_grad_from_state``), so each iteration costs one evaluation plus the line search's.
+    """
+    solver = _lbfgs()
+    objective = lambda x: transfer_losses(params, x, problem)[0]
+    value_and_grad = optax.value_and_grad_from_state(objective)
+
+    def body(_, carry):
+        x, state = carry
+        value, grad = value_and_grad(x, state=state)
+        updates, state = solver.update(grad, state, x, value=value, grad=grad, value_fn=objective)
+        return optax.apply_updates(x, updates), state
+
+    image, opt_state = jax.lax.fori_loop(0, n_steps, body, (image, opt_state))
+    image = jnp.clip(image, 0.0, 1.0)
+    return image, opt_state, transfer_losses(params, image, problem)[1]
+
+
+def _init_lbfgs_state(image):
+    # The state's scalars start as weakly typed Python numbers and become float32 arrays after the first
+    # update; casting them up front keeps one compiled loop for every call.
+    state = _lbfgs().init(image)
+    return jax.tree.map(lambda a: jnp.asarray(a, jnp.asarray(a).dtype), state)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The driver.
+
+def _resize(image: jax.Array, height: int, width: int) -> jax.Array:
+    return jnp.clip(jax.image.resize(image, (image.shape[0], height, width, 3), "cubic", antialias=True), 0, 1)
+
+
+def _shape_at(content_hw: tuple[int, int], longest: int) -> tuple[int, int]:
+    h, w = content_hw
+    s = longest / max(h, w)
+    return max(extractor.MIN_SIZE, round(h * s)), max(extractor.MIN_SIZE, round(w * s))
+
+
+def _as_batch(image, name: str) -> jax.Array:
+    from .images import check_image_array
+
+    array = check_image_array(image, name=name)
+    return jnp.asarray(array if array.ndim == 4 else array[None])
+
+
+def stylize_iter(
+    content,
+    styles,
+    config: TransferConfig | None = None,
+    *,
+    params=None,
+    should_stop=None,
+) -> Iterator[Progress]:
+    """Run a Gatys transfer, yielding a :class:`Progress` every ``config.report_every`` steps and at the end.
+
+    Args:
+      content: ``[H, W, 3]`` or ``[1, H, W, 3]`` float in [0, 1], any size (resized to each scale).
+      styles: one style image ``[H, W, 3]`` or a list of them (blended by ``config.style_blend``).
+      config: a :class:`TransferConfig` (defaults if ``None``).
+      params: VGG16 parameters (loaded once per process if ``None``).
+      should_stop: optional callable polled between steps; returning True ends the run with a final
+        report (the notebooks' stop button).
+    Yields:
+      :class:`Progress`; the last has ``done=True`` and the finished image (colour-preserved if asked).
+    """
+    config = config or TransferConfig()
+    params = extractor.load_params() if params is None else params
+    content = _as_batch(content, "content")
+    if isinstance(styles, (list, tuple)):
+        if not styles:
+            raise ValueError("no style image given; pass at least one")
+        styles = [_as_batch(s, f"style {i}") for i, s in enumerate(styles)]
+    else:
+        styles = [_as_batch(styles, "style")]
+    if config.style_blend is not None and len(config.style_blend) != len(styles):
+        raise ValueError(f"{len(styles)} style images but {len(config.style_blend)} style_blend weights")
+
+    start = time.perf_counter()
+    key = jax.random.key(config.seed)
+    step, image, losses = 0, None, {}
+    full_hw = _shape_at(content.shape[1:3], config.size)
+    for scale, n_steps in zip(config.scales, config.scale_steps):
+        hw = _shape_at(content.shape[1:3], scale)
+        content_s = _resize(content, *hw)
+        # The style image is seen at the output's scale, so brush strokes keep their size relative to it.
+        styles_s = [_resize(s, *_shape_at(s.shape[1:3], scale)) for s in styles]
+        problem = make_problem(params, content_s, styles_s, config)
+        if image is None:
+            image = _initial_image(config.init, content_s, styles_s[0], key)
+        else:
+            image = _resize(image, *hw)
+        image, losses, step, stopped = yield from _run_scale(
+            params, image, problem, n_steps, config, scale, step, start, should_stop)
+        if stopped:
+            break
+    if image.shape[1:3] != full_hw:  # stopped before the last scale
+        image = _resize(image, *full_hw)
+    if config.preserve_color:
+        image = color.preserve_color(image, _resize(content, *image.shape[1:3]))
+    yield Progress(step, config.scales[-1], losses, np.asarray(image[0]), time.perf_counter() - start, True)
+
+
+def _initial_image(init: str, content, style, key):
+    if init == "content":
+        return jnp.array(content)
+    if init == "style":
+        return _resize(style, *content.shape[1:3])
+    return jax.random.uniform(key, content.shape, jnp.float32)
+
+
+def _run_scale(params, image, problem, n_steps, config, scale, step, start, should_stop):
+    """Steps at one scale; yields progress; returns ``(image, losses, step, stopped)``."""
+    history: list[float] = []
+    if config.optimizer == "adam":
+        opt_state = _adam().init(image)
+        opt_state.hyperparams["learning_rate"] = jnp.float32(config.learning_rate)
+    else:
+        opt_state = _init_lbfgs_state(image)
+    chunk = 1 if config.optimizer == "adam" else max(1, min(config.report_every, 10))
+    done, losses = 0, {}
+    while done < n_steps:
+        n = min(chunk, n_steps - done)
+        if config.optimizer == "adam":
+            image, opt_state, losses = adam_step(params, image, opt_state, problem)
+        else:
+            image, opt_state, losses = lbfgs_steps(params, image, opt_state, problem, n)
+        done += n
+        step += n
+        total = float(losses["total"])
+        if not math.isfinite(total):
+            raise FloatingPointError(f"the loss became {total} at step {step}; lower the learning rate or the weights")
+        history.append(total)
+        converged = _converged(history, config.tol, max(1, config.patience // n))
+        stopped = bool(should_stop and should_stop())
+        if step % config.report_every < n or done >= n_steps or converged or stopped:
+            yield Progress(step, scale, {k: float(v) for k, v in losses.items()}, np.asarray(image[0]),
+                           time.perf_counter() - start)
+        if stopped:
+            return image, {k: float(v) for k, v in losses.items()}, step, True
+        if converged:
+            break
+    return image, {k: float(v) for k, v in losses.items()}, step, False
+
+
+def _converged(history: list[float], tol: float, window: int) -> bool:
+    if tol <= 0 or len(history) <= window:
+        return False
+    before, now = history[-1 - window], history[-1]
+    return (before - now) < tol * abs(before)
+
+
+def stylize(content, styles, config: TransferConfig | None = None, *, params=None) -> tuple[np.ndarray, list[Progress]]:
+    """Run :func:`stylize_iter` to the end.
+
+    Returns:
+      ``(image [H, W, 3] float32 in [0, 1], reports)``, the reports without their images except the last.
+    """
+    reports = []
+    for report in stylize_iter(content, styles, config, params=params):
+        reports.append(report if report.done else report._replace(image=None))
+    return reports[-1].image, reports
