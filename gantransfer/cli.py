@@ -17,6 +17,14 @@ class CliError(Exception):
     """A user error: printed as one line, exit code 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (the full usage stays in ``--help``)."""
+
+    def error(self, message):
+        print(f"gantransfer: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -59,7 +67,7 @@ def _default_output(content: str, styles: list[str]) -> Path:
 def _build_parser() -> argparse.ArgumentParser:
     from . import optimize, samples
 
-    parser = argparse.ArgumentParser(prog="gantransfer", description="Neural and adversarial style transfer (JAX/Flax).")
+    parser = _Parser(prog="gantransfer", description="Neural and adversarial style transfer (JAX/Flax).")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("stylize", help="stylise a photo with one or more styles",

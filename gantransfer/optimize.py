@@ -427,7 +427,7 @@ def _converged(history: list[float], tol: float, window: int) -> bool:
     if tol <= 0 or len(history) <= window:
         return False
     before, now = history[-1 - window], history[-1]
-    return (before - now) < tol * abs(before)
+    return (before - now) <= tol * abs(before)
 
 
 def stylize(content, styles, config: TransferConfig | None = None, *, params=None) -> tuple[np.ndarray, list[Progress]]:

@@ -1,0 +1,188 @@
+"""``gantransfer bench``: speed and memory figures as one JSON document.
+
+Schema (every time in seconds unless the key says ``ms``)::
+
+    {"schema": 1, "machine": {...}, "jax": "...",
+     "matmul_gflops": float,                     # this machine's float32 2048² matmul throughput
+     "extractor": {"size": int, "layer": str, "gflop": float, "seconds": float, "gflops": float,
+                   "fraction_of_matmul": float},
+     "gatys_step": {"<size>": {"adam": s, "adam_default_layers": s, "lbfgs_iteration": s}},
+     "stylize_default": {"size": int, "seconds": float, "steps": int, "style_loss": float,
+                         "style_loss_of_content": float, "style_ratio": float},
+     "peak_rss_mib": float,                      # peak resident memory of this process
+     "peer": {"<size>": {"torch_s_per_step": s, "ratio_jax_over_torch": float}}}   # with --peer
+
+Speed targets are ratios to the peer measured in the same sitting: machines here differ by 2.5×.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import extractor, optimize, samples
+
+#: The PyTorch peer's loss layers, so both sides time the same algorithm (Gatys with VGG16).
+PEER_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
+PEER_CONTENT_LAYERS = ("relu4_2",)
+PEER_SCRIPT = Path(__file__).resolve().parent.parent.parent / "shared" / "bench" / "peer_torch_gatys.py"
+
+
+def _timeit(fn, *, repeats: int, warmup: int = 2) -> float:
+    """Median seconds of ``fn()`` (which must block until its result is ready)."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def machine() -> dict:
+    """CPU model, core count and vector extensions of this machine."""
+    info = {"platform": platform.platform(), "cores": os.cpu_count(), "device": str(jax.devices()[0])}
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+        model = next((l.split(":", 1)[1].strip() for l in text.splitlines() if l.startswith("model name")), "")
+        flags = next((l.split(":", 1)[1].split() for l in text.splitlines() if l.startswith("flags")), [])
+        info["cpu"] = model
+        info["isa"] = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_tile") if f in flags]
+    except OSError:
+        pass
+    return info
+
+
+def matmul_gflops(n: int = 2048, *, repeats: int = 5) -> float:
+    """Float32 ``[n, n] @ [n, n]`` throughput in GFLOP/s."""
+    a = jnp.asarray(np.random.default_rng(0).standard_normal((n, n), dtype=np.float32))
+    f = jax.jit(lambda x: x @ x)
+    seconds = _timeit(lambda: f(a).block_until_ready(), repeats=repeats)
+    return 2 * n ** 3 / seconds / 1e9
+
+
+def extractor_flops(height: int, width: int, layer: str) -> float:
+    """Multiply-adds × 2 of VGG16's convolutions up to ``layer`` on one ``[height, width]`` image."""
+    flops, c_in, stride = 0.0, 3, 1
+    for name in extractor.LAYER_NAMES[: extractor.LAYER_NAMES.index(layer) + 1]:
+        if name.startswith("conv"):
+            c_out = extractor.LAYER_CHANNELS[name]
+            flops += 2 * (height // stride) * (width // stride) * 9 * c_in * c_out
+            c_in = c_out
+        elif name.startswith("pool"):
+            stride *= 2
+    return flops
+
+
+def extractor_throughput(params, size: int, *, layer: str = "relu4_3", repeats: int = 5) -> dict:
+    """Forward pass of the extractor to ``layer`` on a ``size``² image, in GFLOP/s."""
+    x = jnp.asarray(np.random.default_rng(0).random((1, size, size, 3), dtype=np.float32))
+    seconds = _timeit(lambda: jax.block_until_ready(extractor.extract(params, x, [layer])), repeats=repeats)
+    gflop = extractor_flops(size, size, layer) / 1e9
+    return {"size": size, "layer": layer, "gflop": gflop, "seconds": seconds, "gflops": gflop / seconds}
+
+
+def gatys_step_seconds(params, size: int, *, optimizer: str = "adam", style_layers=PEER_STYLE_LAYERS,
+                       content_layers=PEER_CONTENT_LAYERS, repeats: int = 5) -> float:
+    """Seconds per optimisation step at ``size``² (random images, after compilation).
+
+    For L-BFGS this is one iteration, line search included.
+    """
+    rng = np.random.default_rng(0)
+    content = jnp.asarray(rng.random((1, size, size, 3), dtype=np.float32))
+    style = jnp.asarray(rng.random((1, size, size, 3), dtype=np.float32))
+    config = optimize.TransferConfig(size=size, scales=(size,), style_layers=style_layers,
+                                     content_layers=content_layers, optimizer=optimizer)
+    problem = optimize.make_problem(params, content, [style], config)
+    state = {"x": jnp.array(content)}
+    if optimizer == "adam":
+        state["opt"] = optimize._adam().init(state["x"])
+
+        def step():
+            state["x"], state["opt"], losses = optimize.adam_step(params, state["x"], state["opt"], problem)
+            jax.block_until_ready(losses)
+    else:
+        state["opt"] = optimize._init_lbfgs_state(state["x"])
+
+        def step():
+            state["x"], state["opt"], losses = optimize.lbfgs_steps(params, state["x"], state["opt"], problem, 1)
+            jax.block_until_ready(losses)
+    return _timeit(step, repeats=repeats)
+
+
+def stylize_default(params, size: int, *, content: str = "chelsea", style: str = "waves", steps=None) -> dict:
+    """The default transfer on a bundled pair, timed whole (compilation included), with its style losses."""
+    kwargs = {"size": size} if steps is None else {"size": size, "steps": steps}
+    config = optimize.TransferConfig(**kwargs)
+    c = samples.content_image(content, size=size)
+    s = samples.style_image(style, size=size)
+    start = time.perf_counter()
+    image, reports = optimize.stylize(c, s, config, params=params)
+    seconds = time.perf_counter() - start
+    final = reports[-1]
+    # The content photo's own style loss against the same targets: the yardstick of "stylised".
+    problem = optimize.make_problem(params, jnp.asarray(c)[None], [jnp.asarray(s)[None]], config)
+    _, own = optimize.transfer_losses(params, jnp.asarray(c)[None], problem)
+    _, out = optimize.transfer_losses(params, jnp.asarray(image)[None], problem)
+    return {"size": size, "pair": [content, style], "seconds": seconds, "steps": final.step,
+            "style_loss": float(out["style"]), "style_loss_of_content": float(own["style"]),
+            "style_ratio": float(out["style"]) / float(own["style"])}
+
+
+def peer_step_seconds(torch_python: str, size: int, *, iters: int = 5, script: Path = PEER_SCRIPT) -> float:
+    """Run the PyTorch peer (``shared/bench/peer_torch_gatys.py``) in its own venv; seconds per Adam step."""
+    if not Path(script).is_file():
+        raise FileNotFoundError(f"peer script {script} not found")
+    out = subprocess.run([torch_python, str(script), str(extractor.lpips_weights_path()), str(size), str(iters)],
+                         capture_output=True, text=True, check=True, timeout=1800)
+    return float(json.loads(out.stdout.strip().splitlines()[-1])["s_per_step"])
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run(*, quick: bool = False, torch_python: str | None = None, sizes=None) -> dict:
+    """Collect every figure; ``quick`` uses tiny sizes (a smoke test, not a measurement)."""
+    params = extractor.load_params()
+    sizes = sizes or ((64,) if quick else (256, 512))
+    repeats = 2 if quick else 5
+    result = {"schema": 1, "machine": machine(), "jax": jax.__version__, "quick": quick}
+    result["matmul_gflops"] = matmul_gflops(512 if quick else 2048, repeats=repeats)
+    ext = extractor_throughput(params, sizes[0], repeats=repeats)
+    ext["fraction_of_matmul"] = ext["gflops"] / result["matmul_gflops"]
+    result["extractor"] = ext
+    result["gatys_step"] = {}
+    for size in sizes:
+        result["gatys_step"][str(size)] = {
+            "adam": gatys_step_seconds(params, size, repeats=repeats),
+            "adam_default_layers": gatys_step_seconds(
+                params, size, style_layers=optimize.DEFAULT_STYLE_LAYERS,
+                content_layers=optimize.DEFAULT_CONTENT_LAYERS, repeats=repeats),
+            "lbfgs_iteration": gatys_step_seconds(params, size, optimizer="lbfgs", repeats=max(2, repeats // 2)),
+        }
+        result[f"peak_rss_mib_after_{size}"] = peak_rss_mib()
+    result["stylize_default"] = stylize_default(params, 64 if quick else 256, steps=4 if quick else None)
+    result["peak_rss_mib"] = peak_rss_mib()
+    if torch_python:
+        result["peer"] = {}
+        for size in sizes:
+            torch_s = peer_step_seconds(torch_python, size, iters=2 if quick else (10 if size <= 256 else 4))
+            result["peer"][str(size)] = {"torch_s_per_step": torch_s,
+                                         "ratio_jax_over_torch": result["gatys_step"][str(size)]["adam"] / torch_s}
+    return result
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(json.dumps(run(quick="--quick" in sys.argv), indent=2))

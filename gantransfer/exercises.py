@@ -1,0 +1,442 @@
+"""Checkers for the notebooks' exercise cells: run the student's function on small random inputs.
+
+Each ``check_<name>(fn)`` calls ``fn`` on a few small random inputs, compares the result with the library's
+own function (the reference), prints one clear line — ``✔`` right, ``✘`` wrong and *why* (wrong shape, a
+missing normalisation, a sum where a mean belongs, …), or ``…`` not done yet — and returns ``True`` or
+``False``. It never raises on a wrong answer: a student's exception is reported, not propagated.
+
+``solution(name)`` returns the source of a reference solution (for the teacher, or after trying).
+
+| exercise | notebook | reference |
+| --- | --- | --- |
+| ``receptive_field`` | 01 | :func:`gantransfer.receptive.receptive_field` |
+| ``content_loss`` | 01 | :func:`gantransfer.style.content_loss` |
+| ``gram_matrix`` | 02 | :func:`gantransfer.style.gram_matrix` |
+| ``style_layer_loss`` | 02 | :func:`gantransfer.style.gram_distance` |
+| ``tv_loss`` | 03 | :func:`gantransfer.style.total_variation_loss` |
+| ``style_loss`` | 03 | :func:`gantransfer.style.style_loss` |
+"""
+from __future__ import annotations
+
+import textwrap
+from typing import Any, Callable
+
+import jax.numpy as jnp
+import numpy as np
+
+from . import receptive, style
+
+RIGHT, WRONG, TODO = "✔", "✘", "…"
+
+#: Reference solutions, as a student would write them (shown by :func:`solution`).
+SOLUTIONS: dict[str, str] = {
+    "receptive_field": '''
+        def my_receptive_field(kernels, strides):
+            field, jump = 1, 1                 # one input pixel; neighbours are 1 px apart
+            for k, s in zip(kernels, strides):
+                field += (k - 1) * jump        # k positions of this layer span (k - 1) jumps more
+                jump *= s                      # after a stride s, neighbours are s times further apart
+            return field
+    ''',
+    "content_loss": '''
+        def my_content_loss(features, target):
+            return jnp.mean((features - target) ** 2)    # mean over n, h, w and c
+    ''',
+    "gram_matrix": '''
+        def my_gram(features):
+            h, w, c = features.shape
+            flat = features.reshape(h * w, c)            # [hw, c]: one row per position
+            return flat.T @ flat / (h * w)               # [c, c]: average co-activation of channels
+    ''',
+    "style_layer_loss": '''
+        def my_style_layer_loss(features, target_gram):
+            g = style.gram_matrix(features)              # [c, c]
+            return jnp.mean((g - target_gram) ** 2)
+    ''',
+    "tv_loss": '''
+        def my_tv_loss(image):
+            dy = image[1:, :, :] - image[:-1, :, :]      # vertical neighbours   [H-1, W, 3]
+            dx = image[:, 1:, :] - image[:, :-1, :]      # horizontal neighbours [H, W-1, 3]
+            return jnp.mean(jnp.abs(dy)) + jnp.mean(jnp.abs(dx))
+    ''',
+    "style_loss": '''
+        def my_style_loss(features, target_grams, layer_weights):
+            total = 0.0
+            for layer, weight in layer_weights.items():
+                g = style.gram_matrix(features[layer])   # [c, c]
+                total = total + weight * jnp.mean((g - target_grams[layer]) ** 2)
+            return total
+    ''',
+}
+
+
+def solution(name: str) -> str:
+    """The source of the reference solution of exercise ``name`` (see :data:`SOLUTIONS`)."""
+    if name not in SOLUTIONS:
+        raise ValueError(f"no exercise {name!r}; exercises: {', '.join(SOLUTIONS)}")
+    return textwrap.dedent(SOLUTIONS[name]).strip() + "\n"
+
+
+def solution_function(name: str) -> Callable:
+    """The reference solution of exercise ``name`` as a function (its source run with jnp, np and style)."""
+    namespace: dict[str, Any] = {"jnp": jnp, "np": np, "style": style}
+    exec(solution(name), namespace)  # noqa: S102 - our own constant source
+    return next(v for k, v in namespace.items() if k.startswith("my_"))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Shared machinery.
+
+class _NotDone(Exception):
+    pass
+
+
+class _Wrong(Exception):
+    pass
+
+
+def _call(fn, *args):
+    """Call the student's function; turn 'not written yet' and crashes into messages."""
+    try:
+        out = fn(*args)
+    except NotImplementedError:
+        raise _NotDone("not done yet: replace `raise NotImplementedError` with your code, then run this cell again.")
+    except Exception as err:  # a student's bug is reported, never propagated
+        raise _Wrong(f"your function raised {type(err).__name__}: {err}")
+    if out is None:
+        raise _NotDone("not done yet: your function returned None (write its body and `return` the result).")
+    if out is Ellipsis:
+        raise _NotDone("not done yet: your function returned `...` (write its body and `return` the result).")
+    return out
+
+
+def _as_array(out, what: str) -> np.ndarray:
+    try:
+        arr = np.asarray(out, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise _Wrong(f"{what} should be a number or an array; got {type(out).__name__} ({err})")
+    if not np.all(np.isfinite(arr)):
+        raise _Wrong(f"{what} contains NaN or infinite values")
+    return arr
+
+
+def _scalar(out) -> float:
+    arr = _as_array(out, "the loss")
+    if arr.size != 1:
+        raise _Wrong(f"a loss must be a single number (a scalar); got an array of shape {arr.shape}. "
+                     "Reduce it with a mean (or a sum where the formula says so).")
+    return float(arr.reshape(()))
+
+
+def _close(a, b, rtol=1e-4, atol=1e-6) -> bool:
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
+
+
+def _report(name: str, body: Callable[[], str]) -> bool:
+    if not callable(body):
+        raise TypeError("internal: body must be callable")
+    try:
+        message = body()
+    except _NotDone as err:
+        print(f"{TODO} {name}: {err}")
+        return False
+    except _Wrong as err:
+        print(f"{WRONG} {name}: {err}")
+        return False
+    print(f"{RIGHT} {name}: {message}")
+    return True
+
+
+def _need_callable(name: str, fn) -> bool:
+    if callable(fn):
+        return True
+    print(f"{WRONG} {name}: pass your function itself, e.g. check_{name}(my_function), not {type(fn).__name__}")
+    return False
+
+
+def _ratio_hint(got: float, expected: float, factors: dict[str, float]) -> str | None:
+    """Name the mistake when ``got / expected`` equals one of the known factors."""
+    if expected == 0:
+        return None
+    ratio = got / expected
+    for hint, factor in factors.items():
+        if np.isclose(ratio, factor, rtol=1e-3):
+            return hint
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------
+# 01: receptive field and content loss.
+
+def check_receptive_field(fn: Callable) -> bool:
+    """Check ``fn(kernels, strides) -> int`` against :func:`gantransfer.receptive.receptive_field`."""
+    name = "receptive_field"
+    if not _need_callable(name, fn):
+        return False
+    cases = [([3], [1]), ([3, 3], [1, 1]), ([3, 3, 2], [1, 1, 2]), ([3, 3, 2, 3, 3, 2, 3], [1, 1, 2, 1, 1, 2, 1]),
+             ([7, 3, 3], [2, 2, 1])]
+    vgg = receptive.vgg16_table(224, layers=("conv5_1",))[0]["receptive_field"]
+
+    def body():
+        for kernels, strides in cases:
+            got = _scalar(_call(fn, list(kernels), list(strides)))
+            want = receptive.receptive_field(kernels, strides)
+            if got == want:
+                continue
+            no_stride = 1 + sum(k - 1 for k in kernels)
+            sum_k = sum(kernels)
+            early = 1
+            jump = 1
+            for k, s in zip(kernels, strides):
+                jump *= s
+                early += (k - 1) * jump
+            where = f"for kernels={kernels}, strides={strides} you return {got:g}, expected {want}"
+            if got == no_stride:
+                raise _Wrong(f"{where}: you ignored the strides. After a stride-s layer, neighbouring positions are "
+                             "s pixels apart in the input, so the next layer's kernel adds (k − 1)·jump, not k − 1.")
+            if got == sum_k:
+                raise _Wrong(f"{where}: you added the kernel sizes. A k×k kernel widens the field by k − 1 "
+                             "jumps (a 3×3 on a 3×3 field sees 5×5, not 6×6).")
+            if got == early:
+                raise _Wrong(f"{where}: you multiplied the jump by a layer's stride before using it for that "
+                             "layer. A layer's own stride only spaces out the *next* layer's inputs.")
+            if abs(got - want) == 1:
+                raise _Wrong(f"{where}: off by one. Start from a field of 1 pixel (the input itself).")
+            raise _Wrong(where + ".")
+        return f"right on {len(cases)} stacks of layers (VGG16's conv5_1 sees {vgg}×{vgg} px)."
+
+    return _report(name, body)
+
+
+def _feature_pair(rng, shape=(1, 4, 6, 5)):
+    f = rng.standard_normal(shape).astype(np.float32)
+    p = rng.standard_normal(shape).astype(np.float32)
+    return jnp.asarray(f), jnp.asarray(p)
+
+
+def check_content_loss(fn: Callable) -> bool:
+    """Check ``fn(features, target) -> scalar`` (``[1, h, w, c]`` each) against :func:`gantransfer.style.content_loss`."""
+    name = "content_loss"
+    if not _need_callable(name, fn):
+        return False
+
+    def body():
+        rng = np.random.default_rng(1)
+        for shape in [(1, 4, 6, 5), (1, 3, 3, 8)]:
+            f, p = _feature_pair(rng, shape)
+            got = _scalar(_call(fn, f, p))
+            want = float(style.content_loss(f, p))
+            if np.isclose(got, want, rtol=1e-4):
+                continue
+            n, h, w, c = shape
+            where = f"on features of shape {shape} you return {got:.6g}, expected {want:.6g}"
+            d = np.asarray(f - p, np.float64)
+            if np.isclose(got, float(np.mean(np.abs(d))), rtol=1e-4):
+                raise _Wrong(f"{where}: that is the mean *absolute* difference; square the differences instead.")
+            if np.isclose(got, np.sqrt(want), rtol=1e-4) or np.isclose(got, np.sqrt(np.sum(d ** 2)), rtol=1e-4):
+                raise _Wrong(f"{where}: you took a square root (a distance); the loss is the mean of the squares.")
+            hint = _ratio_hint(got, want, {
+                "you summed instead of averaging: divide by the number of elements n·h·w·c": n * h * w * c,
+                "that is Gatys' ½·Σ (eq. 1); this library uses the plain mean, ½ and sum dropped": n * h * w * c / 2,
+                "you have Gatys' factor ½: this library uses the plain mean of the squares": 0.5,
+                "you averaged over positions but summed over channels: average over all n·h·w·c": c,
+                "you summed over positions but averaged over channels: average over all n·h·w·c": h * w,
+                "the sign is flipped: the loss is (features − target)² averaged, never negative": -1.0,
+            })
+            raise _Wrong(f"{where}: {hint}." if hint else where + ".")
+        f, _ = _feature_pair(rng)
+        got = _scalar(_call(fn, f, f))
+        if not np.isclose(got, 0.0, atol=1e-7):
+            raise _Wrong(f"the loss of a feature map against itself should be 0; you return {got:.6g}.")
+        return "mean squared difference of the feature maps, as in style.content_loss."
+
+    return _report(name, body)
+
+
+# ---------------------------------------------------------------------------------------------------
+# 02: the Gram matrix and the style loss of one layer.
+
+def check_gram_matrix(fn: Callable) -> bool:
+    """Check ``fn(features [h, w, c]) -> [c, c]`` against :func:`gantransfer.style.gram_matrix`."""
+    name = "gram_matrix"
+    if not _need_callable(name, fn):
+        return False
+
+    def body():
+        rng = np.random.default_rng(2)
+        for h, w, c in [(3, 5, 4), (2, 2, 6)]:
+            f = jnp.asarray(rng.standard_normal((h, w, c)).astype(np.float32))
+            got = _as_array(_call(fn, f), "your Gram matrix")
+            want = np.asarray(style.gram_matrix(f), np.float64)
+            where = f"for features of shape {(h, w, c)}"
+            if got.shape == (h * w, h * w):
+                raise _Wrong(f"{where} you return shape {got.shape}: that is F·Fᵀ, which compares positions with "
+                             "positions. The style matrix compares channels: Fᵀ·F, shape (c, c).")
+            if got.shape != (c, c):
+                raise _Wrong(f"{where} you return shape {got.shape}; expected (c, c) = {(c, c)}: one row and one "
+                             "column per channel. Reshape to [h·w, c] first.")
+            if _close(got, want):
+                continue
+            if not np.allclose(got, got.T, rtol=1e-4, atol=1e-5):
+                raise _Wrong(f"{where} your matrix is not symmetric, but G[i, j] and G[j, i] are the same "
+                             "co-activation. Compute Fᵀ·F with F of shape [h·w, c].")
+            flat = np.asarray(f, np.float64).reshape(h * w, c)
+            scrambled = np.asarray(f, np.float64).reshape(c, h * w)
+            if _close(got, scrambled @ scrambled.T) or _close(got, scrambled @ scrambled.T / (h * w)):
+                raise _Wrong(f"{where} the values are scrambled: features.reshape(c, h·w) mixes positions and "
+                             "channels, because the channel axis is last. Use features.reshape(h·w, c), then Fᵀ·F.")
+            centred = flat - flat.mean(0)
+            if _close(got, centred.T @ centred / (h * w)):
+                raise _Wrong(f"{where} you subtracted the channel means first: that is the covariance "
+                             "(style.covariance), not the Gram matrix.")
+            hint = _ratio_hint(float(got[0, 0]), float(want[0, 0]), {
+                "not normalised: you have Σ_p F[p, i] F[p, j]; divide by the number of positions h·w": h * w,
+                "you divided by h·w·c; divide by the number of positions h·w only": 1 / c,
+                "you divided by (h·w)²; divide by h·w once": 1 / (h * w),
+                "you divided by c; divide by the number of positions h·w": h * w / c,
+            })
+            if hint and _close(got, want * (got[0, 0] / want[0, 0])):
+                raise _Wrong(f"{where} the matrix is off by a factor {got[0, 0] / want[0, 0]:.4g}: {hint}.")
+            raise _Wrong(f"{where} G[0, 0] = {got[0, 0]:.5g} but expected {want[0, 0]:.5g} "
+                         "(G[i, j] = (1 / h·w) Σ_p F[p, i] F[p, j]).")
+        return "(1 / h·w) Fᵀ·F, symmetric, shape (c, c), as in style.gram_matrix."
+
+    return _report(name, body)
+
+
+def check_style_layer_loss(fn: Callable) -> bool:
+    """Check ``fn(features [h, w, c], target_gram [c, c]) -> scalar`` against ``mean((G(F) − A)²)``."""
+    name = "style_layer_loss"
+    if not _need_callable(name, fn):
+        return False
+
+    def body():
+        rng = np.random.default_rng(3)
+        h, w, c = 4, 5, 6
+        f = jnp.asarray(rng.standard_normal((h, w, c)).astype(np.float32))
+        other = jnp.asarray(rng.standard_normal((h + 2, w, c)).astype(np.float32))
+        a = style.gram_matrix(other)
+        got = _scalar(_call(fn, f, a))
+        diff = np.asarray(style.gram_matrix(f) - a, np.float64)
+        want = float(np.mean(diff ** 2))
+        where = f"you return {got:.6g}, expected {want:.6g}"
+        if not np.isclose(got, want, rtol=1e-4):
+            if np.isclose(got, np.mean(np.abs(diff)), rtol=1e-4):
+                raise _Wrong(f"{where}: that is the mean absolute difference; square the differences.")
+            if np.isclose(got, np.sqrt(np.sum(diff ** 2)), rtol=1e-4) or np.isclose(got, np.sqrt(want), rtol=1e-4):
+                raise _Wrong(f"{where}: you took a square root (a distance); the loss is the mean of the squares.")
+            g_raw = np.asarray(style.gram_matrix(f), np.float64) * h * w
+            if np.isclose(got, np.mean((g_raw - np.asarray(a)) ** 2), rtol=1e-4):
+                raise _Wrong(f"{where}: your Gram matrix is not normalised by h·w; use style.gram_matrix "
+                             "(or divide by the number of positions).")
+            hint = _ratio_hint(got, want, {
+                "you summed over the c² entries; take the mean": c * c,
+                "you have Gatys' ¼ factor; this library uses the plain mean of the squared differences": 0.25,
+            })
+            raise _Wrong(f"{where}: {hint}." if hint else where + ". The loss is mean((G(F) − A)²).")
+        same = _scalar(_call(fn, f, style.gram_matrix(f)))
+        if not np.isclose(same, 0.0, atol=1e-7):
+            raise _Wrong(f"the loss of features against their own Gram matrix should be 0; you return {same:.6g}.")
+        shuffled = f.reshape(h * w, c)[rng.permutation(h * w)].reshape(h, w, c)
+        if not np.isclose(_scalar(_call(fn, shuffled, a)), got, rtol=1e-4):
+            raise _Wrong("shuffling the positions of the features changed your loss, but the Gram matrix ignores layout.")
+        return "mean((G(F) − A)²), 0 for a perfect match, blind to layout."
+
+    return _report(name, body)
+
+
+# ---------------------------------------------------------------------------------------------------
+# 03: total variation and the multi-layer style loss.
+
+def check_tv_loss(fn: Callable) -> bool:
+    """Check ``fn(image [H, W, 3]) -> scalar`` against :func:`gantransfer.style.total_variation_loss`."""
+    name = "tv_loss"
+    if not _need_callable(name, fn):
+        return False
+
+    def body():
+        rng = np.random.default_rng(4)
+        for hw in [(5, 7), (8, 4)]:
+            img = jnp.asarray(rng.uniform(size=(*hw, 3)).astype(np.float32))
+            got = _scalar(_call(fn, img))
+            want = float(style.total_variation_loss(img))
+            if np.isclose(got, want, rtol=1e-4):
+                continue
+            x = np.asarray(img, np.float64)
+            dy, dx = np.diff(x, axis=0), np.diff(x, axis=1)
+            where = f"on a {hw[0]}×{hw[1]} image you return {got:.6g}, expected {want:.6g}"
+            known = {
+                "you squared the differences; total variation takes their absolute value": np.mean(dy ** 2) + np.mean(dx ** 2),
+                "you only used vertical neighbours (image[1:] − image[:-1]); add the horizontal term": np.mean(np.abs(dy)),
+                "you only used horizontal neighbours (image[:, 1:] − image[:, :-1]); add the vertical term": np.mean(np.abs(dx)),
+                "you averaged the two directions; add the two means": (np.mean(np.abs(dy)) + np.mean(np.abs(dx))) / 2,
+                "you summed instead of averaging; take the mean of each direction": np.sum(np.abs(dy)) + np.sum(np.abs(dx)),
+                "you wrapped around the border (np.roll / jnp.roll); compare only real neighbours":
+                    np.mean(np.abs(np.roll(x, 1, 0) - x)) + np.mean(np.abs(np.roll(x, 1, 1) - x)),
+                "you compared the colour channels with each other; differences run along H and W": np.mean(np.abs(np.diff(x, axis=2))),
+            }
+            for hint, value in known.items():
+                if np.isclose(got, value, rtol=1e-4):
+                    raise _Wrong(f"{where}: {hint}.")
+            raise _Wrong(where + ". TV = mean|x[i+1, j] − x[i, j]| + mean|x[i, j+1] − x[i, j]|.")
+        flat = jnp.full((6, 6, 3), 0.3, jnp.float32)
+        if not np.isclose(_scalar(_call(fn, flat)), 0.0, atol=1e-7):
+            raise _Wrong("a flat image has no variation: its TV must be 0.")
+        return "mean absolute difference of vertical plus horizontal neighbours, as in style.total_variation_loss."
+
+    return _report(name, body)
+
+
+def check_style_loss(fn: Callable) -> bool:
+    """Check ``fn(features, target_grams, layer_weights) -> scalar`` against :func:`gantransfer.style.style_loss`.
+
+    ``features`` is ``{layer: [1, h, w, c]}``, ``target_grams`` ``{layer: [1, c, c]}``, ``layer_weights``
+    ``{layer: w_l}``.
+    """
+    name = "style_loss"
+    if not _need_callable(name, fn):
+        return False
+
+    def body():
+        rng = np.random.default_rng(5)
+        shapes = {"relu1_1": (1, 8, 8, 4), "relu2_1": (1, 4, 4, 6), "relu3_1": (1, 2, 2, 8)}
+        feats = {k: jnp.asarray(rng.standard_normal(s).astype(np.float32)) for k, s in shapes.items()}
+        grams = {k: style.gram_matrix(jnp.asarray(rng.standard_normal(s).astype(np.float32))) for k, s in shapes.items()}
+        weights = {"relu1_1": 0.5, "relu2_1": 2.0, "relu3_1": 1.0}
+        got = _scalar(_call(fn, feats, grams, dict(weights)))
+        want = float(style.style_loss(feats, grams, layer_weights=weights))
+        if np.isclose(got, want, rtol=1e-4):
+            only = {"relu2_1": 1.0}
+            got1 = _scalar(_call(fn, feats, grams, only))
+            want1 = float(style.style_loss(feats, grams, layer_weights=only))
+            if not np.isclose(got1, want1, rtol=1e-4):
+                raise _Wrong(f"with layer_weights={only} you return {got1:.6g}, expected {want1:.6g}: "
+                             "use only the layers listed in layer_weights.")
+            return "Σ_l w_l · mean((G_l − A_l)²), as in style.style_loss."
+        per = {k: float(np.mean((np.asarray(style.gram_matrix(feats[k])) - np.asarray(grams[k])) ** 2)) for k in shapes}
+        where = f"you return {got:.6g}, expected {want:.6g}"
+        known = {
+            "you ignored the layer weights w_l": sum(per.values()),
+            "you averaged over layers; sum the weighted layer losses": want / len(shapes),
+            "you averaged the weighted losses by the sum of the weights; just sum them": want / sum(weights.values()),
+            "you summed the squared Gram differences; take their mean per layer":
+                sum(w * per[k] * shapes[k][-1] ** 2 for k, w in weights.items()),
+        }
+        for hint, value in known.items():
+            if np.isclose(got, value, rtol=1e-4):
+                raise _Wrong(f"{where}: {hint}.")
+        raise _Wrong(where + ". L_style = Σ_l w_l · mean((G_l(x) − A_l)²).")
+
+    return _report(name, body)
+
+
+#: Every checker by exercise name.
+CHECKERS: dict[str, Callable[[Callable], bool]] = {
+    "receptive_field": check_receptive_field,
+    "content_loss": check_content_loss,
+    "gram_matrix": check_gram_matrix,
+    "style_layer_loss": check_style_layer_loss,
+    "tv_loss": check_tv_loss,
+    "style_loss": check_style_loss,
+}

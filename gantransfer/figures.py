@@ -1,0 +1,75 @@
+"""Figures for the README, each made by a CLI command (``gantransfer grid``)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from . import images
+
+
+def image_grid(cells: Sequence[Sequence[np.ndarray]], *, row_labels: Sequence[str] = (),
+               col_labels: Sequence[str] = (), cell: int = 192, pad: int = 6) -> np.ndarray:
+    """Lay out ``[H, W, 3]`` float images in a labelled grid, each fitted (aspect kept) into a ``cell``² box.
+
+    Args:
+      cells: rows of images (``None`` leaves a blank cell).
+      row_labels, col_labels: text left of each row / above each column (optional).
+    Returns:
+      ``[H, W, 3]`` uint8.
+    """
+    n_rows = len(cells)
+    n_cols = max(len(r) for r in cells)
+    if n_rows == 0 or n_cols == 0:
+        raise ValueError("image_grid needs at least one image")
+    font = ImageFont.load_default(size=14)
+    left = 110 if row_labels else 0
+    top = 22 if col_labels else 0
+    sheet = Image.new("RGB", (left + n_cols * (cell + pad) + pad, top + n_rows * (cell + pad) + pad), "white")
+    draw = ImageDraw.Draw(sheet)
+    for r, row in enumerate(cells):
+        for c, img in enumerate(row):
+            if img is None:
+                continue
+            fitted = images.resize_longest(np.asarray(img, np.float32), cell)
+            h, w = fitted.shape[:2]
+            x0 = left + pad + c * (cell + pad) + (cell - w) // 2
+            y0 = top + pad + r * (cell + pad) + (cell - h) // 2
+            sheet.paste(Image.fromarray(images.to_uint8(fitted)), (x0, y0))
+    for r, label in enumerate(row_labels):
+        draw.text((4, top + pad + r * (cell + pad) + cell // 2 - 7), label, fill="black", font=font)
+    for c, label in enumerate(col_labels):
+        draw.text((left + pad + c * (cell + pad) + 2, 3), label, fill="black", font=font)
+    return np.asarray(sheet)
+
+
+def optimize_grid(contents: Sequence[str], styles: Sequence[str], *, size: int = 256,
+                  output: str | Path = "data/figures/grid_optimize.png", overwrite: bool = False,
+                  config=None) -> Path:
+    """Stylise every content × style pair at the default settings and save a labelled grid.
+
+    The first row shows the styles and the first column the photos.
+    """
+    from tqdm.auto import tqdm
+
+    from . import extractor, optimize, samples
+
+    output = Path(output)
+    if output.exists() and not overwrite:
+        raise FileExistsError(f"{output} exists; pass --overwrite to replace it")
+    config = config or optimize.TransferConfig(size=size)
+    params = extractor.load_params()
+    style_imgs = [samples.load_input(s, kind="style", size=size) for s in styles]
+    rows = [[None, *style_imgs]]
+    with tqdm(total=len(contents) * len(styles), desc="grid", unit="image") as bar:
+        for name in contents:
+            content = samples.load_input(name, kind="content", size=size)
+            row = [content]
+            for style in style_imgs:
+                row.append(optimize.stylize(content, style, config, params=params)[0])
+                bar.update()
+            rows.append(row)
+    grid = image_grid(rows, row_labels=["", *contents], col_labels=["photo \\ style", *styles])
+    return images.save_image(grid, output, overwrite=overwrite)

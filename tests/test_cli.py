@@ -1,0 +1,115 @@
+"""The command line: outputs, and one-line errors with exit code 2 for every bad argument."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gantransfer import cli
+
+SMALL = ["--size", "48", "--steps", "2", "--quiet"]
+
+
+def _run(argv, capsys):
+    code = cli.main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_stylize_defaults_write_a_new_file(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = _run(["stylize", *SMALL], capsys)
+    assert code == 0 and "wrote" in out
+    first = list(tmp_path.glob("stylized_astronaut_brush_strokes*.png"))
+    assert len(first) == 1 and Image.open(first[0]).size == (48, 48)
+    code, _, _ = _run(["stylize", *SMALL], capsys)  # a second run never overwrites the first
+    assert code == 0 and len(list(tmp_path.glob("stylized_astronaut_brush_strokes*.png"))) == 2
+
+
+def test_stylize_two_styles_blend_and_jpeg(tmp_path, capsys):
+    out = tmp_path / "out.jpg"
+    code, _, err = _run(["stylize", "chelsea", "waves", "mondrian", "--style-blend", "2", "1",
+                         "--preserve-color", "-o", str(out), *SMALL], capsys)
+    assert code == 0, err
+    assert Image.open(out).format == "JPEG"
+
+
+def test_user_files_as_inputs(tmp_path, capsys):
+    photo = tmp_path / "photo.png"
+    Image.fromarray((np.random.default_rng(0).random((50, 70, 3)) * 255).astype(np.uint8)).save(photo)
+    out = tmp_path / "o.png"
+    code, _, err = _run(["stylize", str(photo), str(photo), "-o", str(out), *SMALL], capsys)
+    assert code == 0, err
+    assert Image.open(out).size == (48, 34)
+
+
+@pytest.fixture
+def text_png(tmp_path):
+    path = tmp_path / "notes.png"
+    path.write_text("this is not an image")
+    return path
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["stylize", "no_such_photo", "-o", "x.png"], "neither a bundled content name nor an existing file"),
+    (["stylize", "astronaut", "no_such_style", "-o", "x.png"], "bundled style names"),
+    (["stylize", "--style-weight", "-1"], "expected a finite number >= 0"),
+    (["stylize", "--size", "0"], "positive integer"),
+    (["stylize", "--size", "16", "-o", "x.png"], "size must be an integer >= 32"),
+    (["stylize", "--style-layers", "relu9_9", "-o", "x.png"], "unknown style layer"),
+    (["stylize", "--optimizer", "sgd"], "invalid choice"),
+    (["stylize", "-o", "out.gif"], "must end in .png, .jpg or .jpeg"),
+    (["stylize", "astronaut", "waves", "--style-blend", "1", "2", "-o", "x.png"], "--style-blend"),
+])
+def test_bad_arguments_exit_2_with_one_line(argv, match, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = cli.main(argv)
+    except SystemExit as exit_:  # argparse's own usage errors
+        code = exit_.code
+    err = capsys.readouterr().err
+    assert code == 2
+    assert match in err
+    assert err.strip().count("\n") == 0 and "Traceback" not in err
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_existing_output_needs_overwrite(tmp_path, capsys):
+    out = tmp_path / "taken.png"
+    out.write_bytes(b"precious")
+    code, _, err = _run(["stylize", "-o", str(out), *SMALL], capsys)
+    assert code == 2 and "--overwrite" in err and out.read_bytes() == b"precious"
+    code, _, _ = _run(["stylize", "-o", str(out), "--overwrite", *SMALL], capsys)
+    assert code == 0 and Image.open(out).size == (48, 48)
+
+
+def test_text_file_named_png_is_refused(text_png, tmp_path, capsys):
+    code, _, err = _run(["stylize", str(text_png), "-o", str(tmp_path / "o.png"), *SMALL], capsys)
+    assert code == 2 and "notes.png" in err and "Traceback" not in err
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_styles_contact_sheet(tmp_path, capsys):
+    out = tmp_path / "sheet.png"
+    code, _, _ = _run(["styles", "-o", str(out)], capsys)
+    assert code == 0 and Image.open(out).size[0] > 400
+
+
+def test_console_script_runs_without_traceback(tmp_path):
+    env = dict(os.environ)
+    proc = subprocess.run([sys.executable, "-m", "gantransfer.cli", "stylize", "missing.jpg", "-o", "o.png"],
+                          cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "gantransfer: error:" in proc.stderr
+
+
+def test_bench_quick_prints_the_schema(capsys):
+    import json
+
+    code, out, _ = _run(["bench", "--quick"], capsys)
+    assert code == 0
+    result = json.loads(out)
+    assert result["schema"] == 1 and result["gatys_step"]["64"]["adam"] > 0
+    assert 0 < result["extractor"]["fraction_of_matmul"] and result["peak_rss_mib"] > 0

@@ -1,0 +1,180 @@
+"""The exercise checkers: reference solutions pass, typical mistakes are caught with the right message."""
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from gantransfer import exercises, style
+
+
+def run(checker, fn, capsys):
+    ok = checker(fn)
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1, out  # one clear line
+    return ok, out
+
+
+@pytest.mark.parametrize("name", sorted(exercises.SOLUTIONS))
+def test_reference_solutions_pass(name, capsys):
+    ok, out = run(exercises.CHECKERS[name], exercises.solution_function(name), capsys)
+    assert ok, out
+    assert out.startswith(exercises.RIGHT)
+
+
+def test_solution_source_and_unknown_name():
+    src = exercises.solution("gram_matrix")
+    assert src.startswith("def my_gram(features):") and "return" in src
+    with pytest.raises(ValueError, match="no exercise"):
+        exercises.solution("nope")
+
+
+@pytest.mark.parametrize("name", sorted(exercises.CHECKERS))
+def test_stubs_are_not_done_yet(name, capsys):
+    def raises(*args):
+        raise NotImplementedError
+
+    def ellipsis(*args):
+        ...
+
+    for stub in (raises, ellipsis):
+        ok, out = run(exercises.CHECKERS[name], stub, capsys)
+        assert not ok and out.startswith(exercises.TODO) and "not done yet" in out
+
+
+@pytest.mark.parametrize("name", sorted(exercises.CHECKERS))
+def test_crash_and_non_callable_are_reported_not_raised(name, capsys):
+    def crash(*args):
+        return 1 / 0
+
+    ok, out = run(exercises.CHECKERS[name], crash, capsys)
+    assert not ok and "ZeroDivisionError" in out
+    ok, out = run(exercises.CHECKERS[name], 42, capsys)
+    assert not ok and "pass your function itself" in out
+
+
+# --- gram_matrix ------------------------------------------------------------------------------------
+
+def _flat(f):
+    h, w, c = f.shape
+    return f.reshape(h * w, c)
+
+
+GRAM_MISTAKES = {
+    "unnormalised": (lambda f: _flat(f).T @ _flat(f), "divide by the number of positions h·w"),
+    "transposed (F Fᵀ)": (lambda f: _flat(f) @ _flat(f).T, "F·Fᵀ"),
+    "divided by hwc": (lambda f: _flat(f).T @ _flat(f) / f.size, "h·w·c"),
+    "scrambled reshape": (lambda f: f.reshape(f.shape[-1], -1) @ f.reshape(f.shape[-1], -1).T / (f.shape[0] * f.shape[1]),
+                          "scrambled"),
+    "covariance": (lambda f: style.covariance(f), "covariance"),
+    "not symmetric": (lambda f: jnp.triu(_flat(f).T @ _flat(f)) / (f.shape[0] * f.shape[1]), "not symmetric"),
+    "wrong shape": (lambda f: _flat(f), "expected (c, c)"),
+}
+
+
+@pytest.mark.parametrize("mistake", sorted(GRAM_MISTAKES))
+def test_gram_mistakes(mistake, capsys):
+    fn, message = GRAM_MISTAKES[mistake]
+    ok, out = run(exercises.check_gram_matrix, fn, capsys)
+    assert not ok and out.startswith(exercises.WRONG) and message in out, out
+
+
+def test_gram_accepts_numpy_style(capsys):
+    def np_gram(features):
+        f = np.asarray(features)
+        h, w, c = f.shape
+        flat = f.reshape(-1, c)
+        return np.einsum("pi,pj->ij", flat, flat) / (h * w)
+
+    assert run(exercises.check_gram_matrix, np_gram, capsys)[0]
+
+
+# --- content_loss -----------------------------------------------------------------------------------
+
+CONTENT_MISTAKES = {
+    "sum instead of mean": (lambda f, p: jnp.sum((f - p) ** 2), "summed instead of averaging"),
+    "absolute": (lambda f, p: jnp.mean(jnp.abs(f - p)), "absolute"),
+    "square root": (lambda f, p: jnp.sqrt(jnp.mean((f - p) ** 2)), "square root"),
+    "half": (lambda f, p: 0.5 * jnp.mean((f - p) ** 2), "½"),
+    "not scalar": (lambda f, p: (f - p) ** 2, "scalar"),
+    "negative": (lambda f, p: -jnp.mean((f - p) ** 2), "sign"),
+    "mean over positions only": (lambda f, p: jnp.sum(jnp.mean((f - p) ** 2, axis=(0, 1, 2))), "summed over channels"),
+}
+
+
+@pytest.mark.parametrize("mistake", sorted(CONTENT_MISTAKES))
+def test_content_loss_mistakes(mistake, capsys):
+    fn, message = CONTENT_MISTAKES[mistake]
+    ok, out = run(exercises.check_content_loss, fn, capsys)
+    assert not ok and out.startswith(exercises.WRONG) and message in out, out
+
+
+# --- receptive_field --------------------------------------------------------------------------------
+
+def _rf_no_stride(kernels, strides):
+    return 1 + sum(k - 1 for k in kernels)
+
+
+def _rf_early(kernels, strides):
+    field, jump = 1, 1
+    for k, s in zip(kernels, strides):
+        jump *= s
+        field += (k - 1) * jump
+    return field
+
+
+@pytest.mark.parametrize("fn, message", [
+    (_rf_no_stride, "ignored the strides"),
+    (lambda k, s: sum(k), "added the kernel sizes"),
+    (_rf_early, "before using it"),
+    (lambda k, s: exercises.solution_function("receptive_field")(k, s) + 1, "off by one"),
+])
+def test_receptive_field_mistakes(fn, message, capsys):
+    ok, out = run(exercises.check_receptive_field, fn, capsys)
+    assert not ok and message in out, out
+
+
+# --- style_layer_loss, tv_loss, style_loss ----------------------------------------------------------
+
+@pytest.mark.parametrize("fn, message", [
+    (lambda f, a: jnp.sum((style.gram_matrix(f) - a) ** 2), "summed over the c² entries"),
+    (lambda f, a: jnp.mean(jnp.abs(style.gram_matrix(f) - a)), "absolute"),
+    (lambda f, a: jnp.linalg.norm(style.gram_matrix(f) - a), "square root"),
+    (lambda f, a: jnp.mean((_flat(f).T @ _flat(f) - a) ** 2), "not normalised"),
+])
+def test_style_layer_loss_mistakes(fn, message, capsys):
+    ok, out = run(exercises.check_style_layer_loss, fn, capsys)
+    assert not ok and message in out, out
+
+
+def _dy(x):
+    return x[1:] - x[:-1]
+
+
+def _dx(x):
+    return x[:, 1:] - x[:, :-1]
+
+
+@pytest.mark.parametrize("fn, message", [
+    (lambda x: jnp.mean(_dy(x) ** 2) + jnp.mean(_dx(x) ** 2), "squared"),
+    (lambda x: jnp.mean(jnp.abs(_dy(x))), "only used vertical"),
+    (lambda x: jnp.mean(jnp.abs(_dx(x))), "only used horizontal"),
+    (lambda x: (jnp.mean(jnp.abs(_dy(x))) + jnp.mean(jnp.abs(_dx(x)))) / 2, "averaged the two"),
+    (lambda x: jnp.sum(jnp.abs(_dy(x))) + jnp.sum(jnp.abs(_dx(x))), "summed instead of averaging"),
+    (lambda x: jnp.mean(jnp.abs(jnp.roll(x, 1, 0) - x)) + jnp.mean(jnp.abs(jnp.roll(x, 1, 1) - x)), "wrapped"),
+])
+def test_tv_mistakes(fn, message, capsys):
+    ok, out = run(exercises.check_tv_loss, fn, capsys)
+    assert not ok and message in out, out
+
+
+def _layer(f, a):
+    return jnp.mean((style.gram_matrix(f) - a) ** 2)
+
+
+@pytest.mark.parametrize("fn, message", [
+    (lambda feats, grams, w: sum(_layer(feats[k], grams[k]) for k in w), "ignored the layer weights"),
+    (lambda feats, grams, w: sum(v * _layer(feats[k], grams[k]) for k, v in w.items()) / len(w), "averaged over layers"),
+    (lambda feats, grams, w: sum(w.get(k, 1.0) * _layer(feats[k], grams[k]) for k in grams), "only the layers listed"),
+])
+def test_style_loss_mistakes(fn, message, capsys):
+    ok, out = run(exercises.check_style_loss, fn, capsys)
+    assert not ok and message in out, out

@@ -1,0 +1,129 @@
+"""Gatys style transfer by optimisation, on tiny images."""
+import numpy as np
+import pytest
+
+from gantransfer import color, optimize
+
+
+def _pair(rng, size=40):
+    content = rng.random((size, size, 3), dtype=np.float32)
+    yy, xx = np.mgrid[:size, :size] / size
+    style = np.stack([np.sin(12 * xx) * 0.5 + 0.5, np.cos(9 * yy) * 0.5 + 0.5, xx * yy], -1).astype(np.float32)
+    return content, style
+
+
+def _cfg(**kw):
+    base = dict(size=40, scales=(40,), steps=4, report_every=1, style_layers=("relu1_1", "relu2_1"),
+                content_layers=("relu2_1",))
+    base.update(kw)
+    return optimize.TransferConfig(**base)
+
+
+def test_adam_lowers_the_loss_and_reports_every_step(rng, vgg_params):
+    content, style = _pair(rng)
+    reports = list(optimize.stylize_iter(content, style, _cfg(steps=6, init="noise"), params=vgg_params))
+    assert [r.step for r in reports[:-1]] == [1, 2, 3, 4, 5, 6] and reports[-1].done
+    assert reports[-1].losses["total"] < reports[0].losses["total"]
+    assert reports[-1].image.shape == (40, 40, 3) and reports[-1].image.dtype == np.float32
+    assert 0.0 <= reports[-1].image.min() and reports[-1].image.max() <= 1.0
+
+
+def test_lbfgs_lowers_the_loss(rng, vgg_params):
+    content, style = _pair(rng)
+    reports = list(optimize.stylize_iter(content, style, _cfg(optimizer="lbfgs", steps=4, init="noise"),
+                                         params=vgg_params))
+    assert reports[-1].losses["total"] < reports[0].losses["total"]
+
+
+def test_same_seed_same_result(rng, vgg_params):
+    content, style = _pair(rng)
+    a, _ = optimize.stylize(content, style, _cfg(init="noise", seed=3), params=vgg_params)
+    b, _ = optimize.stylize(content, style, _cfg(init="noise", seed=3), params=vgg_params)
+    c, _ = optimize.stylize(content, style, _cfg(init="noise", seed=4), params=vgg_params)
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a - c).mean() > 1e-3
+
+
+def test_coarse_to_fine_reaches_full_size(rng, vgg_params):
+    content, style = _pair(rng, 64)
+    config = _cfg(size=64, scales=(32, 64), steps=(2, 1))
+    reports = list(optimize.stylize_iter(content[:48], style, config, params=vgg_params))  # 48×64 photo
+    assert [r.scale for r in reports[:-1]] == [32, 32, 64]
+    assert reports[-1].image.shape == (48, 64, 3)
+
+
+def test_default_schedule_shares_steps():
+    config = optimize.TransferConfig(size=512, steps=90)
+    assert config.scales == (128, 256, 512)
+    assert sum(config.scale_steps) == 90 and config.scale_steps[-1] == 30
+    assert optimize.TransferConfig(size=64, steps=5).scale_steps == (5,)
+
+
+def test_style_blend_weights(rng, vgg_params):
+    content, style = _pair(rng)
+    other = rng.random((40, 40, 3), dtype=np.float32)
+    as_batch = lambda x: x[None]
+    single = optimize.make_problem(vgg_params, as_batch(content), [as_batch(style)], _cfg())
+    blended = optimize.make_problem(vgg_params, as_batch(content), [as_batch(style), as_batch(other)],
+                                    _cfg(style_blend=(3.0, 0.0)))
+    half = optimize.make_problem(vgg_params, as_batch(content), [as_batch(style), as_batch(other)],
+                                 _cfg(style_blend=(1.0, 1.0)))
+    only_other = optimize.make_problem(vgg_params, as_batch(content), [as_batch(other)], _cfg())
+    for layer in ("relu1_1", "relu2_1"):
+        np.testing.assert_allclose(blended["grams"][layer], single["grams"][layer], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(half["grams"][layer],
+                                   0.5 * (single["grams"][layer] + only_other["grams"][layer]), rtol=1e-5, atol=1e-6)
+
+
+def test_preserve_color_keeps_content_chroma(rng, vgg_params):
+    content, style = _pair(rng)
+    image, _ = optimize.stylize(content, style, _cfg(preserve_color=True), params=vgg_params)
+    out, ref = color.rgb_to_ycbcr(image), color.rgb_to_ycbcr(content)
+    inside = (image > 0.02).all(-1) & (image < 0.98).all(-1)  # where clipping did not bite
+    np.testing.assert_allclose(np.asarray(out)[inside][:, 1:], np.asarray(ref)[inside][:, 1:], atol=2e-3)
+
+
+def test_stop_button_ends_the_run(rng, vgg_params):
+    content, style = _pair(rng)
+    calls = []
+    stop = lambda: calls.append(1) or len(calls) >= 2
+    reports = list(optimize.stylize_iter(content, style, _cfg(steps=50), params=vgg_params, should_stop=stop))
+    assert reports[-1].done and reports[-1].step == 2
+
+
+def test_convergence_stop(rng, vgg_params):
+    content, style = _pair(rng)
+    reports = list(optimize.stylize_iter(content, content, _cfg(steps=50, tol=0.5, patience=2, style_weight=0.0,
+                                                                tv_weight=0.0),
+                                         params=vgg_params))
+    assert reports[-1].step < 50  # starting at the optimum, nothing improves: stops early
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(style_weight=-1.0), "style_weight must be >= 0"),
+    (dict(content_weight=float("nan")), "finite"),
+    (dict(style_layers=("relu9_1",)), "unknown style layer"),
+    (dict(style_layers=()), "no style layers"),
+    (dict(style_layers={"relu1_1": 0.0}), "positive weight"),
+    (dict(optimizer="sgd"), "optimizer"),
+    (dict(init="zeros"), "init"),
+    (dict(size=16), "size"),
+    (dict(scales=(64, 32), size=32), "increase"),
+    (dict(steps=0), "steps"),
+    (dict(steps=(1, 2), scales=(40,)), "2 step counts"),
+    (dict(style_blend=(0.0, 0.0)), "not all be zero"),
+    (dict(learning_rate=0.0), "learning_rate"),
+])
+def test_bad_config(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        _cfg(**kwargs)
+
+
+def test_bad_inputs(rng, vgg_params):
+    content, style = _pair(rng)
+    with pytest.raises(ValueError, match="no style image"):
+        next(optimize.stylize_iter(content, [], _cfg(), params=vgg_params))
+    with pytest.raises(ValueError, match="style_blend"):
+        next(optimize.stylize_iter(content, [style], _cfg(style_blend=(1.0, 1.0)), params=vgg_params))
+    with pytest.raises(ValueError):
+        next(optimize.stylize_iter(content * np.nan, style, _cfg(), params=vgg_params))
