@@ -95,7 +95,7 @@ def feature_grid(feature_map, channels: Sequence[int], *, layer: str, image=None
         ax.set_yticks([])
     for ax in axes[len(panels):]:
         ax.axis("off")
-    fig.suptitle(f"{layer}: {h}×{w} positions × {fmap.shape[-1]} channels (channels {channels[0]}–{channels[-1]})")
+    fig.suptitle(f"{layer}: {h}×{w} positions × {fmap.shape[-1]} channels ({len(channels)} shown)")
     return fig
 
 

@@ -1,0 +1,429 @@
+"""The notebooks' ipywidgets dashboards: controls → computation → live image and loss curves.
+
+* :class:`FeatureMapBrowser` (notebook 01): a photo's VGG16 feature maps, by layer and page of channels.
+* :class:`TextureDashboard` (notebook 02): texture synthesis from the Gram matrices of a chosen layer set.
+* :class:`StyleTransferDashboard` (notebook 03): the full Gatys transfer with every knob of
+  :class:`gantransfer.optimize.TransferConfig`, a live image, live loss curves and a stop button.
+
+Every dashboard keeps its state in plain attributes, so it can be driven and inspected without a browser
+(the tests do): ``dash.image`` (the current ``[H, W, 3]`` numpy image), ``dash.history`` (one loss dict
+per report), ``dash.error`` (the last error message, shown in the dashboard instead of a traceback).
+Runs happen in a background thread when the Run button is pressed (so the Stop button stays live);
+``dash.run(block=True)`` runs in the caller's thread instead. Show a dashboard with ``display(dash)``
+or by making it a cell's last expression.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable, Iterator, Sequence
+
+import ipywidgets as W
+import numpy as np
+
+from . import extractor, inversion, optimize, plots, samples
+
+#: The style layers offered as checkboxes: the first and last ReLU of every block.
+STYLE_LAYER_CHOICES: tuple[str, ...] = ("relu1_1", "relu1_2", "relu2_1", "relu2_2", "relu3_1", "relu3_3",
+                                        "relu4_1", "relu4_3", "relu5_1", "relu5_3")
+
+
+def _checkboxes(names: Sequence[str], checked: Sequence[str]) -> dict[str, W.Checkbox]:
+    return {n: W.Checkbox(value=n in checked, description=n, indent=False, layout=W.Layout(width="90px"))
+            for n in names}
+
+
+def _ticked(boxes: dict[str, W.Checkbox]) -> tuple[str, ...]:
+    return tuple(n for n, b in boxes.items() if b.value)
+
+
+class _Runner:
+    """Run/Stop buttons, a progress bar, a status line, a live image and live loss curves around a
+    generator of :class:`gantransfer.optimize.Progress` reports (subclasses supply :meth:`_start`)."""
+
+    loss_keys: tuple[str, ...] = ("content", "style", "tv")
+    title = "result"
+
+    def __init__(self, *, params=None, view_width: int = 320):
+        self.params = params
+        self.image: np.ndarray | None = None
+        self.history: list[dict] = []
+        self.error: str | None = None
+        self.running = False
+        self.runs = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.run_button = W.Button(description="Run", button_style="success", icon="play")
+        self.stop_button = W.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
+        self.progress = W.IntProgress(value=0, min=0, max=1, description="steps", layout=W.Layout(width="300px"))
+        self.status = W.HTML(value="Press <b>Run</b>.")
+        self.image_view = W.Image(format="png", width=view_width)
+        self.loss_view = W.Image(format="png", width=int(view_width * 1.3))
+        self.run_button.on_click(lambda _: self.run(block=False))
+        self.stop_button.on_click(lambda _: self.stop())
+
+    # -- what subclasses provide ----------------------------------------------------------------
+    def _start(self) -> tuple[Iterator[optimize.Progress], int]:
+        """Validate the controls and return ``(reports, total_steps)``; raise ValueError on bad settings."""
+        raise NotImplementedError
+
+    def _finished(self) -> None:
+        """Hook called after a successful run."""
+
+    # -- running --------------------------------------------------------------------------------
+    def run(self, *, block: bool = True) -> bool:
+        """Start a run with the current settings. Returns False if it could not start (see ``error``).
+
+        Args:
+          block: run in this thread and return when done (tests, scripts); ``False`` runs in a
+            background thread so that the Stop button keeps working (the Run button does this).
+        """
+        if self.running:
+            self.status.value = "Already running: press <b>Stop</b> first."
+            return False
+        self.error = None
+        try:
+            if self.params is None:
+                self.status.value = "Loading VGG16…"
+                self.params = extractor.load_params()
+            reports, total = self._start()
+        except Exception as err:  # bad settings: show the message, keep the dashboard alive
+            self._fail(err)
+            return False
+        self._stop.clear()
+        self.running = True
+        self.runs += 1
+        self.history = []
+        self.progress.max, self.progress.value = max(1, total), 0
+        self.run_button.disabled, self.stop_button.disabled = True, False
+        self.status.value = "Compiling and running…"
+        if block:
+            self._loop(reports)
+        else:
+            self._thread = threading.Thread(target=self._loop, args=(reports,), daemon=True)
+            self._thread.start()
+        return True
+
+    def stop(self) -> None:
+        """Ask the running optimisation to stop after its current step (it still reports its image)."""
+        self._stop.set()
+        if self.running:
+            self.status.value = "Stopping…"
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for a background run to end; True if it has."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True
+
+    def should_stop(self) -> bool:
+        return self._stop.is_set()
+
+    def _loop(self, reports: Iterator[optimize.Progress]) -> None:
+        try:
+            last = None
+            for report in reports:
+                last = report
+                self._show(report)
+            if last is not None:
+                stopped = self._stop.is_set()
+                self.status.value = (f"{'Stopped' if stopped else 'Done'} after {last.step} steps in "
+                                     f"{last.seconds:.1f} s. {self._describe(last)}")
+            self._finished()
+        except Exception as err:
+            self._fail(err)
+        finally:
+            self.running = False
+            self.run_button.disabled, self.stop_button.disabled = False, True
+
+    def _describe(self, report: optimize.Progress) -> str:
+        return " · ".join(f"{k} {report.losses[k]:.3g}" for k in self.loss_keys if k in report.losses)
+
+    def _show(self, report: optimize.Progress) -> None:
+        self.image = np.asarray(report.image)
+        if self.history and self.history[-1]["step"] == report.step:
+            self.history.pop()  # the final report repeats the last step's losses
+        self.history.append({"step": report.step, "seconds": report.seconds, "scale": report.scale, **report.losses})
+        self.progress.value = min(report.step, self.progress.max)
+        self.image_view.value = plots.image_png(self.image)
+        fig = plots.loss_curves(self.history, keys=self.loss_keys, title=f"{self.title}: losses (log scale)")
+        self.loss_view.value = plots.figure_png(fig)
+        if not report.done:
+            self.status.value = f"step {report.step}/{self.progress.max} · {report.seconds:.1f} s · {self._describe(report)}"
+
+    def _fail(self, err: Exception) -> None:
+        self.error = f"{type(err).__name__}: {err}" if not isinstance(err, ValueError) else str(err)
+        self.status.value = f"<span style='color:#b00'>⚠ {self.error}</span>"
+
+    def _buttons(self) -> W.HBox:
+        return W.HBox([self.run_button, self.stop_button, self.progress])
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)
+
+
+# ---------------------------------------------------------------------------------------------------
+
+class StyleTransferDashboard(_Runner):
+    """Gatys style transfer with every knob (notebook 03).
+
+    Controls: content and style images, an optional second style with a blend slider, log-scale sliders
+    for the content, style and TV weights (α, β, γ) and the learning rate, a checkbox per style layer,
+    the optimiser (Adam or L-BFGS), steps, size, initial image, colour preservation. Run/Stop buttons,
+    a live image and live loss curves (content, style, TV).
+
+    Args:
+      content, style: names from :data:`gantransfer.samples.CONTENT_NAMES` / ``STYLE_NAMES``.
+      size: output size (longest side, px); steps: optimisation steps; report_every: refresh period.
+      params: VGG16 parameters (loaded on the first run if ``None``).
+    Attributes:
+      image, history, error: see the module docstring; :meth:`config` is the TransferConfig of the controls.
+    """
+
+    title = "style transfer"
+
+    def __init__(self, *, content: str = samples.DEFAULT_CONTENT, style: str = samples.DEFAULT_STYLE,
+                 size: int = 160, steps: int = 60, report_every: int = 5, style_weight: float = 10.0,
+                 content_weight: float = 1.0, tv_weight: float = 0.5, learning_rate: float = 0.02,
+                 params=None, view_width: int = 320):
+        super().__init__(params=params, view_width=view_width)
+        if not isinstance(report_every, int) or report_every < 1:
+            raise ValueError(f"report_every must be a positive integer; got {report_every!r}")
+        self.report_every = report_every
+        self.content = W.Dropdown(options=samples.CONTENT_NAMES, value=content, description="content")
+        self.style = W.Dropdown(options=samples.STYLE_NAMES, value=style, description="style")
+        self.style2 = W.Dropdown(options=("(none)",) + samples.STYLE_NAMES, value="(none)", description="2nd style")
+        self.blend = W.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="2nd weight",
+                                   tooltip="share of the second style in the blended style matrix")
+        log = dict(base=10, readout_format=".2g", continuous_update=False, style={"description_width": "90px"})
+        self.content_weight = W.FloatLogSlider(value=content_weight, min=-3, max=3, description="content α", **log)
+        self.style_weight = W.FloatLogSlider(value=style_weight, min=-2, max=5, description="style β", **log)
+        self.tv_weight = W.FloatLogSlider(value=tv_weight, min=-4, max=2, description="TV γ", **log)
+        self.learning_rate = W.FloatLogSlider(value=learning_rate, min=-3, max=-0.5, description="Adam lr", **log)
+        layers = tuple(dict.fromkeys(STYLE_LAYER_CHOICES + tuple(optimize.DEFAULT_STYLE_LAYERS)))
+        layers = tuple(sorted(layers, key=extractor.LAYER_NAMES.index))
+        self.style_layers = _checkboxes(layers, optimize.DEFAULT_STYLE_LAYERS)
+        self.optimizer = W.ToggleButtons(options=[("Adam", "adam"), ("L-BFGS", "lbfgs")], value="adam",
+                                         description="optimiser")
+        self.steps = W.IntSlider(value=steps, min=1, max=max(400, steps), step=1, description="steps")
+        self.size = W.IntSlider(value=size, min=extractor.MIN_SIZE, max=max(512, size), step=16, description="size (px)")
+        self.init = W.Dropdown(options=("content", "noise", "style"), value="content", description="start from")
+        self.preserve_color = W.Checkbox(value=False, description="preserve the content's colours")
+        self.preview = W.Image(format="png", width=int(view_width * 0.6))
+        for w in (self.content, self.style, self.style2, self.blend):
+            w.observe(self._update_preview, names="value")
+        self._update_preview()
+
+        weights = W.VBox([W.HTML("<b>Weights</b> (log scale): L = α·L<sub>content</sub> + β·L<sub>style</sub> + γ·TV"),
+                          self.content_weight, self.style_weight, self.tv_weight])
+        layer_box = W.VBox([W.HTML("<b>Style layers</b> (Gram matrices matched)"),
+                            W.GridBox(list(self.style_layers.values()),
+                                      layout=W.Layout(grid_template_columns="repeat(5, 95px)"))])
+        images = W.VBox([W.HTML("<b>Images</b>"), self.content, self.style, self.style2, self.blend])
+        run = W.VBox([W.HTML("<b>Optimisation</b>"), self.optimizer, self.steps, self.size, self.learning_rate,
+                      self.init, self.preserve_color])
+        controls = W.HBox([W.VBox([images, self.preview]), W.VBox([weights, layer_box]), run])
+        self.widget = W.VBox([controls, self._buttons(), self.status, W.HBox([self.image_view, self.loss_view])])
+
+    def _images(self):
+        content = samples.content_image(self.content.value)
+        styles = [samples.style_image(self.style.value)]
+        if self.style2.value != "(none)":
+            styles.append(samples.style_image(self.style2.value))
+        return content, styles
+
+    def _update_preview(self, *_):
+        content = samples.content_image(self.content.value, size=128)
+        names = [self.style.value] + ([self.style2.value] if self.style2.value != "(none)" else [])
+        styles = [samples.style_image(n, size=content.shape[0]) for n in names]
+        titles = ["content"] + [f"style{' ' + str(i + 1) if len(names) > 1 else ''}"
+                                + (f" ({w:.0%})" if len(names) > 1 else "") for i, w in
+                                enumerate([1 - self.blend.value, self.blend.value][:len(names)])]
+        fig = plots.show_images([content, *styles], titles=titles, suptitle="inputs", size=1.4)
+        self.preview.value = plots.figure_png(fig)
+
+    def config(self) -> optimize.TransferConfig:
+        """The :class:`TransferConfig` the controls describe (raises ValueError on impossible settings)."""
+        layers = _ticked(self.style_layers)
+        if not layers:
+            raise ValueError("tick at least one style layer")
+        blend = None
+        if self.style2.value != "(none)":
+            blend = (1.0 - self.blend.value, self.blend.value)
+        size = int(self.size.value)
+        return optimize.TransferConfig(
+            size=size, scales=optimize.default_scales(size), steps=int(self.steps.value),
+            optimizer=self.optimizer.value, learning_rate=float(self.learning_rate.value),
+            content_weight=float(self.content_weight.value), style_weight=float(self.style_weight.value),
+            tv_weight=float(self.tv_weight.value), content_layers=optimize.DEFAULT_CONTENT_LAYERS,
+            style_layers=layers, style_blend=blend, init=self.init.value,
+            preserve_color=bool(self.preserve_color.value), tol=0.0, patience=10,
+            report_every=self.report_every, seed=0)
+
+    def _start(self):
+        config = self.config()
+        content, styles = self._images()
+        reports = optimize.stylize_iter(content, styles, config, params=self.params, should_stop=self.should_stop)
+        return reports, sum(config.scale_steps)
+
+
+# ---------------------------------------------------------------------------------------------------
+
+class TextureDashboard(_Runner):
+    """Texture synthesis from the Gram matrices of a chosen set of layers (notebook 02).
+
+    Ticking layers picks the set; if a result for this style and set is already known (``cache``, e.g.
+    the notebook's grid), it is shown at once, else press Run to synthesise it from noise.
+
+    Args:
+      style: a name from :data:`gantransfer.samples.STYLE_NAMES`.
+      layers: the initially ticked layers.
+      size, steps, report_every: of the synthesis.
+      cache: ``{(style, layers): image}`` of results already computed.
+    """
+
+    loss_keys = ("style", "tv")
+    title = "texture synthesis"
+
+    def __init__(self, *, style: str = samples.DEFAULT_STYLE, layers: Sequence[str] = inversion.FIG1_LAYERS[:3],
+                 size: int = 128, steps: int = 100, report_every: int = 10, learning_rate: float = 0.05,
+                 cache: dict | None = None, params=None, view_width: int = 256):
+        super().__init__(params=params, view_width=view_width)
+        self.report_every = report_every
+        self.learning_rate = learning_rate
+        self.cache = dict(cache or {})
+        self.style = W.Dropdown(options=samples.STYLE_NAMES, value=style, description="style")
+        self.layers = _checkboxes(inversion.FIG1_LAYERS + ("relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3"),
+                                  layers)
+        self.size = W.IntSlider(value=size, min=extractor.MIN_SIZE, max=max(256, size), step=16, description="size (px)")
+        self.steps = W.IntSlider(value=steps, min=1, max=max(300, steps), description="steps")
+        self.style_view = W.Image(format="png", width=view_width)
+        for w in [self.style, *self.layers.values()]:
+            w.observe(self._on_change, names="value")
+        grid = W.GridBox(list(self.layers.values()), layout=W.Layout(grid_template_columns="repeat(5, 95px)"))
+        self.widget = W.VBox([
+            W.HBox([self.style, self.size, self.steps]),
+            W.HTML("<b>Layers whose Gram matrices are matched</b>"), grid,
+            self._buttons(), self.status,
+            W.HBox([W.VBox([W.HTML("style image"), self.style_view]),
+                    W.VBox([W.HTML("synthesised texture"), self.image_view]), self.loss_view])])
+        self._on_change()
+
+    def key(self) -> tuple[str, tuple[str, ...]]:
+        """The cache key of the current settings: ``(style, layers in forward order)``."""
+        return self.style.value, tuple(sorted(_ticked(self.layers), key=extractor.LAYER_NAMES.index))
+
+    def _on_change(self, *_):
+        self.style_view.value = plots.image_png(samples.style_image(self.style.value, size=self.size.value))
+        if self.running:
+            return
+        key = self.key()
+        if key in self.cache:
+            self.image = self.cache[key]
+            self.image_view.value = plots.image_png(self.image)
+            self.status.value = f"Shown from the grid above: {', '.join(key[1])}."
+        else:
+            self.status.value = "Press <b>Run</b> to synthesise a texture from these layers."
+
+    def _start(self):
+        style_name, layers = self.key()
+        if not layers:
+            raise ValueError("tick at least one layer")
+        style = samples.style_image(style_name)
+        reports = inversion.synthesize_texture_iter(
+            style, layers=layers, size=int(self.size.value), steps=int(self.steps.value), params=self.params,
+            should_stop=self.should_stop, optimizer="adam", learning_rate=self.learning_rate,
+            report_every=self.report_every)
+        self._running_key = (style_name, layers)
+        return reports, int(self.steps.value)
+
+    def _finished(self):
+        if self.image is not None and not self._stop.is_set():
+            self.cache[self._running_key] = self.image
+
+
+# ---------------------------------------------------------------------------------------------------
+
+class FeatureMapBrowser:
+    """Browse a photo's VGG16 feature maps: pick a layer and a page of channels (notebook 01).
+
+    Args:
+      content: a name from :data:`gantransfer.samples.CONTENT_NAMES`.
+      size: the photo's longest side in px.
+      layers: the layers offered (all ReLUs and poolings by default).
+      per_page: channels per page.
+    Attributes:
+      features: ``{layer: [h, w, c]}`` of the current photo; channels: the channels on show;
+      png: the current figure as PNG bytes.
+    """
+
+    def __init__(self, *, content: str = samples.DEFAULT_CONTENT, size: int = 160,
+                 layers: Sequence[str] | None = None, per_page: int = 16, params=None, view_width: int = 900):
+        self.params = params if params is not None else extractor.load_params()
+        names = tuple(layers) if layers is not None else tuple(
+            n for n in extractor.LAYER_NAMES if n.startswith(("relu", "pool")))
+        extractor.check_layers(names)
+        if per_page < 1:
+            raise ValueError(f"per_page must be >= 1; got {per_page}")
+        self.size, self.per_page = int(size), int(per_page)
+        self.content = W.Dropdown(options=samples.CONTENT_NAMES, value=content, description="photo")
+        self.layer = W.Dropdown(options=names, value=names[0], description="layer")
+        self.page = W.IntSlider(value=0, min=0, max=0, description="page")
+        self.order = W.ToggleButtons(options=[("channel order", "index"), ("strongest first", "strongest")],
+                                     value="index", description="sort")
+        self.info = W.HTML()
+        self.view = W.Image(format="png", width=view_width)
+        self.features: dict[str, np.ndarray] = {}
+        self.channels: list[int] = []
+        self.png = b""
+        self.renders = 0
+        self._quiet = False
+        self.content.observe(self._load, names="value")
+        self.layer.observe(self._on_layer, names="value")
+        self.page.observe(self._render, names="value")
+        self.order.observe(self._render, names="value")
+        self.widget = W.VBox([W.HBox([self.content, self.layer, self.order]), self.page, self.info, self.view])
+        self._load()
+
+    def _load(self, *_):
+        self.photo = samples.content_image(self.content.value, size=self.size)
+        feats = extractor.extract(self.params, self.photo[None], tuple(self.layer.options))
+        self.features = {k: np.asarray(v[0]) for k, v in feats.items()}
+        self._on_layer()
+
+    def _on_layer(self, *_):
+        c = self.features[self.layer.value].shape[-1]
+        self._quiet = True  # one render, not one per changed control
+        try:
+            self.page.value = 0
+            self.page.max = -(-c // self.per_page) - 1
+        finally:
+            self._quiet = False
+        self._render()
+
+    def _render(self, *_):
+        if self._quiet:
+            return
+        fmap = self.features[self.layer.value]                                 # [h, w, c]
+        c = fmap.shape[-1]
+        order = np.arange(c)
+        if self.order.value == "strongest":
+            order = np.argsort(-fmap.mean(axis=(0, 1)), kind="stable")
+        start = self.page.value * self.per_page
+        self.channels = [int(i) for i in order[start:start + self.per_page]]
+        active = float((fmap > 0).mean())
+        self.info.value = (f"<b>{self.layer.value}</b>: {fmap.shape[0]}×{fmap.shape[1]} positions × {c} channels "
+                           f"(stride {extractor.LAYER_STRIDES[self.layer.value]}); {active:.0%} of activations are "
+                           f"non-zero; page {self.page.value + 1} of {self.page.max + 1}.")
+        fig = plots.feature_grid(fmap, self.channels, layer=self.layer.value, image=self.photo, ncols=9)
+        self.png = plots.figure_png(fig)
+        self.view.value = self.png
+        self.renders += 1
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)

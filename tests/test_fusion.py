@@ -1,0 +1,75 @@
+"""AdaIN and WCT: the fused features carry the style's statistics (checked in numpy)."""
+import jax
+import numpy as np
+import pytest
+
+from gantransfer import fusion
+
+
+def _feats(rng, shape, scale=1.0, shift=0.0):
+    mix = rng.standard_normal((shape[-1], shape[-1])) * 0.5 + np.eye(shape[-1])
+    return (rng.standard_normal(shape) @ mix * scale + shift).astype(np.float32)
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_adain_matches_style_mean_std(rng, jit):
+    content, style = _feats(rng, (2, 6, 5, 4)), _feats(rng, (1, 7, 3, 4), 3.0, 2.0)
+    fn = jax.jit(fusion.adain) if jit else fusion.adain
+    out = np.asarray(fn(content, style), np.float64)
+    np.testing.assert_allclose(out.mean(axis=(1, 2)), np.broadcast_to(style.mean(axis=(1, 2)), (2, 4)), atol=1e-4)
+    np.testing.assert_allclose(out.std(axis=(1, 2)), np.broadcast_to(style.std(axis=(1, 2)), (2, 4)), rtol=1e-3)
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_wct_matches_style_covariance(rng, jit):
+    content, style = _feats(rng, (1, 8, 8, 5)), _feats(rng, (1, 9, 7, 5), 2.0, -1.0)
+    fn = jax.jit(lambda c, s: fusion.wct(c, s, eps=1e-8)) if jit else (lambda c, s: fusion.wct(c, s, eps=1e-8))
+    out = np.asarray(fn(content, style), np.float64).reshape(-1, 5)
+    ref = style.reshape(-1, 5).astype(np.float64)
+    np.testing.assert_allclose(out.mean(0), ref.mean(0), atol=1e-4)
+    np.testing.assert_allclose(np.cov(out.T, bias=True), np.cov(ref.T, bias=True), rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("method", ["adain", "wct"])
+def test_alpha_zero_returns_content(rng, method):
+    content, style = _feats(rng, (1, 4, 4, 3)), _feats(rng, (1, 4, 4, 3), 2.0)
+    np.testing.assert_allclose(fusion.FUSIONS[method](content, style, alpha=0.0), content, atol=1e-6)
+    half = fusion.FUSIONS[method](content, style, alpha=0.5)
+    full = fusion.FUSIONS[method](content, style)
+    np.testing.assert_allclose(half, 0.5 * (np.asarray(full) + content), atol=1e-5)
+
+
+def test_fuse_weights_and_masks(rng):
+    content = _feats(rng, (1, 4, 6, 3))
+    a, b = _feats(rng, (1, 5, 5, 3), 2.0, 1.0), _feats(rng, (1, 5, 5, 3), 0.5, -1.0)
+    only_a = fusion.fuse(content, [a, b], weights=[1.0, 0.0])
+    np.testing.assert_allclose(only_a, fusion.adain(content, a), atol=1e-5)
+    mixed = fusion.fuse(content, [a, b], weights=[1.0, 3.0])
+    np.testing.assert_allclose(mixed, 0.25 * np.asarray(fusion.adain(content, a)) + 0.75 * np.asarray(fusion.adain(content, b)),
+                               atol=1e-5)
+    masks = np.zeros((1, 4, 6, 2), np.float32)
+    masks[:, :, :3, 0] = 1.0
+    masks[:, :, 3:, 1] = 1.0  # left half style a, right half style b
+    split = np.asarray(fusion.fuse(content, [a, b], masks=masks))
+    np.testing.assert_allclose(split[:, :, :3], np.asarray(fusion.adain(content, a))[:, :, :3], atol=1e-5)
+    np.testing.assert_allclose(split[:, :, 3:], np.asarray(fusion.adain(content, b))[:, :, 3:], atol=1e-5)
+
+
+def test_bad_inputs(rng):
+    content, style = _feats(rng, (1, 4, 4, 3)), _feats(rng, (1, 4, 4, 3))
+    with pytest.raises(ValueError, match="channels"):
+        fusion.adain(content, _feats(rng, (1, 4, 4, 2)))
+    with pytest.raises(ValueError, match=r"alpha must be in \[0, 1\]"):
+        fusion.adain(content, style, alpha=1.5)
+    with pytest.raises(ValueError, match=">= 0"):
+        fusion.wct(content, style, alpha=-0.1)
+    with pytest.raises(ValueError, match="method"):
+        fusion.fuse(content, [style], method="gatys")
+    with pytest.raises(ValueError, match="no style"):
+        fusion.fuse(content, [])
+    with pytest.raises(ValueError, match="2 styles but 1 weights"):
+        fusion.fuse(content, [style, style], weights=[1.0])
+    with pytest.raises(ValueError, match="not all be zero"):
+        fusion.fuse(content, [style], weights=[0.0])
+    with pytest.raises(ValueError, match="either"):
+        fusion.fuse(content, [style], weights=[1.0], masks=np.ones((1, 4, 4, 1), np.float32))
