@@ -33,6 +33,16 @@ def _checkboxes(names: Sequence[str], checked: Sequence[str]) -> dict[str, W.Che
             for n in names}
 
 
+def _log_slider(value: float, lo: float, hi: float, description: str) -> W.FloatLogSlider:
+    """A base-10 log slider over ``[10**lo, 10**hi]``, widened to include ``value`` (0 shows as ``10**lo``)."""
+    if value > 0:
+        exponent = float(np.log10(value))
+        lo, hi = min(lo, np.floor(exponent)), max(hi, np.ceil(exponent))
+    return W.FloatLogSlider(value=value if value > 0 else 10.0 ** lo, min=lo, max=hi, base=10, step=0.1,
+                            readout_format=".2g", continuous_update=False, description=description,
+                            style={"description_width": "80px"})
+
+
 def _ticked(boxes: dict[str, W.Checkbox]) -> tuple[str, ...]:
     return tuple(n for n, b in boxes.items() if b.value)
 
@@ -178,6 +188,8 @@ class StyleTransferDashboard(_Runner):
     Args:
       content, style: names from :data:`gantransfer.samples.CONTENT_NAMES` / ``STYLE_NAMES``.
       size: output size (longest side, px); steps: optimisation steps; report_every: refresh period.
+      style_weight, content_weight, tv_weight, learning_rate: initial slider values (``None``: the
+        defaults of :class:`gantransfer.optimize.TransferConfig`).
       params: VGG16 parameters (loaded on the first run if ``None``).
     Attributes:
       image, history, error: see the module docstring; :meth:`config` is the TransferConfig of the controls.
@@ -186,10 +198,16 @@ class StyleTransferDashboard(_Runner):
     title = "style transfer"
 
     def __init__(self, *, content: str = samples.DEFAULT_CONTENT, style: str = samples.DEFAULT_STYLE,
-                 size: int = 160, steps: int = 60, report_every: int = 5, style_weight: float = 10.0,
-                 content_weight: float = 1.0, tv_weight: float = 0.5, learning_rate: float = 0.02,
-                 params=None, view_width: int = 320):
+                 size: int = 160, steps: int = 60, report_every: int = 5, style_weight: float | None = None,
+                 content_weight: float | None = None, tv_weight: float | None = None,
+                 learning_rate: float | None = None, params=None, view_width: int = 320):
         super().__init__(params=params, view_width=view_width)
+        # Unset weights start at the library's defaults (TransferConfig), so the two never disagree.
+        defaults = optimize.TransferConfig()
+        style_weight = defaults.style_weight if style_weight is None else style_weight
+        content_weight = defaults.content_weight if content_weight is None else content_weight
+        tv_weight = defaults.tv_weight if tv_weight is None else tv_weight
+        learning_rate = defaults.learning_rate if learning_rate is None else learning_rate
         if not isinstance(report_every, int) or report_every < 1:
             raise ValueError(f"report_every must be a positive integer; got {report_every!r}")
         self.report_every = report_every
@@ -198,11 +216,10 @@ class StyleTransferDashboard(_Runner):
         self.style2 = W.Dropdown(options=("(none)",) + samples.STYLE_NAMES, value="(none)", description="2nd style")
         self.blend = W.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="2nd weight",
                                    tooltip="share of the second style in the blended style matrix")
-        log = dict(base=10, readout_format=".2g", continuous_update=False, style={"description_width": "90px"})
-        self.content_weight = W.FloatLogSlider(value=content_weight, min=-3, max=3, description="content α", **log)
-        self.style_weight = W.FloatLogSlider(value=style_weight, min=-2, max=5, description="style β", **log)
-        self.tv_weight = W.FloatLogSlider(value=tv_weight, min=-4, max=2, description="TV γ", **log)
-        self.learning_rate = W.FloatLogSlider(value=learning_rate, min=-3, max=-0.5, description="Adam lr", **log)
+        self.content_weight = _log_slider(content_weight, -3, 3, "content α")
+        self.style_weight = _log_slider(style_weight, -2, 5, "style β")
+        self.tv_weight = _log_slider(tv_weight, -4, 2, "TV γ")
+        self.learning_rate = _log_slider(learning_rate, -3, -0.5, "Adam lr")
         layers = tuple(dict.fromkeys(STYLE_LAYER_CHOICES + tuple(optimize.DEFAULT_STYLE_LAYERS)))
         layers = tuple(sorted(layers, key=extractor.LAYER_NAMES.index))
         self.style_layers = _checkboxes(layers, optimize.DEFAULT_STYLE_LAYERS)

@@ -1,0 +1,114 @@
+"""The generator ``I_s = G(I_c, S)``: frozen VGG16 encoder → fusion → trained decoder.
+
+The encoder is VGG16 up to ``relu4_1`` (:mod:`gantransfer.extractor`), the fusion AdaIN or WCT
+(:mod:`gantransfer.fusion`), and the decoder a mirror of the encoder (Huang & Belongie 2017): 3×3
+convolutions with reflection padding (no border artefacts) and nearest-neighbour upsampling followed by a
+convolution (no checkerboard artefacts, Odena et al. 2016), in place of transposed convolutions.
+
+Taught in ``notebooks/04_fusion.ipynb``.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Sequence
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from . import extractor, fusion
+
+#: The encoder's last layer: deep enough to carry content, shallow enough to decode well.
+ENCODER_LAYER = "relu4_1"
+
+# The decoder's layers: (c_in, c_out) of each 3×3 conv, "up" for ×2 nearest upsampling.
+DECODER_PLAN = ((512, 256), "up", (256, 256), (256, 256), (256, 256), (256, 128), "up",
+                (128, 128), (128, 64), "up", (64, 64), (64, 3))
+
+
+class ReflectConv(nnx.Module):
+    """3×3 convolution with one pixel of reflection padding: ``[N, h, w, c_in] -> [N, h, w, c_out]``."""
+
+    def __init__(self, c_in: int, c_out: int, *, rngs: nnx.Rngs):
+        self.conv = nnx.Conv(c_in, c_out, (3, 3), padding="VALID", rngs=rngs)
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        x = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
+        return self.conv(x)
+
+
+def upsample_nearest(x: jax.Array) -> jax.Array:
+    """×2 nearest-neighbour upsampling, ``[N, h, w, c] -> [N, 2h, 2w, c]``."""
+    return jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
+
+
+class Decoder(nnx.Module):
+    """Mirror of VGG16 up to ``relu4_1``: ``[N, h, w, 512]`` features → ``[N, 8h, 8w, 3]`` image.
+
+    ``width`` scales every hidden channel count (1.0 = Huang & Belongie's decoder, 3.5 M parameters);
+    the output is unbounded and clipped to [0, 1] by :func:`generate`.
+    """
+
+    def __init__(self, *, width: float = 1.0, rngs: nnx.Rngs):
+        if not width > 0:
+            raise ValueError(f"width must be > 0; got {width}")
+        scale = lambda c: c if c in (3, 512) else max(8, int(round(c * width)))
+        layers = []
+        for item in DECODER_PLAN:
+            layers.append(item if item == "up" else ReflectConv(scale(item[0]), scale(item[1]), rngs=rngs))
+        self.layers = nnx.List([layer for layer in layers if layer != "up"])
+        self.plan = tuple("up" if item == "up" else "conv" for item in DECODER_PLAN)
+
+    def __call__(self, features: jax.Array) -> jax.Array:
+        x, k = features, 0
+        for i, kind in enumerate(self.plan):
+            if kind == "up":
+                x = upsample_nearest(x)
+                continue
+            x = self.layers[k](x)
+            k += 1
+            if i < len(self.plan) - 1:  # no ReLU after the last conv: it outputs RGB
+                x = jax.nn.relu(x)
+        return x
+
+
+@functools.lru_cache(maxsize=4)
+def decoder_graphdef(width: float = 1.0):
+    """The (static) graph definition of a :class:`Decoder` of this width."""
+    return nnx.split(nnx.eval_shape(lambda: Decoder(width=width, rngs=nnx.Rngs(0))))[0]
+
+
+def init_decoder(key: jax.Array, *, width: float = 1.0) -> nnx.State:
+    """Fresh decoder parameters as an ``nnx.State`` pytree."""
+    return nnx.state(Decoder(width=width, rngs=nnx.Rngs(params=key)), nnx.Param)
+
+
+def decode(decoder_state: nnx.State, features: jax.Array, *, width: float = 1.0) -> jax.Array:
+    """Run the decoder: ``[N, h, w, 512] -> [N, 8h, 8w, 3]`` (unclipped)."""
+    return nnx.merge(decoder_graphdef(width), decoder_state)(features)
+
+
+def encode(vgg_params, images: jax.Array) -> jax.Array:
+    """``[N, H, W, 3]`` in [0, 1] → ``relu4_1`` features ``[N, H/8, W/8, 512]``."""
+    return extractor._extract(vgg_params, images, (ENCODER_LAYER,))[ENCODER_LAYER]
+
+
+@functools.partial(jax.jit, static_argnames=("method", "width"))
+def generate(vgg_params, decoder_state, content: jax.Array, styles: Sequence[jax.Array], *,
+             method: str = "adain", alpha: float = 1.0, weights=None, masks=None, width: float = 1.0) -> jax.Array:
+    """``I_s = G(I_c, S)``: stylise ``content`` with one or several styles in one forward pass.
+
+    Args:
+      vgg_params: VGG16 parameters (:func:`gantransfer.extractor.load_params`).
+      decoder_state: trained decoder parameters.
+      content: ``[N, H, W, 3]`` in [0, 1], ``H, W`` multiples of 8.
+      styles: list of ``[1 or N, H', W', 3]`` style images.
+      method: ``"adain"`` or ``"wct"``.
+      alpha, weights, masks: as in :func:`gantransfer.fusion.fuse`.
+    Returns:
+      ``[N, H, W, 3]`` in [0, 1].
+    """
+    content_feats = encode(vgg_params, content)
+    style_feats = [encode(vgg_params, s) for s in styles]
+    fused = fusion.fuse(content_feats, style_feats, method=method, alpha=alpha, weights=weights, masks=masks)
+    return jnp.clip(decode(decoder_state, fused, width=width), 0.0, 1.0)

@@ -1,0 +1,327 @@
+"""Training the decoder of ``G(I_c, S)``: pure train steps, a crop pipeline, orbax checkpoints, resume.
+
+The decoder learns to invert the fused features (Huang & Belongie 2017): for a content crop ``c`` and a
+style crop ``s``, ``t = AdaIN(f(c), f(s))`` and ``g = D(t)``;
+
+    L = ‖f(g) - t‖²  +  λ Σ_l (‖μ(φ_l(g)) - μ(φ_l(s))‖² + ‖σ(φ_l(g)) - σ(φ_l(s))‖²)
+
+with ``f`` = VGG16 up to ``relu4_1`` and ``φ_l`` its ``relu1_1 … relu4_1`` (or Gram matrices instead of
+mean/std). The step is the functional form of Flax's NNX guide: ``jax.jit(step)(params, opt_state, batch)``
+over explicit pytrees. Batches are a pure function of ``(seed, step)``, so a resumed run sees exactly
+the batches an uninterrupted one would, and reproduces its losses.
+
+Taught in ``notebooks/04_fusion.ipynb``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import os
+from pathlib import Path
+from typing import Iterator, NamedTuple, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from . import extractor, fusion, generator, images, samples
+from .style import gram_matrix, mean_std_loss
+from .validate import check_weight
+
+STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DecoderTrainConfig:
+    """Settings of decoder training (one ``get_config`` that tests shrink, as in Flax's examples).
+
+    Attributes:
+      steps: total optimisation steps of the run.
+      batch: crops per step.
+      crop: side of the square random crops in px (a multiple of 8).
+      learning_rate: Adam's peak step size; it warms up over ``warmup`` steps, then decays by cosine to a
+        tenth over ``decay_steps`` (independent of ``steps``, so a run can be extended in legs).
+      style_weight: λ above.
+      style_loss: ``"mean_std"`` (AdaIN's) or ``"gram"``.
+      width: decoder width multiplier (1.0 = Huang & Belongie).
+      seed: seed of the initialisation and of every batch.
+      checkpoint_every: steps between orbax checkpoints.
+      pool_side: images are resized once so their shorter side is this, then cropped.
+    """
+
+    steps: int = 20000
+    batch: int = 4
+    crop: int = 128
+    learning_rate: float = 1e-4
+    warmup: int = 100
+    decay_steps: int = 50000
+    style_weight: float = 10.0
+    style_loss: str = "mean_std"
+    width: float = 1.0
+    seed: int = 0
+    checkpoint_every: int = 200
+    pool_side: int = 256
+
+    def __post_init__(self):
+        for name in ("steps", "batch", "crop", "checkpoint_every", "pool_side", "decay_steps"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer; got {value!r}")
+        if self.crop % 8 or self.crop < 32:
+            raise ValueError(f"crop must be a multiple of 8 and >= 32; got {self.crop}")
+        if self.pool_side < self.crop:
+            raise ValueError(f"pool_side ({self.pool_side}) must be >= crop ({self.crop})")
+        if self.style_loss not in ("mean_std", "gram"):
+            raise ValueError(f"style_loss must be 'mean_std' or 'gram'; got {self.style_loss!r}")
+        check_weight(self.learning_rate, "learning_rate", allow_zero=False)
+        check_weight(self.style_weight, "style_weight")
+        check_weight(self.width, "width", allow_zero=False)
+        if not isinstance(self.warmup, int) or self.warmup < 0:
+            raise ValueError(f"warmup must be an integer >= 0; got {self.warmup!r}")
+
+
+class Batch(NamedTuple):
+    """``content`` and ``style``: ``[B, crop, crop, 3]`` float32 in [0, 1]."""
+
+    content: np.ndarray
+    style: np.ndarray
+
+
+# ---------------------------------------------------------------------------------------------------
+# Data: resize once, crop in numpy; a batch is a pure function of (seed, step).
+
+def load_pool(sources: Sequence, *, kind: str, side: int) -> list[np.ndarray]:
+    """Load images (bundled names, files, or every image file of a folder) with shorter side ``side``."""
+    paths: list = []
+    for source in sources:
+        if isinstance(source, (str, Path)) and Path(source).is_dir():
+            found = sorted(p for p in Path(source).iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+            if not found:
+                raise ValueError(f"folder {source} holds no .png/.jpg images")
+            paths += found
+        else:
+            paths.append(source)
+    if not paths:
+        raise ValueError(f"no {kind} images given")
+    pool = []
+    for source in paths:
+        img = samples.load_input(source, kind=kind)
+        h, w = img.shape[:2]
+        scale = side / min(h, w)
+        pool.append(images.resize_to(img, max(side, round(h * scale)), max(side, round(w * scale))))
+    return pool
+
+
+def make_batch(pool_content: list, pool_style: list, *, seed: int, step: int, batch: int, crop: int) -> Batch:
+    """Random crops (with horizontal flips) for ``step``; the same ``(seed, step)`` gives the same batch."""
+    rng = np.random.default_rng([seed, step])
+
+    def crops(pool):
+        out = np.empty((batch, crop, crop, 3), np.float32)
+        for i in range(batch):
+            img = pool[rng.integers(len(pool))]
+            y = rng.integers(img.shape[0] - crop + 1)
+            x = rng.integers(img.shape[1] - crop + 1)
+            patch = img[y:y + crop, x:x + crop]
+            out[i] = patch[:, ::-1] if rng.random() < 0.5 else patch
+        return out
+
+    return Batch(crops(pool_content), crops(pool_style))
+
+
+# ---------------------------------------------------------------------------------------------------
+# The pure step.
+
+def make_optimizer(config: DecoderTrainConfig) -> optax.GradientTransformation:
+    """Adam with linear warm-up and cosine decay, after clipping the global gradient norm to 1."""
+    schedule = optax.warmup_cosine_decay_schedule(
+        init_value=0.0, peak_value=config.learning_rate, warmup_steps=config.warmup,
+        decay_steps=max(config.decay_steps, config.warmup + 1), end_value=config.learning_rate * 0.1)
+    return optax.chain(optax.clip_by_global_norm(1.0), optax.adam(schedule))
+
+
+def decoder_losses(decoder_params, vgg_params, batch: Batch, *, style_weight, style_loss: str = "mean_std",
+                   width: float = 1.0) -> tuple[jax.Array, dict]:
+    """The AdaIN decoder loss of one batch: ``(total, {"total", "content", "style"})``."""
+    layers = tuple(sorted(set(STYLE_LAYERS) | {generator.ENCODER_LAYER}, key=extractor.LAYER_NAMES.index))
+    content_feats = generator.encode(vgg_params, batch.content)                         # [B, h, w, 512]
+    style_feats = extractor._extract(vgg_params, batch.style, layers)
+    target = jax.lax.stop_gradient(fusion.adain(content_feats, style_feats[generator.ENCODER_LAYER]))
+    output = generator.decode(decoder_params, target, width=width)                      # [B, H, W, 3]
+    out_feats = extractor._extract(vgg_params, output, layers)
+    content = jnp.mean((out_feats[generator.ENCODER_LAYER] - target) ** 2)
+    if style_loss == "mean_std":
+        from .style import feature_mean_std
+
+        style = mean_std_loss(out_feats, {k: feature_mean_std(style_feats[k]) for k in STYLE_LAYERS},
+                              layer_weights={k: 1.0 for k in STYLE_LAYERS})
+    else:
+        style = sum(jnp.mean((gram_matrix(out_feats[k]) - gram_matrix(style_feats[k])) ** 2) for k in STYLE_LAYERS)
+    total = content + style_weight * style
+    return total, {"total": total, "content": content, "style": style}
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled_step(config: DecoderTrainConfig):
+    tx = make_optimizer(config)
+    loss = functools.partial(decoder_losses, style_loss=config.style_loss, width=config.width)
+
+    @jax.jit
+    def step(decoder_params, opt_state, vgg_params, batch, style_weight):
+        (_, metrics), grads = jax.value_and_grad(loss, has_aux=True)(
+            decoder_params, vgg_params, batch, style_weight=style_weight)
+        updates, opt_state = tx.update(grads, opt_state, decoder_params)
+        metrics["grad_norm"] = optax.tree.norm(grads)
+        return optax.apply_updates(decoder_params, updates), opt_state, metrics
+
+    return tx, step
+
+
+def train_step(config: DecoderTrainConfig, decoder_params, opt_state, vgg_params, batch: Batch):
+    """One pure, jit-compiled step: ``-> (decoder_params, opt_state, metrics)``."""
+    _, step = _compiled_step(config)
+    return step(decoder_params, opt_state, vgg_params, Batch(*map(jnp.asarray, batch)),
+                jnp.float32(config.style_weight))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Checkpoints (orbax): {"params", "opt_state", "step"}; written atomically, the latest few kept.
+
+def _manager(directory: Path, *, max_to_keep: int = 3):
+    import orbax.checkpoint as ocp
+
+    return ocp.CheckpointManager(Path(directory).resolve(), options=ocp.CheckpointManagerOptions(
+        max_to_keep=max_to_keep, create=True, enable_async_checkpointing=False))
+
+
+def save_checkpoint(directory: Path, step: int, state: dict) -> None:
+    """Save ``state`` (a pytree) as checkpoint ``step`` in ``directory`` (atomic: orbax renames when done)."""
+    import orbax.checkpoint as ocp
+
+    with _manager(directory) as manager:
+        manager.save(step, args=ocp.args.StandardSave(state))
+        manager.wait_until_finished()
+
+
+def latest_step(directory: Path) -> int | None:
+    """The newest complete checkpoint's step in ``directory``, or ``None``."""
+    if not Path(directory).is_dir():
+        return None
+    with _manager(directory) as manager:
+        return manager.latest_step()
+
+
+def restore_checkpoint(directory: Path, abstract_state: dict, step: int | None = None) -> dict:
+    """Restore checkpoint ``step`` (default: the newest) into the structure of ``abstract_state``."""
+    import orbax.checkpoint as ocp
+
+    with _manager(directory) as manager:
+        step = manager.latest_step() if step is None else step
+        if step is None:
+            raise FileNotFoundError(f"no checkpoint in {directory}")
+        return manager.restore(step, args=ocp.args.StandardRestore(abstract_state))
+
+
+class TrainReport(NamedTuple):
+    """Metrics of one step (floats) and whether a checkpoint was written after it."""
+
+    step: int
+    metrics: dict
+    checkpointed: bool
+
+
+def train_decoder(config: DecoderTrainConfig, *, workdir: str | os.PathLike, contents: Sequence = None,
+                  styles: Sequence = None, resume: bool = False, vgg_params=None) -> Iterator[TrainReport]:
+    """Train (or resume training) the decoder, yielding a :class:`TrainReport` every step.
+
+    Checkpoints go to ``workdir`` every ``config.checkpoint_every`` steps and at the end. A non-finite
+    loss raises ``FloatingPointError`` before anything is saved, so the last good checkpoint stays.
+
+    Args:
+      config: the run's settings (saved beside the checkpoints; a resume must use the same ones).
+      workdir: checkpoint folder.
+      contents, styles: bundled names, files or folders; default all bundled photos and styles.
+      resume: continue from the newest checkpoint in ``workdir`` (it must exist).
+    """
+    import json
+
+    workdir = Path(workdir)
+    vgg_params = extractor.load_params() if vgg_params is None else vgg_params
+    contents = list(contents) if contents else list(samples.CONTENT_NAMES)
+    styles = list(styles) if styles else list(samples.STYLE_NAMES)
+    pool_c = load_pool(contents, kind="content", side=config.pool_side)
+    pool_s = load_pool(styles, kind="style", side=config.pool_side)
+
+    tx, _ = _compiled_step(config)
+    params = generator.init_decoder(jax.random.key(config.seed), width=config.width)
+    opt_state = tx.init(params)
+    start = 0
+    config_file = workdir / "config.json"
+    if resume:
+        if latest_step(workdir) is None:
+            raise FileNotFoundError(f"--resume: no checkpoint in {workdir}")
+        saved = json.loads(config_file.read_text()) if config_file.is_file() else None
+        mine = {k: v for k, v in dataclasses.asdict(config).items() if k != "steps"}
+        if saved is not None and {k: v for k, v in saved.items() if k != "steps"} != mine:
+            raise ValueError(f"--resume with other settings than the run in {workdir}: {saved} vs {mine}")
+        state = restore_checkpoint(workdir, {"params": params, "opt_state": opt_state, "step": 0})
+        params, opt_state, start = state["params"], state["opt_state"], int(state["step"])
+    elif latest_step(workdir) is not None:
+        raise FileExistsError(f"{workdir} already holds checkpoints; pass --resume to continue, or another folder")
+    workdir.mkdir(parents=True, exist_ok=True)
+    config_file.write_text(json.dumps(dataclasses.asdict(config), indent=1))
+
+    for step in range(start, config.steps):
+        batch = make_batch(pool_c, pool_s, seed=config.seed, step=step, batch=config.batch, crop=config.crop)
+        new_params, new_opt, metrics = train_step(config, params, opt_state, vgg_params, batch)
+        metrics = {k: float(v) for k, v in metrics.items()}
+        if not all(math.isfinite(v) for v in metrics.values()):
+            raise FloatingPointError(
+                f"non-finite loss at step {step + 1} ({metrics}); training stopped, the last good checkpoint "
+                f"in {workdir} (step {latest_step(workdir)}) is kept. Lower the learning rate and resume.")
+        params, opt_state = new_params, new_opt
+        done = step + 1
+        save = done % config.checkpoint_every == 0 or done == config.steps
+        if save:
+            save_checkpoint(workdir, done, {"params": params, "opt_state": opt_state, "step": done})
+        yield TrainReport(done, metrics, save)
+
+
+def export_decoder(params, path: str | os.PathLike, *, width: float = 1.0) -> Path:
+    """Write decoder parameters as a float16 ``.npz`` (half the size; plenty for an 8-bit image)."""
+    flat = {"/".join(map(str, k)): np.asarray(v.get_value() if hasattr(v, "get_value") else v, np.float16)
+            for k, v in nnx_flat(params)}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez_compressed(tmp, __width__=np.float32(width), **flat)
+    os.replace(tmp, path)
+    return path
+
+
+def load_decoder(path: str | os.PathLike):
+    """Read an exported decoder: ``(params, width)``; key names and shapes are checked."""
+    from flax import nnx
+
+    with np.load(path, allow_pickle=False) as z:
+        width = float(z["__width__"])
+        abstract = nnx.state(nnx.eval_shape(lambda: generator.Decoder(width=width, rngs=nnx.Rngs(0))), nnx.Param)
+        flat = {}
+        for key, leaf in nnx.to_flat_state(abstract):
+            name = "/".join(map(str, key))
+            if name not in z:
+                raise ValueError(f"decoder file {path} lacks {name}")
+            value = z[name].astype(np.float32)
+            if value.shape != leaf.get_value().shape:
+                raise ValueError(f"decoder file {path}: {name} has shape {value.shape}, expected {leaf.get_value().shape}")
+            flat[key] = leaf.replace(jnp.asarray(value))
+    return nnx.from_flat_state(flat), width
+
+
+def nnx_flat(state):
+    """``(key_path, leaf)`` pairs of an ``nnx.State``."""
+    from flax import nnx
+
+    return list(nnx.to_flat_state(state))

@@ -1,0 +1,88 @@
+"""Decoder training: a step lowers the loss, checkpoints round-trip, a resumed run equals an uninterrupted one."""
+import jax
+import numpy as np
+import pytest
+
+from gantransfer import generator, train
+
+TINY = dict(batch=1, crop=32, pool_side=40, width=0.125, learning_rate=1e-3, warmup=0, checkpoint_every=2)
+
+
+@pytest.fixture(scope="module")
+def pools():
+    return (train.load_pool(["astronaut"], kind="content", side=40), train.load_pool(["waves"], kind="style", side=40))
+
+
+def test_decoder_shapes_and_parameter_count():
+    params = generator.init_decoder(jax.random.key(0))
+    assert sum(x.size for x in jax.tree.leaves(params)) == 3_505_219  # Huang & Belongie's decoder
+    out = generator.decode(params, np.zeros((2, 4, 5, 512), np.float32))
+    assert out.shape == (2, 32, 40, 3)
+
+
+def test_batches_are_a_pure_function_of_seed_and_step(pools):
+    a = train.make_batch(*pools, seed=1, step=5, batch=2, crop=32)
+    b = train.make_batch(*pools, seed=1, step=5, batch=2, crop=32)
+    c = train.make_batch(*pools, seed=1, step=6, batch=2, crop=32)
+    np.testing.assert_array_equal(a.content, b.content)
+    assert not np.array_equal(a.content, c.content)
+    assert a.content.shape == (2, 32, 32, 3) and a.style.dtype == np.float32
+
+
+def test_train_step_lowers_the_loss_on_a_fixed_batch(pools, vgg_params):
+    config = train.DecoderTrainConfig(steps=10, **TINY)
+    tx, _ = train._compiled_step(config)
+    params = generator.init_decoder(jax.random.key(0), width=config.width)
+    opt_state = tx.init(params)
+    batch = train.make_batch(*pools, seed=0, step=0, batch=1, crop=32)
+    losses = []
+    for _ in range(6):
+        params, opt_state, metrics = train.train_step(config, params, opt_state, vgg_params, batch)
+        losses.append(float(metrics["total"]))
+    assert losses[-1] < losses[0]
+
+
+def test_resume_equals_uninterrupted_run(tmp_path, vgg_params):
+    kw = dict(contents=["astronaut"], styles=["waves"], vgg_params=vgg_params)
+    straight = [r.metrics["total"] for r in train.train_decoder(train.DecoderTrainConfig(steps=4, **TINY),
+                                                                workdir=tmp_path / "a", **kw)]
+    # killed after step 3 (the checkpoint is at step 2), then resumed to step 4
+    first = []
+    for report in train.train_decoder(train.DecoderTrainConfig(steps=4, **TINY), workdir=tmp_path / "b", **kw):
+        first.append(report.metrics["total"])
+        if report.step == 3:
+            break
+    assert train.latest_step(tmp_path / "b") == 2
+    first = first[:2]  # step 3 was lost with the kill
+    rest = [r.metrics["total"] for r in train.train_decoder(train.DecoderTrainConfig(steps=4, **TINY),
+                                                            workdir=tmp_path / "b", resume=True, **kw)]
+    np.testing.assert_allclose(first + rest, straight, rtol=1e-6)
+    with pytest.raises(FileExistsError, match="--resume"):
+        next(train.train_decoder(train.DecoderTrainConfig(steps=4, **TINY), workdir=tmp_path / "a", **kw))
+
+
+def test_nan_stops_training_and_keeps_the_last_checkpoint(tmp_path, vgg_params):
+    config = train.DecoderTrainConfig(steps=4, **{**TINY, "learning_rate": 1e30})
+    with pytest.raises(FloatingPointError, match="last good checkpoint"):
+        for _ in train.train_decoder(config, workdir=tmp_path, contents=["astronaut"], styles=["waves"],
+                                     vgg_params=vgg_params):
+            pass
+    assert train.latest_step(tmp_path) in (None, 2)
+
+
+def test_export_round_trip(tmp_path):
+    params = generator.init_decoder(jax.random.key(1), width=0.125)
+    path = train.export_decoder(params, tmp_path / "dec.npz", width=0.125)
+    loaded, width = train.load_decoder(path)
+    assert width == 0.125
+    for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(loaded)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(crop=30), "multiple of 8"), (dict(steps=0), "steps"), (dict(style_loss="l1"), "style_loss"),
+    (dict(learning_rate=-1.0), "learning_rate"), (dict(pool_side=16), "pool_side"),
+])
+def test_bad_config(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        train.DecoderTrainConfig(**kwargs)
