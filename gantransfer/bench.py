@@ -10,6 +10,8 @@ Schema (every time in seconds unless the key says ``ms``)::
      "stylize_default": {"size": int, "seconds": float, "steps": int, "style_loss": float,
                          "style_loss_of_content": float, "style_ratio": float},
      "peak_rss_mib": float,                      # peak resident memory of this process
+     "convergence": {"default": {...}, "reference": {...}, "style_loss_over_reference": float,
+                     "converged": bool},            # with --converge
      "peer": {"<size>": {"torch_s_per_step": s, "ratio_jax_over_torch": float}}}   # with --peer
 
 Speed targets are ratios to the peer measured in the same sitting: machines here differ by 2.5×.
@@ -139,6 +141,18 @@ def stylize_default(params, size: int, *, content: str = "chelsea", style: str =
             "style_ratio": float(out["style"]) / float(own["style"])}
 
 
+def convergence(params, size: int = 256, *, reference_steps: int = 1000, content: str = "chelsea",
+                style: str = "waves") -> dict:
+    """Is the default transfer converged? Its style loss against the same run given ``reference_steps``
+    steps at the final scale ("converged" = within 10 % of that value), and the seconds it took."""
+    default = stylize_default(params, size, content=content, style=style)
+    coarse = optimize.TransferConfig(size=size).scale_steps[:-1]
+    reference = stylize_default(params, size, content=content, style=style, steps=(*coarse, reference_steps))
+    return {"default": default, "reference_steps": reference_steps, "reference": reference,
+            "style_loss_over_reference": default["style_loss"] / reference["style_loss"],
+            "converged": default["style_loss"] <= 1.1 * reference["style_loss"]}
+
+
 def peer_step_seconds(torch_python: str, size: int, *, iters: int = 5, script: Path = PEER_SCRIPT) -> float:
     """Run the PyTorch peer (``shared/bench/peer_torch_gatys.py``) in its own venv; seconds per Adam step."""
     if not Path(script).is_file():
@@ -153,7 +167,7 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run(*, quick: bool = False, torch_python: str | None = None, sizes=None) -> dict:
+def run(*, quick: bool = False, torch_python: str | None = None, sizes=None, converge: bool = False) -> dict:
     """Collect every figure; ``quick`` uses tiny sizes (a smoke test, not a measurement)."""
     params = extractor.load_params()
     sizes = sizes or ((64,) if quick else (256, 512))
@@ -175,6 +189,8 @@ def run(*, quick: bool = False, torch_python: str | None = None, sizes=None) -> 
         result[f"peak_rss_mib_after_{size}"] = peak_rss_mib()
     result["stylize_default"] = stylize_default(params, 64 if quick else 256, steps=4 if quick else None)
     result["peak_rss_mib"] = peak_rss_mib()
+    if converge:
+        result["convergence"] = convergence(params, 64 if quick else 256, reference_steps=8 if quick else 1000)
     if torch_python:
         result["peer"] = {}
         for size in sizes:

@@ -79,14 +79,20 @@ def _build_parser() -> argparse.ArgumentParser:
                         f"(default {samples.DEFAULT_STYLE})")
     p.add_argument("-o", "--output", type=Path, help="output .png or .jpg (default: a new file in this folder)")
     p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
-    p.add_argument("--method", choices=("optimize",), default="optimize",
-                   help="optimize = Gatys et al. by gradient descent on the pixels")
+    p.add_argument("--method", choices=("optimize", "adain", "wct"), default="optimize",
+                   help="optimize = Gatys et al. by gradient descent on the pixels; adain / wct = one pass "
+                        "of the generator with the shipped decoder")
+    p.add_argument("--alpha", type=_weight, default=1.0, help="adain/wct: content–style trade-off in [0, 1]")
+    p.add_argument("--decoder", type=Path, default=None, help="adain/wct: a decoder .npz (default: the shipped one)")
     defaults = optimize.TransferConfig()
     p.add_argument("--size", type=_positive_int, default=defaults.size, help="longest side in px (default %(default)s)")
     p.add_argument("--steps", type=_positive_int, default=None,
                    help=f"optimisation steps in total (default {sum(defaults.scale_steps)})")
     p.add_argument("--optimizer", choices=("adam", "lbfgs"), default=defaults.optimizer)
-    p.add_argument("--lr", type=_weight, default=defaults.learning_rate, help="Adam learning rate (default %(default)s)")
+    p.add_argument("--lr", type=_weight, default=defaults.learning_rate,
+                   help="Adam learning rate at the final size (default %(default)s)")
+    p.add_argument("--coarse-lr", type=_weight, default=defaults.coarse_learning_rate,
+                   help="Adam learning rate at the coarser scales (default %(default)s)")
     p.add_argument("--content-weight", type=_weight, default=defaults.content_weight)
     p.add_argument("--style-weight", type=_weight, default=defaults.style_weight)
     p.add_argument("--tv-weight", type=_weight, default=defaults.tv_weight)
@@ -101,6 +107,24 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preserve-color", action="store_true", help="keep the content photo's colours")
     p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("train", help="train the decoder of G(content, style)")
+    p.add_argument("what", choices=("decoder",), help="what to train")
+    p.add_argument("--workdir", type=Path, default=Path("runs/decoder"), help="checkpoint folder (default %(default)s)")
+    p.add_argument("--contents", nargs="+", default=None, help="content names, files or folders (default: bundled)")
+    p.add_argument("--styles", nargs="+", default=None, help="style names, files or folders (default: bundled)")
+    p.add_argument("--steps", type=_positive_int, default=20000)
+    p.add_argument("--batch", type=_positive_int, default=4)
+    p.add_argument("--crop", type=_positive_int, default=128)
+    p.add_argument("--lr", type=_weight, default=1e-4)
+    p.add_argument("--style-weight", type=_weight, default=10.0)
+    p.add_argument("--style-loss", choices=("mean_std", "gram"), default="mean_std")
+    p.add_argument("--width", type=_weight, default=1.0, help="decoder width multiplier")
+    p.add_argument("--checkpoint-every", type=_positive_int, default=200)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", action="store_true", help="continue the run in --workdir")
+    p.add_argument("--export", type=Path, default=None, help="also write the final decoder here (float16 .npz)")
+    p.add_argument("--quiet", action="store_true")
 
     p = sub.add_parser("styles", help="write a contact sheet of the bundled styles (or contents)")
     p.add_argument("-o", "--output", type=Path, default=Path("styles.png"))
@@ -119,6 +143,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--peer", action="store_true",
                    help="also run the PyTorch peer (needs --torch-python) in the same sitting")
     p.add_argument("--torch-python", default=None, help="python of a venv with torch, for --peer")
+    p.add_argument("--converge", action="store_true",
+                   help="also run the default transfer with 1000 final steps, to check the default converged")
     p.add_argument("-o", "--output", type=Path, default=None, help="also write the JSON here")
     return parser
 
@@ -134,7 +160,7 @@ def _stylize(args) -> int:
     if args.output is not None and args.output.suffix.lower() not in (".png", ".jpg", ".jpeg"):
         raise CliError(f"output must end in .png, .jpg or .jpeg; got {args.output}")
     output = args.output or _default_output(args.content, styles)
-    kwargs = dict(size=args.size, optimizer=args.optimizer, learning_rate=args.lr,
+    kwargs = dict(size=args.size, optimizer=args.optimizer, learning_rate=args.lr, coarse_learning_rate=args.coarse_lr,
                   content_weight=args.content_weight, style_weight=args.style_weight, tv_weight=args.tv_weight,
                   init=args.init, preserve_color=args.preserve_color, seed=args.seed, report_every=1,
                   style_blend=args.style_blend)
@@ -151,6 +177,8 @@ def _stylize(args) -> int:
     style_images = [samples.load_input(s, kind="style", size=args.size) for s in styles]
 
     runtime.enable_compilation_cache()
+    if args.method != "optimize":
+        return _stylize_feedforward(args, content, style_images, output)
     total = sum(config.scale_steps)
     with tqdm(total=total, desc="stylize", unit="step", disable=args.quiet, file=sys.stderr) as bar:
         for report in optimize.stylize_iter(content, style_images, config):
@@ -160,6 +188,62 @@ def _stylize(args) -> int:
     path = images.save_image(report.image, output, overwrite=args.overwrite)
     print(f"wrote {path} ({report.image.shape[1]}×{report.image.shape[0]} px, {report.step} steps, "
           f"{report.seconds:.1f} s; losses {json.dumps({k: round(v, 4) for k, v in report.losses.items()})})")
+    return 0
+
+
+def _train(args) -> int:
+    from tqdm.auto import tqdm
+
+    from . import runtime, train
+
+    config = train.DecoderTrainConfig(steps=args.steps, batch=args.batch, crop=args.crop, learning_rate=args.lr,
+                                      style_weight=args.style_weight, style_loss=args.style_loss, width=args.width,
+                                      checkpoint_every=args.checkpoint_every, seed=args.seed)
+    runtime.enable_compilation_cache()
+    start = (train.latest_step(args.workdir) or 0) if args.resume else 0
+    report = None
+    with tqdm(total=config.steps, initial=start, desc="train decoder", unit="step", disable=args.quiet,
+              file=sys.stderr) as bar:
+        for report in train.train_decoder(config, workdir=args.workdir, contents=args.contents,
+                                          styles=args.styles, resume=args.resume):
+            bar.update(1)
+            bar.set_postfix(loss=f"{report.metrics['total']:.3f}", content=f"{report.metrics['content']:.3f}",
+                            style=f"{report.metrics['style']:.3f}")
+    if report is None:
+        print(f"nothing to do: {args.workdir} is already at step {start} of {config.steps}")
+        return 0
+    print(f"step {report.step}: " + json.dumps({k: round(v, 4) for k, v in report.metrics.items()}))
+    if args.export is not None:
+        state = train.restore_checkpoint(args.workdir, train.abstract_train_state(config))
+        path = train.export_decoder(state["params"], args.export, width=config.width)
+        print(f"wrote {path}")
+    return 0
+
+
+def _stylize_feedforward(args, content, style_images, output) -> int:
+    import time
+
+    import jax.numpy as jnp
+
+    from . import extractor, generator, images, train
+
+    if args.alpha > 1:
+        raise CliError(f"--alpha must be in [0, 1]; got {args.alpha}")
+    path = args.decoder or generator.SHIPPED_DECODER
+    if not Path(path).is_file():
+        raise CliError(f"no trained decoder at {path}; train one with `gantransfer train decoder --export {path}` "
+                       "or use --method optimize")
+    decoder, width = train.load_decoder(path)
+    start = time.perf_counter()
+    crop = lambda x: jnp.asarray(x[: x.shape[0] // 8 * 8, : x.shape[1] // 8 * 8])[None]
+    out = generator.generate(extractor.load_params(), decoder, crop(content), [crop(s) for s in style_images],
+                             method=args.method, alpha=args.alpha, weights=args.style_blend, width=width)
+    if args.preserve_color:
+        from . import color
+
+        out = color.preserve_color(out, crop(content))
+    path = images.save_image(out[0], output, overwrite=args.overwrite)
+    print(f"wrote {path} ({args.method}, {time.perf_counter() - start:.1f} s)")
     return 0
 
 
@@ -184,7 +268,10 @@ def _grid(args) -> int:
 def _bench(args) -> int:
     from . import bench
 
-    result = bench.run(quick=args.quick, torch_python=args.torch_python if args.peer else None)
+    if args.peer and not args.torch_python:
+        raise CliError("--peer needs --torch-python PATH (the python of a venv with torch)")
+    result = bench.run(quick=args.quick, torch_python=args.torch_python if args.peer else None,
+                       converge=args.converge)
     text = json.dumps(result, indent=2)
     print(text)
     if args.output is not None:
@@ -193,7 +280,7 @@ def _bench(args) -> int:
     return 0
 
 
-_COMMANDS = {"stylize": _stylize, "styles": _styles, "grid": _grid, "bench": _bench}
+_COMMANDS = {"stylize": _stylize, "train": _train, "styles": _styles, "grid": _grid, "bench": _bench}
 
 
 def main(argv: list[str] | None = None) -> int:

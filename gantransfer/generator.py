@@ -10,6 +10,7 @@ Taught in ``notebooks/04_fusion.ipynb``.
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import Sequence
 
 import jax
@@ -17,6 +18,9 @@ import jax.numpy as jnp
 from flax import nnx
 
 from . import extractor, fusion
+
+#: Where ``gantransfer train decoder --export`` puts the decoder the package ships.
+SHIPPED_DECODER = Path(__file__).resolve().parent.parent / "data" / "checkpoints" / "decoder.npz"
 
 #: The encoder's last layer: deep enough to carry content, shallow enough to decode well.
 ENCODER_LAYER = "relu4_1"

@@ -51,7 +51,9 @@ class TransferConfig:
         tuple with the steps at each scale.
       optimizer: ``"adam"`` (projected Adam on the pixels) or ``"lbfgs"`` (optax L-BFGS with a zoom
         line search; each step may evaluate the network several times).
-      learning_rate: Adam's step size in pixel units (images live in [0, 1]).
+      learning_rate: Adam's step size in pixel units (images live in [0, 1]) at the final scale.
+      coarse_learning_rate: Adam's step size at the coarser scales (``None``: the same). Large steps
+        there lay out the style's big shapes quickly; small ones at full size keep fine texture clean.
       content_weight, style_weight, tv_weight: α, β, γ above (finite, >= 0).
       content_layers: ``{layer: weight}`` or a sequence of layer names (weight 1 each).
       style_layers: ``{layer: weight}`` or a sequence (weight 1 each); weights are per-layer β_l.
@@ -67,9 +69,10 @@ class TransferConfig:
 
     size: int = 256
     scales: tuple[int, ...] | None = None
-    steps: int | tuple[int, ...] = 120
+    steps: int | tuple[int, ...] = 130
     optimizer: str = "adam"
     learning_rate: float = 0.02
+    coarse_learning_rate: float | None = 0.06
     content_weight: float = 1.0
     style_weight: float = 10.0
     tv_weight: float = 0.5
@@ -98,6 +101,8 @@ class TransferConfig:
         if self.init not in ("content", "noise", "style"):
             raise ValueError(f"init must be 'content', 'noise' or 'style'; got {self.init!r}")
         check_weight(self.learning_rate, "learning_rate", allow_zero=False)
+        if self.coarse_learning_rate is not None:
+            check_weight(self.coarse_learning_rate, "coarse_learning_rate", allow_zero=False)
         for name in ("content_weight", "style_weight", "tv_weight", "tol"):
             check_weight(getattr(self, name), name)
         if self.tol >= 1:
@@ -126,16 +131,16 @@ class TransferConfig:
     def scale_steps(self) -> tuple[int, ...]:
         """Steps at each scale: ``steps`` itself when it is a tuple, else a share of it.
 
-        An integer is shared out with a third at the final size and the rest over the coarser scales:
-        a step at half the size costs a quarter, and the large-scale structure of the style settles
-        there, so the final scale only has to add fine texture.
+        An integer is shared out with 40 % at the final size and the rest over the coarser scales: a
+        step at half the size costs a quarter, and the large-scale structure of the style settles there,
+        so the final scale only has to add fine texture.
         """
         if isinstance(self.steps, tuple):
             return self.steps
         n = len(self.scales)
         if n == 1:
             return (self.steps,)
-        final = max(1, self.steps // 3)
+        final = max(1, round(self.steps * 0.4))
         rest = max(n - 1, self.steps - final)
         coarse = [rest // (n - 1)] * (n - 1)
         coarse[-1] += rest - sum(coarse)
@@ -394,7 +399,9 @@ def _run_scale(params, image, problem, n_steps, config, scale, step, start, shou
     history: list[float] = []
     if config.optimizer == "adam":
         opt_state = _adam().init(image)
-        opt_state.hyperparams["learning_rate"] = jnp.float32(config.learning_rate)
+        coarse = scale != config.scales[-1] and config.coarse_learning_rate is not None
+        opt_state.hyperparams["learning_rate"] = jnp.float32(
+            config.coarse_learning_rate if coarse else config.learning_rate)
     else:
         opt_state = _init_lbfgs_state(image)
     chunk = 1 if config.optimizer == "adam" else max(1, min(config.report_every, 10))

@@ -21,7 +21,8 @@ def _figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), layout="constrained")
 
 
-def _image(ax, image, title: str | None = None) -> None:
+def draw_image(ax, image, title: str | None = None) -> None:
+    """Draw an ``[H, W, 3]`` image in [0, 1] on ``ax``, undistorted (``aspect="equal"``), without ticks."""
     image = np.clip(np.asarray(image, np.float32), 0, 1)
     ax.imshow(image, aspect="equal", interpolation="lanczos" if max(image.shape[:2]) < 200 else "antialiased")
     if title:
@@ -53,7 +54,7 @@ def show_images(images: Sequence, *, titles: Sequence[str] | None = None, suptit
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for i, ax in enumerate(axes):
         if i < len(images):
-            _image(ax, images[i], titles[i] if titles else None)
+            draw_image(ax, images[i], titles[i] if titles else None)
         else:
             ax.axis("off")
     fig.suptitle(suptitle)
@@ -87,7 +88,7 @@ def feature_grid(feature_map, channels: Sequence[int], *, layer: str, image=None
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax, ch in zip(axes, panels):
         if ch is None:
-            _image(ax, image, "input")
+            draw_image(ax, image, "input")
             continue
         ax.imshow(fmap[..., ch], cmap="magma", aspect="equal", interpolation="nearest")
         ax.set_title(f"ch {ch}", fontsize=8)

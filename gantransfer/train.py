@@ -224,6 +224,17 @@ def restore_checkpoint(directory: Path, abstract_state: dict, step: int | None =
         return manager.restore(step, args=ocp.args.StandardRestore(abstract_state))
 
 
+def abstract_train_state(config: DecoderTrainConfig) -> dict:
+    """The structure (shapes and dtypes only) of a checkpoint of this run, for :func:`restore_checkpoint`."""
+    tx, _ = _compiled_step(config)
+
+    def make():
+        params = generator.init_decoder(jax.random.key(0), width=config.width)
+        return {"params": params, "opt_state": tx.init(params), "step": 0}
+
+    return jax.eval_shape(make)
+
+
 class TrainReport(NamedTuple):
     """Metrics of one step (floats) and whether a checkpoint was written after it."""
 

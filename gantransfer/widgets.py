@@ -15,8 +15,7 @@ or by making it a cell's last expression.
 from __future__ import annotations
 
 import threading
-import time
-from typing import Callable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import ipywidgets as W
 import numpy as np
@@ -270,15 +269,20 @@ class StyleTransferDashboard(_Runner):
         blend = None
         if self.style2.value != "(none)":
             blend = (1.0 - self.blend.value, self.blend.value)
-        size = int(self.size.value)
+        # Only what the controls show is set; everything else (scales, content layer, …) is the library's default.
         return optimize.TransferConfig(
-            size=size, scales=optimize.default_scales(size), steps=int(self.steps.value),
+            size=int(self.size.value), steps=int(self.steps.value),
             optimizer=self.optimizer.value, learning_rate=float(self.learning_rate.value),
             content_weight=float(self.content_weight.value), style_weight=float(self.style_weight.value),
-            tv_weight=float(self.tv_weight.value), content_layers=optimize.DEFAULT_CONTENT_LAYERS,
-            style_layers=layers, style_blend=blend, init=self.init.value,
-            preserve_color=bool(self.preserve_color.value), tol=0.0, patience=10,
-            report_every=self.report_every, seed=0)
+            tv_weight=float(self.tv_weight.value), style_layers=layers, style_blend=blend, init=self.init.value,
+            preserve_color=bool(self.preserve_color.value), report_every=self._report_every())
+
+    def _report_every(self) -> int:
+        # An L-BFGS step evaluates the network several times (line search), and its steps run in compiled
+        # chunks of report_every: report twice as often so the first image and Stop come as soon as Adam's.
+        if self.optimizer.value == "lbfgs":
+            return max(1, self.report_every // 2)
+        return self.report_every
 
     def _start(self):
         config = self.config()

@@ -4,7 +4,6 @@ Like Flax's docs build: a notebook that drifts from the library fails here. Each
 kernel (nbclient) with a per-cell timeout and a whole-notebook budget; the committed notebooks carry no
 outputs.
 """
-import os
 import time
 from pathlib import Path
 

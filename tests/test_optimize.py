@@ -55,7 +55,7 @@ def test_coarse_to_fine_reaches_full_size(rng, vgg_params):
 def test_default_schedule_shares_steps():
     config = optimize.TransferConfig(size=512, steps=90)
     assert config.scales == (128, 256, 512)
-    assert sum(config.scale_steps) == 90 and config.scale_steps[-1] == 30
+    assert sum(config.scale_steps) == 90 and config.scale_steps[-1] == 36
     assert optimize.TransferConfig(size=64, steps=5).scale_steps == (5,)
 
 
