@@ -210,9 +210,9 @@ def _train(args) -> int:
             bar.set_postfix(loss=f"{report.metrics['total']:.3f}", content=f"{report.metrics['content']:.3f}",
                             style=f"{report.metrics['style']:.3f}")
     if report is None:
-        print(f"nothing to do: {args.workdir} is already at step {start} of {config.steps}")
-        return 0
-    print(f"step {report.step}: " + json.dumps({k: round(v, 4) for k, v in report.metrics.items()}))
+        print(f"nothing to train: {args.workdir} is already at step {start} of {config.steps}")
+    else:
+        print(f"step {report.step}: " + json.dumps({k: round(v, 4) for k, v in report.metrics.items()}))
     if args.export is not None:
         state = train.restore_checkpoint(args.workdir, train.abstract_train_state(config))
         path = train.export_decoder(state["params"], args.export, width=config.width)

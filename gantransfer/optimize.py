@@ -73,7 +73,7 @@ class TransferConfig:
     optimizer: str = "adam"
     learning_rate: float = 0.02
     coarse_learning_rate: float | None = 0.06
-    content_weight: float = 1.0
+    content_weight: float = 2.0
     style_weight: float = 10.0
     tv_weight: float = 0.5
     content_layers: Mapping[str, float] | Sequence[str] = DEFAULT_CONTENT_LAYERS

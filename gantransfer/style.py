@@ -16,6 +16,28 @@ import jax.numpy as jnp
 from .validate import check_features, check_weight
 
 
+@jax.custom_vjp
+def _gram_raw(flat: jax.Array) -> jax.Array:
+    """``Fᵀ F`` of ``[..., P, c]`` → ``[..., c, c]``, with a hand-written gradient.
+
+    ``F`` enters twice, so plain autodiff makes two ``[P, c] × [c, c]`` products for the gradient; the
+    symmetric form ``dF = F (dG + dGᵀ)`` needs one. That halves the Gram matrices' share of a Gatys
+    step (about 15 % of it at 256 px on a CPU).
+    """
+    return jnp.matmul(jnp.swapaxes(flat, -1, -2), flat)
+
+
+def _gram_raw_fwd(flat):
+    return _gram_raw(flat), flat
+
+
+def _gram_raw_bwd(flat, d_gram):
+    return (jnp.matmul(flat, d_gram + jnp.swapaxes(d_gram, -1, -2)),)
+
+
+_gram_raw.defvjp(_gram_raw_fwd, _gram_raw_bwd)
+
+
 def gram_matrix(features: jax.Array) -> jax.Array:
     """Gram (style) matrix of feature maps, normalised by the number of positions.
 
@@ -34,7 +56,7 @@ def gram_matrix(features: jax.Array) -> jax.Array:
     features = check_features(features, "features")
     *lead, h, w, c = features.shape
     flat = features.reshape(*lead, h * w, c)                                   # [N, hw, c]
-    return jnp.einsum("...pi,...pj->...ij", flat, flat) / (h * w)              # [N, c, c]
+    return _gram_raw(flat) / (h * w)                                           # [N, c, c]
 
 
 def feature_mean_std(features: jax.Array, *, eps: float = 1e-5) -> tuple[jax.Array, jax.Array]:

@@ -113,3 +113,23 @@ def test_bench_quick_prints_the_schema(capsys):
     result = json.loads(out)
     assert result["schema"] == 1 and result["gatys_step"]["64"]["adam"] > 0
     assert 0 < result["extractor"]["fraction_of_matmul"] and result["peak_rss_mib"] > 0
+
+
+def test_train_decoder_resume_export_and_stylize_with_it(tmp_path, capsys):
+    common = ["train", "decoder", "--workdir", str(tmp_path / "run"), "--batch", "1", "--crop", "32",
+              "--width", "0.125", "--checkpoint-every", "1", "--contents", "astronaut", "--styles", "waves", "--quiet"]
+    code, out, err = _run([*common, "--steps", "1"], capsys)
+    assert code == 0, err
+    code, _, err = _run([*common, "--steps", "1"], capsys)  # the folder holds a run: refuse without --resume
+    assert code == 2 and "--resume" in err
+    decoder = tmp_path / "decoder.npz"
+    code, out, err = _run([*common, "--steps", "2", "--resume", "--export", str(decoder)], capsys)
+    assert code == 0 and "step 2" in out and decoder.is_file(), err
+    result = tmp_path / "adain.png"
+    code, out, err = _run(["stylize", "chelsea", "waves", "--method", "adain", "--decoder", str(decoder),
+                           "--size", "64", "--alpha", "0.5", "-o", str(result)], capsys)
+    assert code == 0, err
+    assert Image.open(result).size == (64, 40)  # 64×42 cropped to a multiple of 8
+    code, _, err = _run(["stylize", "--method", "wct", "--decoder", str(tmp_path / "none.npz"), "-o",
+                         str(tmp_path / "w.png")], capsys)
+    assert code == 2 and "no trained decoder" in err

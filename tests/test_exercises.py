@@ -178,3 +178,19 @@ def _layer(f, a):
 def test_style_loss_mistakes(fn, message, capsys):
     ok, out = run(exercises.check_style_loss, fn, capsys)
     assert not ok and message in out, out
+
+
+# --- the references the checkers use ---------------------------------------------------------------
+
+def test_receptive_field_reference_matches_known_vgg16_values():
+    from gantransfer import receptive
+
+    rf = {row["layer"]: row["receptive_field"] for row in receptive.vgg16_table(224)}
+    # The standard values for VGG16 (e.g. conv5_3 sees 196 px, pool5 212 px).
+    assert (rf["conv1_1"], rf["conv1_2"], rf["pool1"], rf["conv3_3"], rf["conv5_3"], rf["pool5"]) == (3, 5, 6, 40, 196, 212)
+    row = receptive.vgg16_table(224, layers=("relu4_2",))[0]
+    assert row["shape"] == (28, 28, 512) and row["stride"] == 8
+    assert sum(r["parameters"] for r in receptive.vgg16_table(224)) == 14_714_688
+    assert "<table>" in receptive.table_html(receptive.vgg16_table(64), highlight=("relu1_1",))
+    with pytest.raises(ValueError, match="strides"):
+        receptive.receptive_field([3, 3], [1])
