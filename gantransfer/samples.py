@@ -770,6 +770,20 @@ def _content_uint8(name: str) -> Array:
     return img
 
 
+def _bundled(name: str, kind: Literal["content", "style"], size: int | None) -> Array:
+    """A bundled image as float32: the PNG in ``data/`` when present, else made afresh (same pixels)."""
+    names = CONTENT_NAMES if kind == "content" else STYLE_NAMES
+    if name not in names:
+        raise _unknown(name, "content image" if kind == "content" else "style", names)
+    _check_size(size)
+    img = _read_png(DATA_DIR / ("content" if kind == "content" else "styles") / f"{name}.png")
+    if img is None:
+        img = _content_uint8(name) if kind == "content" else make_style(name, size=STYLE_SIZE)
+    if size is not None:
+        img = _resize_longest(img, int(size))
+    return img.astype(np.float32) / 255.0
+
+
 def content_image(name: str, *, size: int | None = None) -> Array:
     """A bundled content photo.
 
@@ -782,15 +796,7 @@ def content_image(name: str, *, size: int | None = None) -> Array:
     Returns:
         ``[H, W, 3]`` float32 in ``[0, 1]``.
     """
-    if name not in CONTENT_NAMES:
-        raise _unknown(name, "content image", CONTENT_NAMES)
-    _check_size(size)
-    img = _read_png(DATA_DIR / "content" / f"{name}.png")
-    if img is None:
-        img = _content_uint8(name)
-    if size is not None:
-        img = _resize_longest(img, int(size))
-    return img.astype(np.float32) / 255.0
+    return _bundled(name, "content", size)
 
 
 def style_image(name: str, *, size: int | None = None) -> Array:
@@ -806,15 +812,7 @@ def style_image(name: str, *, size: int | None = None) -> Array:
     Returns:
         ``[H, W, 3]`` float32 in ``[0, 1]``.
     """
-    if name not in STYLE_NAMES:
-        raise _unknown(name, "style", STYLE_NAMES)
-    _check_size(size)
-    img = _read_png(DATA_DIR / "styles" / f"{name}.png")
-    if img is None:
-        img = make_style(name, size=STYLE_SIZE)
-    if size is not None:
-        img = _resize_longest(img, int(size))
-    return img.astype(np.float32) / 255.0
+    return _bundled(name, "style", size)
 
 
 def load_input(source, *, kind: Literal["content", "style"], size: int | None = None,
@@ -840,7 +838,7 @@ def load_input(source, *, kind: Literal["content", "style"], size: int | None = 
     _check_size(size)
     names = CONTENT_NAMES if kind == "content" else STYLE_NAMES
     if isinstance(source, str) and source in names:
-        return (content_image if kind == "content" else style_image)(source, size=size)
+        return _bundled(source, kind, size)
     if isinstance(source, (str, Path)) and not str(source).startswith(("http://", "https://")) \
             and not Path(source).exists():
         raise ValueError(f"{source!r} is neither a bundled {kind} name nor an existing file; "
