@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import os
 import time
 from typing import Iterator, Mapping, NamedTuple, Sequence
 
@@ -145,6 +146,20 @@ class TransferConfig:
         coarse = [rest // (n - 1)] * (n - 1)
         coarse[-1] += rest - sum(coarse)
         return (*coarse, final)
+
+
+#: Peak memory of one Gatys step, measured at 512² px (``gantransfer bench``: 2.0 GiB), scales with pixels.
+BYTES_PER_PIXEL = 2.1 * 2 ** 30 / 512 ** 2
+
+
+def max_size_for_memory(memory_bytes: int | None = None) -> int:
+    """The largest output side (square) whose optimisation fits in ``memory_bytes`` (default: this machine's RAM)."""
+    if memory_bytes is None:
+        try:
+            memory_bytes = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError, AttributeError):
+            memory_bytes = 16 * 2 ** 30
+    return int(math.sqrt(0.8 * memory_bytes / BYTES_PER_PIXEL))
 
 
 def default_scales(size: int) -> tuple[int, ...]:
@@ -350,6 +365,10 @@ def stylize_iter(
       :class:`Progress`; the last has ``done=True`` and the finished image (colour-preserved if asked).
     """
     config = config or TransferConfig()
+    limit = max_size_for_memory()
+    if config.size > limit:
+        raise ValueError(f"size {config.size} px would not fit in this machine's memory; the limit here is "
+                         f"{limit} px (about {BYTES_PER_PIXEL * limit ** 2 / 2 ** 30:.0f} GiB)")
     params = extractor.load_params() if params is None else params
     content = _as_batch(content, "content")
     if isinstance(styles, (list, tuple)):

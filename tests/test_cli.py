@@ -61,6 +61,7 @@ def text_png(tmp_path):
     (["stylize", "--style-layers", "relu9_9", "-o", "x.png"], "unknown style layer"),
     (["stylize", "--optimizer", "sgd"], "invalid choice"),
     (["stylize", "-o", "out.gif"], "must end in .png, .jpg or .jpeg"),
+    (["stylize", "--size", "100000", "-o", "x.png"], "would not fit"),
     (["stylize", "astronaut", "waves", "--style-blend", "1", "2", "-o", "x.png"], "--style-blend"),
 ])
 def test_bad_arguments_exit_2_with_one_line(argv, match, capsys, tmp_path, monkeypatch):

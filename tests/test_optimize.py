@@ -127,3 +127,11 @@ def test_bad_inputs(rng, vgg_params):
         next(optimize.stylize_iter(content, [style], _cfg(style_blend=(1.0, 1.0)), params=vgg_params))
     with pytest.raises(ValueError):
         next(optimize.stylize_iter(content * np.nan, style, _cfg(), params=vgg_params))
+
+
+def test_size_beyond_memory_is_refused_before_allocation(rng, vgg_params):
+    assert optimize.max_size_for_memory(8 * 2 ** 30) < optimize.max_size_for_memory(64 * 2 ** 30)
+    content, style = _pair(rng)
+    too_big = optimize.max_size_for_memory() + 64
+    with pytest.raises(ValueError, match="would not fit"):
+        next(optimize.stylize_iter(content, style, _cfg(size=too_big, scales=(too_big,)), params=vgg_params))
