@@ -108,13 +108,13 @@ def gatys_step_seconds(params, size: int, *, optimizer: str = "adam", style_laye
     problem = optimize.make_problem(params, content, [style], config)
     state = {"x": jnp.array(content)}
     if optimizer == "adam":
-        state["opt"] = optimize._adam().init(state["x"])
+        state["opt"] = optimize.init_optimizer_state("adam", state["x"])
 
         def step():
             state["x"], state["opt"], losses = optimize.adam_step(params, state["x"], state["opt"], problem)
             jax.block_until_ready(losses)
     else:
-        state["opt"] = optimize._init_lbfgs_state(state["x"])
+        state["opt"] = optimize.init_optimizer_state("lbfgs", state["x"])
 
         def step():
             state["x"], state["opt"], losses = optimize.lbfgs_steps(params, state["x"], state["opt"], problem, 1)

@@ -258,12 +258,17 @@ def check_layers(layers: Iterable[str], *, what: str = "layer") -> tuple[str, ..
     return layers
 
 
-def _extract(params: nnx.State, images: jax.Array, layers: tuple[str, ...]) -> dict[str, jax.Array]:
+def forward(params: nnx.State, images: jax.Array, layers: tuple[str, ...]) -> dict[str, jax.Array]:
+    """The pure forward pass behind :func:`extract`, without checks or its own ``jit``.
+
+    For use inside other jitted functions (a loss, a train step), where inputs are tracers.
+    ``images``: ``[N, H, W, 3]`` float in [0, 1]; ``layers``: a tuple of names, computed up to the deepest.
+    """
     model = nnx.merge(_graphdef(), params)
     return model(images, layers)
 
 
-_extract_jit = jax.jit(_extract, static_argnames="layers")
+_extract_jit = jax.jit(forward, static_argnames="layers")
 
 
 def extract(params: nnx.State, images: jax.Array, layers: Sequence[str], *, debug: bool = False) -> dict[str, jax.Array]:
@@ -292,5 +297,5 @@ def extract(params: nnx.State, images: jax.Array, layers: Sequence[str], *, debu
             raise ValueError(f"images must be float in [0, 1]; got dtype {jnp.asarray(images).dtype}")
     elif images.ndim == 3:
         images = images[None]
-    fn = _extract if debug else _extract_jit
+    fn = forward if debug else _extract_jit
     return fn(params, jnp.asarray(images, jnp.float32), layers)

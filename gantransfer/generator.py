@@ -94,7 +94,7 @@ def decode(decoder_state: nnx.State, features: jax.Array, *, width: float = 1.0)
 
 def encode(vgg_params, images: jax.Array) -> jax.Array:
     """``[N, H, W, 3]`` in [0, 1] → ``relu4_1`` features ``[N, H/8, W/8, 512]``."""
-    return extractor._extract(vgg_params, images, (ENCODER_LAYER,))[ENCODER_LAYER]
+    return extractor.forward(vgg_params, images, (ENCODER_LAYER,))[ENCODER_LAYER]
 
 
 @functools.partial(jax.jit, static_argnames=("method", "width"))

@@ -262,7 +262,7 @@ def transfer_losses(params, image: jax.Array, problem: dict) -> tuple[jax.Array,
     w = problem["weights"]
     image = jnp.clip(image, 0.0, 1.0)
     layers = tuple(problem["content"]) + tuple(problem["grams"])
-    feats = extractor._extract(params, image, tuple(sorted(set(layers), key=extractor.LAYER_NAMES.index)))
+    feats = extractor.forward(params, image, tuple(sorted(set(layers), key=extractor.LAYER_NAMES.index)))
     content = sum(w["content_layers"][k] * jnp.mean((feats[k] - p) ** 2) / problem["content_norm"][k]
                   for k, p in problem["content"].items())
     style = sum(w["style_layers"][k] * jnp.mean((gram_matrix(feats[k]) - a) ** 2) / problem["gram_norm"][k]
@@ -317,8 +317,13 @@ def lbfgs_steps(params, image, opt_state, problem, n_steps: int):
     return image, opt_state, transfer_losses(params, image, problem)[1]
 
 
-def _init_lbfgs_state(image):
-    # The state's scalars start as weakly typed Python numbers and become float32 arrays after the first
+def init_optimizer_state(optimizer: str, image: jax.Array, *, learning_rate: float = 0.02):
+    """The optimiser state for :func:`adam_step` (``"adam"``) or :func:`lbfgs_steps` (``"lbfgs"``)."""
+    if optimizer == "adam":
+        state = _adam().init(image)
+        state.hyperparams["learning_rate"] = jnp.float32(learning_rate)
+        return state
+    # L-BFGS's scalars start as weakly typed Python numbers and become float32 arrays after the first
     # update; casting them up front keeps one compiled loop for every call.
     state = _lbfgs().init(image)
     return jax.tree.map(lambda a: jnp.asarray(a, jnp.asarray(a).dtype), state)
@@ -416,13 +421,9 @@ def _initial_image(init: str, content, style, key):
 def _run_scale(params, image, problem, n_steps, config, scale, step, start, should_stop):
     """Steps at one scale; yields progress; returns ``(image, losses, step, stopped)``."""
     history: list[float] = []
-    if config.optimizer == "adam":
-        opt_state = _adam().init(image)
-        coarse = scale != config.scales[-1] and config.coarse_learning_rate is not None
-        opt_state.hyperparams["learning_rate"] = jnp.float32(
-            config.coarse_learning_rate if coarse else config.learning_rate)
-    else:
-        opt_state = _init_lbfgs_state(image)
+    coarse = scale != config.scales[-1] and config.coarse_learning_rate is not None
+    opt_state = init_optimizer_state(config.optimizer, image,
+                                     learning_rate=config.coarse_learning_rate if coarse else config.learning_rate)
     chunk = 1 if config.optimizer == "adam" else max(1, min(config.report_every, 10))
     done, losses = 0, {}
     while done < n_steps:

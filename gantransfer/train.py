@@ -147,10 +147,10 @@ def decoder_losses(decoder_params, vgg_params, batch: Batch, *, style_weight, st
     """The AdaIN decoder loss of one batch: ``(total, {"total", "content", "style"})``."""
     layers = tuple(sorted(set(STYLE_LAYERS) | {generator.ENCODER_LAYER}, key=extractor.LAYER_NAMES.index))
     content_feats = generator.encode(vgg_params, batch.content)                         # [B, h, w, 512]
-    style_feats = extractor._extract(vgg_params, batch.style, layers)
+    style_feats = extractor.forward(vgg_params, batch.style, layers)
     target = jax.lax.stop_gradient(fusion.adain(content_feats, style_feats[generator.ENCODER_LAYER]))
     output = generator.decode(decoder_params, target, width=width)                      # [B, H, W, 3]
-    out_feats = extractor._extract(vgg_params, output, layers)
+    out_feats = extractor.forward(vgg_params, output, layers)
     content = jnp.mean((out_feats[generator.ENCODER_LAYER] - target) ** 2)
     if style_loss == "mean_std":
         from .style import feature_mean_std

@@ -62,7 +62,7 @@ def test_shapes_and_single_image(vgg_params, rng):
 
 def _count_convs(layers):
     params = extractor.load_params()
-    jaxpr = jax.make_jaxpr(lambda p, x: extractor._extract(p, x, layers))(params, jnp.zeros((1, 32, 32, 3)))
+    jaxpr = jax.make_jaxpr(lambda p, x: extractor.forward(p, x, layers))(params, jnp.zeros((1, 32, 32, 3)))
     return str(jaxpr).count("conv_general_dilated")
 
 
