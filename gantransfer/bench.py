@@ -9,6 +9,9 @@ Schema (every time in seconds unless the key says ``ms``)::
      "gatys_step": {"<size>": {"adam": s, "adam_default_layers": s, "lbfgs_iteration": s}},
      "stylize_default": {"size": int, "seconds": float, "steps": int, "style_loss": float,
                          "style_loss_of_content": float, "style_ratio": float},
+     "feedforward_ms": {"adain"|"wct": {"<size>": {"encoder", "fusion", "decoder", "total_two_encodes",
+                                                   "slider_update"}}},   # G(I_c, S), batch 1, ms
+     "decoder_train_steps_per_s": {"<crop>": float},                     # batch 4
      "peak_rss_mib": float,                      # peak resident memory of this process
      "convergence": {"default": {...}, "reference": {...}, "style_loss_over_reference": float,
                      "converged": bool},            # with --converge
@@ -153,6 +156,50 @@ def convergence(params, size: int = 256, *, reference_steps: int = 1000, content
             "converged": default["style_loss"] <= 1.1 * reference["style_loss"]}
 
 
+def feedforward_ms(params, decoder, size: int, *, method: str = "adain", repeats: int = 5) -> dict:
+    """Milliseconds per stylised ``size``² image (batch 1, after compilation), split into its parts.
+
+    ``slider_update`` is what a widget pays when content and style features are cached: fusion + decoder.
+    Timings do not depend on the decoder's weights, so an untrained one serves.
+    """
+    from . import fusion, generator
+
+    rng = np.random.default_rng(0)
+    content = jnp.asarray(rng.random((1, size, size, 3), dtype=np.float32))
+    style = jnp.asarray(rng.random((1, size, size, 3), dtype=np.float32))
+    encode = jax.jit(generator.encode)
+    fuse = jax.jit(lambda c, s: fusion.fuse(c, [s], method=method))
+    decode = jax.jit(generator.decode)
+    feats_c, feats_s = encode(params, content), encode(params, style)
+    fused = fuse(feats_c, feats_s)
+    ms = lambda fn: 1000 * _timeit(lambda: jax.block_until_ready(fn()), repeats=repeats)
+    out = {"encoder": ms(lambda: encode(params, content)),
+           "fusion": ms(lambda: fuse(feats_c, feats_s)),
+           "decoder": ms(lambda: decode(decoder, fused))}
+    out["total_two_encodes"] = 2 * out["encoder"] + out["fusion"] + out["decoder"]
+    out["slider_update"] = out["fusion"] + out["decoder"]
+    return out
+
+
+def decoder_train_steps_per_second(params, crop: int, *, batch: int = 4, repeats: int = 3) -> float:
+    """Decoder training steps per second on ``batch`` random crops of ``crop``² (after compilation)."""
+    from . import generator, train
+
+    config = train.DecoderTrainConfig(steps=10, batch=batch, crop=crop, pool_side=max(crop, 256))
+    tx, _ = train._compiled_step(config)
+    rng = np.random.default_rng(0)
+    batch_ = train.Batch(rng.random((batch, crop, crop, 3), dtype=np.float32),
+                         rng.random((batch, crop, crop, 3), dtype=np.float32))
+    state = {"params": generator.init_decoder(jax.random.key(0))}
+    state["opt"] = tx.init(state["params"])
+
+    def step():
+        state["params"], state["opt"], metrics = train.train_step(config, state["params"], state["opt"], params, batch_)
+        jax.block_until_ready(metrics)
+
+    return 1.0 / _timeit(step, repeats=repeats, warmup=1)
+
+
 def peer_step_seconds(torch_python: str, size: int, *, iters: int = 5, script: Path = PEER_SCRIPT) -> float:
     """Run the PyTorch peer (``shared/bench/peer_torch_gatys.py``) in its own venv; seconds per Adam step."""
     if not Path(script).is_file():
@@ -188,6 +235,15 @@ def run(*, quick: bool = False, torch_python: str | None = None, sizes=None, con
         }
         result[f"peak_rss_mib_after_{size}"] = peak_rss_mib()
     result["stylize_default"] = stylize_default(params, 64 if quick else 256, steps=4 if quick else None)
+    result["peak_rss_mib"] = peak_rss_mib()
+    from . import generator
+
+    decoder = generator.init_decoder(jax.random.key(0))
+    result["feedforward_ms"] = {method: {str(size): feedforward_ms(params, decoder, size, method=method, repeats=repeats)
+                                         for size in ((64,) if quick else (256, 512, 1024))}
+                                for method in ("adain", "wct")}
+    result["decoder_train_steps_per_s"] = {str(crop): decoder_train_steps_per_second(params, crop, repeats=repeats)
+                                           for crop in ((32,) if quick else (128, 256))}
     result["peak_rss_mib"] = peak_rss_mib()
     if converge:
         result["convergence"] = convergence(params, 64 if quick else 256, reference_steps=8 if quick else 1000)

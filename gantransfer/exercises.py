@@ -15,6 +15,7 @@ missing normalisation, a sum where a mean belongs, …), or ``…`` not done yet
 | ``style_layer_loss`` | 02 | :func:`gantransfer.style.gram_distance` |
 | ``tv_loss`` | 03 | :func:`gantransfer.style.total_variation_loss` |
 | ``style_loss`` | 03 | :func:`gantransfer.style.style_loss` |
+| ``adain`` | 04 | :func:`gantransfer.fusion.adain` |
 """
 from __future__ import annotations
 
@@ -66,6 +67,14 @@ SOLUTIONS: dict[str, str] = {
                 g = style.gram_matrix(features[layer])   # [c, c]
                 total = total + weight * jnp.mean((g - target_grams[layer]) ** 2)
             return total
+    ''',
+    "adain": '''
+        def my_adain(content, style, eps=1e-5):
+            c_mean = content.mean(axis=(1, 2), keepdims=True)              # [1, 1, 1, c]: over positions
+            c_std = jnp.sqrt(content.var(axis=(1, 2), keepdims=True) + eps)
+            s_mean = style.mean(axis=(1, 2), keepdims=True)
+            s_std = jnp.sqrt(style.var(axis=(1, 2), keepdims=True) + eps)
+            return s_std * (content - c_mean) / c_std + s_mean             # [1, h, w, c]
     ''',
 }
 
@@ -431,6 +440,73 @@ def check_style_loss(fn: Callable) -> bool:
     return _report(name, body)
 
 
+# ---------------------------------------------------------------------------------------------------
+# 04: AdaIN.
+
+def check_adain(fn: Callable) -> bool:
+    """Check ``fn(content [1, h, w, c], style [1, h', w', c]) -> [1, h, w, c]`` against
+    :func:`gantransfer.fusion.adain`: ``σ(s)·(c − μ(c))/σ(c) + μ(s)`` per channel, statistics over positions."""
+    name = "adain"
+    if not _need_callable(name, fn):
+        return False
+    from . import fusion
+
+    def body():
+        rng = np.random.default_rng(6)
+        for (h, w), (hs, ws), c in [((4, 6), (4, 6), 5), ((3, 3), (6, 5), 8)]:
+            content = (rng.standard_normal((1, h, w, c)) * rng.uniform(0.5, 3, c) + rng.uniform(-2, 2, c))
+            style = (rng.standard_normal((1, hs, ws, c)) * rng.uniform(0.2, 4, c) + rng.uniform(-3, 3, c))
+            content, style = jnp.asarray(content, jnp.float32), jnp.asarray(style, jnp.float32)
+            got = _as_array(_call(fn, content, style), "your fused features")
+            want = np.asarray(fusion.adain(content, style), np.float64)
+            where = f"for content {tuple(content.shape)} and style {tuple(style.shape)}"
+            if got.shape != want.shape:
+                if got.shape == tuple(style.shape):
+                    raise _Wrong(f"{where} you return shape {got.shape}, the style's: normalise the *content* "
+                                 "and give it the style's statistics, not the other way round.")
+                raise _Wrong(f"{where} you return shape {got.shape}; expected the content's shape {want.shape}.")
+            if _close(got, want, rtol=1e-3, atol=1e-3):
+                continue
+            x, y = np.asarray(content, np.float64), np.asarray(style, np.float64)
+            cm, cs = x.mean((1, 2), keepdims=True), x.std((1, 2), keepdims=True)
+            sm, ss = y.mean((1, 2), keepdims=True), y.std((1, 2), keepdims=True)
+            known = {
+                "only the mean is matched: also divide by the content's std σ(c) and multiply by the style's σ(s)":
+                    x - cm + sm,
+                "you used the variance where the standard deviation belongs: σ = sqrt(var + eps)":
+                    (x - cm) / cs ** 2 * ss ** 2 + sm,
+                "you forgot to re-centre: add the style's mean μ(s) after scaling": (x - cm) / cs * ss,
+                "you forgot to subtract the content's mean μ(c) before dividing by σ(c)": x / cs * ss + sm,
+                "you normalised but did not apply the style's statistics: multiply by σ(s) and add μ(s)": (x - cm) / cs,
+                "the content's and style's statistics are swapped: it is σ(s)·(c − μ(c))/σ(c) + μ(s)":
+                    (x - sm) / ss * cs + cm,
+                "you normalised the *style* and gave it the content's statistics; it is the other way round":
+                    (y - sm) / ss * cs + cm,
+            }
+            for axes, what in [((3,), "over the channels (axis -1)"), ((1, 2, 3), "over all of h, w and c"),
+                               ((1,), "over the rows only (axis 1)"), ((2,), "over the columns only (axis 2)")]:
+                m, s_ = x.mean(axes, keepdims=True), x.std(axes, keepdims=True)
+                n, t = y.mean(axes, keepdims=True), y.std(axes, keepdims=True)
+                try:
+                    known[f"you normalised {what}: AdaIN's statistics are per channel, over the positions "
+                          "(axis=(1, 2))"] = (x - m) / s_ * t + n
+                except ValueError:  # shapes that do not broadcast (rows/columns of different sizes)
+                    continue
+            for hint, value in known.items():
+                if np.shape(value) == got.shape and _close(got, value, rtol=1e-3, atol=1e-3):
+                    raise _Wrong(f"{where}: {hint}.")
+            mean_ok = np.allclose(got.mean((1, 2)), sm.reshape(1, -1), atol=1e-3)
+            std_ok = np.allclose(got.std((1, 2)), ss.reshape(1, -1), rtol=1e-2, atol=1e-3)
+            detail = ("each channel has the style's mean and std, but the values differ: keep the content's "
+                      "pattern, (c − μ(c))/σ(c), and only rescale it" if mean_ok and std_ok else
+                      f"per-channel mean {'right' if mean_ok else 'wrong'}, std {'right' if std_ok else 'wrong'}")
+            raise _Wrong(f"{where} your result differs from AdaIN ({detail}). "
+                         "AdaIN(c, s) = σ(s)·(c − μ(c))/σ(c) + μ(s), statistics per channel over positions.")
+        return "σ(s)·(c − μ(c))/σ(c) + μ(s) per channel over positions, as in fusion.adain."
+
+    return _report(name, body)
+
+
 #: Every checker by exercise name.
 CHECKERS: dict[str, Callable[[Callable], bool]] = {
     "receptive_field": check_receptive_field,
@@ -439,4 +515,5 @@ CHECKERS: dict[str, Callable[[Callable], bool]] = {
     "style_layer_loss": check_style_layer_loss,
     "tv_loss": check_tv_loss,
     "style_loss": check_style_loss,
+    "adain": check_adain,
 }

@@ -34,11 +34,13 @@ class ReflectConv(nnx.Module):
     """3×3 convolution with one pixel of reflection padding: ``[N, h, w, c_in] -> [N, h, w, c_out]``."""
 
     def __init__(self, c_in: int, c_out: int, *, rngs: nnx.Rngs):
-        self.conv = nnx.Conv(c_in, c_out, (3, 3), padding="VALID", rngs=rngs)
+        self.conv = nnx.Conv(c_in, c_out, (3, 3), padding="SAME", rngs=rngs)
 
     def __call__(self, x: jax.Array) -> jax.Array:
         x = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
-        return self.conv(x)
+        # A "SAME" conv on the padded map, cropped, equals a "VALID" one exactly (the border outputs that
+        # saw the zeros are cut off), and XLA's CPU convolution is 2-3× faster on that path.
+        return self.conv(x)[:, 1:-1, 1:-1]
 
 
 def upsample_nearest(x: jax.Array) -> jax.Array:

@@ -448,3 +448,186 @@ class FeatureMapBrowser:
         from IPython.display import display
 
         display(self.widget)
+
+
+# ---------------------------------------------------------------------------------------------------
+
+def _crop8(image: np.ndarray) -> np.ndarray:
+    """Crop ``[H, W, 3]`` to multiples of 8 px (the decoder upsamples ×8)."""
+    h, w = image.shape[:2]
+    return image[: h - h % 8, : w - w % 8]
+
+
+class FusionDashboard:
+    """Feed-forward fusion ``I_s = G(I_c, S)`` with live sliders (notebook 04).
+
+    The content and style images are encoded once (VGG16 to ``relu4_1``) and their features cached, and so
+    is each style's full fusion ``T_k = fusion.fuse(f(I_c), [f(S_k)], method)`` (WCT's eigendecompositions
+    of 512×512 covariances take seconds on a CPU). Since ``fusion.fuse`` with ``alpha`` and style weights
+    ``w`` is ``α·Σ_k w_k T_k + (1 − α)·f(I_c)``, moving the ``alpha`` or style-mix slider only blends and
+    runs the decoder (:func:`gantransfer.generator.decode`): one jit-compiled call, milliseconds.
+
+    Args:
+      decoder_params: decoder parameters (``nnx.State``), e.g. from :func:`gantransfer.train.load_decoder`.
+      width: the decoder's width multiplier.
+      content, style, style2: bundled names; ``style2="(none)"`` for a single style.
+      size: content size (longest side, px; cropped to a multiple of 8).
+      method: ``"adain"`` or ``"wct"``; alpha: content–style trade-off; mix: share of ``style2``.
+      params: VGG16 parameters (loaded if ``None``).
+    Attributes:
+      image: the current ``[H, W, 3]`` numpy output; alpha, mix, method: the current settings;
+      seconds: wall time of the last fusion + decoding; renders: how many images were made;
+      encodes: how many images were encoded (changes only with the content or a style);
+      history: one ``{"alpha", "mix", "method", "seconds"}`` dict per render; error: the last error message.
+    """
+
+    def __init__(self, decoder_params, *, width: float = 1.0, content: str = samples.DEFAULT_CONTENT,
+                 style: str = samples.DEFAULT_STYLE, style2: str = "(none)", size: int = 128,
+                 method: str = "adain", alpha: float = 1.0, mix: float = 0.5, params=None, view_width: int = 256):
+        import jax
+
+        from . import fusion, generator
+
+        if method not in fusion.FUSIONS:
+            raise ValueError(f"method must be one of {sorted(fusion.FUSIONS)}; got {method!r}")
+        if int(size) < extractor.MIN_SIZE:
+            raise ValueError(f"size must be >= {extractor.MIN_SIZE}; got {size}")
+        self.params = params if params is not None else extractor.load_params()
+        self.decoder_params, self.width, self.size = decoder_params, float(width), int(size)
+        self.image: np.ndarray | None = None
+        self.history: list[dict] = []
+        self.error: str | None = None
+        self.seconds = float("nan")
+        self.renders = self.encodes = 0
+        self._features: dict[tuple[str, str], object] = {}
+        self._fused: dict[tuple[str, str, str], object] = {}
+
+        def render(decoder_params, content, fused, alpha, weights, *, width):
+            # fuse(content, styles, alpha, weights) = α·Σ_k w_k T_k(content) + (1 − α)·content, with T_k the
+            # AdaIN or WCT of style k: the T_k are cached, so a slider only costs this blend and the decoder.
+            mixed = jax.numpy.tensordot(weights, fused, axes=1)                  # [1, h, w, 512]
+            blended = alpha * mixed + (1.0 - alpha) * content
+            return jax.numpy.clip(generator.decode(decoder_params, blended, width=width), 0.0, 1.0)
+
+        self._render = jax.jit(render, static_argnames=("width",))
+        self._fusion = jax.jit(fusion.fuse, static_argnames=("method",))
+        self._encode = jax.jit(generator.encode)
+
+        self.content = W.Dropdown(options=samples.CONTENT_NAMES, value=content, description="content")
+        self.style = W.Dropdown(options=samples.STYLE_NAMES, value=style, description="style")
+        self.style2 = W.Dropdown(options=("(none)",) + samples.STYLE_NAMES, value=style2, description="2nd style")
+        self.alpha_slider = W.FloatSlider(value=alpha, min=0.0, max=1.0, step=0.05, description="alpha α",
+                                          tooltip="0: the content's features; 1: fully fused")
+        self.mix_slider = W.FloatSlider(value=mix, min=0.0, max=1.0, step=0.05, description="style mix",
+                                        tooltip="share of the second style in the fused features")
+        self.method_toggle = W.ToggleButtons(options=[("AdaIN", "adain"), ("WCT", "wct")], value=method,
+                                             description="fusion")
+        self.status = W.HTML()
+        self.image_view = W.Image(format="png", width=view_width)
+        self.inputs_view = W.Image(format="png", width=int(view_width * 1.5))
+        for w in (self.content, self.style, self.style2):
+            w.observe(self._on_images, names="value")
+        for w in (self.alpha_slider, self.mix_slider, self.method_toggle):
+            w.observe(self.update, names="value")
+        controls = W.VBox([self.content, self.style, self.style2, self.mix_slider, self.alpha_slider,
+                           self.method_toggle])
+        self.widget = W.VBox([W.HBox([controls, self.inputs_view]), self.status,
+                              W.HBox([W.VBox([W.HTML("<b>I<sub>s</sub> = G(I<sub>c</sub>, S)</b>"), self.image_view])])])
+        self._on_images()
+
+    # -- settings as plain attributes -------------------------------------------------------------
+    @property
+    def alpha(self) -> float:
+        return float(self.alpha_slider.value)
+
+    @alpha.setter
+    def alpha(self, value: float) -> None:
+        self.alpha_slider.value = value
+
+    @property
+    def mix(self) -> float:
+        return float(self.mix_slider.value)
+
+    @mix.setter
+    def mix(self, value: float) -> None:
+        self.mix_slider.value = value
+
+    @property
+    def method(self) -> str:
+        return self.method_toggle.value
+
+    @method.setter
+    def method(self, value: str) -> None:
+        self.method_toggle.value = value
+
+    # -- computation ----------------------------------------------------------------------------
+    def features(self, kind: str, name: str):
+        """The cached ``relu4_1`` features ``[1, h, w, 512]`` of a bundled image (encoded on first use)."""
+        key = (kind, name)
+        if key not in self._features:
+            load = samples.content_image if kind == "content" else samples.style_image
+            image = _crop8(load(name, size=self.size))
+            self._features[key] = self._encode(self.params, np.asarray(image, np.float32)[None])
+            self.encodes += 1
+        return self._features[key]
+
+    def fused(self, method: str, content: str, style: str):
+        """The cached fully fused features ``fusion.fuse(content, [style], method=method)`` (``alpha = 1``)."""
+        key = (method, content, style)
+        if key not in self._fused:
+            self._fused[key] = self._fusion(self.features("content", content), [self.features("style", style)],
+                                            method=method)
+        return self._fused[key]
+
+    def _on_images(self, *_):
+        names = [self.style.value] + ([self.style2.value] if self.style2.value != "(none)" else [])
+        self.mix_slider.disabled = len(names) == 1
+        try:
+            content = _crop8(samples.content_image(self.content.value, size=self.size))
+            styles = [samples.style_image(n, size=self.size) for n in names]
+            fig = plots.show_images([content, *styles], titles=["content I_c"] + [f"style: {n}" for n in names],
+                                    suptitle="inputs", size=1.6)
+            self.inputs_view.value = plots.figure_png(fig)
+        except Exception as err:  # keep the dashboard alive
+            self._fail(err)
+            return
+        self.update()
+
+    def update(self, *_) -> np.ndarray | None:
+        """Fuse the cached features with the current settings and decode them; returns the image."""
+        import time
+
+        import jax.numpy as jnp
+
+        self.error = None
+        try:
+            content = self.features("content", self.content.value)
+            names = [self.style.value] + ([self.style2.value] if self.style2.value != "(none)" else [])
+            weights = np.array([1.0] if len(names) == 1 else [1.0 - self.mix, self.mix], np.float32)
+            start = time.perf_counter()
+            fused = jnp.stack([self.fused(self.method, self.content.value, n) for n in names])  # [K, 1, h, w, c]
+            out = self._render(self.decoder_params, content, fused, np.float32(self.alpha), weights,
+                               width=self.width)
+            self.image = np.asarray(out[0])                                       # waits for the result
+            self.seconds = time.perf_counter() - start
+        except Exception as err:
+            self._fail(err)
+            return None
+        self.renders += 1
+        self.history.append({"alpha": self.alpha, "mix": self.mix if len(names) > 1 else 0.0, "method": self.method,
+                             "seconds": self.seconds})
+        self.image_view.value = plots.image_png(self.image)
+        name = "AdaIN" if self.method == "adain" else "WCT"
+        self.status.value = (f"{name}, α = {self.alpha:.2f}" + (f", 2nd style {self.mix:.0%}" if len(names) > 1 else "")
+                             + f": fusion + decoder in {self.seconds * 1000:.0f} ms "
+                             f"(render {self.renders}; images encoded: {self.encodes})")
+        return self.image
+
+    def _fail(self, err: Exception) -> None:
+        self.error = f"{type(err).__name__}: {err}" if not isinstance(err, ValueError) else str(err)
+        self.status.value = f"<span style='color:#b00'>⚠ {self.error}</span>"
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)

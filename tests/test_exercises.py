@@ -194,3 +194,46 @@ def test_receptive_field_reference_matches_known_vgg16_values():
     assert "<table>" in receptive.table_html(receptive.vgg16_table(64), highlight=("relu1_1",))
     with pytest.raises(ValueError, match="strides"):
         receptive.receptive_field([3, 3], [1])
+
+
+# --- adain (notebook 04) -----------------------------------------------------------------------------
+
+def _m(x, axes=(1, 2)):
+    return x.mean(axes, keepdims=True)
+
+
+def _s(x, axes=(1, 2)):
+    return jnp.sqrt(x.var(axes, keepdims=True) + 1e-5)
+
+
+ADAIN_MISTAKES = {
+    "mean only": (lambda c, s: c - _m(c) + _m(s), "only the mean is matched"),
+    "variance for std": (lambda c, s: (c - _m(c)) / c.var((1, 2), keepdims=True) * s.var((1, 2), keepdims=True) + _m(s),
+                         "variance where the standard deviation"),
+    "not re-centred": (lambda c, s: (c - _m(c)) / _s(c) * _s(s), "forgot to re-centre"),
+    "content mean kept": (lambda c, s: c / _s(c) * _s(s) + _m(s), "subtract the content's mean"),
+    "channel axis": (lambda c, s: (c - _m(c, -1)) / _s(c, -1) * _s(s, -1) + _m(s, -1), "over the channels"),
+    "all axes": (lambda c, s: (c - _m(c, (1, 2, 3))) / _s(c, (1, 2, 3)) * _s(s, (1, 2, 3)) + _m(s, (1, 2, 3)),
+                 "over all of h, w and c"),
+    "statistics swapped": (lambda c, s: (c - _m(s)) / _s(s) * _s(c) + _m(c), "swapped"),
+    "style normalised": (lambda c, s: (s - _m(s)) / _s(s) * _s(c) + _m(c), "normalised the *style*"),
+    "normalised only": (lambda c, s: (c - _m(c)) / _s(c), "did not apply the style's statistics"),
+    "identity": (lambda c, s: c, "differs from AdaIN"),
+}
+
+
+@pytest.mark.parametrize("mistake", sorted(ADAIN_MISTAKES))
+def test_adain_mistakes(mistake, capsys):
+    fn, message = ADAIN_MISTAKES[mistake]
+    ok, out = run(exercises.check_adain, fn, capsys)
+    assert not ok and out.startswith(exercises.WRONG) and message in out, out
+
+
+def test_adain_accepts_library_and_numpy_std(capsys):
+    from gantransfer import fusion
+
+    ok, out = run(exercises.check_adain, lambda c, s: fusion.adain(c, s), capsys)
+    assert ok, out
+    np_std = lambda c, s: (c - _m(c)) / np.std(c, axis=(1, 2), keepdims=True) * np.std(s, axis=(1, 2), keepdims=True) + _m(s)
+    ok, out = run(exercises.check_adain, np_std, capsys)
+    assert ok, out

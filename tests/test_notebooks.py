@@ -17,7 +17,8 @@ NOTEBOOK_BUDGET_S = 240  # fast mode is meant to take well under a minute per no
 
 def test_notebooks_found():
     names = {p.name for p in NOTEBOOKS}
-    assert {"01_content_parsing.ipynb", "02_style_matrix.ipynb", "03_style_transfer.ipynb"} <= names
+    assert {"01_content_parsing.ipynb", "02_style_matrix.ipynb", "03_style_transfer.ipynb",
+            "04_fusion.ipynb"} <= names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])

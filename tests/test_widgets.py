@@ -107,3 +107,58 @@ def test_feature_map_browser_reacts(params):
     assert not np.allclose(browser.features["relu3_1"].mean(axis=(0, 1)), before)
     with pytest.raises(ValueError, match="unknown"):
         widgets.FeatureMapBrowser(layers=("relu9_9",), params=params)
+
+
+@pytest.fixture(scope="module")
+def tiny_decoder():
+    import jax
+
+    from gantransfer import generator
+
+    return generator.init_decoder(jax.random.key(0), width=0.125)
+
+
+def test_fusion_dashboard_sliders_rerun_only_fusion_and_decoder(params, tiny_decoder):
+    import jax.numpy as jnp
+
+    from gantransfer import fusion, generator
+
+    dash = widgets.FusionDashboard(tiny_decoder, width=0.125, content="astronaut", style="waves", size=48,
+                                   params=params)
+    assert dash.error is None and dash.image.shape == (48, 48, 3)
+    assert 0 <= dash.image.min() and dash.image.max() <= 1
+    assert dash.renders == 1 and dash.encodes == 2 and dash.method == "adain" and dash.alpha == 1.0
+    first = dash.image.copy()
+
+    dash.alpha = 0.25                                   # a slider move: new image, nothing re-encoded
+    assert dash.renders == 2 and dash.encodes == 2
+    assert np.abs(dash.image - first).max() > 1e-3
+    assert dash.history[-1]["alpha"] == pytest.approx(0.25) and dash.seconds >= 0
+    c, s = dash.features("content", "astronaut"), dash.features("style", "waves")
+    want = jnp.clip(generator.decode(tiny_decoder, fusion.fuse(c, [s], alpha=0.25), width=0.125), 0, 1)[0]
+    np.testing.assert_allclose(dash.image, np.asarray(want), atol=1e-4)
+
+    adain_image = dash.image.copy()
+    dash.method = "wct"                                 # the toggle
+    assert dash.method_toggle.value == "wct" and dash.history[-1]["method"] == "wct"
+    assert np.abs(dash.image - adain_image).max() > 1e-3
+
+    dash.style2.value = "mondrian"                      # a second style: the mix slider
+    assert not dash.mix_slider.disabled and dash.encodes == 3
+    dash.method = "adain"
+    dash.alpha = 1.0
+    dash.mix = 0.8
+    s2 = dash.features("style", "mondrian")
+    want = jnp.clip(generator.decode(tiny_decoder, fusion.fuse(c, [s, s2], weights=[0.2, 0.8]), width=0.125), 0, 1)[0]
+    np.testing.assert_allclose(dash.image, np.asarray(want), atol=1e-4)
+    assert dash.history[-1]["mix"] == pytest.approx(0.8) and "ms" in dash.status.value
+
+    dash.content.value = "chelsea"                      # not square: cropped to a multiple of 8
+    assert dash.error is None and dash.image.shape[0] % 8 == 0 and dash.image.shape[1] % 8 == 0
+
+
+def test_fusion_dashboard_rejects_bad_settings(params, tiny_decoder):
+    with pytest.raises(ValueError, match="method"):
+        widgets.FusionDashboard(tiny_decoder, width=0.125, method="gram", params=params)
+    with pytest.raises(ValueError, match="size"):
+        widgets.FusionDashboard(tiny_decoder, width=0.125, size=8, params=params)
