@@ -171,9 +171,8 @@ def _stylize(args) -> int:
     if args.content_layers is not None:
         kwargs["content_layers"] = args.content_layers
     config = optimize.TransferConfig(**kwargs)
-    if args.method == "optimize" and config.size > optimize.max_size_for_memory():
-        raise CliError(f"--size {config.size} would not fit in this machine's memory; "
-                       f"the limit here is {optimize.max_size_for_memory()} px")
+    if args.method == "optimize":
+        optimize.check_fits_in_memory(config.size)  # before any image is loaded
     if args.style_blend is not None and len(args.style_blend) != len(styles):
         raise CliError(f"{len(styles)} style image(s) but {len(args.style_blend)} --style-blend weight(s)")
     content = samples.load_input(args.content, kind="content", size=args.size)

@@ -245,6 +245,11 @@ def load_params() -> nnx.State:
     return pretrained_params()
 
 
+def in_forward_order(layers: Iterable[str]) -> tuple[str, ...]:
+    """Layer names without repeats, from the shallowest to the deepest (the order the network meets them)."""
+    return tuple(sorted(set(layers), key=LAYER_NAMES.index))
+
+
 def check_layers(layers: Iterable[str], *, what: str = "layer") -> tuple[str, ...]:
     """Validate layer names, returning them as a tuple; a clear ValueError lists the valid ones."""
     if isinstance(layers, str):
@@ -283,7 +288,7 @@ def extract(params: nnx.State, images: jax.Array, layers: Sequence[str], *, debu
     Returns:
       ``{layer: [N, H / s, W / s, c]}`` with ``s`` the layer's stride (:data:`LAYER_STRIDES`).
     """
-    layers = tuple(sorted(set(check_layers(layers)), key=LAYER_NAMES.index))
+    layers = in_forward_order(check_layers(layers))
     if not isinstance(images, jax.core.Tracer):
         shape = np.shape(images)
         if len(shape) == 3:

@@ -60,7 +60,7 @@ def synthesis_config(
     Style weight 1 (each layer weighted 1), content weight 0 (its layer is the shallowest style layer, so
     nothing extra is computed), noise initialisation, one scale.
     """
-    layers = tuple(sorted(set(extractor.check_layers(layers, what="style layer")), key=extractor.LAYER_NAMES.index))
+    layers = extractor.in_forward_order(extractor.check_layers(layers, what="style layer"))
     return TransferConfig(
         size=int(size), scales=(int(size),), steps=_check_steps(steps), optimizer=optimizer,
         learning_rate=learning_rate, content_weight=0.0, style_weight=1.0, tv_weight=tv_weight,

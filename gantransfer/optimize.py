@@ -162,6 +162,14 @@ def max_size_for_memory(memory_bytes: int | None = None) -> int:
     return int(math.sqrt(0.8 * memory_bytes / BYTES_PER_PIXEL))
 
 
+def check_fits_in_memory(size: int) -> None:
+    """Refuse (``ValueError``, with the limit) an output side whose optimisation would not fit in RAM."""
+    limit = max_size_for_memory()
+    if size > limit:
+        raise ValueError(f"size {size} px would not fit in this machine's memory; the limit here is "
+                         f"{limit} px (about {BYTES_PER_PIXEL * limit ** 2 / 2 ** 30:.0f} GiB)")
+
+
 def default_scales(size: int) -> tuple[int, ...]:
     """Coarse-to-fine longest sides for an output of ``size`` px: halve while >= 128 px."""
     scales = [size]
@@ -262,7 +270,7 @@ def transfer_losses(params, image: jax.Array, problem: dict) -> tuple[jax.Array,
     w = problem["weights"]
     image = jnp.clip(image, 0.0, 1.0)
     layers = tuple(problem["content"]) + tuple(problem["grams"])
-    feats = extractor.forward(params, image, tuple(sorted(set(layers), key=extractor.LAYER_NAMES.index)))
+    feats = extractor.forward(params, image, extractor.in_forward_order(layers))
     content = sum(w["content_layers"][k] * jnp.mean((feats[k] - p) ** 2) / problem["content_norm"][k]
                   for k, p in problem["content"].items())
     style = sum(w["style_layers"][k] * jnp.mean((gram_matrix(feats[k]) - a) ** 2) / problem["gram_norm"][k]
@@ -370,10 +378,7 @@ def stylize_iter(
       :class:`Progress`; the last has ``done=True`` and the finished image (colour-preserved if asked).
     """
     config = config or TransferConfig()
-    limit = max_size_for_memory()
-    if config.size > limit:
-        raise ValueError(f"size {config.size} px would not fit in this machine's memory; the limit here is "
-                         f"{limit} px (about {BYTES_PER_PIXEL * limit ** 2 / 2 ** 30:.0f} GiB)")
+    check_fits_in_memory(config.size)
     params = extractor.load_params() if params is None else params
     content = _as_batch(content, "content")
     if isinstance(styles, (list, tuple)):

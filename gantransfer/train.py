@@ -27,7 +27,7 @@ import numpy as np
 import optax
 
 from . import extractor, fusion, generator, images, samples
-from .style import gram_matrix, mean_std_loss
+from .style import feature_mean_std, gram_matrix, mean_std_loss
 from .validate import check_weight
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
@@ -145,7 +145,7 @@ def make_optimizer(config: DecoderTrainConfig) -> optax.GradientTransformation:
 def decoder_losses(decoder_params, vgg_params, batch: Batch, *, style_weight, style_loss: str = "mean_std",
                    width: float = 1.0) -> tuple[jax.Array, dict]:
     """The AdaIN decoder loss of one batch: ``(total, {"total", "content", "style"})``."""
-    layers = tuple(sorted(set(STYLE_LAYERS) | {generator.ENCODER_LAYER}, key=extractor.LAYER_NAMES.index))
+    layers = extractor.in_forward_order((*STYLE_LAYERS, generator.ENCODER_LAYER))
     content_feats = generator.encode(vgg_params, batch.content)                         # [B, h, w, 512]
     style_feats = extractor.forward(vgg_params, batch.style, layers)
     target = jax.lax.stop_gradient(fusion.adain(content_feats, style_feats[generator.ENCODER_LAYER]))
@@ -153,8 +153,6 @@ def decoder_losses(decoder_params, vgg_params, batch: Batch, *, style_weight, st
     out_feats = extractor.forward(vgg_params, output, layers)
     content = jnp.mean((out_feats[generator.ENCODER_LAYER] - target) ** 2)
     if style_loss == "mean_std":
-        from .style import feature_mean_std
-
         style = mean_std_loss(out_feats, {k: feature_mean_std(style_feats[k]) for k in STYLE_LAYERS},
                               layer_weights={k: 1.0 for k in STYLE_LAYERS})
     else:

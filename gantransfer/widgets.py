@@ -219,8 +219,7 @@ class StyleTransferDashboard(_Runner):
         self.style_weight = _log_slider(style_weight, -2, 5, "style β")
         self.tv_weight = _log_slider(tv_weight, -4, 2, "TV γ")
         self.learning_rate = _log_slider(learning_rate, -3, -0.5, "Adam lr")
-        layers = tuple(dict.fromkeys(STYLE_LAYER_CHOICES + tuple(optimize.DEFAULT_STYLE_LAYERS)))
-        layers = tuple(sorted(layers, key=extractor.LAYER_NAMES.index))
+        layers = extractor.in_forward_order(STYLE_LAYER_CHOICES + tuple(optimize.DEFAULT_STYLE_LAYERS))
         self.style_layers = _checkboxes(layers, optimize.DEFAULT_STYLE_LAYERS)
         self.optimizer = W.ToggleButtons(options=[("Adam", "adam"), ("L-BFGS", "lbfgs")], value="adam",
                                          description="optimiser")
@@ -335,7 +334,7 @@ class TextureDashboard(_Runner):
 
     def key(self) -> tuple[str, tuple[str, ...]]:
         """The cache key of the current settings: ``(style, layers in forward order)``."""
-        return self.style.value, tuple(sorted(_ticked(self.layers), key=extractor.LAYER_NAMES.index))
+        return self.style.value, extractor.in_forward_order(_ticked(self.layers))
 
     def _on_change(self, *_):
         self.style_view.value = plots.image_png(samples.style_image(self.style.value, size=self.size.value))
