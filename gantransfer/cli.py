@@ -120,6 +120,10 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--style-weight", type=_weight, default=10.0)
     p.add_argument("--style-loss", choices=("mean_std", "gram"), default="mean_std")
     p.add_argument("--width", type=_weight, default=1.0, help="decoder width multiplier")
+    p.add_argument("--decay-steps", type=_positive_int, default=50000,
+                   help="steps of the cosine decay of the learning rate to a tenth (default %(default)s)")
+    p.add_argument("--style-variants", type=_positive_int, default=1,
+                   help="with the bundled styles: also paint each with seeds 1..N-1 (default %(default)s)")
     p.add_argument("--checkpoint-every", type=_positive_int, default=200)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue the run in --workdir")
@@ -200,7 +204,8 @@ def _train(args) -> int:
 
     config = train.DecoderTrainConfig(steps=args.steps, batch=args.batch, crop=args.crop, learning_rate=args.lr,
                                       style_weight=args.style_weight, style_loss=args.style_loss, width=args.width,
-                                      checkpoint_every=args.checkpoint_every, seed=args.seed)
+                                      checkpoint_every=args.checkpoint_every, seed=args.seed,
+                                      decay_steps=args.decay_steps, style_variants=args.style_variants)
     runtime.enable_compilation_cache()
     start = (train.latest_step(args.workdir) or 0) if args.resume else 0
     report = None

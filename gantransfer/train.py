@@ -18,6 +18,7 @@ import dataclasses
 import functools
 import math
 import os
+import time
 from pathlib import Path
 from typing import Iterator, NamedTuple, Sequence
 
@@ -49,6 +50,9 @@ class DecoderTrainConfig:
       seed: seed of the initialisation and of every batch.
       checkpoint_every: steps between orbax checkpoints.
       pool_side: images are resized once so their shorter side is this, then cropped.
+      style_variants: with the default (bundled) styles, also paint each procedural style with seeds
+        ``1 … style_variants - 1`` (:func:`gantransfer.samples.make_style`): more style statistics to learn
+        from, so the decoder generalises to styles it never saw. Ignored when styles are given.
     """
 
     steps: int = 20000
@@ -63,9 +67,10 @@ class DecoderTrainConfig:
     seed: int = 0
     checkpoint_every: int = 200
     pool_side: int = 256
+    style_variants: int = 1
 
     def __post_init__(self):
-        for name in ("steps", "batch", "crop", "checkpoint_every", "pool_side", "decay_steps"):
+        for name in ("steps", "batch", "crop", "checkpoint_every", "pool_side", "decay_steps", "style_variants"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer; got {value!r}")
@@ -233,6 +238,42 @@ def abstract_train_state(config: DecoderTrainConfig) -> dict:
     return jax.eval_shape(make)
 
 
+class MetricsLog:
+    """Per-step metrics appended to a CSV file (``step,seconds,<metric>...``), one flushed line per step.
+
+    A resumed run appends again the steps since its checkpoint; :func:`read_metrics` keeps the last row
+    of each step, so the file always describes the run that produced the checkpoints.
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def append(self, step: int, metrics: dict, *, seconds: float) -> None:
+        names = sorted(metrics)
+        new = not self.path.is_file() or self.path.stat().st_size == 0
+        with open(self.path, "a") as f:
+            if new:
+                f.write(",".join(["step", "seconds", *names]) + "\n")
+            f.write(",".join([str(step), f"{seconds:.4f}", *(f"{metrics[k]:.6g}" for k in names)]) + "\n")
+
+
+def read_metrics(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Read a run's ``metrics.csv`` (a file or its workdir): ``{"step": [S], "seconds": [S], "total": [S], ...}``."""
+    path = Path(path)
+    path = path / "metrics.csv" if path.is_dir() else path
+    if not path.is_file():
+        raise FileNotFoundError(f"no metrics log at {path}")
+    lines = path.read_text().splitlines()
+    header = lines[0].split(",")
+    rows = {}
+    for line in lines[1:]:
+        values = line.split(",")
+        if len(values) == len(header):  # a line cut by a kill is skipped
+            rows[int(values[0])] = [float(v) for v in values]
+    table = np.array([rows[k] for k in sorted(rows)], dtype=np.float64).reshape(-1, len(header))
+    return {name: table[:, i] for i, name in enumerate(header)}
+
+
 class TrainReport(NamedTuple):
     """Metrics of one step (floats) and whether a checkpoint was written after it."""
 
@@ -259,7 +300,10 @@ def train_decoder(config: DecoderTrainConfig, *, workdir: str | os.PathLike, con
     workdir = Path(workdir)
     vgg_params = extractor.load_params() if vgg_params is None else vgg_params
     contents = list(contents) if contents else list(samples.CONTENT_NAMES)
-    styles = list(styles) if styles else list(samples.STYLE_NAMES)
+    if not styles:
+        styles = list(samples.STYLE_NAMES) + [
+            samples.make_style(name, seed=seed).astype(np.float32) / 255.0
+            for seed in range(1, config.style_variants) for name in samples.STYLE_NAMES]
     pool_c = load_pool(contents, kind="content", side=config.pool_side)
     pool_s = load_pool(styles, kind="style", side=config.pool_side)
 
@@ -273,6 +317,8 @@ def train_decoder(config: DecoderTrainConfig, *, workdir: str | os.PathLike, con
             raise FileNotFoundError(f"--resume: no checkpoint in {workdir}")
         saved = json.loads(config_file.read_text()) if config_file.is_file() else None
         mine = {k: v for k, v in dataclasses.asdict(config).items() if k != "steps"}
+        if saved is not None:
+            saved = {**dataclasses.asdict(DecoderTrainConfig()), **saved}  # fields added since: defaults
         if saved is not None and {k: v for k, v in saved.items() if k != "steps"} != mine:
             raise ValueError(f"--resume with other settings than the run in {workdir}: {saved} vs {mine}")
         state = restore_checkpoint(workdir, {"params": params, "opt_state": opt_state, "step": 0})
@@ -282,7 +328,9 @@ def train_decoder(config: DecoderTrainConfig, *, workdir: str | os.PathLike, con
     workdir.mkdir(parents=True, exist_ok=True)
     config_file.write_text(json.dumps(dataclasses.asdict(config), indent=1))
 
+    log = MetricsLog(workdir / "metrics.csv")
     for step in range(start, config.steps):
+        tic = time.perf_counter()
         batch = make_batch(pool_c, pool_s, seed=config.seed, step=step, batch=config.batch, crop=config.crop)
         new_params, new_opt, metrics = train_step(config, params, opt_state, vgg_params, batch)
         metrics = {k: float(v) for k, v in metrics.items()}
@@ -292,6 +340,7 @@ def train_decoder(config: DecoderTrainConfig, *, workdir: str | os.PathLike, con
                 f"in {workdir} (step {latest_step(workdir)}) is kept. Lower the learning rate and resume.")
         params, opt_state = new_params, new_opt
         done = step + 1
+        log.append(done, metrics, seconds=time.perf_counter() - tic)
         save = done % config.checkpoint_every == 0 or done == config.steps
         if save:
             save_checkpoint(workdir, done, {"params": params, "opt_state": opt_state, "step": done})

@@ -3,7 +3,7 @@ import jax
 import numpy as np
 import pytest
 
-from gantransfer import generator, train
+from gantransfer import generator, samples, train
 
 TINY = dict(batch=1, crop=32, pool_side=40, width=0.125, learning_rate=1e-3, warmup=0, checkpoint_every=2)
 
@@ -57,8 +57,29 @@ def test_resume_equals_uninterrupted_run(tmp_path, vgg_params):
     rest = [r.metrics["total"] for r in train.train_decoder(train.DecoderTrainConfig(steps=4, **TINY),
                                                             workdir=tmp_path / "b", resume=True, **kw)]
     np.testing.assert_allclose(first + rest, straight, rtol=1e-6)
+    # the metrics log holds step 3 twice (before the kill, after the resume); the reader keeps the last
+    log = train.read_metrics(tmp_path / "b")
+    np.testing.assert_array_equal(log["step"], [1, 2, 3, 4])
+    np.testing.assert_allclose(log["total"], straight, rtol=1e-5)
+    assert (tmp_path / "b" / "metrics.csv").read_text().count("\n3,") == 2 and np.all(log["seconds"] > 0)
     with pytest.raises(FileExistsError, match="--resume"):
         next(train.train_decoder(train.DecoderTrainConfig(steps=4, **TINY), workdir=tmp_path / "a", **kw))
+
+
+def test_style_variants_add_painted_styles_to_the_default_pool(monkeypatch, tmp_path, vgg_params):
+    seen = {}
+    real_load_pool = train.load_pool
+
+    def spy(sources, *, kind, side):
+        seen[kind] = list(sources)
+        return real_load_pool(sources[:1], kind=kind, side=side)  # train on one image: this test is about the pool
+
+    monkeypatch.setattr(train, "load_pool", spy)
+    config = train.DecoderTrainConfig(steps=1, style_variants=3, **TINY)
+    list(train.train_decoder(config, workdir=tmp_path, contents=["astronaut"], vgg_params=vgg_params))
+    n = len(samples.STYLE_NAMES)
+    assert len(seen["style"]) == 3 * n and seen["style"][:n] == list(samples.STYLE_NAMES)
+    np.testing.assert_allclose(seen["style"][n + 1], samples.make_style(samples.STYLE_NAMES[1], seed=1) / 255.0)
 
 
 def test_nan_stops_training_and_keeps_the_last_checkpoint(tmp_path, vgg_params):
