@@ -11,6 +11,7 @@ Schema (every time in seconds unless the key says ``ms``)::
                          "style_loss_of_content": float, "style_ratio": float},
      "feedforward_ms": {"adain"|"wct": {"<size>": {"encoder", "fusion", "decoder", "total_two_encodes",
                                                    "slider_update"}}},   # G(I_c, S), batch 1, ms
+     "decoder_width": float,                     # width multiplier of the decoder timed below
      "decoder_train_steps_per_s": {"<crop>": float},                     # batch 4
      "peak_rss_mib": float,                      # peak resident memory of this process
      "convergence": {"default": {...}, "reference": {...}, "style_loss_over_reference": float,
@@ -156,7 +157,8 @@ def convergence(params, size: int = 256, *, reference_steps: int = 1000, content
             "converged": default["style_loss"] <= 1.1 * reference["style_loss"]}
 
 
-def feedforward_ms(params, decoder, size: int, *, method: str = "adain", repeats: int = 5) -> dict:
+def feedforward_ms(params, decoder, size: int, *, method: str = "adain", width: float = 1.0,
+                   repeats: int = 5) -> dict:
     """Milliseconds per stylised ``size``² image (batch 1, after compilation), split into its parts.
 
     ``slider_update`` is what a widget pays when content and style features are cached: fusion + decoder.
@@ -169,7 +171,7 @@ def feedforward_ms(params, decoder, size: int, *, method: str = "adain", repeats
     style = jnp.asarray(rng.random((1, size, size, 3), dtype=np.float32))
     encode = jax.jit(generator.encode)
     fuse = jax.jit(lambda c, s: fusion.fuse(c, [s], method=method))
-    decode = jax.jit(generator.decode)
+    decode = jax.jit(lambda d, f: generator.decode(d, f, width=width))
     feats_c, feats_s = encode(params, content), encode(params, style)
     fused = fuse(feats_c, feats_s)
     ms = lambda fn: 1000 * _timeit(lambda: jax.block_until_ready(fn()), repeats=repeats)
@@ -181,16 +183,17 @@ def feedforward_ms(params, decoder, size: int, *, method: str = "adain", repeats
     return out
 
 
-def decoder_train_steps_per_second(params, crop: int, *, batch: int = 4, repeats: int = 3) -> float:
+def decoder_train_steps_per_second(params, crop: int, *, batch: int = 4, width: float = 1.0,
+                                   repeats: int = 3) -> float:
     """Decoder training steps per second on ``batch`` random crops of ``crop``² (after compilation)."""
     from . import generator, train
 
-    config = train.DecoderTrainConfig(steps=10, batch=batch, crop=crop, pool_side=max(crop, 256))
+    config = train.DecoderTrainConfig(steps=10, batch=batch, crop=crop, pool_side=max(crop, 256), width=width)
     tx, _ = train._compiled_step(config)
     rng = np.random.default_rng(0)
     batch_ = train.Batch(rng.random((batch, crop, crop, 3), dtype=np.float32),
                          rng.random((batch, crop, crop, 3), dtype=np.float32))
-    state = {"params": generator.init_decoder(jax.random.key(0))}
+    state = {"params": generator.init_decoder(jax.random.key(0), width=width)}
     state["opt"] = tx.init(state["params"])
 
     def step():
@@ -198,6 +201,16 @@ def decoder_train_steps_per_second(params, crop: int, *, batch: int = 4, repeats
         jax.block_until_ready(metrics)
 
     return 1.0 / _timeit(step, repeats=repeats, warmup=1)
+
+
+def shipped_decoder_width() -> float:
+    """Width of ``data/checkpoints/decoder.npz`` if it exists, else :data:`gantransfer.generator.DEFAULT_WIDTH`."""
+    from . import generator
+
+    if generator.SHIPPED_DECODER.is_file():
+        with np.load(generator.SHIPPED_DECODER) as z:
+            return float(z["__width__"])
+    return generator.DEFAULT_WIDTH
 
 
 def peer_step_seconds(torch_python: str, size: int, *, iters: int = 5, script: Path = PEER_SCRIPT) -> float:
@@ -238,11 +251,16 @@ def run(*, quick: bool = False, torch_python: str | None = None, sizes=None, con
     result["peak_rss_mib"] = peak_rss_mib()
     from . import generator
 
-    decoder = generator.init_decoder(jax.random.key(0))
-    result["feedforward_ms"] = {method: {str(size): feedforward_ms(params, decoder, size, method=method, repeats=repeats)
+    # The shipped decoder's width (timings do not depend on its weights, so a fresh one of that width serves).
+    width = shipped_decoder_width()
+    decoder = generator.init_decoder(jax.random.key(0), width=width)
+    result["decoder_width"] = width
+    result["feedforward_ms"] = {method: {str(size): feedforward_ms(params, decoder, size, method=method, width=width,
+                                                                   repeats=repeats)
                                          for size in ((64,) if quick else (256, 512, 1024))}
                                 for method in ("adain", "wct")}
-    result["decoder_train_steps_per_s"] = {str(crop): decoder_train_steps_per_second(params, crop, repeats=repeats)
+    result["decoder_train_steps_per_s"] = {str(crop): decoder_train_steps_per_second(params, crop, width=width,
+                                                                                     repeats=repeats)
                                            for crop in ((32,) if quick else (128, 256))}
     result["peak_rss_mib"] = peak_rss_mib()
     if converge:

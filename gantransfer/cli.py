@@ -119,7 +119,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=_weight, default=1e-4)
     p.add_argument("--style-weight", type=_weight, default=10.0)
     p.add_argument("--style-loss", choices=("mean_std", "gram"), default="mean_std")
-    p.add_argument("--width", type=_weight, default=1.0, help="decoder width multiplier")
+    p.add_argument("--width", type=_weight, default=generator.DEFAULT_WIDTH,
+                   help="decoder width multiplier (default %(default)s; 1.0 = Huang & Belongie)")
     p.add_argument("--decay-steps", type=_positive_int, default=50000,
                    help="steps of the cosine decay of the learning rate to a tenth (default %(default)s)")
     p.add_argument("--style-variants", type=_positive_int, default=1,

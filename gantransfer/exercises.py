@@ -16,6 +16,7 @@ missing normalisation, a sum where a mean belongs, …), or ``…`` not done yet
 | ``tv_loss`` | 03 | :func:`gantransfer.style.total_variation_loss` |
 | ``style_loss`` | 03 | :func:`gantransfer.style.style_loss` |
 | ``adain`` | 04 | :func:`gantransfer.fusion.adain` |
+| ``style_mix`` | 04 | :func:`gantransfer.fusion.mix` |
 """
 from __future__ import annotations
 
@@ -75,6 +76,12 @@ SOLUTIONS: dict[str, str] = {
             s_mean = style.mean(axis=(1, 2), keepdims=True)
             s_std = jnp.sqrt(style.var(axis=(1, 2), keepdims=True) + eps)
             return s_std * (content - c_mean) / c_std + s_mean             # [1, h, w, c]
+    ''',
+    "style_mix": '''
+        def my_mix(content, fused, weights, alpha):
+            weights = jnp.asarray(weights) / jnp.sum(jnp.asarray(weights))  # they must sum to 1
+            mixed = sum(w * t for w, t in zip(weights, fused))              # Σ_k w_k T_k, [N, h, w, c]
+            return alpha * mixed + (1 - alpha) * content                    # α = 0: the content itself
     ''',
 }
 
@@ -507,6 +514,51 @@ def check_adain(fn: Callable) -> bool:
     return _report(name, body)
 
 
+def check_style_mix(fn: Callable) -> bool:
+    """Check ``fn(content [N, h, w, c], fused (list of K [N, h, w, c]), weights (K floats), alpha) -> [N, h, w, c]``
+    against :func:`gantransfer.fusion.mix`: ``α · Σ_k w_k T_k / Σ_k w_k + (1 − α) · c``."""
+    name = "style_mix"
+    if not _need_callable(name, fn):
+        return False
+    from . import fusion
+
+    def body():
+        rng = np.random.default_rng(7)
+        cases = [((1, 3, 4, 5), [1.0], 1.0), ((1, 3, 4, 5), [1.0, 3.0], 0.6), ((2, 2, 3, 4), [2.0, 1.0, 1.0], 0.25),
+                 ((1, 3, 3, 2), [0.0, 1.0], 0.0)]
+        for shape, weights, alpha in cases:
+            content = jnp.asarray(rng.standard_normal(shape), jnp.float32)
+            fused = [jnp.asarray(rng.standard_normal(shape) * 2 + 1, jnp.float32) for _ in weights]
+            got = _as_array(_call(fn, content, fused, list(weights), alpha), "your mixed features")
+            want = np.asarray(fusion.mix(content, fused, weights=weights, alpha=alpha), np.float64)
+            where = f"for {len(weights)} style(s) with weights {weights} and alpha = {alpha}"
+            if got.shape != want.shape:
+                raise _Wrong(f"{where} you return shape {got.shape}; expected the content's shape {want.shape}.")
+            if _close(got, want, rtol=1e-4, atol=1e-5):
+                continue
+            c = np.asarray(content, np.float64)
+            t = np.stack([np.asarray(f, np.float64) for f in fused])
+            w = np.asarray(weights, np.float64)
+            raw = np.tensordot(w, t, axes=1)
+            normed = raw / w.sum()
+            known = {
+                "the weights are not normalised: divide them by their sum so that they add up to 1": alpha * raw + (1 - alpha) * c,
+                "alpha is on the wrong side: α = 1 is all style, α · Σ w_k T_k + (1 − α) · content":
+                    (1 - alpha) * normed + alpha * c,
+                "you left out the content term (1 − α) · content": alpha * normed,
+                "alpha is missing: scale the mix by α and add (1 − α) · content": normed,
+                "you averaged the styles with equal weights: use the given weights": alpha * t.mean(0) + (1 - alpha) * c,
+            }
+            for hint, value in known.items():
+                if _close(got, value, rtol=1e-4, atol=1e-5):
+                    raise _Wrong(f"{where}: {hint}.")
+            raise _Wrong(f"{where} your result differs from α · Σ_k w_k T_k / Σ_k w_k + (1 − α) · content "
+                         f"(largest difference {np.abs(got - want).max():.3g}).")
+        return "α · Σ_k w_k T_k / Σ_k w_k + (1 − α) · content, as in fusion.mix."
+
+    return _report(name, body)
+
+
 #: Every checker by exercise name.
 CHECKERS: dict[str, Callable[[Callable], bool]] = {
     "receptive_field": check_receptive_field,
@@ -516,4 +568,5 @@ CHECKERS: dict[str, Callable[[Callable], bool]] = {
     "tv_loss": check_tv_loss,
     "style_loss": check_style_loss,
     "adain": check_adain,
+    "style_mix": check_style_mix,
 }

@@ -122,26 +122,49 @@ def fuse(content: jax.Array, styles: Sequence[jax.Array], *, method: str = "adai
     if not styles:
         raise ValueError("no style features given")
     fused = [FUSIONS[method](content, s) for s in styles]                    # K × [N, h, w, c]
+    if masks is None:
+        return mix(content, fused, weights=weights, alpha=alpha)
+    if weights is not None:
+        raise ValueError("give either style weights or masks, not both")
+    masks = check_features(masks, "masks")
+    if masks.ndim == 3:
+        masks = masks[None]
+    if masks.shape[-1] != len(styles):
+        raise ValueError(f"masks have {masks.shape[-1]} channels for {len(styles)} styles")
+    if masks.shape[1:3] != content.shape[1:3]:
+        masks = jax.image.resize(masks, (masks.shape[0], *content.shape[1:3], masks.shape[-1]), "linear")
+    masks = masks / jnp.maximum(masks.sum(-1, keepdims=True), 1e-6)
     stacked = jnp.stack(fused, axis=-1)                                      # [N, h, w, c, K]
-    if masks is not None:
-        if weights is not None:
-            raise ValueError("give either style weights or masks, not both")
-        masks = check_features(masks, "masks")
-        if masks.ndim == 3:
-            masks = masks[None]
-        if masks.shape[-1] != len(styles):
-            raise ValueError(f"masks have {masks.shape[-1]} channels for {len(styles)} styles")
-        if masks.shape[1:3] != content.shape[1:3]:
-            masks = jax.image.resize(masks, (masks.shape[0], *content.shape[1:3], masks.shape[-1]), "linear")
-        masks = masks / jnp.maximum(masks.sum(-1, keepdims=True), 1e-6)
-        mixed = jnp.einsum("nhwck,nhwk->nhwc", stacked, jnp.broadcast_to(masks, (*content.shape[:3], len(styles))))
-    else:
-        weights = [1.0] * len(styles) if weights is None else [check_weight(w, "style weight") for w in weights]
-        if len(weights) != len(styles):
-            raise ValueError(f"{len(styles)} styles but {len(weights)} weights")
-        total = sum(weights) if all(isinstance(w, float) for w in weights) else None
-        if total is not None and total <= 0:
-            raise ValueError("style weights must not all be zero")
-        w = jnp.asarray(weights, content.dtype)
-        mixed = stacked @ (w / w.sum())
+    mixed = jnp.einsum("nhwck,nhwk->nhwc", stacked, jnp.broadcast_to(masks, (*content.shape[:3], len(styles))))
     return _blend(mixed, content, alpha)
+
+
+def mix(content: jax.Array, fused: Sequence[jax.Array], *, weights: Sequence[float] | None = None,
+        alpha: float = 1.0) -> jax.Array:
+    """Blend already fused features: ``α · Σ_k w_k T_k + (1 − α) · c`` with the weights normalised to sum 1.
+
+    This is the part of :func:`fuse` a slider moves: with the ``T_k`` cached, changing ``α`` or the style
+    mix costs this blend and the decoder only (Huang & Belongie 2017, §7 "content-style trade-off" and
+    "style interpolation").
+
+    Args:
+      content: ``[N, h, w, c]`` content features ``c``.
+      fused: ``K`` fused features ``T_k``, each ``[N, h, w, c]`` (a list, or one ``[K, N, h, w, c]`` array).
+      weights: ``K`` non-negative weights, not all zero; default equal.
+      alpha: content–style trade-off in [0, 1].
+    Returns:
+      ``[N, h, w, c]``.
+    """
+    stacked = jnp.stack(list(fused), axis=0) if not hasattr(fused, "ndim") else fused    # [K, N, h, w, c]
+    if stacked.ndim != 5 or stacked.shape[1:] != jnp.shape(content):
+        raise ValueError(f"fused features must be K × {tuple(jnp.shape(content))}; got {tuple(stacked.shape)}")
+    k = stacked.shape[0]
+    weights = [1.0] * k if weights is None else weights
+    if not hasattr(weights, "ndim"):
+        weights = [check_weight(w, "style weight") for w in weights]
+        if all(isinstance(w, float) for w in weights) and sum(weights) <= 0:
+            raise ValueError("style weights must not all be zero")
+    w = jnp.asarray(weights, content.dtype)
+    if w.shape != (k,):
+        raise ValueError(f"{k} styles but {w.shape[0] if w.ndim else 1} weights")
+    return _blend(jnp.tensordot(w / w.sum(), stacked, axes=1), content, alpha)

@@ -504,8 +504,7 @@ class FusionDashboard:
         def render(decoder_params, content, fused, alpha, weights, *, width):
             # fuse(content, styles, alpha, weights) = α·Σ_k w_k T_k(content) + (1 − α)·content, with T_k the
             # AdaIN or WCT of style k: the T_k are cached, so a slider only costs this blend and the decoder.
-            mixed = jax.numpy.tensordot(weights, fused, axes=1)                  # [1, h, w, 512]
-            blended = alpha * mixed + (1.0 - alpha) * content
+            blended = fusion.mix(content, fused, weights=weights, alpha=alpha)  # [1, h, w, 512]
             return jax.numpy.clip(generator.decode(decoder_params, blended, width=width), 0.0, 1.0)
 
         self._render = jax.jit(render, static_argnames=("width",))

@@ -237,3 +237,33 @@ def test_adain_accepts_library_and_numpy_std(capsys):
     np_std = lambda c, s: (c - _m(c)) / np.std(c, axis=(1, 2), keepdims=True) * np.std(s, axis=(1, 2), keepdims=True) + _m(s)
     ok, out = run(exercises.check_adain, np_std, capsys)
     assert ok, out
+
+
+# --- style_mix (notebook 04) -------------------------------------------------------------------------
+
+def _wsum(fused, weights):
+    return sum(w * t for w, t in zip(weights, fused))
+
+
+MIX_MISTAKES = {
+    "weights not normalised": (lambda c, f, w, a: a * _wsum(f, w) + (1 - a) * c, "not normalised"),
+    "alpha swapped": (lambda c, f, w, a: (1 - a) * _wsum(f, w) / sum(w) + a * c, "wrong side"),
+    "no content term": (lambda c, f, w, a: a * _wsum(f, w) / sum(w), "left out the content term"),
+    "no alpha": (lambda c, f, w, a: _wsum(f, w) / sum(w), "alpha is missing"),
+    "equal weights": (lambda c, f, w, a: a * sum(f) / len(f) + (1 - a) * c, "equal weights"),
+    "first style only": (lambda c, f, w, a: a * f[0] + (1 - a) * c, "differs from"),
+}
+
+
+@pytest.mark.parametrize("mistake", sorted(MIX_MISTAKES))
+def test_style_mix_mistakes(mistake, capsys):
+    fn, message = MIX_MISTAKES[mistake]
+    ok, out = run(exercises.check_style_mix, fn, capsys)
+    assert not ok and out.startswith(exercises.WRONG) and message in out, out
+
+
+def test_style_mix_accepts_the_library(capsys):
+    from gantransfer import fusion
+
+    ok, out = run(exercises.check_style_mix, lambda c, f, w, a: fusion.mix(c, f, weights=w, alpha=a), capsys)
+    assert ok, out

@@ -73,3 +73,16 @@ def test_bad_inputs(rng):
         fusion.fuse(content, [style], weights=[0.0])
     with pytest.raises(ValueError, match="either"):
         fusion.fuse(content, [style], weights=[1.0], masks=np.ones((1, 4, 4, 1), np.float32))
+
+
+def test_mix_against_numpy(rng):
+    content = rng.standard_normal((2, 3, 4, 5)).astype(np.float32)
+    fused = [rng.standard_normal((2, 3, 4, 5)).astype(np.float32) for _ in range(3)]
+    w = np.array([1.0, 2.0, 5.0])
+    want = 0.3 * np.tensordot(w / w.sum(), np.stack(fused), axes=1) + 0.7 * content
+    np.testing.assert_allclose(fusion.mix(content, fused, weights=list(w), alpha=0.3), want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(fusion.mix(content, np.stack(fused), weights=list(w), alpha=0.3), want, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="K ×"):
+        fusion.mix(content, [fused[0][:1]])
+    with pytest.raises(ValueError, match="3 styles but 2 weights"):
+        fusion.mix(content, fused, weights=[1.0, 2.0])
