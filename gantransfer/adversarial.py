@@ -55,7 +55,8 @@ class GanTrainConfig:
         the adversarial term a refinement of the AdaIN objective, not a replacement.
       loss: adversarial loss, ``"ns"``, ``"hinge"`` or ``"lsgan"`` (:func:`gantransfer.discriminator.d_loss`).
       r1_weight: γ above (0 switches R1 off and skips its double backward pass).
-      style_weight, style_loss: λ and the style loss of the decoder's objective.
+      style_weight, style_loss, identity_weight: λ, the style loss and the identity-loss weight of the
+        decoder's objective (:func:`gantransfer.train.decoder_losses`); keep those the decoder was trained with.
       width: decoder width (must match ``init_decoder`` when one is given).
       d_width, d_layers, spectral_norm: the discriminator (:class:`gantransfer.discriminator.Discriminator`).
       conditional: condition ``D`` on the style statistics (projection); ``False`` gives an unconditional
@@ -85,6 +86,7 @@ class GanTrainConfig:
     pool_side: int = 256
     style_variants: int = 1
     divergence_window: int = 50
+    identity_weight: float = 0.0
 
     def __post_init__(self):
         for name in ("steps", "batch", "crop", "checkpoint_every", "pool_side", "style_variants", "d_layers",
@@ -107,7 +109,7 @@ class GanTrainConfig:
             raise ValueError(f"style_loss must be 'mean_std' or 'gram'; got {self.style_loss!r}")
         for name in ("g_learning_rate", "d_learning_rate", "width", "d_width"):
             check_weight(getattr(self, name), name, allow_zero=False)
-        for name in ("adv_weight", "r1_weight", "style_weight"):
+        for name in ("adv_weight", "r1_weight", "style_weight", "identity_weight"):
             check_weight(getattr(self, name), name)
         for name in ("beta1", "beta2"):
             value = check_weight(getattr(self, name), name)
@@ -241,11 +243,12 @@ def _compiled_steps(key: GanTrainConfig):
 
         def loss_fn(g_params):
             base, parts = train.decoder_losses(g_params, vgg_params, batch, style_weight=style_weight,
-                                               style_loss=key.style_loss, width=key.width)
+                                               style_loss=key.style_loss, width=key.width,
+                                               identity_weight=key.identity_weight)
             fake = stylize(g_params, vgg_params, batch.content, batch.style, width=key.width)
             adv = discriminator.g_loss(d(fake, stats), kind=key.loss)
             total = base + adv_weight * adv
-            metrics = {"g_total": total, "g_adv": adv, "content": parts["content"], "style": parts["style"]}
+            metrics = {"g_total": total, "g_adv": adv, **{k: v for k, v in parts.items() if k != "total"}}
             if fake.shape[0] > 1:  # output diversity across the batch, for the collapse detector
                 out_std = jnp.mean(jnp.std(jnp.clip(fake, 0.0, 1.0), axis=0))
                 in_std = jnp.mean(jnp.std(batch.content, axis=0))
@@ -434,10 +437,7 @@ def train_gan(config: GanTrainConfig, *, workdir: str | os.PathLike, contents: S
     workdir = Path(workdir)
     vgg_params = extractor.load_params() if vgg_params is None else vgg_params
     contents = list(contents) if contents else list(samples.CONTENT_NAMES)
-    if not styles:
-        styles = list(samples.STYLE_NAMES) + [
-            samples.make_style(name, seed=seed).astype(np.float32) / 255.0
-            for seed in range(1, config.style_variants) for name in samples.STYLE_NAMES]
+    styles = list(styles) if styles else train.default_styles(config.style_variants)
     pool_c = train.load_pool(contents, kind="content", side=config.pool_side)
     pool_s = train.load_pool(styles, kind="style", side=config.pool_side)
 

@@ -13,6 +13,7 @@ Schema (every time in seconds unless the key says ``ms``)::
                                                    "slider_update"}}},   # G(I_c, S), batch 1, ms
      "decoder_width": float,                     # width multiplier of the decoder timed below
      "decoder_train_steps_per_s": {"<crop>": float},                     # batch 4
+     "gan_train_steps_per_s": {"<crop>": float},                         # D + G update, batch 4
      "peak_rss_mib": float,                      # peak resident memory of this process
      "convergence": {"default": {...}, "reference": {...}, "style_loss_over_reference": float,
                      "converged": bool},            # with --converge
@@ -203,6 +204,25 @@ def decoder_train_steps_per_second(params, crop: int, *, batch: int = 4, width: 
     return 1.0 / _timeit(step, repeats=repeats, warmup=1)
 
 
+def gan_train_steps_per_second(params, crop: int = 128, *, batch: int = 4, width: float = 1.0,
+                               repeats: int = 3) -> float:
+    """Adversarial training steps (one ``D`` update + one ``G`` update) per second at ``crop``², ``batch``."""
+    from . import adversarial, train
+
+    config = adversarial.GanTrainConfig(steps=10, batch=batch, crop=crop, pool_side=max(crop, 256), width=width)
+    rng = np.random.default_rng(0)
+    batch_ = train.Batch(rng.random((batch, crop, crop, 3), dtype=np.float32),
+                         rng.random((batch, crop, crop, 3), dtype=np.float32))
+    state = {"s": adversarial.init_gan_state(config)}
+
+    def step():
+        s, _ = adversarial.d_step(config, state["s"], params, batch_)
+        state["s"], metrics = adversarial.g_step(config, s, params, batch_)
+        jax.block_until_ready(metrics)
+
+    return 1.0 / _timeit(step, repeats=repeats, warmup=1)
+
+
 def shipped_decoder_width() -> float:
     """Width of ``data/checkpoints/decoder.npz`` if it exists, else :data:`gantransfer.generator.DEFAULT_WIDTH`."""
     from . import generator
@@ -262,6 +282,8 @@ def run(*, quick: bool = False, torch_python: str | None = None, sizes=None, con
     result["decoder_train_steps_per_s"] = {str(crop): decoder_train_steps_per_second(params, crop, width=width,
                                                                                      repeats=repeats)
                                            for crop in ((32,) if quick else (128, 256))}
+    result["gan_train_steps_per_s"] = {str(crop): gan_train_steps_per_second(params, crop, width=width, repeats=repeats)
+                                       for crop in ((32,) if quick else (128,))}
     result["peak_rss_mib"] = peak_rss_mib()
     if converge:
         result["convergence"] = convergence(params, 64 if quick else 256, reference_steps=8 if quick else 1000)

@@ -65,7 +65,7 @@ def _default_output(content: str, styles: list[str]) -> Path:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    from . import optimize, samples
+    from . import generator, optimize, samples
 
     parser = _Parser(prog="gantransfer", description="Neural and adversarial style transfer (JAX/Flax).")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -79,11 +79,13 @@ def _build_parser() -> argparse.ArgumentParser:
                         f"(default {samples.DEFAULT_STYLE})")
     p.add_argument("-o", "--output", type=Path, help="output .png or .jpg (default: a new file in this folder)")
     p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
-    p.add_argument("--method", choices=("optimize", "adain", "wct"), default="optimize",
+    p.add_argument("--method", choices=("optimize", "adain", "wct", "gan"), default="optimize",
                    help="optimize = Gatys et al. by gradient descent on the pixels; adain / wct = one pass "
-                        "of the generator with the shipped decoder")
+                        "of the generator with the shipped decoder; gan = AdaIN with the adversarially "
+                        "trained decoder")
     p.add_argument("--alpha", type=_weight, default=1.0, help="adain/wct: content–style trade-off in [0, 1]")
-    p.add_argument("--decoder", type=Path, default=None, help="adain/wct: a decoder .npz (default: the shipped one)")
+    p.add_argument("--decoder", type=Path, default=None,
+                   help="adain/wct/gan: a decoder .npz (default: the shipped one of the method)")
     defaults = optimize.TransferConfig()
     p.add_argument("--size", type=_positive_int, default=defaults.size, help="longest side in px (default %(default)s)")
     p.add_argument("--steps", type=_positive_int, default=None,
@@ -108,15 +110,16 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    p = sub.add_parser("train", help="train the decoder of G(content, style)")
-    p.add_argument("what", choices=("decoder",), help="what to train")
-    p.add_argument("--workdir", type=Path, default=Path("runs/decoder"), help="checkpoint folder (default %(default)s)")
+    p = sub.add_parser("train", help="train the decoder of G(content, style), alone or against a discriminator")
+    p.add_argument("what", choices=("decoder", "gan"),
+                   help="decoder: content + style loss (AdaIN); gan: the same plus a discriminator's adversarial loss")
+    p.add_argument("--workdir", type=Path, default=None, help="checkpoint folder (default runs/decoder or runs/gan)")
     p.add_argument("--contents", nargs="+", default=None, help="content names, files or folders (default: bundled)")
     p.add_argument("--styles", nargs="+", default=None, help="style names, files or folders (default: bundled)")
     p.add_argument("--steps", type=_positive_int, default=20000)
     p.add_argument("--batch", type=_positive_int, default=4)
     p.add_argument("--crop", type=_positive_int, default=128)
-    p.add_argument("--lr", type=_weight, default=1e-4)
+    p.add_argument("--lr", type=_weight, default=1e-4, help="decoder: Adam's peak learning rate (default %(default)s)")
     p.add_argument("--style-weight", type=_weight, default=10.0)
     p.add_argument("--style-loss", choices=("mean_std", "gram"), default="mean_std")
     p.add_argument("--width", type=_weight, default=generator.DEFAULT_WIDTH,
@@ -128,7 +131,23 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-every", type=_positive_int, default=200)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue the run in --workdir")
+    p.add_argument("--distributed", action="store_true",
+                   help="multi-host: call jax.distributed.initialize() first (or set GANTRANSFER_DISTRIBUTED=1); "
+                        "each batch is split over all devices, so --batch must be a multiple of their number")
     p.add_argument("--export", type=Path, default=None, help="also write the final decoder here (float16 .npz)")
+    p.add_argument("--init-decoder", default=None,
+                   help="where a new run starts: 'scratch', 'shipped' (data/checkpoints/decoder.npz) or a decoder "
+                        ".npz (default: scratch for decoder, shipped for gan)")
+    p.add_argument("--identity-weight", type=_weight, default=0.0,
+                   help="weight of the identity loss mean((D(f(c)) - c)^2) (default %(default)s)")
+    gan = p.add_argument_group("gan only")
+    gan.add_argument("--g-lr", type=_weight, default=1e-4, help="generator's learning rate (default %(default)s)")
+    gan.add_argument("--d-lr", type=_weight, default=4e-4, help="discriminator's learning rate (default %(default)s)")
+    gan.add_argument("--adv-weight", type=_weight, default=1.0, help="weight of the adversarial loss (default %(default)s)")
+    gan.add_argument("--loss", choices=("hinge", "ns", "lsgan"), default="hinge", help="adversarial loss (default %(default)s)")
+    gan.add_argument("--r1-weight", type=_weight, default=1.0, help="R1 gradient penalty γ (default %(default)s)")
+    gan.add_argument("--d-width", type=_weight, default=0.5, help="discriminator width multiplier (default %(default)s)")
+    gan.add_argument("--no-spectral-norm", action="store_true", help="discriminator without spectral normalisation")
     p.add_argument("--quiet", action="store_true")
 
     p = sub.add_parser("styles", help="write a contact sheet of the bundled styles (or contents)")
@@ -150,7 +169,14 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--torch-python", default=None, help="python of a venv with torch, for --peer")
     p.add_argument("--converge", action="store_true",
                    help="also run the default transfer with 1000 final steps, to check the default converged")
+    p.add_argument("--notebooks", nargs="*", default=None, metavar="NOTEBOOK",
+                   help="instead: execute the notebooks (all, or those named) at default settings and record each "
+                        "one's wall time and kernel peak memory in data/bench/notebooks.json")
+    p.add_argument("--fast", action="store_true", help="with --notebooks: fast mode (tiny sizes), a separate file")
     p.add_argument("-o", "--output", type=Path, default=None, help="also write the JSON here")
+
+    sub.add_parser("handouts", add_help=False, help="render every notebook, executed, to offline HTML "
+                                                    "(`gantransfer handouts --help`)")
     return parser
 
 
@@ -199,21 +225,30 @@ def _stylize(args) -> int:
 
 
 def _train(args) -> int:
+    from . import parallel
+
+    # Before anything creates a JAX array: the distributed runtime must start first.
+    parallel.maybe_initialize_distributed(True if args.distributed else None)
+    if args.what == "gan":
+        return _train_gan(args)
     from tqdm.auto import tqdm
 
     from . import runtime, train
 
+    args.workdir = args.workdir or Path("runs/decoder")
     config = train.DecoderTrainConfig(steps=args.steps, batch=args.batch, crop=args.crop, learning_rate=args.lr,
                                       style_weight=args.style_weight, style_loss=args.style_loss, width=args.width,
                                       checkpoint_every=args.checkpoint_every, seed=args.seed,
-                                      decay_steps=args.decay_steps, style_variants=args.style_variants)
+                                      decay_steps=args.decay_steps, style_variants=args.style_variants,
+                                      identity_weight=args.identity_weight)
+    init = _initial_decoder_path(args, default="scratch")
     runtime.enable_compilation_cache()
     start = (train.latest_step(args.workdir) or 0) if args.resume else 0
     report = None
     with tqdm(total=config.steps, initial=start, desc="train decoder", unit="step", disable=args.quiet,
               file=sys.stderr) as bar:
         for report in train.train_decoder(config, workdir=args.workdir, contents=args.contents,
-                                          styles=args.styles, resume=args.resume):
+                                          styles=args.styles, resume=args.resume, init_decoder=init):
             bar.update(1)
             bar.set_postfix(loss=f"{report.metrics['total']:.3f}", content=f"{report.metrics['content']:.3f}",
                             style=f"{report.metrics['style']:.3f}")
@@ -228,6 +263,60 @@ def _train(args) -> int:
     return 0
 
 
+def _initial_decoder_path(args, *, default: str) -> Path | None:
+    """The ``--init-decoder`` file of a new run (``None``: random initialisation)."""
+    choice = args.init_decoder or default
+    if args.resume or choice == "scratch":
+        return None
+    from . import generator
+
+    path = generator.SHIPPED_DECODER if choice == "shipped" else Path(choice)
+    if not path.is_file():
+        raise CliError(f"--init-decoder: no decoder at {path}; train one first (`gantransfer train decoder "
+                       f"--export {path}`) or pass --init-decoder scratch")
+    return path
+
+
+def _train_gan(args) -> int:
+    import warnings as _warnings
+
+    from tqdm.auto import tqdm
+
+    from . import adversarial, generator, runtime, train
+
+    args.workdir = args.workdir or Path("runs/gan")
+    config = adversarial.GanTrainConfig(
+        steps=args.steps, batch=args.batch, crop=args.crop, g_learning_rate=args.g_lr, d_learning_rate=args.d_lr,
+        adv_weight=args.adv_weight, loss=args.loss, r1_weight=args.r1_weight, style_weight=args.style_weight,
+        style_loss=args.style_loss, width=args.width, d_width=args.d_width, spectral_norm=not args.no_spectral_norm,
+        identity_weight=args.identity_weight,
+        seed=args.seed, checkpoint_every=args.checkpoint_every, style_variants=args.style_variants)
+    init = _initial_decoder_path(args, default="shipped")
+    runtime.enable_compilation_cache()
+    start = (train.latest_step(args.workdir) or 0) if args.resume else 0
+    report = None
+    with tqdm(total=config.steps, initial=start, desc="train gan", unit="step", disable=args.quiet,
+              file=sys.stderr) as bar, _warnings.catch_warnings():
+        _warnings.simplefilter("ignore", adversarial.DivergenceWarning)  # printed below, above the bar
+        for report in adversarial.train_gan(config, workdir=args.workdir, contents=args.contents,
+                                            styles=args.styles, resume=args.resume, init_decoder=init):
+            bar.update(1)
+            m = report.metrics
+            bar.set_postfix(d=f"{m['d_loss']:.3f}", g_adv=f"{m['g_adv']:.3f}", content=f"{m['content']:.2f}",
+                            style=f"{m['style']:.2f}", real=f"{m['d_real']:.2f}", fake=f"{m['d_fake']:.2f}")
+            for alert in report.alerts:
+                tqdm.write(f"warning at step {report.step}: {alert}", file=sys.stderr)
+    if report is None:
+        print(f"nothing to train: {args.workdir} is already at step {start} of {config.steps}")
+    else:
+        print(f"step {report.step}: " + json.dumps({k: round(v, 4) for k, v in report.metrics.items()}))
+    if args.export is not None:
+        state = train.restore_checkpoint(args.workdir, adversarial.abstract_gan_state(config))
+        path = train.export_decoder(state["g_params"], args.export, width=config.width)
+        print(f"wrote {path}")
+    return 0
+
+
 def _stylize_feedforward(args, content, style_images, output) -> int:
     import time
 
@@ -237,15 +326,18 @@ def _stylize_feedforward(args, content, style_images, output) -> int:
 
     if args.alpha > 1:
         raise CliError(f"--alpha must be in [0, 1]; got {args.alpha}")
-    path = args.decoder or generator.SHIPPED_DECODER
+    gan = args.method == "gan"
+    path = args.decoder or (generator.SHIPPED_GAN_DECODER if gan else generator.SHIPPED_DECODER)
     if not Path(path).is_file():
-        raise CliError(f"no trained decoder at {path}; train one with `gantransfer train decoder --export {path}` "
+        how = "gan" if gan else "decoder"
+        raise CliError(f"no trained decoder at {path}; train one with `gantransfer train {how} --export {path}` "
                        "or use --method optimize")
     decoder, width = train.load_decoder(path)
     start = time.perf_counter()
     crop = lambda x: jnp.asarray(x[: x.shape[0] // 8 * 8, : x.shape[1] // 8 * 8])[None]
     out = generator.generate(extractor.load_params(), decoder, crop(content), [crop(s) for s in style_images],
-                             method=args.method, alpha=args.alpha, weights=args.style_blend, width=width)
+                             method="adain" if gan else args.method, alpha=args.alpha, weights=args.style_blend,
+                             width=width)
     if args.preserve_color:
         from . import color
 
@@ -276,6 +368,16 @@ def _grid(args) -> int:
 def _bench(args) -> int:
     from . import bench
 
+    if args.notebooks is not None:
+        from . import course
+
+        doc = course.bench_notebooks(args.output, fast=args.fast, notebooks=args.notebooks or None)
+        print(json.dumps(doc, indent=2))
+        failed = [name for name, entry in doc.get("notebooks", {}).items() if "error" in entry]
+        if failed:
+            raise CliError(f"notebook(s) failed: {', '.join(failed)}")
+        return 0
+
     if args.peer and not args.torch_python:
         raise CliError("--peer needs --torch-python PATH (the python of a venv with torch)")
     result = bench.run(quick=args.quick, torch_python=args.torch_python if args.peer else None,
@@ -293,6 +395,11 @@ _COMMANDS = {"stylize": _stylize, "train": _train, "styles": _styles, "grid": _g
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gantransfer`` command."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["handouts"]:  # its own parser: gantransfer.handouts.main
+        from . import handouts
+
+        return handouts.main(argv[1:])
     parser = _build_parser()
     args = parser.parse_args(argv)  # argparse itself prints usage errors and exits with 2
     try:

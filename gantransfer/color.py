@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .validate import check_features
 
-# ITU-R BT.601 luma and chroma (JPEG's YCbCr, full range, centred on 0).
-_RGB_TO_YCC = jnp.array([[0.299, 0.587, 0.114],
-                         [-0.168736, -0.331264, 0.5],
-                         [0.5, -0.418688, -0.081312]], jnp.float32)
-_YCC_TO_RGB = jnp.linalg.inv(_RGB_TO_YCC)
+# ITU-R BT.601 luma and chroma (JPEG's YCbCr, full range, centred on 0). numpy constants: creating JAX
+# arrays at import would start JAX's backend (too early for jax.distributed.initialize) and, imported
+# first inside a jit trace, would leak tracers.
+_RGB_TO_YCC = np.array([[0.299, 0.587, 0.114],
+                        [-0.168736, -0.331264, 0.5],
+                        [0.5, -0.418688, -0.081312]], np.float32)
+_YCC_TO_RGB = np.linalg.inv(_RGB_TO_YCC).astype(np.float32)
 
 
 def rgb_to_ycbcr(images: jax.Array) -> jax.Array:

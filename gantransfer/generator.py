@@ -21,6 +21,8 @@ from . import extractor, fusion
 
 #: Where ``gantransfer train decoder --export`` puts the decoder the package ships.
 SHIPPED_DECODER = Path(__file__).resolve().parent.parent / "data" / "checkpoints" / "decoder.npz"
+#: The same decoder after adversarial fine-tuning (``gantransfer train gan --export``); AdaIN fusion.
+SHIPPED_GAN_DECODER = SHIPPED_DECODER.with_name("gan_decoder.npz")
 
 #: Width multiplier of the shipped decoder: half of Huang & Belongie's channels, 4× fewer FLOPs (256 px
 #: decode 67 ms vs 192 ms on a 2-core CPU), which is what puts a slider update under 150 ms.

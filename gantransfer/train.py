@@ -10,6 +10,10 @@ mean/std). The step is the functional form of Flax's NNX guide: ``jax.jit(step)(
 over explicit pytrees. Batches are a pure function of ``(seed, step)``, so a resumed run sees exactly
 the batches an uninterrupted one would, and reproduces its losses.
 
+The step is data-parallel (:mod:`gantransfer.parallel`): each batch is split over all devices along a
+1-D mesh, parameters and optimiser state are replicated, and ``jit`` adds the gradient all-reduce. The
+same code runs on one device or many; the batch must be a multiple of the device count.
+
 Taught in ``notebooks/04_fusion.ipynb``.
 """
 from __future__ import annotations
@@ -27,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from . import extractor, fusion, generator, images, samples
+from . import extractor, fusion, generator, images, parallel, samples
 from .style import feature_mean_std, gram_matrix, mean_std_loss
 from .validate import check_weight
 
@@ -50,6 +54,7 @@ class DecoderTrainConfig:
       seed: seed of the initialisation and of every batch.
       checkpoint_every: steps between orbax checkpoints.
       pool_side: images are resized once so their shorter side is this, then cropped.
+      identity_weight: μ of the identity loss ``mean((D(f(c)) − c)²)`` (:func:`decoder_losses`); 0 = off.
       style_variants: with the default (bundled) styles, also paint each procedural style with seeds
         ``1 … style_variants - 1`` (:func:`gantransfer.samples.make_style`): more style statistics to learn
         from, so the decoder generalises to styles it never saw. Ignored when styles are given.
@@ -68,6 +73,7 @@ class DecoderTrainConfig:
     checkpoint_every: int = 200
     pool_side: int = 256
     style_variants: int = 1
+    identity_weight: float = 0.0
 
     def __post_init__(self):
         for name in ("steps", "batch", "crop", "checkpoint_every", "pool_side", "decay_steps", "style_variants"):
@@ -83,6 +89,7 @@ class DecoderTrainConfig:
         check_weight(self.learning_rate, "learning_rate", allow_zero=False)
         check_weight(self.style_weight, "style_weight")
         check_weight(self.width, "width", allow_zero=False)
+        check_weight(self.identity_weight, "identity_weight")
         if not isinstance(self.warmup, int) or self.warmup < 0:
             raise ValueError(f"warmup must be an integer >= 0; got {self.warmup!r}")
 
@@ -119,6 +126,13 @@ def load_pool(sources: Sequence, *, kind: str, side: int) -> list[np.ndarray]:
     return pool
 
 
+def default_styles(variants: int = 1) -> list:
+    """The bundled style names, plus each procedural style painted with seeds ``1 … variants - 1``
+    (``[512, 512, 3]`` float32 arrays): more style statistics for a decoder to learn from."""
+    return list(samples.STYLE_NAMES) + [samples.make_style(name, seed=seed).astype(np.float32) / 255.0
+                                        for seed in range(1, variants) for name in samples.STYLE_NAMES]
+
+
 def make_batch(pool_content: list, pool_style: list, *, seed: int, step: int, batch: int, crop: int) -> Batch:
     """Random crops (with horizontal flips) for ``step``; the same ``(seed, step)`` gives the same batch."""
     rng = np.random.default_rng([seed, step])
@@ -148,8 +162,14 @@ def make_optimizer(config: DecoderTrainConfig) -> optax.GradientTransformation:
 
 
 def decoder_losses(decoder_params, vgg_params, batch: Batch, *, style_weight, style_loss: str = "mean_std",
-                   width: float = 1.0) -> tuple[jax.Array, dict]:
-    """The AdaIN decoder loss of one batch: ``(total, {"total", "content", "style"})``."""
+                   width: float = 1.0, identity_weight: float = 0.0) -> tuple[jax.Array, dict]:
+    """The AdaIN decoder loss of one batch: ``(total, {"total", "content", "style"[, "identity"]})``.
+
+    ``identity_weight`` (a Python float, static) adds ``μ · mean((D(f(c)) − c)²)``: decoding the
+    *unfused* content features must give the photo back. It teaches the decoder to invert VGG16 — layout
+    and colours — directly in pixels, which the AdaIN loss alone only reaches slowly (an identity loss as
+    in Park & Lee 2019's SANet); it costs one more pass of the decoder only.
+    """
     layers = extractor.in_forward_order((*STYLE_LAYERS, generator.ENCODER_LAYER))
     content_feats = generator.encode(vgg_params, batch.content)                         # [B, h, w, 512]
     style_feats = extractor.forward(vgg_params, batch.style, layers)
@@ -163,15 +183,30 @@ def decoder_losses(decoder_params, vgg_params, batch: Batch, *, style_weight, st
     else:
         style = sum(jnp.mean((gram_matrix(out_feats[k]) - gram_matrix(style_feats[k])) ** 2) for k in STYLE_LAYERS)
     total = content + style_weight * style
-    return total, {"total": total, "content": content, "style": style}
+    metrics = {"content": content, "style": style}
+    if identity_weight:
+        reconstruction = generator.decode(decoder_params, jax.lax.stop_gradient(content_feats), width=width)
+        metrics["identity"] = jnp.mean((reconstruction - batch.content) ** 2)
+        total = total + identity_weight * metrics["identity"]
+    return total, {"total": total, **metrics}
+
+
+def _compiled_step(config: DecoderTrainConfig, mesh=None):
+    """``(tx, step)`` for this config on ``mesh`` (default: all devices), compiled once per pair."""
+    return _compiled_step_on(config, parallel.default_mesh() if mesh is None else mesh)
 
 
 @functools.lru_cache(maxsize=None)
-def _compiled_step(config: DecoderTrainConfig):
+def _compiled_step_on(config: DecoderTrainConfig, mesh):
     tx = make_optimizer(config)
-    loss = functools.partial(decoder_losses, style_loss=config.style_loss, width=config.width)
+    loss = functools.partial(decoder_losses, style_loss=config.style_loss, width=config.width,
+                             identity_weight=config.identity_weight)
+    rep, data = parallel.replicated_sharding(mesh), parallel.data_sharding(mesh)
 
-    @jax.jit
+    # Inputs and outputs pinned: the batch split along "data", everything else replicated. Pinning the
+    # outputs keeps the new parameters in the layout the next call expects (no re-layout, no recompile).
+    # The loss is a batch mean, so jit turns its gradient into per-device sums and one all-reduce.
+    @functools.partial(jax.jit, in_shardings=(rep, rep, rep, data, rep), out_shardings=(rep, rep, rep))
     def step(decoder_params, opt_state, vgg_params, batch, style_weight):
         (_, metrics), grads = jax.value_and_grad(loss, has_aux=True)(
             decoder_params, vgg_params, batch, style_weight=style_weight)
@@ -182,10 +217,21 @@ def _compiled_step(config: DecoderTrainConfig):
     return tx, step
 
 
-def train_step(config: DecoderTrainConfig, decoder_params, opt_state, vgg_params, batch: Batch):
-    """One pure, jit-compiled step: ``-> (decoder_params, opt_state, metrics)``."""
-    _, step = _compiled_step(config)
-    return step(decoder_params, opt_state, vgg_params, Batch(*map(jnp.asarray, batch)),
+def train_step(config: DecoderTrainConfig, decoder_params, opt_state, vgg_params, batch: Batch, *, mesh=None):
+    """One pure, jit-compiled, data-parallel step: ``-> (decoder_params, opt_state, metrics)``.
+
+    Args:
+      config: the run's settings.
+      decoder_params, opt_state, vgg_params: pytrees; replicated over ``mesh`` here unless they already are.
+      batch: the global :class:`Batch`, ``[B, crop, crop, 3]`` each, split here into ``[B / n, ...]`` blocks.
+      mesh: a 1-D mesh (:func:`gantransfer.parallel.make_mesh`); default all devices.
+    Raises:
+      ValueError: if the ``n`` devices of ``mesh`` do not divide ``B``.
+    """
+    mesh = parallel.default_mesh() if mesh is None else mesh
+    _, step = _compiled_step(config, mesh)
+    decoder_params, opt_state, vgg_params = parallel.replicate((decoder_params, opt_state, vgg_params), mesh)
+    return step(decoder_params, opt_state, vgg_params, parallel.shard_batch(Batch(*batch), mesh),
                 jnp.float32(config.style_weight))
 
 
@@ -283,7 +329,8 @@ class TrainReport(NamedTuple):
 
 
 def train_decoder(config: DecoderTrainConfig, *, workdir: str | os.PathLike, contents: Sequence = None,
-                  styles: Sequence = None, resume: bool = False, vgg_params=None) -> Iterator[TrainReport]:
+                  styles: Sequence = None, resume: bool = False, vgg_params=None,
+                  mesh=None, init_decoder=None) -> Iterator[TrainReport]:
     """Train (or resume training) the decoder, yielding a :class:`TrainReport` every step.
 
     Checkpoints go to ``workdir`` every ``config.checkpoint_every`` steps and at the end. A non-finite
@@ -294,22 +341,31 @@ def train_decoder(config: DecoderTrainConfig, *, workdir: str | os.PathLike, con
       workdir: checkpoint folder.
       contents, styles: bundled names, files or folders; default all bundled photos and styles.
       resume: continue from the newest checkpoint in ``workdir`` (it must exist).
+      init_decoder: start a new run from these decoder parameters (or an exported ``.npz``) instead of a
+        random initialisation — e.g. to continue a finished run with another objective; ignored on resume.
+      mesh: devices to split each batch over (:func:`gantransfer.parallel.make_mesh`); default all of
+        them. ``config.batch`` must be a multiple of their number (else ``ValueError``). With several
+        processes (:func:`gantransfer.parallel.maybe_initialize_distributed`) every process runs this
+        same loop; only process 0 writes ``config.json`` and ``metrics.csv``.
     """
     import json
 
     workdir = Path(workdir)
+    mesh = parallel.default_mesh() if mesh is None else mesh
+    parallel.check_batch_divisible(config.batch, mesh)  # before minutes of image loading
+    primary = parallel.is_primary()
     vgg_params = extractor.load_params() if vgg_params is None else vgg_params
     contents = list(contents) if contents else list(samples.CONTENT_NAMES)
-    if not styles:
-        styles = list(samples.STYLE_NAMES) + [
-            samples.make_style(name, seed=seed).astype(np.float32) / 255.0
-            for seed in range(1, config.style_variants) for name in samples.STYLE_NAMES]
+    styles = list(styles) if styles else default_styles(config.style_variants)
     pool_c = load_pool(contents, kind="content", side=config.pool_side)
     pool_s = load_pool(styles, kind="style", side=config.pool_side)
 
-    tx, _ = _compiled_step(config)
+    tx, _ = _compiled_step(config, mesh)
     params = generator.init_decoder(jax.random.key(config.seed), width=config.width)
-    opt_state = tx.init(params)
+    if init_decoder is not None and not resume:
+        params = _initial_decoder(init_decoder, params, config.width)
+    # Replicated once here (and restored into that layout below), so no step copies them again.
+    params, opt_state, vgg_params = parallel.replicate((params, tx.init(params), vgg_params), mesh)
     start = 0
     config_file = workdir / "config.json"
     if resume:
@@ -325,14 +381,15 @@ def train_decoder(config: DecoderTrainConfig, *, workdir: str | os.PathLike, con
         params, opt_state, start = state["params"], state["opt_state"], int(state["step"])
     elif latest_step(workdir) is not None:
         raise FileExistsError(f"{workdir} already holds checkpoints; pass --resume to continue, or another folder")
-    workdir.mkdir(parents=True, exist_ok=True)
-    config_file.write_text(json.dumps(dataclasses.asdict(config), indent=1))
+    if primary:
+        workdir.mkdir(parents=True, exist_ok=True)
+        config_file.write_text(json.dumps(dataclasses.asdict(config), indent=1))
 
     log = MetricsLog(workdir / "metrics.csv")
     for step in range(start, config.steps):
         tic = time.perf_counter()
         batch = make_batch(pool_c, pool_s, seed=config.seed, step=step, batch=config.batch, crop=config.crop)
-        new_params, new_opt, metrics = train_step(config, params, opt_state, vgg_params, batch)
+        new_params, new_opt, metrics = train_step(config, params, opt_state, vgg_params, batch, mesh=mesh)
         metrics = {k: float(v) for k, v in metrics.items()}
         if not all(math.isfinite(v) for v in metrics.values()):
             raise FloatingPointError(
@@ -340,11 +397,25 @@ def train_decoder(config: DecoderTrainConfig, *, workdir: str | os.PathLike, con
                 f"in {workdir} (step {latest_step(workdir)}) is kept. Lower the learning rate and resume.")
         params, opt_state = new_params, new_opt
         done = step + 1
-        log.append(done, metrics, seconds=time.perf_counter() - tic)
+        if primary:
+            log.append(done, metrics, seconds=time.perf_counter() - tic)
         save = done % config.checkpoint_every == 0 or done == config.steps
         if save:
             save_checkpoint(workdir, done, {"params": params, "opt_state": opt_state, "step": done})
         yield TrainReport(done, metrics, save)
+
+
+def _initial_decoder(source, fresh, width: float):
+    """Decoder parameters to start from: an exported ``.npz`` path or a parameter pytree, checked against
+    the structure of ``fresh`` (a run's own initialisation)."""
+    if isinstance(source, (str, os.PathLike)):
+        source, saved_width = load_decoder(source)
+        if saved_width != width:
+            raise ValueError(f"the initial decoder has width {saved_width}, the run {width}")
+    if jax.tree.structure(source) != jax.tree.structure(fresh) or any(
+            a.shape != b.shape for a, b in zip(jax.tree.leaves(source), jax.tree.leaves(fresh))):
+        raise ValueError("the initial decoder does not match this run's decoder (width or layers differ)")
+    return jax.tree.map(lambda a: jnp.asarray(a, jnp.float32), source)
 
 
 def export_decoder(params, path: str | os.PathLike, *, width: float = 1.0) -> Path:

@@ -114,6 +114,8 @@ def test_bench_quick_prints_the_schema(capsys):
     result = json.loads(out)
     assert result["schema"] == 1 and result["gatys_step"]["64"]["adam"] > 0
     assert 0 < result["extractor"]["fraction_of_matmul"] and result["peak_rss_mib"] > 0
+    assert result["gan_train_steps_per_s"]["32"] > 0 and result["decoder_train_steps_per_s"]["32"] > 0
+    assert set(result["feedforward_ms"]["adain"]["64"]) >= {"encoder", "fusion", "decoder", "slider_update"}
 
 
 def test_train_decoder_resume_export_and_stylize_with_it(tmp_path, capsys):
@@ -134,3 +136,26 @@ def test_train_decoder_resume_export_and_stylize_with_it(tmp_path, capsys):
     code, _, err = _run(["stylize", "--method", "wct", "--decoder", str(tmp_path / "none.npz"), "-o",
                          str(tmp_path / "w.png")], capsys)
     assert code == 2 and "no trained decoder" in err
+
+
+def test_train_gan_from_a_decoder_resume_export_and_stylize(tmp_path, capsys):
+    common = ["--batch", "2", "--crop", "32", "--width", "0.125", "--checkpoint-every", "1",
+              "--contents", "astronaut", "--styles", "waves", "--quiet"]
+    decoder = tmp_path / "decoder.npz"
+    code, _, err = _run(["train", "decoder", "--workdir", str(tmp_path / "dec"), "--steps", "1",
+                         "--export", str(decoder), *common], capsys)
+    assert code == 0, err
+    gan = ["train", "gan", "--workdir", str(tmp_path / "gan"), "--d-width", "0.125", *common]
+    code, _, err = _run([*gan, "--steps", "1", "--init-decoder", str(tmp_path / "missing.npz")], capsys)
+    assert code == 2 and "--init-decoder" in err and "Traceback" not in err
+    code, out, err = _run([*gan, "--steps", "1", "--init-decoder", str(decoder)], capsys)
+    assert code == 0 and "d_loss" in out, err
+    exported = tmp_path / "gan_decoder.npz"
+    code, out, err = _run([*gan, "--steps", "2", "--resume", "--export", str(exported)], capsys)
+    assert code == 0 and "step 2" in out and exported.is_file(), err
+    code, _, err = _run([*gan, "--steps", "3", "--resume", "--loss", "lsgan"], capsys)
+    assert code == 2 and "loss" in err  # a resume must keep the run's settings
+    result = tmp_path / "gan.png"
+    code, _, err = _run(["stylize", "chelsea", "waves", "--method", "gan", "--decoder", str(exported),
+                         "--size", "64", "-o", str(result)], capsys)
+    assert code == 0 and Image.open(result).size == (64, 40), err

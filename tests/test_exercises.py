@@ -267,3 +267,126 @@ def test_style_mix_accepts_the_library(capsys):
 
     ok, out = run(exercises.check_style_mix, lambda c, f, w, a: fusion.mix(c, f, weights=w, alpha=a), capsys)
     assert ok, out
+
+
+# --- hinge_d_loss (notebook 05) ----------------------------------------------------------------------
+
+def _relu(x):
+    return jnp.maximum(x, 0.0)
+
+
+HINGE_MISTAKES = {
+    "wrong sign": (lambda r, f: -(jnp.mean(_relu(1 - r)) + jnp.mean(_relu(1 + f))), "wrong sign"),
+    "real and fake swapped": (lambda r, f: jnp.mean(_relu(1 - f)) + jnp.mean(_relu(1 + r)), "swapped"),
+    "missing relu": (lambda r, f: jnp.mean(1 - r) + jnp.mean(1 + f), "relu is missing"),
+    "sum instead of mean": (lambda r, f: jnp.sum(_relu(1 - r)) + jnp.sum(_relu(1 + f)), "sum vs mean"),
+    "pooled mean": (lambda r, f: jnp.mean(jnp.concatenate([_relu(1 - r).ravel(), _relu(1 + f).ravel()])),
+                    "averaged real and fake patches together"),
+    "terms averaged": (lambda r, f: (jnp.mean(_relu(1 - r)) + jnp.mean(_relu(1 + f))) / 2, "averaged the two terms"),
+    "fake term sign": (lambda r, f: jnp.mean(_relu(1 - r)) + jnp.mean(_relu(1 - f)), "fake term has the wrong sign"),
+    "real term sign": (lambda r, f: jnp.mean(_relu(1 + r)) + jnp.mean(_relu(1 + f)), "real term has the wrong sign"),
+    "no margin": (lambda r, f: jnp.mean(_relu(-r)) + jnp.mean(_relu(f)), "margin is missing"),
+    "real term only": (lambda r, f: jnp.mean(_relu(1 - r)), "only the real term"),
+    "fake term only": (lambda r, f: jnp.mean(_relu(1 + f)), "only the fake term"),
+    "generator's loss": (lambda r, f: -jnp.mean(f), "generator's"),
+    "non-saturating loss": (lambda r, f: jnp.mean(jnp.logaddexp(0, -r)) + jnp.mean(jnp.logaddexp(0, f)),
+                            "non-saturating"),
+    "least squares loss": (lambda r, f: 0.5 * jnp.mean((r - 1) ** 2) + 0.5 * jnp.mean(f ** 2), "least-squares"),
+    "not reduced": (lambda r, f: _relu(1 - r) + jnp.mean(_relu(1 + f)), "single number"),
+    "something else": (lambda r, f: jnp.mean(_relu(2 - r)) + jnp.mean(_relu(1 + f)), "mean(relu(1 − D(real)))"),
+}
+
+
+@pytest.mark.parametrize("mistake", sorted(HINGE_MISTAKES))
+def test_hinge_d_loss_mistakes(mistake, capsys):
+    fn, message = HINGE_MISTAKES[mistake]
+    ok, out = run(exercises.check_hinge_d_loss, fn, capsys)
+    assert not ok and out.startswith(exercises.WRONG) and message in out, out
+
+
+def test_hinge_d_loss_accepts_the_library_and_numpy(capsys):
+    from gantransfer import discriminator
+
+    ok, out = run(exercises.check_hinge_d_loss, lambda r, f: discriminator.d_loss(r, f, kind="hinge"), capsys)
+    assert ok, out
+    numpy_style = lambda r, f: np.maximum(0, 1 - np.asarray(r)).mean() + np.maximum(0, 1 + np.asarray(f)).mean()
+    ok, out = run(exercises.check_hinge_d_loss, numpy_style, capsys)
+    assert ok, out
+
+
+# --- d_step (notebook 05) ----------------------------------------------------------------------------
+
+def _d_step(mistake):
+    """A discriminator step with one named mistake (``None``: right)."""
+    import jax
+    import optax
+
+    def step(d, opt_state, g, batch, loss_fn, optimizer):
+        wrt_g = mistake in ("gradient of G", "G updated")
+        loss, grads = jax.value_and_grad(loss_fn, argnums=1 if wrt_g else 0)(d, g, batch)
+        if mistake == "raw gradient added":
+            return optax.apply_updates(d, grads), opt_state, loss
+        if mistake == "no params to update":
+            updates, new_state = optimizer.update(grads, opt_state)
+        else:
+            updates, new_state = optimizer.update(grads, opt_state, g if mistake == "G updated" else d)
+        if mistake == "ascending":
+            return jax.tree.map(lambda p, u: p - u, d, updates), new_state, loss
+        if mistake == "updates not applied":
+            return d, new_state, loss
+        if mistake == "updates returned":
+            return updates, new_state, loss
+        if mistake == "G updated":
+            return optax.apply_updates(g, updates), new_state, loss
+        new = optax.apply_updates(d, updates)
+        if mistake == "old optimiser state":
+            return new, opt_state, loss
+        if mistake == "loss after the update":
+            return new, new_state, loss_fn(new, g, batch)
+        if mistake == "two outputs":
+            return new, new_state
+        if mistake == "python float":
+            return new, new_state, float(loss)
+        return new, new_state, loss
+
+    return step
+
+
+D_STEP_MISTAKES = {
+    "ascending": "uphill",
+    "updates not applied": "never applied",
+    "updates returned": "returned the updates",
+    "raw gradient added": "raw gradient",
+    "gradient of G": "with respect to G's parameters",
+    "G updated": "returned G's parameters, updated",
+    "old optimiser state": "old optimiser state",
+    "no params to update": "needs the parameters",
+    "loss after the update": "*after* the update",
+    "two outputs": "return three things",
+    "python float": "jax.jit",
+}
+
+
+@pytest.mark.parametrize("mistake", sorted(D_STEP_MISTAKES))
+def test_d_step_mistakes(mistake, capsys):
+    ok, out = run(exercises.check_d_step, _d_step(mistake), capsys)
+    assert not ok and out.startswith(exercises.WRONG) and D_STEP_MISTAKES[mistake] in out, out
+
+
+def test_d_step_right_answer_and_checker_gradients_match_autodiff(capsys):
+    import jax
+
+    ok, out = run(exercises.check_d_step, _d_step(None), capsys)
+    assert ok, out
+    # the checker's hand-written gradients are what autodiff computes
+    rng = np.random.default_rng(0)
+    d = {"w": rng.normal(size=3), "b": np.float64(0.2)}
+    g = {"w": rng.normal(size=3), "b": np.float64(-0.1)}
+    real, z = rng.normal(0.5, 1.0, (4, 3)), rng.normal(size=(5, 3))
+    batch = {"real": jnp.asarray(real, jnp.float32), "z": jnp.asarray(z, jnp.float32)}
+    as_jax = lambda p: {k: jnp.asarray(v, jnp.float32) for k, v in p.items()}
+    grad_d, grad_g = exercises._hinge_grads(d, g, real, z)
+    auto_d, auto_g = jax.grad(exercises._hinge_d_loss_fn, argnums=(0, 1))(as_jax(d), as_jax(g), batch)
+    for mine, auto in [(grad_d, auto_d), (grad_g, auto_g)]:
+        for k in mine:
+            np.testing.assert_allclose(mine[k], auto[k], rtol=1e-4, atol=1e-6)

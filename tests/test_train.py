@@ -107,3 +107,31 @@ def test_export_round_trip(tmp_path):
 def test_bad_config(kwargs, match):
     with pytest.raises(ValueError, match=match):
         train.DecoderTrainConfig(**kwargs)
+
+
+def test_identity_loss_and_starting_from_a_decoder(tmp_path, pools, vgg_params):
+    params = generator.init_decoder(jax.random.key(3), width=TINY["width"])
+    batch = train.make_batch(*pools, seed=0, step=0, batch=1, crop=32)
+    plain, m0 = train.decoder_losses(params, vgg_params, batch, style_weight=10.0, width=TINY["width"])
+    total, m = train.decoder_losses(params, vgg_params, batch, style_weight=10.0, width=TINY["width"],
+                                    identity_weight=7.0)
+    reconstruction = np.asarray(generator.decode(params, generator.encode(vgg_params, batch.content), width=TINY["width"]))
+    identity = np.mean((reconstruction.astype(np.float64) - batch.content) ** 2)   # numpy, independently
+    np.testing.assert_allclose(float(m["identity"]), identity, rtol=1e-4)
+    np.testing.assert_allclose(float(total), float(plain) + 7.0 * identity, rtol=1e-4)
+    assert "identity" not in m0
+    # a new run started from an exported decoder: its first step's loss is that decoder's loss
+    path = train.export_decoder(params, tmp_path / "start.npz", width=TINY["width"])
+    start_params, _ = train.load_decoder(path)
+    config = train.DecoderTrainConfig(steps=1, identity_weight=7.0, **TINY)
+    first = next(train.train_decoder(config, workdir=tmp_path / "run", contents=["astronaut"], styles=["waves"],
+                                     vgg_params=vgg_params, init_decoder=path))
+    batch0 = train.make_batch(train.load_pool(["astronaut"], kind="content", side=TINY["pool_side"]),
+                              train.load_pool(["waves"], kind="style", side=TINY["pool_side"]),
+                              seed=0, step=0, batch=1, crop=32)
+    want, _ = train.decoder_losses(start_params, vgg_params, batch0, style_weight=10.0, width=TINY["width"],
+                                   identity_weight=7.0)
+    np.testing.assert_allclose(first.metrics["total"], float(want), rtol=1e-4)
+    with pytest.raises(ValueError, match="width"):
+        next(train.train_decoder(train.DecoderTrainConfig(steps=1, **{**TINY, "width": 0.25}), workdir=tmp_path / "w",
+                                 contents=["astronaut"], styles=["waves"], vgg_params=vgg_params, init_decoder=path))

@@ -162,3 +162,123 @@ def test_fusion_dashboard_rejects_bad_settings(params, tiny_decoder):
         widgets.FusionDashboard(tiny_decoder, width=0.125, method="gram", params=params)
     with pytest.raises(ValueError, match="size"):
         widgets.FusionDashboard(tiny_decoder, width=0.125, size=8, params=params)
+
+
+@pytest.fixture(scope="module")
+def gan_base():
+    from gantransfer import adversarial
+
+    return adversarial.GanTrainConfig(steps=3, batch=2, crop=32, pool_side=40, width=0.125, d_width=0.125,
+                                      g_learning_rate=1e-3, d_learning_rate=4e-3, divergence_window=2,
+                                      checkpoint_every=1000)
+
+
+def _gan_dash(base, params, decoder, **kwargs):
+    return widgets.GanDashboard(base, init_decoder=decoder, contents=("astronaut", "coffee"), styles=("waves",),
+                                sample_content="chelsea", sample_size=32, report_every=2, params=params, **kwargs)
+
+
+def test_gan_dashboard_runs_and_records(params, tiny_decoder, gan_base):
+    dash = _gan_dash(gan_base, params, tiny_decoder)
+    assert dash.config() == gan_base and dash.history == [] and dash.image is None
+    assert dash.run(block=True), dash.error
+    assert dash.error is None and not dash.running and dash.progress.value == 3
+    assert [h["step"] for h in dash.history] == [1, 2, 3]
+    assert {"d_loss", "g_adv", "d_real", "d_fake", "d_margin", "diversity", "r1", "content", "style"} <= set(dash.history[0])
+    assert [s for s, _ in dash.samples] == [2, 3] and dash.image.shape == (32, 32, 3)  # chelsea's central square
+    assert 0 <= dash.image.min() and dash.image.max() <= 1
+    assert dash.image_view.value and dash.loss_view.value and "no divergence alert" in dash.alerts_view.value
+    assert int(dash.state["step"]) == 3 and dash.status.value.startswith("Done after 3 steps")
+    first = [h["d_loss"] for h in dash.history]
+
+    dash.adv_weight.value = 10.0                 # a slider: the next run differs (same compiled steps)
+    assert dash.preset.value == "(custom)" and dash.config().adv_weight == pytest.approx(10.0)
+    assert dash.run(block=True), dash.error
+    assert [h["d_loss"] for h in dash.history][0] == pytest.approx(first[0])   # same start and batch ...
+    assert dash.history[-1]["d_loss"] != pytest.approx(first[-1])               # ... a different game after
+
+
+def test_gan_dashboard_presets_and_settings(params, tiny_decoder, gan_base):
+    from gantransfer import adversarial
+
+    dash = _gan_dash(gan_base, params, tiny_decoder)
+    dash.preset.value = "discriminator too strong"
+    preset = widgets.GAN_PRESETS["discriminator too strong"]
+    config = dash.config()
+    assert config.g_learning_rate == pytest.approx(preset["g_learning_rate"])
+    assert config.d_learning_rate == pytest.approx(preset["d_learning_rate"])
+    assert not config.spectral_norm and config.r1_weight == 0.0 and not dash.r1_on.value and dash.r1_weight.disabled
+    assert config.d_width == preset["d_width"] and "d_width" in dash.extra_view.value   # a setting with no control
+    dash.g_lr.value = 1e-4                       # moved by hand: custom, the preset's hidden setting kept
+    assert dash.preset.value == "(custom)" and dash.config().d_width == preset["d_width"]
+    dash.preset.value = "healthy"                # back to the base settings
+    assert dash.config() == gan_base and dash.extra_view.value == ""
+    dash.preset.value = "mode collapse"
+    assert dash.config().adv_weight == pytest.approx(1000.0)
+    dash.set(loss="ns", r1_weight=0.5, steps=7, g_learning_rate=1e-7)   # set() widens a slider's range
+    config = dash.config()
+    assert (config.loss, config.r1_weight, config.steps) == ("ns", pytest.approx(0.5), 7)
+    assert config.g_learning_rate == pytest.approx(1e-7)
+    for name in widgets.GAN_PRESETS:             # every preset makes a valid config
+        dash.preset.value = name
+        assert isinstance(dash.config(), adversarial.GanTrainConfig)
+
+
+def test_gan_dashboard_alerts_errors_and_stop(params, tiny_decoder, gan_base, monkeypatch):
+    import jax
+    import jax.numpy as jnp
+
+    from gantransfer import adversarial
+
+    # A decoder of zeros paints the same (black) picture for every photo: a collapse from step 1.
+    dead = jax.tree.map(jnp.zeros_like, tiny_decoder)
+    dash = _gan_dash(gan_base, params, dead)
+    assert dash.run(block=True), dash.error
+    assert [s for s, _ in dash.alerts] == [2] and dash.alerts[0][1].startswith("generator collapse")
+    assert "generator collapse" in dash.alerts_view.value
+
+    dash.set(crop=30)                            # impossible settings: shown, not raised
+    assert dash.run(block=True) is False
+    assert "crop" in dash.error and "crop" in dash.status.value and not dash.running and not dash.run_button.disabled
+
+    healthy = _gan_dash(gan_base, params, tiny_decoder)
+    real_g_step = adversarial.g_step
+
+    def poisoned(config, state, vgg_params, batch):   # the run diverges at step 2
+        state, metrics = real_g_step(config, state, vgg_params, batch)
+        if int(state["step"]) == 2:
+            metrics = {**metrics, "g_adv": jnp.nan}
+        return state, metrics
+
+    monkeypatch.setattr(adversarial, "g_step", poisoned)
+    assert healthy.run(block=True)
+    assert "non-finite g_adv at step 2" in healthy.error and "non-finite" in healthy.status.value
+    assert len(healthy.history) == 2 and not healthy.running
+    monkeypatch.setattr(adversarial, "g_step", real_g_step)
+
+    healthy.steps.value = 400
+    healthy.run_button.click()                   # in a thread, as in JupyterLab
+    assert healthy.running
+    healthy.stop_button.click()
+    assert healthy.wait(120)
+    assert not healthy.running and healthy.error is None and len(healthy.history) < 400
+    assert healthy.status.value.startswith("Stopped")
+
+
+def test_gan_dashboard_rejects_bad_arguments(params, gan_base):
+    with pytest.raises(ValueError, match="GanTrainConfig"):
+        widgets.GanDashboard({"steps": 3}, params=params)
+    with pytest.raises(ValueError, match="sample_size"):
+        widgets.GanDashboard(gan_base, sample_size=30, params=params)
+
+
+def test_gan_figure_draws_curves_samples_and_alerts():
+    history = [{"step": i, "d_loss": 2.0 - 0.1 * i, "g_adv": 0.1 * i, "d_real": 0.1 * i, "d_fake": -0.1 * i,
+                "d_margin": 0.05 * i, "diversity": 0.5} for i in range(1, 13)]
+    image = np.zeros((16, 16, 3), np.float32)
+    fig = widgets.gan_figure(history, samples=[(5, image), (10, image)], alerts=[(11, "discriminator wins: …")],
+                             loss="hinge")
+    assert len(fig.axes) == 5 and "1 alert" in fig._suptitle.get_text()
+    exploding = [{**h, "d_real": 1e4 * h["step"]} for h in history]   # a symmetric-log scale keeps it readable
+    assert widgets.gan_figure(exploding).axes[1].get_yscale() == "symlog"
+    assert len(widgets.gan_figure([]).axes) == 3

@@ -1,0 +1,501 @@
+"""The course as a whole: the map of its notebooks, their measured times, and the pipeline figure.
+
+* :data:`COURSE` — each notebook: its file, title, what it teaches, the papers it follows, what it assumes.
+* :func:`time_notebooks` — execute notebooks with nbclient at their default settings (or in fast mode)
+  and measure each one's wall time and its kernel's peak memory; :func:`bench_notebooks` does that and
+  writes the result where :func:`read_timings` (and ``notebooks/00_overview.ipynb``) read it.
+* :func:`map_markdown` — the course map as a Markdown table, times read from the benchmark's output,
+  never typed by hand.
+* :func:`pipeline_figure` — the seed's pipeline, content parsing → style matrix → fusion →
+  ``I_s = G(I_c, S)``, with the discriminator judging ``I_s`` against real images of the style.
+
+The timings file (``data/bench/notebooks.json``; ``notebooks_fast.json`` for fast mode)::
+
+    {"schema": 1,
+     "fast": false,                      # GANTRANSFER_FAST was set while timing
+     "machine": {"cpu": str, "cores": int, "platform": str, "python": str},
+     "notebooks": {"01_content_parsing": {
+         "seconds": float,               # wall time of all its cells, kernel start excluded
+         "kernel_start_seconds": float,  # starting the kernel, before the first cell
+         "peak_rss_mib": float,          # the kernel process's peak resident memory
+         "slowest_cells": [{"cell": int, "seconds": float, "first_line": str}, ...],   # the three slowest
+         "date": "YYYY-MM-DD",
+         "error": str},                  # only when the notebook failed (seconds is then null)
+       ...}}
+
+Taught in ``notebooks/00_overview.ipynb``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import logging
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+__all__ = ["Notebook", "COURSE", "NOTEBOOK_DIR", "TIMINGS_FILE", "FAST_TIMINGS_FILE", "BENCH_COMMAND",
+           "notebook_paths", "kernel_env", "run_notebook", "time_notebook", "time_notebooks", "write_timings",
+           "bench_notebooks", "read_timings", "format_seconds", "map_markdown", "pipeline_figure"]
+
+_ROOT = Path(__file__).resolve().parent.parent
+
+#: Where the notebooks live (a checkout's ``notebooks/``).
+NOTEBOOK_DIR = _ROOT / "notebooks"
+
+#: Where ``gantransfer bench --notebooks`` writes the timings at default settings, and the overview reads them.
+TIMINGS_FILE = _ROOT / "data" / "bench" / "notebooks.json"
+
+#: The same in fast mode (``GANTRANSFER_FAST=1``): a smoke test, never shown as the notebooks' times.
+FAST_TIMINGS_FILE = _ROOT / "data" / "bench" / "notebooks_fast.json"
+
+#: The command that measures the times shown in the course map.
+BENCH_COMMAND = "gantransfer bench --notebooks"
+
+SCHEMA = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Notebook:
+    """One notebook of the course.
+
+    Attributes:
+      file: file name in ``notebooks/``, e.g. ``"02_style_matrix.ipynb"``.
+      title: its title.
+      teaches: what it teaches, one sentence.
+      papers: the papers it follows.
+      assumes: what a student should know before it.
+    """
+
+    file: str
+    title: str
+    teaches: str
+    papers: tuple[str, ...]
+    assumes: str
+
+    @property
+    def stem(self) -> str:
+        """``"02_style_matrix"``: the key of :func:`read_timings` and of the glossary's ``notebook``."""
+        return Path(self.file).stem
+
+    @property
+    def path(self) -> Path:
+        """Its path in this checkout (it may not exist yet)."""
+        return NOTEBOOK_DIR / self.file
+
+
+#: The course map, in order.
+COURSE: tuple[Notebook, ...] = (
+    Notebook(
+        "00_overview.ipynb", "Overview: the course map, the pipeline and the glossary",
+        "The seed's three steps and I_s = G(I_c, S) as a figure; one photo stylised in seconds; this map; "
+        "the glossary (English, 中文, formula, function).",
+        ("the seed article (in Chinese): style transfer with generative adversarial networks",),
+        "Python and NumPy; nothing about neural networks."),
+    Notebook(
+        "01_content_parsing.ipynb", "Content parsing (内容解析): what a CNN sees",
+        "VGG16 as a table of shapes and receptive fields; a feature-map browser; reconstructing a photo from "
+        "relu1_1 … relu5_1 to see what each depth keeps.",
+        ("Gatys, Ecker & Bethge 2016, Fig. 1 (top)", "Mahendran & Vedaldi 2015",
+         "Simonyan & Zisserman 2015 (VGG)"),
+        "00; convolutions and ReLUs as filters sliding over an image; gradient descent."),
+    Notebook(
+        "02_style_matrix.ipynb", "The style matrix (风格矩阵)",
+        "The Gram matrix step by step; why it discards layout; texture synthesis from growing sets of layers.",
+        ("Gatys, Ecker & Bethge 2015 (texture synthesis)", "Gatys, Ecker & Bethge 2016, Fig. 1 (bottom)"),
+        "01 (feature maps, VGG16's layer names); matrix products."),
+    Notebook(
+        "03_style_transfer.ipynb", "Style transfer (融合 fusion) by optimisation",
+        "Content, style and total-variation losses; Adam and L-BFGS on the pixels with live image and loss "
+        "curves; a dashboard; colour preservation; the content–style trade-off.",
+        ("Gatys, Ecker & Bethge 2016", "Johnson, Alahi & Fei-Fei 2016 (VGG16 layers)",
+         "Gatys et al. 2016b (colour preservation)"),
+        "01 and 02; what an optimiser does with a loss and its gradient."),
+    Notebook(
+        "04_fusion.ipynb", "Fusion (融合) in one forward pass: AdaIN, WCT and a trained decoder",
+        "AdaIN as mean/std matching and WCT as covariance matching; fusion at different layers; training "
+        "the decoder of the generator G; live α and style-mix sliders; AdaIN vs WCT vs optimisation.",
+        ("Huang & Belongie 2017 (AdaIN)", "Li et al. 2017 (WCT)"),
+        "01–03; training a network: a loss, an optimiser, a train step."),
+    Notebook(
+        "05_adversarial_training.ipynb", "Adversarial training (对抗训练): a discriminator for G(I_c, S)",
+        "A style-conditioned PatchGAN discriminator D (判别器); adversarial losses, R1 and spectral "
+        "normalisation; training G against D and recognising when a GAN diverges or collapses.",
+        ("Goodfellow et al. 2014 (GAN)", "Isola et al. 2017 (PatchGAN)", "Miyato et al. 2018 (spectral norm)",
+         "Miyato & Koyama 2018 (projection)", "Mescheder, Geiger & Nowozin 2018 (R1)"),
+        "04 (the generator and its decoder's training)."),
+)
+
+
+def notebook_paths(notebooks: Iterable[str | os.PathLike] | None = None) -> list[Path]:
+    """Notebook files: all of ``notebooks/NN_*.ipynb`` in order, or the ones named.
+
+    Args:
+      notebooks: names as ``"02"``, ``"02_style_matrix"``, ``"02_style_matrix.ipynb"``, or paths.
+    Raises:
+      FileNotFoundError: a name matches no notebook (or several).
+    """
+    found = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+    if notebooks is None:
+        return found
+    paths = []
+    for item in notebooks:
+        path = Path(item)
+        if path.suffix == ".ipynb" and path.is_file():
+            paths.append(path.resolve())
+            continue
+        name = path.name.removesuffix(".ipynb")
+        matches = [p for p in found if p.stem == name or p.stem.split("_")[0] == name]
+        if len(matches) != 1:
+            known = ", ".join(p.stem for p in found)
+            raise FileNotFoundError(f"no notebook {str(item)!r}" if not matches else f"{str(item)!r} is ambiguous"
+                                    + f" (notebooks: {known})")
+        paths.append(matches[0])
+    return paths
+
+
+def kernel_env(fast: bool) -> dict[str, str]:
+    """This process's environment for a notebook kernel, with ``GANTRANSFER_FAST`` set (fast) or removed."""
+    env = dict(os.environ)
+    env.pop("GANTRANSFER_FAST", None)
+    if fast:
+        env["GANTRANSFER_FAST"] = "1"
+    env.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
+    return env
+
+
+def run_notebook(nb, path: str | os.PathLike, *, fast: bool = False, timeout: int | None = None,
+                 kernel_name: str = "python3", hooks: Mapping[str, Any] | None = None):
+    """Execute notebook ``nb`` (an ``nbformat`` node, changed in place) in a fresh kernel, as nbclient does.
+
+    The kernel runs in the notebook's folder (``path``'s parent), in fast mode or not (:func:`kernel_env`).
+
+    Args:
+      nb: the notebook, read with ``nbformat.read(path, as_version=4)``.
+      path: where it was read from.
+      fast: set ``GANTRANSFER_FAST=1`` in the kernel (tiny sizes, few steps); otherwise the defaults.
+      timeout: per-cell limit in seconds (``None``: none, as a student's run has none).
+      hooks: nbclient hooks (``on_cell_start``, ``on_cell_executed``, …).
+    Returns:
+      ``nb``, with outputs. Raises ``nbclient.exceptions.CellExecutionError`` on the first failing cell.
+    """
+    from nbclient import NotebookClient
+
+    folder = Path(path).resolve().parent
+    client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name,
+                            resources={"metadata": {"path": str(folder)}}, **(hooks or {}))
+    client.execute(env=kernel_env(fast), cwd=str(folder))
+    return nb
+
+
+# The last cell of a timed notebook: the kernel's own peak resident memory (Linux reports KiB, macOS bytes).
+_MEMORY_PROBE = """\
+import sys as _gt_sys
+try:
+    import resource as _gt_resource
+    _gt_kib = _gt_resource.getrusage(_gt_resource.RUSAGE_SELF).ru_maxrss
+    _gt_kib /= 1024 if _gt_sys.platform == "darwin" else 1
+except ImportError:  # Windows
+    import psutil as _gt_psutil
+    _gt_kib = _gt_psutil.Process().memory_info().peak_wset / 1024
+print("GANTRANSFER_PEAK_RSS_KIB", _gt_kib)
+"""
+_PROBE_MARK = "GANTRANSFER_PEAK_RSS_KIB"
+
+
+def _peak_from_outputs(cell) -> float | None:
+    for out in cell.get("outputs", []):
+        for line in str(out.get("text", "")).splitlines():
+            if line.startswith(_PROBE_MARK):
+                return float(line.split()[1]) / 1024
+    return None
+
+
+def _machine() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"cpu": cpu, "cores": cores, "platform": platform.platform(), "python": platform.python_version()}
+
+
+def time_notebook(path: str | os.PathLike, *, fast: bool = False, timeout: int | None = None) -> dict[str, Any]:
+    """Execute one notebook top to bottom and measure it (one entry of the timings file's ``notebooks``).
+
+    ``seconds`` runs from the start of the first cell to the end of the last (what "Run All" costs a
+    student once the kernel is up); ``peak_rss_mib`` is the kernel process's peak resident memory, read by
+    a cell appended at the end. A failing notebook gives ``{"seconds": None, ..., "error": "..."}``.
+    """
+    import nbformat
+
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    n_cells = len(nb.cells)
+    nb.cells.append(nbformat.v4.new_code_cell(_MEMORY_PROBE))
+    starts: dict[int, float] = {}
+    ends: dict[int, float] = {}
+    hooks = {"on_cell_start": lambda cell, cell_index: starts.__setitem__(cell_index, time.perf_counter()),
+             "on_cell_executed": lambda cell, cell_index, execute_reply: ends.__setitem__(
+                 cell_index, time.perf_counter())}
+    began = time.perf_counter()
+    entry: dict[str, Any] = {"date": datetime.date.today().isoformat()}
+    try:
+        run_notebook(nb, path, fast=fast, timeout=timeout, hooks=hooks)
+    except Exception as err:  # noqa: BLE001 - recorded, so that one failure does not lose the others' times
+        first = str(err).strip().splitlines()
+        entry.update(seconds=None, kernel_start_seconds=None, peak_rss_mib=None, slowest_cells=[],
+                     error=f"{type(err).__name__}: {first[-1] if first else ''}"[:500])
+        return entry
+    timed = [i for i in range(n_cells) if i in starts and i in ends]
+    first_start = min((starts[i] for i in timed), default=began)
+    last_end = max((ends[i] for i in timed), default=first_start)
+    cells = sorted(((ends[i] - starts[i], i) for i in timed), reverse=True)[:3]
+    entry.update(
+        seconds=round(last_end - first_start, 2),
+        kernel_start_seconds=round(first_start - began, 2),
+        peak_rss_mib=(round(p, 1) if (p := _peak_from_outputs(nb.cells[-1])) is not None else None),
+        slowest_cells=[{"cell": i, "seconds": round(s, 2),
+                        "first_line": next((ln for ln in nb.cells[i].source.splitlines() if ln.strip()), "")[:80]}
+                       for s, i in cells])
+    return entry
+
+
+def time_notebooks(paths: Iterable[str | os.PathLike] | None = None, *, fast: bool = False,
+                   timeout: int | None = None) -> dict[str, Any]:
+    """Execute each notebook (default: all) one after another and measure it; the timings document.
+
+    Args:
+      paths: notebook files or names (:func:`notebook_paths`); ``None`` for all.
+      fast: run them in fast mode (a smoke test of this function, not the notebooks' real times).
+      timeout: per-cell limit in seconds (``None``: none).
+    Returns:
+      ``{"schema", "fast", "machine", "notebooks": {stem: entry}}`` (see the module docstring).
+    """
+    result = {"schema": SCHEMA, "fast": bool(fast), "machine": _machine(), "notebooks": {}}
+    for path in notebook_paths(paths):
+        result["notebooks"][path.stem] = time_notebook(path, fast=fast, timeout=timeout)
+    return result
+
+
+def write_timings(result: Mapping[str, Any], path: str | os.PathLike | None = None, *, merge: bool = True) -> Path:
+    """Write a timings document atomically (default :data:`TIMINGS_FILE`, or :data:`FAST_TIMINGS_FILE` in fast mode).
+
+    With ``merge``, notebooks already in the file and not in ``result`` are kept, provided the file was
+    measured on the same kind of CPU in the same mode; otherwise the file is replaced.
+    """
+    path = Path(path) if path is not None else (FAST_TIMINGS_FILE if result.get("fast") else TIMINGS_FILE)
+    doc = {**result, "notebooks": dict(result.get("notebooks", {}))}
+    if merge and path.is_file():
+        try:
+            old = json.loads(path.read_text())
+        except (OSError, ValueError):
+            old = {}
+        if (old.get("fast") == doc.get("fast")
+                and old.get("machine", {}).get("cpu") == doc.get("machine", {}).get("cpu")):
+            doc["notebooks"] = {**old.get("notebooks", {}), **doc["notebooks"]}
+    doc["notebooks"] = dict(sorted(doc["notebooks"].items()))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def bench_notebooks(out: str | os.PathLike | None = None, *, fast: bool = False,
+                    notebooks: Iterable[str | os.PathLike] | None = None,
+                    timeout: int | None = None) -> dict[str, Any]:
+    """``gantransfer bench --notebooks`` in one call: time the notebooks, write the file, return the document.
+
+    Args:
+      out: where to write (default :data:`TIMINGS_FILE`, or :data:`FAST_TIMINGS_FILE` with ``fast``).
+      fast, notebooks, timeout: as in :func:`time_notebooks`.
+    Returns:
+      The document written, with ``"written_to"`` added.
+    """
+    result = time_notebooks(notebooks, fast=fast, timeout=timeout)
+    written = write_timings(result, out)
+    return {**json.loads(written.read_text()), "written_to": str(written)}
+
+
+def read_timings(path: str | os.PathLike | None = None) -> dict[str, dict[str, Any]]:
+    """Per-notebook timings ``{stem: {"seconds", "peak_rss_mib", ...}}`` from the benchmark's file.
+
+    Returns ``{}`` when the file does not exist (nothing measured yet). The document's ``machine`` and
+    ``fast`` are copied into each entry. Raises ``ValueError`` on a file that is not a timings document.
+    """
+    path = Path(path) if path is not None else TIMINGS_FILE
+    if not path.is_file():
+        return {}
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as err:
+        raise ValueError(f"{path} is not valid JSON: {err}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("notebooks"), dict):
+        raise ValueError(f"{path} is not a notebook timings file (no 'notebooks' object)")
+    out = {}
+    for stem, entry in doc["notebooks"].items():
+        if not isinstance(entry, dict):
+            raise ValueError(f"{path}: the entry of {stem!r} is not an object")
+        out[stem] = {**entry, "machine": doc.get("machine", {}), "fast": bool(doc.get("fast", False))}
+    return out
+
+
+def format_seconds(seconds: float | None) -> str:
+    """``42 s``, ``3 min 05 s``, ``1 h 02 min``; ``—`` for ``None``."""
+    if seconds is None:
+        return "—"
+    seconds = float(seconds)
+    if seconds < 60:
+        return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def _time_cell(entry: Mapping[str, Any] | None) -> str:
+    if not entry:
+        return "not measured yet"
+    if entry.get("error"):
+        return "failed when last measured"
+    text = format_seconds(entry.get("seconds"))
+    if entry.get("peak_rss_mib") is not None:
+        text += f", {entry['peak_rss_mib'] / 1024:.1f} GiB peak"
+    return text
+
+
+def map_markdown(timings: Mapping[str, Mapping[str, Any]] | None = None, *,
+                 course: Sequence[Notebook] = COURSE) -> str:
+    """The course map as a Markdown table, times from the benchmark's file (:func:`read_timings` by default)."""
+    timings = read_timings() if timings is None else timings
+    lines = ["| notebook | teaches | follows | assumes | time at default settings (memory) |",
+             "| --- | --- | --- | --- | --- |"]
+    for nb in course:
+        name = f"`{nb.stem}`" + ("" if nb.path.is_file() else " (coming)")
+        lines.append(f"| {name}<br>{nb.title} | {nb.teaches} | {'; '.join(nb.papers)} | {nb.assumes} | "
+                     f"{_time_cell(timings.get(nb.stem))} |")
+    lines.append("")
+    measured = [e for e in timings.values() if e.get("seconds") is not None]
+    if not measured:
+        lines.append(f"Times: not measured yet: run `{BENCH_COMMAND}` (it executes every notebook at its default "
+                     "settings and writes `data/bench/notebooks.json`).")
+    else:
+        machine = measured[0].get("machine", {})
+        dates = sorted({e.get("date", "?") for e in measured})
+        mode = " **in fast mode** (not the notebooks' real times)" if any(e.get("fast") for e in measured) else ""
+        lines.append(f"Times: wall time of all cells (kernel start excluded) and the kernel's peak memory, measured "
+                     f"by `{BENCH_COMMAND}`{mode} on {machine.get('cpu', 'an unknown CPU')} "
+                     f"({machine.get('cores', '?')} cores), {' to '.join([dates[0], dates[-1]][:len(set(dates))])}.")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The pipeline figure.
+
+def _cjk_font() -> str | None:
+    """A installed font family with Chinese glyphs, or ``None`` (then the figure is in English only)."""
+    from matplotlib import font_manager
+
+    wanted = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
+              "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC", "Hiragino Sans GB", "AR PL UMing CN",
+              "Droid Sans Fallback", "Noto Sans CJK JP")
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    return next((name for name in wanted if name in names), None)
+
+
+def pipeline_figure(content=None, style=None, result=None, *, chinese: bool | None = None):
+    """The seed's pipeline as a figure: content parsing → style matrix → fusion → ``I_s = G(I_c, S)``,
+    and the discriminator judging ``I_s`` against real images of the style.
+
+    Args:
+      content, style, result: ``[H, W, 3]`` images for ``I_c``, the style image and ``I_s`` (``None``:
+        a labelled empty box).
+      chinese: add the seed's Chinese terms (default: when a font with Chinese glyphs is installed).
+    Returns:
+      A ``matplotlib.figure.Figure`` (no pyplot state), one box per step with its notebook number.
+    """
+    import numpy as np
+    from matplotlib.figure import Figure
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    font = _cjk_font()
+    chinese = (font is not None) if chinese is None else (chinese and font is not None)
+    zh = (lambda text: f"\n{text}") if chinese else (lambda text: "")
+    family = [font, "DejaVu Sans"] if chinese else None
+    if chinese:  # CJK fonts often lack the exact weights asked for; matplotlib logs each substitution
+        logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
+
+    fig = Figure(figsize=(13, 5.6), layout="constrained")
+    ax = fig.subplots()
+    ax.set_xlim(0, 26)
+    ax.set_ylim(0, 11.2)
+    ax.set_axis_off()
+    text_kw = dict(ha="center", va="center", fontsize=9.5, **({"fontfamily": family} if family else {}))
+
+    def box(x, y, w, h, label, colour, notebook=None, *, dashed=False):
+        ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.1,rounding_size=0.25", fc=colour,
+                                    ec="#444444", lw=1.2, ls="--" if dashed else "-"))
+        if label:
+            ax.text(x + w / 2, y + h / 2, label, **text_kw)
+        if notebook:
+            ax.text(x + w - 0.1, y + h - 0.12, notebook, ha="right", va="top", fontsize=7.5, color="#555555")
+
+    def picture(x, y, side, image, label):
+        if image is None:
+            box(x, y, side, side, "?", "#f4f4f4")
+        else:
+            ax.imshow(np.clip(np.asarray(image, np.float32), 0, 1), extent=(x, x + side, y, y + side),
+                      interpolation="lanczos", zorder=2)
+            ax.add_patch(FancyBboxPatch((x, y), side, side, boxstyle="square,pad=0", fc="none", ec="#444444",
+                                        lw=1.0, zorder=3))
+        ax.text(x + side / 2, y - 0.35, label, **{**text_kw, "va": "top"})
+
+    def arrow(p, q, *, text=None, colour="#333333", dashed=False, rad=0.0, offset=(0, 0.3)):
+        ax.add_patch(FancyArrowPatch(p, q, arrowstyle="-|>", mutation_scale=14, lw=1.4, color=colour,
+                                     ls="--" if dashed else "-", connectionstyle=f"arc3,rad={rad}", zorder=4))
+        if text:
+            ax.text((p[0] + q[0]) / 2 + offset[0], (p[1] + q[1]) / 2 + offset[1], text,
+                    **{**text_kw, "fontsize": 8.5, "color": colour})
+
+    # Inputs.
+    picture(0.3, 6.6, 2.8, content, "content photo $I_c$" + zh("源图像"))
+    picture(0.3, 1.6, 2.8, style, "style image" + zh("风格图像"))
+    # The generator G: encoder (content parsing), style matrix, fusion, decoder.
+    box(4.0, 0.7, 14.6, 9.9, "", "#fbfbf3", dashed=True)
+    ax.text(11.3, 10.25, "generator  $I_s = G(I_c, S)$" + (" 生成器" if chinese else ""),
+            **{**text_kw, "fontsize": 11, "fontweight": "bold"})
+    box(4.6, 6.5, 3.8, 3.0, "content parsing" + zh("内容解析") + "\nCNN (VGG16)\nfeature maps $F^l(I_c)$",
+        "#dcecf9", "01")
+    box(4.6, 1.5, 3.8, 3.0, "CNN (VGG16)\nfeature maps\n$F^l(I_{style})$", "#dcecf9", "01")
+    box(9.5, 1.5, 3.8, 3.0, "style matrix $S$" + zh("风格矩阵") + "\n$G^l = F^{\\top}F / hw$\n(or mean/std)",
+        "#e5f5df", "02")
+    box(9.5, 6.5, 3.8, 3.0, "fusion" + zh("融合") + "\noptimisation (03)\nor AdaIN/WCT (04)", "#fde9d9", "03–04")
+    box(14.4, 6.5, 3.6, 3.0, "decoder\n(trained, 04)\nfeatures → image", "#fde9d9", "04")
+    picture(19.4, 6.6, 2.8, result, "stylised $I_s$")
+    # The discriminator.
+    picture(19.4, 1.6, 2.8, style, "real images\nof the style")
+    box(23.0, 3.8, 2.8, 3.0, "discriminator\n$D$" + zh("判别器") + "\nreal or fake?", "#f3e1f5", "05")
+
+    arrow((3.2, 8.0), (4.55, 8.0))
+    arrow((3.2, 3.0), (4.55, 3.0))
+    arrow((8.45, 3.0), (9.45, 3.0))
+    arrow((8.45, 8.0), (9.45, 8.0))
+    arrow((11.4, 4.55), (11.4, 6.45), text="$S$", offset=(0.4, 0))
+    arrow((13.35, 8.0), (14.35, 8.0))
+    arrow((18.05, 8.0), (19.35, 8.0))
+    arrow((22.25, 7.6), (23.6, 6.85), text="fake", offset=(-0.1, 0.45), colour="#7a3d8c")
+    arrow((22.25, 3.0), (23.6, 3.75), text="real", offset=(-0.1, -0.45), colour="#7a3d8c")
+    arrow((24.4, 6.85), (18.2, 9.8), text="adversarial training" + (" 对抗训练" if chinese else "")
+          + "\n(05: sharpen G)", colour="#7a3d8c", dashed=True, rad=0.25, offset=(1.6, 1.15))
+    fig.suptitle("The seed's pipeline: content parsing → style matrix → fusion → $I_s = G(I_c, S)$, "
+                 "judged by a discriminator", fontsize=12)
+    return fig

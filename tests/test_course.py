@@ -1,0 +1,127 @@
+"""The course map, the notebook timings file, and the pipeline figure."""
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from gantransfer import course
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_notebook_is_on_the_map():
+    on_disk = {p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")}
+    on_map = [nb.stem for nb in course.COURSE]
+    assert on_map == sorted(on_map) and len(set(on_map)) == len(on_map)
+    assert on_disk <= set(on_map), f"add {on_disk - set(on_map)} to course.COURSE"
+
+
+def test_every_notebook_on_the_map_exists():
+    missing = [nb.file for nb in course.COURSE if not nb.path.is_file()]
+    assert not missing, f"on the course map but not in notebooks/: {missing}"
+
+
+def test_map_entries_are_complete():
+    for nb in course.COURSE:
+        assert nb.title and nb.teaches and nb.papers and nb.assumes, nb.file
+
+
+def test_notebook_paths():
+    assert course.notebook_paths(["02"]) == [ROOT / "notebooks" / "02_style_matrix.ipynb"]
+    assert course.notebook_paths(["02_style_matrix.ipynb", "01_content_parsing"])[1].name == "01_content_parsing.ipynb"
+    assert course.notebook_paths() == sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    with pytest.raises(FileNotFoundError, match="no notebook"):
+        course.notebook_paths(["99"])
+
+
+def test_format_seconds():
+    assert course.format_seconds(None) == "—"
+    assert course.format_seconds(4.26) == "4.3 s"
+    assert course.format_seconds(42.4) == "42 s"
+    assert course.format_seconds(68) == "1 min 08 s"
+    assert course.format_seconds(3725) == "1 h 02 min"
+
+
+def _doc(fast=False, cpu="Test CPU", **notebooks):
+    return {"schema": 1, "fast": fast, "machine": {"cpu": cpu, "cores": 2},
+            "notebooks": {k: {"seconds": v, "peak_rss_mib": 1536.0, "date": "2026-11-25"}
+                          for k, v in notebooks.items()}}
+
+
+def test_timings_round_trip_and_merge(tmp_path):
+    path = tmp_path / "bench" / "notebooks.json"
+    assert course.read_timings(path) == {}
+    course.write_timings(_doc(**{"01_content_parsing": 68.0}), path)
+    course.write_timings(_doc(**{"02_style_matrix": 53.0}), path)          # same machine: merged
+    timings = course.read_timings(path)
+    assert set(timings) == {"01_content_parsing", "02_style_matrix"}
+    first = timings["01_content_parsing"]
+    assert first["seconds"] == 68.0 and first["machine"]["cpu"] == "Test CPU" and first["fast"] is False
+    course.write_timings(_doc(cpu="Other CPU", **{"03_style_transfer": 81.0}), path)   # another machine: replaced
+    assert set(course.read_timings(path)) == {"03_style_transfer"}
+    path.write_text("[1, 2]")
+    with pytest.raises(ValueError, match="not a notebook timings file"):
+        course.read_timings(path)
+    path.write_text("{")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        course.read_timings(path)
+
+
+def test_map_markdown_reads_times_not_typed():
+    md = course.map_markdown({})
+    assert "not measured yet: run `gantransfer bench --notebooks`" in md
+    rows = [line for line in md.splitlines() if line.startswith("| `")]
+    assert len(rows) == len(course.COURSE)
+    timings = {k: {**v, "machine": {"cpu": "Test CPU", "cores": 2}, "fast": False}
+               for k, v in _doc(**{"01_content_parsing": 68.0})["notebooks"].items()}
+    md = course.map_markdown(timings)
+    assert "1 min 08 s, 1.5 GiB peak" in md and "Test CPU (2 cores), 2026-11-25" in md
+    assert "not measured yet |" in md                      # the other notebooks
+    fast = {k: {**v, "fast": True} for k, v in timings.items()}
+    assert "in fast mode" in course.map_markdown(fast)
+
+
+def _notebook(path, *sources):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+def test_time_notebooks_measures_time_and_kernel_memory(tmp_path):
+    ok = _notebook(tmp_path / "10_ok.ipynb",
+                   "import os, time\nassert os.environ.get('GANTRANSFER_FAST') == '1'",
+                   "block = bytearray(300 * 2**20)   # 300 MiB, touched\ntime.sleep(0.3)")
+    bad = _notebook(tmp_path / "11_bad.ipynb", "1 / 0")
+    out = tmp_path / "timings.json"
+    doc = course.bench_notebooks(out, fast=True, notebooks=[ok, bad], timeout=120)
+    assert doc["written_to"] == str(out) and doc["fast"] is True and doc["machine"]["cores"] >= 1
+    entry = doc["notebooks"]["10_ok"]
+    assert 0.3 <= entry["seconds"] < 60 and entry["kernel_start_seconds"] >= 0
+    assert entry["peak_rss_mib"] >= 300
+    assert entry["slowest_cells"][0]["cell"] == 1 and entry["slowest_cells"][0]["first_line"].startswith("block")
+    bad_entry = doc["notebooks"]["11_bad"]
+    assert bad_entry["seconds"] is None and "ZeroDivisionError" in bad_entry["error"]
+    assert json.loads(out.read_text())["notebooks"].keys() == {"10_ok", "11_bad"}
+    assert "failed when last measured" in course.map_markdown(
+        {"00_overview": course.read_timings(out)["11_bad"]})
+
+
+def test_kernel_env(monkeypatch):
+    monkeypatch.setenv("GANTRANSFER_FAST", "1")
+    assert "GANTRANSFER_FAST" not in course.kernel_env(False)
+    assert course.kernel_env(True)["GANTRANSFER_FAST"] == "1"
+
+
+def test_pipeline_figure():
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    img = np.random.default_rng(0).uniform(size=(24, 32, 3)).astype(np.float32)
+    fig = course.pipeline_figure(img, img, img)
+    assert isinstance(fig, Figure) and len(fig.axes[0].images) == 4    # photo, style, result, real style
+    text = " ".join(t.get_text() for t in fig.axes[0].texts)
+    for words in ("content parsing", "style matrix", "fusion", "discriminator", "adversarial training", "decoder"):
+        assert words in text
+    assert len(course.pipeline_figure(chinese=False).axes[0].images) == 0
