@@ -20,6 +20,8 @@ Schema (every time in seconds unless the key says ``ms``)::
      "peer": {"<size>": {"torch_s_per_step": s, "ratio_jax_over_torch": float}}}   # with --peer
 
 Speed targets are ratios to the peer measured in the same sitting: machines here differ by 2.5×.
+``gantransfer bench --compare OLD.json NEW.json`` lines up two such files figure by figure
+(:func:`compare`).
 """
 from __future__ import annotations
 
@@ -294,6 +296,42 @@ def run(*, quick: bool = False, torch_python: str | None = None, sizes=None, con
             result["peer"][str(size)] = {"torch_s_per_step": torch_s,
                                          "ratio_jax_over_torch": result["gatys_step"][str(size)]["adam"] / torch_s}
     return result
+
+
+def flatten(doc: dict, prefix: str = "") -> dict[str, float]:
+    """The numeric leaves of a bench document as ``{"gatys_step.256.adam": 0.49, ...}`` (booleans dropped)."""
+    out: dict[str, float] = {}
+    for key, value in doc.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, name + "."))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[name] = float(value)
+    return out
+
+
+def compare(old: dict, new: dict) -> list[tuple[str, float | None, float | None, float | None]]:
+    """Figures of two bench documents side by side: ``[(name, old, new, new / old), ...]``, sorted by name.
+
+    A figure present in only one document has ``None`` for the other and for the ratio. Times are in
+    seconds or ms and throughputs per second, so read the ratio with the unit: < 1 is faster for a time,
+    slower for a rate.
+    """
+    a, b = flatten(old), flatten(new)
+    rows = []
+    for name in sorted(set(a) | set(b)):
+        x, y = a.get(name), b.get(name)
+        rows.append((name, x, y, (y / x) if x not in (None, 0.0) and y is not None else None))
+    return rows
+
+
+def format_comparison(rows) -> str:
+    """:func:`compare`'s rows as an aligned text table."""
+    fmt = lambda v: "—" if v is None else f"{v:.4g}"
+    width = max([len(r[0]) for r in rows] + [6])
+    lines = [f"{'figure':<{width}}  {'old':>10}  {'new':>10}  {'new/old':>8}"]
+    lines += [f"{n:<{width}}  {fmt(x):>10}  {fmt(y):>10}  {fmt(r):>8}" for n, x, y, r in rows]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -173,6 +173,8 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="instead: execute the notebooks (all, or those named) at default settings and record each "
                         "one's wall time and kernel peak memory in data/bench/notebooks.json")
     p.add_argument("--fast", action="store_true", help="with --notebooks: fast mode (tiny sizes), a separate file")
+    p.add_argument("--compare", nargs=2, type=Path, default=None, metavar=("OLD", "NEW"),
+                   help="instead: line up two bench JSON files figure by figure")
     p.add_argument("-o", "--output", type=Path, default=None, help="also write the JSON here")
 
     sub.add_parser("handouts", add_help=False, help="render every notebook, executed, to offline HTML "
@@ -367,6 +369,16 @@ def _grid(args) -> int:
 
 def _bench(args) -> int:
     from . import bench
+
+    if args.compare is not None:
+        docs = []
+        for path in args.compare:
+            try:
+                docs.append(json.loads(Path(path).read_text()))
+            except json.JSONDecodeError as err:
+                raise CliError(f"{path} is not a bench JSON file ({err})")
+        print(bench.format_comparison(bench.compare(*docs)))
+        return 0
 
     if args.notebooks is not None:
         from . import course

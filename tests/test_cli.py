@@ -159,3 +159,21 @@ def test_train_gan_from_a_decoder_resume_export_and_stylize(tmp_path, capsys):
     code, _, err = _run(["stylize", "chelsea", "waves", "--method", "gan", "--decoder", str(exported),
                          "--size", "64", "-o", str(result)], capsys)
     assert code == 0 and Image.open(result).size == (64, 40), err
+
+
+def test_bench_compare_two_files(tmp_path, capsys):
+    import json
+
+    old = {"schema": 1, "gatys_step": {"256": {"adam": 0.5}}, "quick": False, "only_old": 1.0}
+    new = {"schema": 1, "gatys_step": {"256": {"adam": 0.25}}, "quick": False, "only_new": 2.0}
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps(old)), b.write_text(json.dumps(new))
+    code, out, _ = _run(["bench", "--compare", str(a), str(b)], capsys)
+    assert code == 0
+    row = next(line for line in out.splitlines() if line.startswith("gatys_step.256.adam"))
+    assert row.split()[1:] == ["0.5", "0.25", "0.5"]
+    assert any(line.startswith("only_new") and "—" in line for line in out.splitlines())
+    assert "quick" not in out  # booleans are not figures
+    (tmp_path / "bad.json").write_text("{")
+    code, _, err = _run(["bench", "--compare", str(a), str(tmp_path / "bad.json")], capsys)
+    assert code == 2 and "not a bench JSON" in err
