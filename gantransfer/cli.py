@@ -159,7 +159,9 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--contents", nargs="+", default=["astronaut", "chelsea", "coffee"])
     p.add_argument("--styles", nargs="+", default=["brush_strokes", "stained_glass", "waves"])
     p.add_argument("--size", type=_positive_int, default=defaults.size)
-    p.add_argument("-o", "--output", type=Path, default=Path("data/figures/grid_optimize.png"))
+    p.add_argument("--method", choices=("optimize", "adain", "wct", "gan"), default="optimize")
+    p.add_argument("--decoder", type=Path, default=None, help="adain/wct/gan: a decoder .npz (default: the shipped one)")
+    p.add_argument("-o", "--output", type=Path, default=None, help="default data/figures/grid_<method>.png")
     p.add_argument("--overwrite", action="store_true")
 
     p = sub.add_parser("bench", help="measure speed and memory; print JSON")
@@ -328,22 +330,19 @@ def _stylize_feedforward(args, content, style_images, output) -> int:
 
     if args.alpha > 1:
         raise CliError(f"--alpha must be in [0, 1]; got {args.alpha}")
-    gan = args.method == "gan"
-    path = args.decoder or (generator.SHIPPED_GAN_DECODER if gan else generator.SHIPPED_DECODER)
+    path = args.decoder or generator.shipped_decoder_path(args.method)
     if not Path(path).is_file():
-        how = "gan" if gan else "decoder"
+        how = "gan" if args.method == "gan" else "decoder"
         raise CliError(f"no trained decoder at {path}; train one with `gantransfer train {how} --export {path}` "
                        "or use --method optimize")
     decoder, width = train.load_decoder(path)
     start = time.perf_counter()
-    crop = lambda x: jnp.asarray(x[: x.shape[0] // 8 * 8, : x.shape[1] // 8 * 8])[None]
-    out = generator.generate(extractor.load_params(), decoder, crop(content), [crop(s) for s in style_images],
-                             method="adain" if gan else args.method, alpha=args.alpha, weights=args.style_blend,
-                             width=width)
+    out = generator.stylize_image(extractor.load_params(), decoder, content, style_images, method=args.method,
+                                  alpha=args.alpha, weights=args.style_blend, width=width)[None]
     if args.preserve_color:
         from . import color
 
-        out = color.preserve_color(out, crop(content))
+        out = color.preserve_color(out, jnp.asarray(content)[None, : out.shape[1], : out.shape[2]])
     path = images.save_image(out[0], output, overwrite=args.overwrite)
     print(f"wrote {path} ({args.method}, {time.perf_counter() - start:.1f} s)")
     return 0
@@ -361,8 +360,8 @@ def _styles(args) -> int:
 def _grid(args) -> int:
     from . import figures
 
-    path = figures.optimize_grid(args.contents, args.styles, size=args.size, output=args.output,
-                                 overwrite=args.overwrite)
+    path = figures.stylize_grid(args.contents, args.styles, method=args.method, size=args.size,
+                                output=args.output, overwrite=args.overwrite, decoder=args.decoder)
     print(f"wrote {path}")
     return 0
 

@@ -45,30 +45,42 @@ def image_grid(cells: Sequence[Sequence[np.ndarray]], *, row_labels: Sequence[st
     return np.asarray(sheet)
 
 
-def optimize_grid(contents: Sequence[str], styles: Sequence[str], *, size: int = 256,
-                  output: str | Path = "data/figures/grid_optimize.png", overwrite: bool = False,
-                  config=None) -> Path:
-    """Stylise every content × style pair at the default settings and save a labelled grid.
+def stylize_grid(contents: Sequence[str], styles: Sequence[str], *, method: str = "optimize", size: int = 256,
+                 output: str | Path | None = None, overwrite: bool = False, config=None,
+                 decoder: str | Path | None = None) -> Path:
+    """Stylise every content × style pair with ``method`` at its defaults and save a labelled grid.
 
-    The first row shows the styles and the first column the photos.
+    ``method`` is ``"optimize"`` (Gatys, :class:`gantransfer.optimize.TransferConfig` defaults or ``config``)
+    or a feed-forward generator, ``"adain"``, ``"wct"`` or ``"gan"``, with ``decoder`` (default: the shipped
+    one of that method). The first row shows the styles and the first column the photos. ``output``
+    defaults to ``data/figures/grid_<method>.png``.
     """
     from tqdm.auto import tqdm
 
-    from . import extractor, optimize, samples
+    from . import extractor, generator, optimize, samples, train
 
-    output = Path(output)
+    output = Path(output) if output is not None else Path("data/figures") / f"grid_{method}.png"
     if output.exists() and not overwrite:
         raise FileExistsError(f"{output} exists; pass --overwrite to replace it")
-    config = config or optimize.TransferConfig(size=size)
     params = extractor.load_params()
+    if method == "optimize":
+        config = config or optimize.TransferConfig(size=size)
+        stylize = lambda content, style: optimize.stylize(content, style, config, params=params)[0]
+    else:
+        path = Path(decoder) if decoder is not None else generator.shipped_decoder_path(method)
+        if not path.is_file():
+            raise FileNotFoundError(f"no trained decoder at {path} for --method {method}")
+        decoder_state, width = train.load_decoder(path)
+        stylize = lambda content, style: np.asarray(generator.stylize_image(
+            params, decoder_state, content, [style], method=method, width=width))
     style_imgs = [samples.load_input(s, kind="style", size=size) for s in styles]
     rows = [[None, *style_imgs]]
-    with tqdm(total=len(contents) * len(styles), desc="grid", unit="image") as bar:
+    with tqdm(total=len(contents) * len(styles), desc=f"grid ({method})", unit="image") as bar:
         for name in contents:
             content = samples.load_input(name, kind="content", size=size)
             row = [content]
             for style in style_imgs:
-                row.append(optimize.stylize(content, style, config, params=params)[0])
+                row.append(stylize(content, style))
                 bar.update()
             rows.append(row)
     grid = image_grid(rows, row_labels=["", *contents], col_labels=["photo \\ style", *styles])

@@ -124,3 +124,24 @@ def generate(vgg_params, decoder_state, content: jax.Array, styles: Sequence[jax
     style_feats = [encode(vgg_params, s) for s in styles]
     fused = fusion.fuse(content_feats, style_feats, method=method, alpha=alpha, weights=weights, masks=masks)
     return jnp.clip(decode(decoder_state, fused, width=width), 0.0, 1.0)
+
+
+def shipped_decoder_path(method: str) -> Path:
+    """The decoder a feed-forward ``method`` uses: ``"adain"``/``"wct"`` the decoder, ``"gan"`` the GAN-trained one."""
+    if method not in ("adain", "wct", "gan"):
+        raise ValueError(f"method must be 'adain', 'wct' or 'gan'; got {method!r}")
+    return SHIPPED_GAN_DECODER if method == "gan" else SHIPPED_DECODER
+
+
+def stylize_image(vgg_params, decoder_state, content: jax.Array, styles: Sequence[jax.Array], *,
+                  method: str = "adain", alpha: float = 1.0, weights=None, width: float = 1.0) -> jax.Array:
+    """:func:`generate` for one ``[H, W, 3]`` photo and ``[H', W', 3]`` style images → ``[8⌊H/8⌋, 8⌊W/8⌋, 3]``.
+
+    The photo is cropped to a multiple of 8 (the decoder upsamples three times); ``method="gan"`` is AdaIN
+    fusion (use it with the GAN-trained decoder).
+    """
+    crop = lambda x: jnp.asarray(x)[: x.shape[0] // 8 * 8, : x.shape[1] // 8 * 8][None]
+    fusion_method = "adain" if method == "gan" else method
+    return generate(vgg_params, decoder_state, crop(content), [jnp.asarray(s)[None] for s in styles],
+                    method=fusion_method, alpha=alpha, weights=weights, width=width)[0]
+

@@ -133,6 +133,11 @@ def test_train_decoder_resume_export_and_stylize_with_it(tmp_path, capsys):
                            "--size", "64", "--alpha", "0.5", "-o", str(result)], capsys)
     assert code == 0, err
     assert Image.open(result).size == (64, 40)  # 64×42 cropped to a multiple of 8
+    grid = tmp_path / "grid.png"
+    code, out, err = _run(["grid", "--method", "adain", "--decoder", str(decoder), "--contents", "chelsea",
+                           "--styles", "waves", "mondrian", "--size", "64", "-o", str(grid)], capsys)
+    assert code == 0 and grid.is_file(), err
+    assert Image.open(grid).size[0] > 3 * 192  # photo column + two styles
     code, _, err = _run(["stylize", "--method", "wct", "--decoder", str(tmp_path / "none.npz"), "-o",
                          str(tmp_path / "w.png")], capsys)
     assert code == 2 and "no trained decoder" in err
