@@ -721,15 +721,16 @@ def gan_figure(history: Sequence[Mapping[str, float]], *, samples: Sequence[tupl
 
 #: Settings that make a short run fail on purpose (notebook 05), on top of the dashboard's base settings.
 #: Found by trial with 64 px crops, batch 2, a half-width decoder from scratch, G at lr 1e-3 and D at 4e-3
-#: (hinge loss, R1 γ = 1, spectral norm), 40-50 steps, detector window 10:
+#: (hinge loss, R1 γ = 0.1 or 1, spectral norm), 40-50 steps, detector window 10:
 #:
 #: * "discriminator too strong": G nearly frozen, D wide, fast and unregularised; its margin saturates
-#:   (> 0.95) from about step 20 and the detector reports "discriminator wins".
+#:   (> 0.95) and the detector reports "discriminator wins" at about step 25 (from a trained decoder the
+#:   margin reaches 0.8-0.93 in 40 steps: D clearly ahead, the alert later).
 #: * "learning rate too high": D's steps overshoot without spectral norm; its logits and loss jump by
 #:   orders of magnitude (10⁴) and oscillate; no player *wins*, so the detector may stay silent.
 #: * "mode collapse": the adversarial term outweighs the content loss 1000 to 1 and G takes 10× larger
 #:   steps; G paints one picture for every photo (diversity 0) and the detector reports "generator
-#:   collapse" (with adv_weight 1 the same learning rate only spikes, and recovers).
+#:   collapse" between steps 15 and 40 (with adv_weight 1 the same learning rate only spikes, and recovers).
 GAN_PRESETS: dict[str, dict] = {
     "healthy": {},
     "discriminator too strong": dict(g_learning_rate=1e-5, d_learning_rate=2e-3, spectral_norm=False, r1_weight=0.0,
