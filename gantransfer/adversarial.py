@@ -360,8 +360,12 @@ def divergence_alerts(history: Mapping[str, Sequence[float]], *, loss: str, wind
     alerts = []
     d_loss, margin, diversity = last("d_loss"), last("d_margin"), last("diversity")
     floor = d_wins_relative_loss * discriminator.D_LOSS_AT_CHANCE[loss]
-    if (d_loss is not None and np.all(d_loss < floor)) or (margin is not None and np.all(margin > d_wins_margin)):
-        shown = f"d_loss ≤ {np.max(d_loss):.3g}" if d_loss is not None else f"margin ≥ {np.min(margin):.3g}"
+    loss_low = d_loss is not None and bool(np.all(d_loss < floor))
+    margin_high = margin is not None and bool(np.all(margin > d_wins_margin))
+    if loss_low or margin_high:
+        # Quote the condition that held, with its threshold.
+        shown = (f"d_loss ≤ {np.max(d_loss):.3g} < {floor:.3g}" if loss_low
+                 else f"probability margin ≥ {np.min(margin):.3g} > {d_wins_margin}")
         alerts.append(f"discriminator wins: for {window} steps D has told every real patch from every fake one "
                       f"({shown}); G learns nothing from it. Lower d_learning_rate or raise r1_weight.")
     if diversity is not None and np.all(diversity < collapse_diversity):

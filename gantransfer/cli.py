@@ -179,6 +179,8 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="instead: line up two bench JSON files figure by figure")
     p.add_argument("-o", "--output", type=Path, default=None, help="also write the JSON here")
 
+    sub.add_parser("compare", add_help=False, help="every method on photos × styles: a table (time, LPIPS, style "
+                                                   "distance, SSIM) and a grid (`gantransfer compare --help`)")
     sub.add_parser("handouts", add_help=False, help="render every notebook, executed, to offline HTML "
                                                     "(`gantransfer handouts --help`)")
     return parser
@@ -411,6 +413,10 @@ def main(argv: list[str] | None = None) -> int:
         from . import handouts
 
         return handouts.main(argv[1:])
+    if argv[:1] == ["compare"]:  # its own parser: gantransfer.compare.main
+        from . import compare
+
+        return compare.main(argv[1:])
     parser = _build_parser()
     args = parser.parse_args(argv)  # argparse itself prints usage errors and exits with 2
     try:

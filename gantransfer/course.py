@@ -127,6 +127,14 @@ COURSE: tuple[Notebook, ...] = (
         ("Goodfellow et al. 2014 (GAN)", "Isola et al. 2017 (PatchGAN)", "Miyato et al. 2018 (spectral norm)",
          "Miyato & Koyama 2018 (projection)", "Mescheder, Geiger & Nowozin 2018 (R1)"),
         "04 (the generator and its decoder's training)."),
+    Notebook(
+        "06_evaluation_and_scale.ipynb", "Evaluation (评估) and scaling out: metrics, methods compared, the device mesh",
+        "What LPIPS, the Gram distance and SSIM measure and where each fails; Adam, L-BFGS, AdaIN, WCT and the GAN "
+        "decoder compared against baselines; how time grows with image size; data parallelism on a device mesh, "
+        "checked on 4 simulated CPU devices.",
+        ("Zhang et al. 2018 (LPIPS)", "Wang et al. 2004 (SSIM)", "Gatys, Ecker & Bethge 2016 (Gram statistics)",
+         "Xu et al. 2021 (GSPMD)"),
+        "03–05 (the three ways to stylise); a batch, a gradient and an optimiser step."),
 )
 
 

@@ -152,6 +152,20 @@ GLOSSARY: tuple[Term, ...] = (
        r"\text{diversity} = \frac{\operatorname{std}_\text{batch} G(c, s)}{\operatorname{std}_\text{batch}\, c} \to "
        r"0",
        "05_adversarial_training", "gantransfer.adversarial.DivergenceDetector"),
+    # 06 · evaluation and scaling out
+    _T("perceptual distance (LPIPS)", "感知距离",
+       r"d(x, y) = \sum_l \tfrac{1}{h_l w_l} \sum_{h, w} \sum_c w_{l,c} \big(\hat\phi_l(x)_{hwc} - \hat\phi_l(y)_{hwc}\big)^2",
+       "06_evaluation_and_scale", "gantransfer.metrics.lpips_distance",
+       note="Zhang et al. 2018: VGG16 features, unit-normalised per position, weighted by heads fitted to human judgements."),
+    _T("style distance (Gram)", "风格距离", r"d(x, s) = \sum_l \operatorname{mean}\big(G^l(x) - G^l(s)\big)^2",
+       "06_evaluation_and_scale", "gantransfer.metrics.style_distance",
+       note="Blind to layout: positions are summed away. Report it as a ratio to the photo's own distance."),
+    _T("structural similarity (SSIM)", "结构相似性",
+       r"\mathrm{SSIM} = \frac{(2\mu_x\mu_y + C_1)(2\sigma_{xy} + C_2)}{(\mu_x^2 + \mu_y^2 + C_1)(\sigma_x^2 + \sigma_y^2 + C_2)}",
+       "06_evaluation_and_scale", "gantransfer.metrics.ssim"),
+    _T("data parallelism (device mesh)", "数据并行", r"\nabla_\theta \tfrac{1}{B} \sum_{i} \ell_i = \tfrac{1}{n} \sum_{d = 1}^{n} g_d",
+       "06_evaluation_and_scale", "gantransfer.parallel.make_mesh",
+       note="The batch is split along the mesh axis \"data\"; parameters are replicated; jit inserts the all-reduce."),
 )
 
 

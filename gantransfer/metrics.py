@@ -16,7 +16,7 @@ content photo itself, the style image itself), never one number alone. Each func
 where it fails.
 
 All three are pure and jit-compiled; images are ``[N, H, W, 3]`` (or ``[H, W, 3]``) float in [0, 1].
-Taught in the evaluation notebook (planned: ``notebooks/06_evaluation.ipynb``).
+Taught in ``notebooks/06_evaluation_and_scale.ipynb``.
 """
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ Several processes (several hosts, or one per GPU) take part after :func:`maybe_i
 then ``jax.devices()`` lists every process's devices, and each process fills only its own devices' blocks
 of a global array (:func:`shard_batch`, :func:`replicate`).
 
-Used by :mod:`gantransfer.train`; the GAN trainer can use it the same way. Taught in the scaling notebook.
+Used by :mod:`gantransfer.train`; the GAN trainer can use it the same way. Taught in ``notebooks/06_evaluation_and_scale.ipynb``.
 """
 from __future__ import annotations
 

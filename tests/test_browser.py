@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -84,7 +85,8 @@ def lab(tmp_path_factory):
     env = dict(os.environ)
     env.update(GANTRANSFER_FAST="1", PYTHONWARNINGS="ignore::DeprecationWarning",
                JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"),
-               JUPYTER_CONFIG_DIR=str(tmp / "jupyter-config"), JUPYTER_RUNTIME_DIR=str(tmp / "jupyter-runtime"))
+               JUPYTER_CONFIG_DIR=str(tmp / "jupyter-config"), JUPYTER_RUNTIME_DIR=str(tmp / "jupyter-runtime"),
+               JUPYTER_DATA_DIR=str(tmp / "jupyter-data"), IPYTHONDIR=str(tmp / "ipython"))
     port = _free_port()
     log_path = tmp / "jupyterlab.log"
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--ServerApp.port={port}",
@@ -92,7 +94,8 @@ def lab(tmp_path_factory):
            "--ServerApp.allow_root=True", f"--ServerApp.root_dir={root}", "--IdentityProvider.token=",
            "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True", "--LabApp.expose_app_in_browser=True"]
     with open(log_path, "w") as log:
-        server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root)
+        server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root,
+                                  start_new_session=True)  # its own group: the kernels go with it
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -110,11 +113,11 @@ def lab(tmp_path_factory):
             time.sleep(0.5)
         yield {"url": url, "root": root, "log": log_path, "chromium": chromium, "tmp": tmp}
     finally:
-        server.terminate()
+        server.terminate()  # shuts its kernels down too
         try:
             server.wait(30)
         except subprocess.TimeoutExpired:
-            server.kill()
+            os.killpg(server.pid, signal.SIGKILL)
             server.wait(10)
 
 
@@ -151,6 +154,13 @@ _NOTEBOOK_STATE = """() => {
   };
 }"""
 
+_KERNEL_READY = """() => {
+  const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const context = panel && panel.sessionContext;
+  const kernel = context && context.session && context.session.kernel;
+  return !!(context && context.isReady && kernel && kernel.status === 'idle');
+}"""
+
 _IMAGE_BYTES = """async (img) => {
   const response = await fetch(img.src);
   return Array.from(new Uint8Array(await response.arrayBuffer()));
@@ -166,9 +176,10 @@ def _open_and_run_all(page, lab, name):
     page.goto(f"{lab['url']}/lab/tree/{name}", wait_until="domcontentloaded")
     page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget "
                            "&& window.jupyterapp.shell.currentWidget.content", timeout=120_000)
-    page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=180_000)
+    page.wait_for_function(_KERNEL_READY, timeout=180_000)
     start = time.monotonic()
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    # Not awaited in the page: the command's promise settles only when every cell has run.
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
     deadline = start + RUN_ALL_TIMEOUT_S
     state = None
     while time.monotonic() < deadline:

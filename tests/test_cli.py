@@ -182,3 +182,8 @@ def test_bench_compare_two_files(tmp_path, capsys):
     (tmp_path / "bad.json").write_text("{")
     code, _, err = _run(["bench", "--compare", str(a), str(tmp_path / "bad.json")], capsys)
     assert code == 2 and "not a bench JSON" in err
+
+
+def test_compare_is_dispatched_with_one_line_errors(capsys):
+    code, _, err = _run(["compare", "--size", "30"], capsys)
+    assert code == 2 and "error" in err and "Traceback" not in err

@@ -1,0 +1,808 @@
+"""Comparing style-transfer methods on the same photos and styles, with the metrics of :mod:`gantransfer.metrics`.
+
+:func:`compare_methods` stylises every content × style pair with each method and measures, per
+(method, content, style):
+
+* **wall time**: for the feed-forward methods (AdaIN, WCT, the GAN's decoder) a *second* call of the
+  jit-compiled generator, so compilation is excluded; for optimisation the whole run of
+  :func:`gantransfer.optimize.stylize`, compilation included (about 1–2 s for each new image size);
+* **content distance**: LPIPS to the photo (:func:`gantransfer.metrics.lpips_distance`), lower = closer;
+* **style distance**: the Gram distance to the style image (:func:`gantransfer.metrics.style_distance`),
+  and the **style ratio**, that distance over the photo's own (below 1 = moved towards the style);
+* **SSIM** to the photo (:func:`gantransfer.metrics.ssim`, luminance), higher = more structure kept.
+
+The methods (:data:`METHODS`): ``"adam"`` and ``"lbfgs"`` — Gatys' optimisation at the defaults of
+:class:`gantransfer.optimize.TransferConfig` (L-BFGS with ``optimizer="lbfgs"``); ``"adain"`` and
+``"wct"`` — one pass of ``G(I_c, S)`` with the shipped decoder (:data:`gantransfer.generator.SHIPPED_DECODER`);
+``"gan"`` — AdaIN with the adversarially fine-tuned decoder (:data:`gantransfer.generator.SHIPPED_GAN_DECODER`).
+A method whose decoder file does not exist is *skipped*, with the reason, in the results, the table and
+the printed summary — never silently.
+
+:func:`write_table` writes the numbers as Markdown (means per method, then every pair),
+:func:`write_grid` the images as a PNG (rows = pairs; columns = photo, style, each method), and
+:func:`main` is ``gantransfer compare``. :func:`distort` makes the controlled distortions (noise, blur,
+shift, pixel jitter, tile shuffling, blending) with which the notebook shows where each metric fails.
+
+Taught in ``notebooks/06_evaluation_and_scale.ipynb``.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+
+#: Every method :func:`compare_methods` knows, in the order of the table.
+METHODS: tuple[str, ...] = ("adam", "lbfgs", "adain", "wct", "gan")
+
+#: What each method is, for tables and figures.
+METHOD_LABELS: dict[str, str] = {
+    "adam": "optimisation, Adam",
+    "lbfgs": "optimisation, L-BFGS",
+    "adain": "AdaIN + decoder",
+    "wct": "WCT + decoder",
+    "gan": "AdaIN + GAN decoder",
+    "photo": "baseline: the photo itself",
+    "style": "baseline: the style image",
+}
+
+#: The methods that run the generator ``G(I_c, S)`` with a decoder file, and the fusion each uses.
+FEEDFORWARD: dict[str, str] = {"adain": "adain", "wct": "wct", "gan": "adain"}
+
+#: The optimisation methods and the optimiser each uses.
+OPTIMIZATION: dict[str, str] = {"adam": "adam", "lbfgs": "lbfgs"}
+
+#: Baseline rows: the photo itself (no stylisation) and the style image (no content) at the photo's shape.
+BASELINES: tuple[str, ...] = ("photo", "style")
+
+#: Defaults of ``gantransfer compare``: three photos × three styles (the README grid's pairs).
+DEFAULT_CONTENTS: tuple[str, ...] = ("astronaut", "chelsea", "coffee")
+DEFAULT_STYLES: tuple[str, ...] = ("stained_glass", "brush_strokes", "waves")
+
+#: Where ``gantransfer compare`` writes (``.md``, ``.png``, ``.json``), and where a ``--quick`` smoke test does.
+DEFAULT_OUTPUT = "data/figures/compare"
+QUICK_OUTPUT = "compare_quick"
+
+#: The metric columns of the table: (attribute, header).
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("seconds", "seconds"),
+    ("content_distance", "content LPIPS ↓"),
+    ("style_distance", "style Gram distance ↓"),
+    ("style_ratio", "style ratio ↓"),
+    ("ssim", "SSIM ↑"),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class MethodResult:
+    """One method on one content × style pair.
+
+    Attributes:
+      method: a key of :data:`METHODS` (or ``"photo"`` / ``"style"`` for the baselines).
+      content, style: the pair's names (bundled name or file stem).
+      seconds: wall time of the stylisation (see ``timing``); ``None`` for a baseline.
+      timing: how ``seconds`` was measured.
+      content_distance: LPIPS to the photo (0 = the same image).
+      style_distance: Gram distance to the style image (``metrics.style_distance``, ``relu1_1 … relu4_1``).
+      style_ratio: ``style_distance`` over the photo's own Gram distance to the style (the photo scores 1).
+      ssim: SSIM to the photo, on luminance (1 = the same image).
+      image: ``[H, W, 3]`` float32 in [0, 1], the photo's shape.
+    """
+
+    method: str
+    content: str
+    style: str
+    seconds: float | None
+    timing: str
+    content_distance: float
+    style_distance: float
+    style_ratio: float
+    ssim: float
+    image: np.ndarray = dataclasses.field(repr=False, compare=False)
+
+
+@dataclasses.dataclass
+class Comparison:
+    """What :func:`compare_methods` returns.
+
+    Attributes:
+      size: the longest side of every photo and output, px.
+      methods: the methods asked for, in order (skipped ones included).
+      results: one :class:`MethodResult` per method (not skipped) and pair, plus the baselines.
+      skipped: ``{method: reason}`` for each method that could not run (e.g. no decoder file).
+      contents, styles: ``{name: [H, W, 3] image}`` as the methods saw them (photos cropped to multiples of 8).
+      pairs: ``(content, style)`` names in order.
+      settings: how each method was run (config summaries, decoder files), for the record.
+    """
+
+    size: int
+    methods: tuple[str, ...]
+    results: list[MethodResult]
+    skipped: dict[str, str]
+    contents: dict[str, np.ndarray]
+    styles: dict[str, np.ndarray]
+    pairs: list[tuple[str, str]]
+    settings: dict = dataclasses.field(default_factory=dict)
+
+    def result(self, method: str, content: str, style: str) -> MethodResult:
+        """The result of ``method`` on ``(content, style)``; ``KeyError`` if it did not run."""
+        for r in self.results:
+            if (r.method, r.content, r.style) == (method, content, style):
+                return r
+        reason = self.skipped.get(method)
+        raise KeyError(f"no result for {method} on {content} × {style}" + (f" (skipped: {reason})" if reason else ""))
+
+    def ran(self) -> list[str]:
+        """The methods that produced images, in order."""
+        return [m for m in self.methods if m not in self.skipped]
+
+    def means(self) -> dict[str, dict[str, float | None]]:
+        """``{method: {column: mean over pairs}}`` for every method that ran, and the baselines."""
+        out = {}
+        for method in (*self.ran(), *BASELINES):
+            rows = [r for r in self.results if r.method == method]
+            if not rows:
+                continue
+            out[method] = {}
+            for key, _ in COLUMNS:
+                values = [getattr(r, key) for r in rows if getattr(r, key) is not None]
+                out[method][key] = float(np.mean(values)) if values else None
+            out[method]["pairs"] = len(rows)
+        return out
+
+    def to_json(self) -> dict:
+        """Everything but the images, as plain JSON types."""
+        rows = [{k: v for k, v in dataclasses.asdict(r).items() if k != "image"} for r in self.results]
+        return {"schema": 1, "size": self.size, "methods": list(self.methods), "skipped": dict(self.skipped),
+                "pairs": [list(p) for p in self.pairs], "means": self.means(), "results": rows,
+                "settings": self.settings}
+
+
+# ---------------------------------------------------------------------------------------------------
+# Inputs.
+
+def _label(source) -> str:
+    if isinstance(source, str) and os.sep not in source and not Path(source).suffix:
+        return source
+    return Path(source).stem
+
+
+def _crop8(image: np.ndarray) -> np.ndarray:
+    """Crop to multiples of 8 (the decoder upsamples ×8), keeping the centre."""
+    h, w = image.shape[:2]
+    h8, w8 = h // 8 * 8, w // 8 * 8
+    top, left = (h - h8) // 2, (w - w8) // 2
+    return np.ascontiguousarray(image[top:top + h8, left:left + w8])
+
+
+def cover_crop(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """``image`` resized (aspect kept) to cover ``height × width``, then centre-cropped to it: ``[height, width, 3]``.
+
+    How a style image (or another photo) becomes comparable, pixel for pixel, with a photo of another shape.
+    """
+    from . import images
+
+    h, w = image.shape[:2]
+    scale = max(height / h, width / w)
+    resized = images.resize_to(image, max(height, math.ceil(h * scale)), max(width, math.ceil(w * scale)))
+    top, left = (resized.shape[0] - height) // 2, (resized.shape[1] - width) // 2
+    return np.clip(resized[top:top + height, left:left + width], 0.0, 1.0)
+
+
+def default_config(method: str, size: int, **overrides):
+    """The :class:`gantransfer.optimize.TransferConfig` an optimisation method runs with: the defaults
+    (``optimizer="lbfgs"`` for ``"lbfgs"``) at ``size``, with ``overrides`` (e.g. ``steps=4`` in tests)."""
+    from . import optimize
+
+    if method not in OPTIMIZATION:
+        raise ValueError(f"{method!r} is not an optimisation method ({', '.join(OPTIMIZATION)})")
+    return optimize.TransferConfig(**{"size": size, "optimizer": OPTIMIZATION[method], **overrides})
+
+
+def _shown_path(path: Path) -> str:
+    """``path`` relative to the current folder when it is inside it (tables carry no home folders)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _check_methods(methods) -> tuple[str, ...]:
+    if isinstance(methods, str):
+        methods = (methods,)
+    methods = tuple(methods)
+    if not methods:
+        raise ValueError(f"no methods given; choose from {', '.join(METHODS)}")
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ValueError(f"unknown method(s) {', '.join(map(repr, unknown))}; choose from {', '.join(METHODS)}")
+    if len(set(methods)) != len(methods):
+        raise ValueError(f"a method is named twice: {methods}")
+    return methods
+
+
+def _check_size(size) -> int:
+    if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 32 or size % 8:
+        raise ValueError(f"size must be a multiple of 8 and >= 32 (the decoder upsamples ×8, VGG16 needs 32 px); "
+                         f"got {size!r}")
+    return int(size)
+
+
+def _load_decoders(methods, decoder, gan_decoder) -> tuple[dict, dict[str, str]]:
+    """``({method: (params, width, path)}, {method: reason skipped})``; a file that exists but is damaged raises."""
+    from . import train
+
+    files = {"adain": decoder, "wct": decoder, "gan": gan_decoder}
+    how = {"adain": "decoder", "wct": "decoder", "gan": "gan"}
+    loaded, skipped, cache = {}, {}, {}
+    for method in methods:
+        if method not in FEEDFORWARD:
+            continue
+        path = Path(files[method])
+        if not path.is_file():
+            shown = _shown_path(path)
+            skipped[method] = (f"no decoder checkpoint at {shown}; train one with `gantransfer train {how[method]} "
+                               f"--export {shown}`")
+            continue
+        if path not in cache:
+            try:
+                cache[path] = train.load_decoder(path)
+            except (OSError, KeyError, ValueError) as err:
+                raise ValueError(f"{method}: cannot read the decoder file {path}: {err}") from err
+        params, width = cache[path]
+        loaded[method] = (params, width, path)
+    return loaded, skipped
+
+
+# ---------------------------------------------------------------------------------------------------
+# The comparison.
+
+def compare_methods(
+    contents: Sequence,
+    styles: Sequence,
+    *,
+    size: int = 256,
+    methods: Sequence[str] = METHODS,
+    configs: Mapping[str, object] | None = None,
+    decoder: str | os.PathLike | None = None,
+    gan_decoder: str | os.PathLike | None = None,
+    baselines: bool = True,
+    params=None,
+    lpips_params=None,
+    progress: bool = True,
+    on_result: Callable[[MethodResult, Comparison], None] | None = None,
+) -> Comparison:
+    """Stylise every ``content × style`` pair with each method and measure time, content and style distances, SSIM.
+
+    Args:
+      contents: photos: bundled names (``samples.CONTENT_NAMES``) or image files. Each is resized so its
+        longest side is ``size`` and centre-cropped to multiples of 8; every method sees that same photo.
+      styles: style images: bundled names (``samples.STYLE_NAMES``) or files, resized to ``size``.
+      size: longest side in px, a multiple of 8, >= 32.
+      methods: a subset of :data:`METHODS`, in the order wanted.
+      configs: ``{"adam" | "lbfgs": TransferConfig}`` replacing that method's defaults
+        (:func:`default_config`); each must have ``size == size``. Tests pass 2-step configs.
+      decoder: the decoder ``.npz`` of ``"adain"`` and ``"wct"`` (default :data:`generator.SHIPPED_DECODER`).
+      gan_decoder: the decoder ``.npz`` of ``"gan"`` (default :data:`generator.SHIPPED_GAN_DECODER`).
+      baselines: add the rows ``"photo"`` (the photo itself) and ``"style"`` (the style image at the
+        photo's shape): the two ends every metric should be read against.
+      params: VGG16 parameters (loaded once if ``None``).
+      lpips_params: from :func:`gantransfer.metrics.load_lpips_params` (loaded if ``None``).
+      progress: show a tqdm bar.
+      on_result: called after each result with ``(result, comparison so far)`` (a notebook's live display).
+    Returns:
+      A :class:`Comparison`; a method whose decoder file does not exist is in ``skipped`` with the reason.
+    Raises:
+      ValueError: unknown method, bad size, no contents or styles, a config of another size, or a decoder
+        file that exists but cannot be read (checked before anything runs).
+    """
+    import jax
+    import jax.numpy as jnp
+
+    from . import extractor, generator, metrics, optimize, samples
+
+    size = _check_size(size)
+    methods = _check_methods(methods)
+    contents, styles = list(contents), list(styles)
+    if not contents or not styles:
+        raise ValueError("compare_methods needs at least one content photo and one style image")
+    configs = dict(configs or {})
+    for method, config in configs.items():
+        if method not in OPTIMIZATION:
+            raise ValueError(f"configs: only {', '.join(OPTIMIZATION)} take a TransferConfig; got {method!r}")
+        if not isinstance(config, optimize.TransferConfig) or config.size != size:
+            raise ValueError(f"configs[{method!r}] must be a TransferConfig with size={size}; got {config!r}")
+        if config.optimizer != OPTIMIZATION[method]:
+            raise ValueError(f"configs[{method!r}] has optimizer={config.optimizer!r}; {method} needs "
+                             f"{OPTIMIZATION[method]!r}")
+    for method in OPTIMIZATION:
+        if method in methods and method not in configs:
+            configs[method] = default_config(method, size)
+    decoders, skipped = _load_decoders(
+        methods, generator.SHIPPED_DECODER if decoder is None else decoder,
+        generator.SHIPPED_GAN_DECODER if gan_decoder is None else gan_decoder)
+
+    # Load every image first: a bad name fails before minutes of work.
+    photos = {}
+    for source in contents:
+        photo = _crop8(samples.load_input(source, kind="content", size=size))
+        if min(photo.shape[:2]) < extractor.MIN_SIZE:
+            raise ValueError(f"photo {_label(source)!r} is {photo.shape[0]}×{photo.shape[1]} px at size {size}: "
+                             f"too small for VGG16 (>= {extractor.MIN_SIZE} px a side); use a larger size")
+        photos[_label(source)] = photo
+    style_imgs = {_label(s): samples.load_input(s, kind="style", size=size) for s in styles}
+    if len(photos) != len(contents) or len(style_imgs) != len(styles):
+        raise ValueError("two contents (or two styles) have the same name; give each once")
+
+    params = extractor.load_params() if params is None else params
+    lpips_params = metrics.load_lpips_params() if lpips_params is None else lpips_params
+    pairs = [(c, s) for c in photos for s in style_imgs]
+    settings = {name: _config_summary(cfg) for name, cfg in configs.items() if name in methods}
+    settings.update({m: {"decoder": _shown_path(path), "width": width, "fusion": FEEDFORWARD[m]}
+                     for m, (_, width, path) in decoders.items()})
+    comparison = Comparison(size, methods, [], skipped, photos, style_imgs, pairs, settings)
+    ran = [m for m in methods if m not in skipped]
+
+    def measure(method, content, style, image, seconds, timing, photo_style_distance):
+        photo, style_img = jnp.asarray(photos[content])[None], jnp.asarray(style_imgs[style])[None]
+        out = jnp.asarray(image)[None]
+        d_style = float(metrics.style_distance(params, out, style_img)[0])
+        result = MethodResult(
+            method, content, style, seconds, timing,
+            content_distance=float(metrics.lpips_distance(lpips_params, out, photo)[0]),
+            style_distance=d_style, style_ratio=d_style / max(photo_style_distance, 1e-12),
+            ssim=float(metrics.ssim(out, photo)[0]), image=np.asarray(image, np.float32))
+        comparison.results.append(result)
+        if on_result is not None:
+            on_result(result, comparison)
+        return result
+
+    from tqdm.auto import tqdm
+
+    with tqdm(total=len(pairs) * len(ran), desc="compare", unit="image", disable=not progress) as bar:
+        for content, style in pairs:
+            photo, style_img = photos[content], style_imgs[style]
+            photo_style = float(metrics.style_distance(params, jnp.asarray(photo)[None],
+                                                       jnp.asarray(style_img)[None])[0])
+            if baselines:
+                measure("photo", content, style, photo, None, "baseline", photo_style)
+                measure("style", content, style, cover_crop(style_img, *photo.shape[:2]), None, "baseline", photo_style)
+            for method in ran:
+                bar.set_postfix_str(f"{method}: {content} × {style}")
+                if method in OPTIMIZATION:
+                    start = time.perf_counter()
+                    image, _ = optimize.stylize(photo, style_img, configs[method], params=params)
+                    seconds, timing = time.perf_counter() - start, "whole run, compilation included"
+                else:
+                    dec, width, _ = decoders[method]
+                    c, s = jnp.asarray(photo)[None], [jnp.asarray(style_img)[None]]
+                    run = lambda: generator.generate(params, dec, c, s, method=FEEDFORWARD[method], width=width)
+                    jax.block_until_ready(run())                 # compiles (once per shape)
+                    start = time.perf_counter()
+                    image = np.asarray(jax.block_until_ready(run())[0])
+                    seconds, timing = time.perf_counter() - start, "second call (compilation excluded)"
+                measure(method, content, style, image, seconds, timing, photo_style)
+                bar.update()
+    return comparison
+
+
+def _config_summary(config) -> dict:
+    return {"optimizer": config.optimizer, "scales": list(config.scales), "steps": list(config.scale_steps),
+            "learning_rate": config.learning_rate, "coarse_learning_rate": config.coarse_learning_rate,
+            "content_weight": config.content_weight, "style_weight": config.style_weight,
+            "tv_weight": config.tv_weight}
+
+
+# ---------------------------------------------------------------------------------------------------
+# Table and grid.
+
+def _fmt(value, key: str) -> str:
+    if value is None:
+        return "—"
+    if key == "seconds":
+        return f"{value:.3f}" if value < 1 else f"{value:.1f}"
+    if key == "style_distance":
+        return f"{value:.3g}"
+    return f"{value:.3f}"
+
+
+def table_markdown(results: Comparison, *, heading: bool = True) -> str:
+    """The Markdown :func:`write_table` writes: means per method (skipped methods with their reason), then every pair.
+
+    ``heading=False`` leaves out the title and the paragraph on how it was measured (for a notebook).
+    """
+    means = results.means()
+    header = "| method | pairs | " + " | ".join(h for _, h in COLUMNS) + " |"
+    rule = "|" + " --- |" * (2 + len(COLUMNS))
+    lines = [f"# Style-transfer methods compared ({results.size} px, {len(results.contents)} photo(s) × "
+             f"{len(results.styles)} style(s))", "",
+             f"Made by `gantransfer compare` on {datetime.date.today().isoformat()} ({_machine_line()}). "
+             "Content LPIPS and SSIM are measured against the photo, the Gram distance against the style "
+             "(VGG16 `relu1_1 … relu4_1`); the style ratio is that distance over the photo's own (1 = not "
+             "stylised). Feed-forward times are a second call (compilation excluded); optimisation times are "
+             "the whole run, compilation included. See `notebooks/06_evaluation_and_scale.ipynb` for what "
+             "each number can and cannot tell.", ""]
+    if not heading:
+        lines = []
+    lines += ["## Means per method", "", header, rule]
+    for method in results.methods:
+        if method in results.skipped:
+            lines.append(f"| `{method}` ({METHOD_LABELS[method]}) | skipped (below) |" + " — |" * len(COLUMNS))
+            continue
+        m = means.get(method)
+        if m is None:
+            continue
+        lines.append(f"| `{method}` ({METHOD_LABELS[method]}) | {m['pairs']} | "
+                     + " | ".join(_fmt(m[k], k) for k, _ in COLUMNS) + " |")
+    for method in BASELINES:
+        if method in means:
+            m = means[method]
+            lines.append(f"| {METHOD_LABELS[method]} | {m['pairs']} | "
+                         + " | ".join(_fmt(m[k], k) for k, _ in COLUMNS) + " |")
+    lines += ["", "## Every pair", "",
+              "| method | content | style | " + " | ".join(h for _, h in COLUMNS) + " |",
+              "|" + " --- |" * (3 + len(COLUMNS))]
+    order = {m: i for i, m in enumerate((*results.methods, *BASELINES))}
+    pair_index = {p: i for i, p in enumerate(results.pairs)}
+    for r in sorted(results.results, key=lambda r: (pair_index[(r.content, r.style)], order[r.method])):
+        name = f"`{r.method}`" if r.method in METHODS else f"({r.method})"
+        lines.append(f"| {name} | {r.content} | {r.style} | " + " | ".join(_fmt(getattr(r, k), k) for k, _ in COLUMNS)
+                     + " |")
+    if results.skipped:
+        lines += ["", "Skipped:", ""] + [f"- `{m}`: {why}." for m, why in results.skipped.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _machine_line() -> str:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+        cpu = next((l.split(":", 1)[1].strip() for l in text.splitlines() if l.startswith("model name")), "")
+    except OSError:
+        cpu = ""
+    import platform
+
+    return f"{cpu or platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+
+
+def _check_target(path, suffixes: tuple[str, ...], overwrite: bool) -> Path:
+    path = Path(path)
+    if path.suffix.lower() not in suffixes:
+        raise ValueError(f"{path} must end in {' or '.join(suffixes)}")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
+    return path
+
+
+def _write_text(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)   # atomic: never a half-written table
+    return path
+
+
+def write_table(results: Comparison, path_md: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Write the comparison as Markdown: means per method (and the baselines), then one row per method and pair.
+
+    Skipped methods appear in the means table with their reason. Refuses to replace an existing file
+    unless ``overwrite``. Returns the path.
+    """
+    path = _check_target(path_md, (".md",), overwrite)
+    return _write_text(path, table_markdown(results))
+
+
+def grid_image(results: Comparison, *, cell: int | None = None) -> np.ndarray:
+    """The grid :func:`write_grid` saves: ``[H, W, 3]`` uint8; rows = pairs; columns = photo, style, each method that ran."""
+    from . import figures
+
+    ran = results.ran()
+    rows = []
+    for content, style in results.pairs:
+        rows.append([results.contents[content], results.styles[style],
+                     *(results.result(m, content, style).image for m in ran)])
+    cell = cell or int(min(max(results.size, 96), 224))
+    return figures.image_grid(rows, row_labels=[f"{c}\n{s}" for c, s in results.pairs],
+                              col_labels=["photo", "style", *ran], cell=cell)
+
+
+def write_grid(results: Comparison, path_png: str | os.PathLike, *, overwrite: bool = False,
+               cell: int | None = None) -> Path:
+    """Save the images as one labelled PNG (:func:`grid_image`); refuses to replace a file unless ``overwrite``."""
+    from . import images
+
+    path = _check_target(path_png, (".png",), overwrite)
+    return images.save_image(grid_image(results, cell=cell), path, overwrite=overwrite)
+
+
+def write_json(results: Comparison, path_json: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Save :meth:`Comparison.to_json` (every number, no images)."""
+    path = _check_target(path_json, (".json",), overwrite)
+    return _write_text(path, json.dumps(results.to_json(), indent=1) + "\n")
+
+
+def read_table(path_md: str | os.PathLike) -> str | None:
+    """The text of a table written by :func:`write_table`, or ``None`` if there is none (the notebook shows it if present)."""
+    path = Path(path_md)
+    return path.read_text() if path.is_file() else None
+
+
+# ---------------------------------------------------------------------------------------------------
+# How time grows with the image size.
+
+#: What one timed unit of each method is, in :func:`time_vs_size`.
+TIMED_UNITS: dict[str, str] = {
+    "adam": "one Adam step (a forward and backward pass of VGG16)",
+    "lbfgs": "one L-BFGS iteration (its line search included)",
+    "adain": "one image: encode photo and style, AdaIN, decode",
+    "wct": "one image: encode photo and style, WCT, decode",
+}
+
+
+def time_vs_size(sizes: Sequence[int], *, methods: Sequence[str] = ("adam", "lbfgs", "adain", "wct"),
+                 params=None, width: float | None = None, repeats: int = 2,
+                 on_measure: Callable[[str, int, float], None] | None = None) -> dict:
+    """Seconds per unit of work of each method at each square size (after compilation; median of ``repeats``).
+
+    The units (:data:`TIMED_UNITS`): one optimisation step (Adam) or iteration (L-BFGS) — a whole
+    optimisation is ``TransferConfig().steps`` (130) of them, fewer at the coarse scale — and one whole
+    feed-forward image. Inputs are random images: the work does not depend on what they show. The decoder
+    is a random one of ``width`` (default: the shipped decoder's, else
+    :data:`gantransfer.generator.DEFAULT_WIDTH`): its speed does not depend on its weights. ``"gan"``
+    runs the same network as ``"adain"`` and is not timed separately.
+
+    Args:
+      sizes: square sides in px, multiples of 8, >= 32.
+      methods: a subset of ``("adam", "lbfgs", "adain", "wct")``.
+      repeats: timed calls per point, after one call that compiles.
+      on_measure: called with ``(method, size, seconds)`` after each point (a notebook's live plot).
+    Returns:
+      ``{"sizes": [...], "seconds": {method: {size: float}}, "units": {method: str}, "width": float}``.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    from . import bench, extractor, generator, optimize
+
+    sizes = [_check_size(s) for s in sizes]
+    methods = tuple(methods)
+    if "gan" in methods:
+        raise ValueError("'gan' runs the same network as 'adain' (another decoder's weights): time 'adain'")
+    unknown = [m for m in methods if m not in TIMED_UNITS]
+    if unknown or not methods:
+        raise ValueError(f"methods must be among {', '.join(TIMED_UNITS)}; got {methods}")
+    if not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats must be a positive integer; got {repeats!r}")
+    params = extractor.load_params() if params is None else params
+    width = bench.shipped_decoder_width() if width is None else float(width)
+    decoder = generator.init_decoder(jax.random.key(0), width=width) if set(methods) & set(FEEDFORWARD) else None
+    out = {"sizes": sizes, "seconds": {m: {} for m in methods}, "units": {m: TIMED_UNITS[m] for m in methods},
+           "width": width}
+
+    def timed(fn) -> float:
+        fn()                                           # compiles
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        return float(np.median(times))
+
+    rng = np.random.default_rng(0)
+    for size in sizes:
+        content = jnp.asarray(rng.random((1, size, size, 3), dtype=np.float32))
+        style = jnp.asarray(rng.random((1, size, size, 3), dtype=np.float32))
+        for method in methods:
+            if method in OPTIMIZATION:
+                config = default_config(method, size, scales=(size,))
+                problem = optimize.make_problem(params, content, [style], config)
+                state = {"x": jnp.array(content), "opt": optimize.init_optimizer_state(method, content)}
+
+                def step(state=state, problem=problem, method=method):
+                    if method == "adam":
+                        state["x"], state["opt"], losses = optimize.adam_step(params, state["x"], state["opt"], problem)
+                    else:
+                        state["x"], state["opt"], losses = optimize.lbfgs_steps(params, state["x"], state["opt"],
+                                                                               problem, 1)
+                    jax.block_until_ready(losses)
+
+                seconds = timed(step)
+            else:
+                seconds = timed(lambda method=method: jax.block_until_ready(generator.generate(
+                    params, decoder, content, [style], method=method, width=width)))
+            out["seconds"][method][size] = seconds
+            if on_measure is not None:
+                on_measure(method, size, seconds)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# Controlled distortions: where each metric fails (notebook 06, section 1).
+
+#: The distortions :func:`distort` makes, each with what its ``strength`` in [0, 1] means.
+DISTORTIONS: dict[str, str] = {
+    "noise": "Gaussian noise, σ = 0.2 × strength",
+    "blur": "Gaussian blur, σ = 4 px × strength",
+    "shift": "translation by 12 px × strength (edges reflected)",
+    "jitter": "every pixel moved by a random offset of up to 6 px × strength (texture re-drawn, layout kept)",
+    "tiles": "the image cut into n × n tiles (n = 2 … 8 with strength) and shuffled (statistics kept, layout lost)",
+    "blend": "mixed with another image: (1 − 0.6 × strength) · image + 0.6 × strength · other",
+}
+
+
+def shuffle_tiles(image: np.ndarray, tiles: int, *, seed: int = 0) -> np.ndarray:
+    """Cut ``image`` (``[H, W, 3]``) into ``tiles × tiles`` blocks and put them back in a random order.
+
+    ``H`` and ``W`` are first cropped to multiples of ``tiles``. Every pixel is kept, only the layout
+    changes: what a Gram matrix, which sums over positions, barely notices.
+    """
+    image = np.asarray(image, np.float32)
+    if not isinstance(tiles, (int, np.integer)) or tiles < 1:
+        raise ValueError(f"tiles must be a positive integer; got {tiles!r}")
+    th, tw = image.shape[0] // tiles, image.shape[1] // tiles
+    if th < 1 or tw < 1:
+        raise ValueError(f"a {image.shape[0]}×{image.shape[1]} image cannot be cut into {tiles}×{tiles} tiles")
+    blocks = [image[i * th:(i + 1) * th, j * tw:(j + 1) * tw] for i in range(tiles) for j in range(tiles)]
+    order = np.random.default_rng(seed).permutation(len(blocks))
+    if len(blocks) > 1 and np.all(order == np.arange(len(blocks))):
+        order = np.roll(order, 1)                  # never the identity
+    rows = [np.concatenate([blocks[order[i * tiles + j]] for j in range(tiles)], axis=1) for i in range(tiles)]
+    return np.concatenate(rows, axis=0)
+
+
+def distort(image: np.ndarray, kind: str, strength: float, *, other: np.ndarray | None = None,
+            seed: int = 0) -> np.ndarray:
+    """A controlled change of ``image`` (``[H, W, 3]`` in [0, 1]); ``strength`` 0 leaves it unchanged.
+
+    ``kind`` is one of :data:`DISTORTIONS`. The result has the same shape (``"tiles"`` crops to a
+    multiple of the tile count first, and is then resized back), values in [0, 1]. ``"blend"`` needs
+    ``other`` (any size: it is resized to cover the image).
+    """
+    from scipy import ndimage
+
+    from . import images
+
+    image = np.asarray(image, np.float32)
+    if kind not in DISTORTIONS:
+        raise ValueError(f"kind must be one of {', '.join(DISTORTIONS)}; got {kind!r}")
+    strength = float(strength)
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError(f"strength must be in [0, 1]; got {strength}")
+    if strength == 0.0:
+        return image.copy()
+    rng = np.random.default_rng(seed)
+    h, w = image.shape[:2]
+    if kind == "noise":
+        out = image + rng.normal(0.0, 0.2 * strength, image.shape).astype(np.float32)
+    elif kind == "blur":
+        out = ndimage.gaussian_filter(image, sigma=(4.0 * strength, 4.0 * strength, 0), mode="reflect")
+    elif kind == "shift":
+        d = max(1, round(12 * strength))
+        out = np.pad(image, ((d, 0), (d, 0), (0, 0)), mode="reflect")[:h, :w]
+    elif kind == "jitter":
+        r = 6.0 * strength
+        yy, xx = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+        # Smooth random offsets (correlated over ~2 px), so strokes are redrawn rather than turned to noise.
+        dy = ndimage.gaussian_filter(rng.uniform(-1, 1, (h, w)), 1.0)
+        dx = ndimage.gaussian_filter(rng.uniform(-1, 1, (h, w)), 1.0)
+        dy, dx = r * dy / (np.abs(dy).max() + 1e-8), r * dx / (np.abs(dx).max() + 1e-8)
+        coords = [np.clip(yy + dy, 0, h - 1), np.clip(xx + dx, 0, w - 1)]
+        out = np.stack([ndimage.map_coordinates(image[..., c], coords, order=1) for c in range(3)], axis=-1)
+    elif kind == "tiles":
+        n = 2 + round(6 * strength)
+        out = shuffle_tiles(image, n, seed=seed)
+        if out.shape[:2] != (h, w):
+            out = images.resize_to(out, h, w)
+    else:
+        if other is None:
+            raise ValueError("distort(..., 'blend') needs other=, the image to mix in")
+        a = 0.6 * strength
+        out = (1 - a) * image + a * cover_crop(np.asarray(other, np.float32), h, w)
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------------------
+# gantransfer compare
+
+def build_parser(prog: str = "gantransfer compare") -> argparse.ArgumentParser:
+    """The argument parser of ``gantransfer compare`` (also usable as a ``cli.py`` sub-parser's template)."""
+    from . import generator
+
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Stylise photos × styles with every method (Adam, L-BFGS, AdaIN, WCT, GAN decoder) and write "
+                    "a Markdown table (time, LPIPS to the photo, Gram distance to the style, SSIM), a PNG grid "
+                    "and a JSON file. Methods whose decoder file is missing are reported as skipped.")
+    parser.add_argument("--contents", nargs="+", default=list(DEFAULT_CONTENTS), metavar="CONTENT",
+                        help=f"photos: bundled names or files (default: {' '.join(DEFAULT_CONTENTS)})")
+    parser.add_argument("--styles", nargs="+", default=list(DEFAULT_STYLES), metavar="STYLE",
+                        help=f"styles: bundled names or files (default: {' '.join(DEFAULT_STYLES)})")
+    parser.add_argument("--size", type=int, default=256, help="longest side in px, a multiple of 8 (default 256)")
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS, metavar="METHOD",
+                        help=f"which methods, in order (default: {' '.join(METHODS)})")
+    parser.add_argument("-o", "--output", default=None,
+                        help="output path without suffix: writes OUTPUT.md, OUTPUT.png and OUTPUT.json "
+                             f"(default {DEFAULT_OUTPUT}; with --quick {QUICK_OUTPUT}, in this folder)")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    parser.add_argument("--decoder", default=None,
+                        help=f"decoder .npz for adain and wct (default {generator.SHIPPED_DECODER})")
+    parser.add_argument("--gan-decoder", default=None,
+                        help=f"decoder .npz for gan (default {generator.SHIPPED_GAN_DECODER})")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="optimisation steps for adam and lbfgs (default: optimize.TransferConfig's)")
+    parser.add_argument("--no-baselines", action="store_true", help="leave out the photo and style baseline rows")
+    parser.add_argument("--quick", action="store_true",
+                        help="a smoke test: 64 px, one photo × one style unless given, 4 optimisation steps")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    """Run ``gantransfer compare`` from parsed arguments; raises ``ValueError`` / ``FileExistsError`` on bad input."""
+    from . import runtime
+
+    size, steps = args.size, args.steps
+    contents, styles = args.contents, args.styles
+    if args.quick:
+        size = 64 if size == 256 else size
+        steps = steps or 4
+        contents = contents[:1] if contents == list(DEFAULT_CONTENTS) else contents
+        styles = styles[:1] if styles == list(DEFAULT_STYLES) else styles
+    _check_size(size)
+    if steps is not None and steps < 1:
+        raise ValueError(f"--steps must be a positive integer; got {steps}")
+    out = Path(args.output or (QUICK_OUTPUT if args.quick else DEFAULT_OUTPUT))
+    if out.suffix.lower() in (".md", ".png", ".json"):
+        out = out.with_suffix("")
+    targets = {s: out.with_name(out.name + s) for s in (".md", ".png", ".json")}
+    for path in targets.values():   # before minutes of work
+        _check_target(path, (path.suffix,), args.overwrite)
+    configs = {m: default_config(m, size, steps=steps) for m in OPTIMIZATION if m in args.methods} if steps else None
+    runtime.enable_compilation_cache()
+    result = compare_methods(contents, styles, size=size, methods=args.methods, configs=configs,
+                             decoder=args.decoder, gan_decoder=args.gan_decoder,
+                             baselines=not args.no_baselines, progress=not args.quiet)
+    write_table(result, targets[".md"], overwrite=args.overwrite)
+    write_json(result, targets[".json"], overwrite=args.overwrite)
+    if result.ran():
+        write_grid(result, targets[".png"], overwrite=args.overwrite)
+        written = list(targets.values())
+    else:
+        written = [targets[".md"], targets[".json"]]
+    for method, reason in result.skipped.items():
+        print(f"skipped {method}: {reason}", file=sys.stderr)
+    means = result.means()
+    for method in result.ran():
+        m = means[method]
+        print(f"{method:>6}: {m['seconds']:8.3f} s  LPIPS {m['content_distance']:.3f}  style ratio "
+              f"{m['style_ratio']:.3f}  SSIM {m['ssim']:.3f}")
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``gantransfer compare``: exit code 0, or 2 with a one-line error for bad arguments or inputs."""
+    parser = build_parser()
+    args = parser.parse_args(argv)   # argparse prints usage errors and exits with 2
+    try:
+        return run_cli(args)
+    except (ValueError, FileNotFoundError, FileExistsError, PermissionError, IsADirectoryError) as err:
+        print(f"gantransfer compare: error: {err}", file=sys.stderr)
+        return 2
+    except FloatingPointError as err:
+        print(f"gantransfer compare: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("gantransfer compare: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
