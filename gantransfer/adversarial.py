@@ -66,7 +66,7 @@ class GanTrainConfig:
 
     steps: int = 2000
     batch: int = 4
-    crop: int = 128
+    crop: int = 96
     g_learning_rate: float = 1e-4
     d_learning_rate: float = 4e-4
     beta1: float = 0.5
@@ -74,9 +74,9 @@ class GanTrainConfig:
     adv_weight: float = 1.0
     loss: str = "hinge"
     r1_weight: float = 1.0
-    style_weight: float = 10.0
+    style_weight: float = 2.0
     style_loss: str = "mean_std"
-    width: float = 1.0
+    width: float = generator.DEFAULT_WIDTH
     d_width: float = 0.5
     d_layers: int = 3
     spectral_norm: bool = True
@@ -84,9 +84,9 @@ class GanTrainConfig:
     seed: int = 0
     checkpoint_every: int = 200
     pool_side: int = 256
-    style_variants: int = 1
+    style_variants: int = 4
     divergence_window: int = 50
-    identity_weight: float = 0.0
+    identity_weight: float = 500.0
 
     def __post_init__(self):
         for name in ("steps", "batch", "crop", "checkpoint_every", "pool_side", "style_variants", "d_layers",

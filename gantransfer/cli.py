@@ -118,15 +118,15 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--styles", nargs="+", default=None, help="style names, files or folders (default: bundled)")
     p.add_argument("--steps", type=_positive_int, default=20000)
     p.add_argument("--batch", type=_positive_int, default=4)
-    p.add_argument("--crop", type=_positive_int, default=128)
-    p.add_argument("--lr", type=_weight, default=1e-4, help="decoder: Adam's peak learning rate (default %(default)s)")
-    p.add_argument("--style-weight", type=_weight, default=10.0)
+    p.add_argument("--crop", type=_positive_int, default=96)
+    p.add_argument("--lr", type=_weight, default=3e-4, help="decoder: Adam's peak learning rate (default %(default)s)")
+    p.add_argument("--style-weight", type=_weight, default=2.0)
     p.add_argument("--style-loss", choices=("mean_std", "gram"), default="mean_std")
     p.add_argument("--width", type=_weight, default=generator.DEFAULT_WIDTH,
                    help="decoder width multiplier (default %(default)s; 1.0 = Huang & Belongie)")
-    p.add_argument("--decay-steps", type=_positive_int, default=50000,
+    p.add_argument("--decay-steps", type=_positive_int, default=15000,
                    help="steps of the cosine decay of the learning rate to a tenth (default %(default)s)")
-    p.add_argument("--style-variants", type=_positive_int, default=1,
+    p.add_argument("--style-variants", type=_positive_int, default=4,
                    help="with the bundled styles: also paint each with seeds 1..N-1 (default %(default)s)")
     p.add_argument("--checkpoint-every", type=_positive_int, default=200)
     p.add_argument("--seed", type=int, default=0)
@@ -138,7 +138,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init-decoder", default=None,
                    help="where a new run starts: 'scratch', 'shipped' (data/checkpoints/decoder.npz) or a decoder "
                         ".npz (default: scratch for decoder, shipped for gan)")
-    p.add_argument("--identity-weight", type=_weight, default=0.0,
+    p.add_argument("--identity-weight", type=_weight, default=500.0,
                    help="weight of the identity loss mean((D(f(c)) - c)^2) (default %(default)s)")
     gan = p.add_argument_group("gan only")
     gan.add_argument("--g-lr", type=_weight, default=1e-4, help="generator's learning rate (default %(default)s)")

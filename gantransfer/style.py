@@ -170,6 +170,8 @@ def mean_std_loss(
     total = jnp.zeros((), jnp.float32)
     for name, weight in weights.items():
         weight = check_weight(weight, f"weight of layer {name}")
+        if name not in features:
+            raise ValueError(f"no features for style layer {name!r}; got {sorted(features)}")
         mean, std = feature_mean_std(features[name])
         t_mean, t_std = target[name]
         per_image = jnp.mean((mean - t_mean) ** 2, axis=-1) + jnp.mean((std - t_std) ** 2, axis=-1)

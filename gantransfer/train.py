@@ -62,18 +62,18 @@ class DecoderTrainConfig:
 
     steps: int = 20000
     batch: int = 4
-    crop: int = 128
-    learning_rate: float = 1e-4
+    crop: int = 96
+    learning_rate: float = 3e-4
     warmup: int = 100
-    decay_steps: int = 50000
-    style_weight: float = 10.0
+    decay_steps: int = 15000
+    style_weight: float = 2.0
     style_loss: str = "mean_std"
-    width: float = 1.0
+    width: float = generator.DEFAULT_WIDTH
     seed: int = 0
     checkpoint_every: int = 200
     pool_side: int = 256
-    style_variants: int = 1
-    identity_weight: float = 0.0
+    style_variants: int = 4
+    identity_weight: float = 500.0
 
     def __post_init__(self):
         for name in ("steps", "batch", "crop", "checkpoint_every", "pool_side", "decay_steps", "style_variants"):
@@ -298,6 +298,11 @@ class MetricsLog:
         names = sorted(metrics)
         new = not self.path.is_file() or self.path.stat().st_size == 0
         with open(self.path, "a") as f:
+            if not new:  # a line cut by a kill or a full disk: end it, so this row stays a row of its own
+                with open(self.path, "rb") as g:
+                    g.seek(-1, os.SEEK_END)
+                    if g.read(1) != b"\n":
+                        f.write("\n")
             if new:
                 f.write(",".join(["step", "seconds", *names]) + "\n")
             f.write(",".join([str(step), f"{seconds:.4f}", *(f"{metrics[k]:.6g}" for k in names)]) + "\n")
@@ -425,27 +430,51 @@ def export_decoder(params, path: str | os.PathLike, *, width: float = 1.0) -> Pa
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, __width__=np.float32(width), **flat)
-    os.replace(tmp, path)
+    try:
+        np.savez_compressed(tmp, __width__=np.float32(width), **flat)
+        os.replace(tmp, path)
+    except OSError as err:  # e.g. a full disk: leave no half-written file behind
+        tmp.unlink(missing_ok=True)
+        raise OSError(err.errno, f"could not write the decoder to {path}: {err.strerror or err}") from None
     return path
 
 
 def load_decoder(path: str | os.PathLike):
-    """Read an exported decoder: ``(params, width)``; key names and shapes are checked."""
+    """Read an exported decoder: ``(params, width)``; the file, key names, shapes and values are checked.
+
+    Raises:
+      FileNotFoundError: no file at ``path``.
+      ValueError: naming the file, for anything that is not a complete, finite decoder of one width.
+    """
+    import zipfile
+
     from flax import nnx
 
-    with np.load(path, allow_pickle=False) as z:
-        width = float(z["__width__"])
-        abstract = nnx.state(nnx.eval_shape(lambda: generator.Decoder(width=width, rngs=nnx.Rngs(0))), nnx.Param)
-        flat = {}
-        for key, leaf in nnx.to_flat_state(abstract):
-            name = "/".join(map(str, key))
-            if name not in z:
-                raise ValueError(f"decoder file {path} lacks {name}")
-            value = z[name].astype(np.float32)
-            if value.shape != leaf.get_value().shape:
-                raise ValueError(f"decoder file {path}: {name} has shape {value.shape}, expected {leaf.get_value().shape}")
-            flat[key] = leaf.replace(jnp.asarray(value))
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no decoder file at {path}")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {name: z[name] for name in z.files}
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, KeyError) as err:
+        raise ValueError(f"decoder file {path} is not a readable .npz ({type(err).__name__}: {err})") from None
+    if "__width__" not in arrays:
+        raise ValueError(f"decoder file {path} has no __width__ entry: not written by export_decoder")
+    width = float(np.asarray(arrays["__width__"]).reshape(-1)[0]) if np.asarray(arrays["__width__"]).size else math.nan
+    if not (math.isfinite(width) and width > 0):
+        raise ValueError(f"decoder file {path}: width must be a finite number > 0; got {width}")
+    abstract = nnx.state(nnx.eval_shape(lambda: generator.Decoder(width=width, rngs=nnx.Rngs(0))), nnx.Param)
+    flat = {}
+    for key, leaf in nnx.to_flat_state(abstract):
+        name = "/".join(map(str, key))
+        if name not in arrays:
+            raise ValueError(f"decoder file {path} lacks {name}")
+        value = arrays[name].astype(np.float32)
+        if value.shape != leaf.get_value().shape:
+            raise ValueError(f"decoder file {path}: {name} has shape {value.shape}, expected {leaf.get_value().shape}")
+        if not np.all(np.isfinite(value)):
+            raise ValueError(f"decoder file {path}: {name} holds NaN or infinite values")
+        flat[key] = leaf.replace(jnp.asarray(value))
     return nnx.from_flat_state(flat), width
 
 

@@ -53,8 +53,9 @@ def test_g_steps_lower_the_generator_loss(vgg_params, batch):
         state, metrics = A.g_step(config, state, vgg_params, batch)
         losses.append(float(metrics["g_total"]))
     assert losses[-1] < losses[0] and int(state["step"]) == 4
-    np.testing.assert_allclose(metrics["g_total"], metrics["content"] + 10.0 * metrics["style"] + metrics["g_adv"],
-                               rtol=1e-5)
+    want = (metrics["content"] + config.style_weight * metrics["style"]
+            + config.identity_weight * metrics["identity"] + config.adv_weight * metrics["g_adv"])
+    np.testing.assert_allclose(metrics["g_total"], want, rtol=1e-5)
     assert {"g_adv", "content", "style", "g_grad_norm", "diversity"} <= set(metrics)
 
 

@@ -312,8 +312,6 @@ def test_disk_full_for_a_stylised_image(full_disk, capsys):
     assert sorted(p.name for p in full_disk.iterdir()) == ["filler"]
 
 
-@pytest.mark.xfail(strict=True, reason="train.export_decoder leaves its half-written NAME.tmp.npz behind and its "
-                                       "error does not name the file")
 def test_disk_full_while_exporting_a_decoder(tmp_path, monkeypatch):
     import jax
 
@@ -351,8 +349,6 @@ def test_disk_full_while_writing_bench_json(tmp_path, monkeypatch, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.xfail(strict=True, reason="train.MetricsLog.append after a cut line (disk full mid-write) glues the "
-                                       "next row onto it, so read_metrics drops or misreads a step")
 def test_metrics_log_survives_a_line_cut_by_a_full_disk(tmp_path):
     log = train.MetricsLog(tmp_path / "metrics.csv")
     log.append(1, {"total": 1.5, "style": 0.25}, seconds=0.1)

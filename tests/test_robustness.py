@@ -572,24 +572,8 @@ def decoder_files(tmp_path_factory):
     return files
 
 
-_GAP = "train.load_decoder lets {} through (wrap np.load and the checks: ValueError naming the file)"
-DECODER_CASES = [
-    pytest.param("zero.npz", marks=pytest.mark.xfail(strict=True, reason=_GAP.format("EOFError"))),
-    pytest.param("text.npz", marks=pytest.mark.xfail(strict=True, reason=_GAP.format("numpy's pickle ValueError, "
-                                                                                      "without the file name"))),
-    pytest.param("truncated.npz", marks=pytest.mark.xfail(strict=True, reason=_GAP.format("zipfile.BadZipFile"))),
-    pytest.param("flipped.npz", marks=pytest.mark.xfail(strict=True, reason=_GAP.format("zipfile.BadZipFile"))),
-    pytest.param("no_width.npz", marks=pytest.mark.xfail(strict=True, reason=_GAP.format("KeyError"))),
-    "missing_layer.npz",
-    "wrong_shape.npz",
-    "other_width.npz",
-    pytest.param("nan_width.npz", marks=pytest.mark.xfail(strict=True, reason=_GAP.format(
-        "'width must be > 0; got nan' without the file name"))),
-    pytest.param("nan_values.npz", marks=pytest.mark.xfail(strict=True, reason="train.load_decoder accepts "
-                                                                               "non-finite weights")),
-    pytest.param("objects.npz", marks=pytest.mark.xfail(strict=True, reason=_GAP.format(
-        "numpy's 'Object arrays cannot be loaded' without the file name"))),
-]
+DECODER_CASES = ["zero.npz", "text.npz", "truncated.npz", "flipped.npz", "no_width.npz", "missing_layer.npz",
+                 "wrong_shape.npz", "other_width.npz", "nan_width.npz", "nan_values.npz", "objects.npz"]
 
 
 @pytest.mark.parametrize("name", DECODER_CASES)
@@ -606,8 +590,6 @@ def test_load_decoder_missing_and_good(decoder_files, tmp_path):
     assert width == 0.125
 
 
-@pytest.mark.xfail(strict=True, reason="a corrupt --decoder / --init-decoder file escapes cli.main as EOFError or "
-                                       "zipfile.BadZipFile (traceback); fix train.load_decoder as above")
 @pytest.mark.parametrize("name", ["zero.npz", "truncated.npz"])
 def test_cli_refuses_a_corrupt_decoder_in_one_line(decoder_files, name, tmp_path, capsys):
     out = tmp_path / "x.png"
@@ -883,9 +865,7 @@ def test_non_finite_features_give_non_finite_results_never_a_silent_number(fn):
     (lambda f: style.style_loss({"a": f}, {"a": style.gram_matrix(f[..., :2])}), "differ in channels"),
     (lambda f: style.mean_std_loss({"a": f}, {"a": style.feature_mean_std(f)}, layer_weights={"a": np.nan}),
      "finite"),
-    pytest.param(lambda f: style.mean_std_loss({}, {"a": style.feature_mean_std(f)}), "no features",
-                 marks=pytest.mark.xfail(strict=True, reason="style.mean_std_loss indexes features[name] unchecked: "
-                                                             "KeyError 'a' instead of style_loss's clear message")),
+    (lambda f: style.mean_std_loss({}, {"a": style.feature_mean_std(f)}), "no features"),
     (lambda f: fusion.adain(f, f[..., :2]), "channels"),
     (lambda f: fusion.adain(f, f, alpha=float("nan")), "finite"),
     (lambda f: fusion.wct(f, f, alpha=-0.5), ">= 0"),

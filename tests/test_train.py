@@ -129,8 +129,8 @@ def test_identity_loss_and_starting_from_a_decoder(tmp_path, pools, vgg_params):
     batch0 = train.make_batch(train.load_pool(["astronaut"], kind="content", side=TINY["pool_side"]),
                               train.load_pool(["waves"], kind="style", side=TINY["pool_side"]),
                               seed=0, step=0, batch=1, crop=32)
-    want, _ = train.decoder_losses(start_params, vgg_params, batch0, style_weight=10.0, width=TINY["width"],
-                                   identity_weight=7.0)
+    want, _ = train.decoder_losses(start_params, vgg_params, batch0, style_weight=config.style_weight,
+                                   width=TINY["width"], identity_weight=7.0)
     np.testing.assert_allclose(first.metrics["total"], float(want), rtol=1e-4)
     with pytest.raises(ValueError, match="width"):
         next(train.train_decoder(train.DecoderTrainConfig(steps=1, **{**TINY, "width": 0.25}), workdir=tmp_path / "w",
