@@ -18,6 +18,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from . import extractor, fusion
+from .validate import check_weight
 
 #: Where ``gantransfer train decoder --export`` puts the decoder the package ships.
 SHIPPED_DECODER = Path(__file__).resolve().parent.parent / "data" / "checkpoints" / "decoder.npz"
@@ -106,6 +107,15 @@ def encode(vgg_params, images: jax.Array) -> jax.Array:
 
 
 @functools.partial(jax.jit, static_argnames=("method", "width"))
+def _generate(vgg_params, decoder_state, content: jax.Array, styles: Sequence[jax.Array], *,
+             method: str = "adain", alpha: float = 1.0, weights=None, masks=None, width: float = 1.0) -> jax.Array:
+    # The jitted body of generate (inputs already checked).
+    content_feats = encode(vgg_params, content)
+    style_feats = [encode(vgg_params, s) for s in styles]
+    fused = fusion.fuse(content_feats, style_feats, method=method, alpha=alpha, weights=weights, masks=masks)
+    return jnp.clip(decode(decoder_state, fused, width=width), 0.0, 1.0)
+
+
 def generate(vgg_params, decoder_state, content: jax.Array, styles: Sequence[jax.Array], *,
              method: str = "adain", alpha: float = 1.0, weights=None, masks=None, width: float = 1.0) -> jax.Array:
     """``I_s = G(I_c, S)``: stylise ``content`` with one or several styles in one forward pass.
@@ -119,11 +129,36 @@ def generate(vgg_params, decoder_state, content: jax.Array, styles: Sequence[jax
       alpha, weights, masks: as in :func:`gantransfer.fusion.fuse`.
     Returns:
       ``[N, H, W, 3]`` in [0, 1].
+    Raises:
+      ValueError: for concrete inputs that are not images in [0, 1] of the right shapes (``H, W`` multiples
+        of 8, styles at least 8 px), or an ``alpha`` / weights outside their range. Traced inputs (inside
+        another ``jit``) are passed through unchecked.
     """
-    content_feats = encode(vgg_params, content)
-    style_feats = [encode(vgg_params, s) for s in styles]
-    fused = fusion.fuse(content_feats, style_feats, method=method, alpha=alpha, weights=weights, masks=masks)
-    return jnp.clip(decode(decoder_state, fused, width=width), 0.0, 1.0)
+    from . import images
+
+    if not isinstance(content, jax.core.Tracer):
+        content = images.check_image_array(content, name="content", batched=True)
+        if content.shape[1] % 8 or content.shape[2] % 8:
+            raise ValueError(f"content height and width must each be a multiple of 8 (the decoder upsamples ×8); got "
+                             f"{content.shape[1]}×{content.shape[2]}: crop it, e.g. with stylize_image")
+    if not styles:
+        raise ValueError("no style image given")
+    checked = []
+    for i, style in enumerate(styles):
+        if not isinstance(style, jax.core.Tracer):
+            style = images.check_image_array(style, name=f"style {i}", batched=True)
+            if min(style.shape[1:3]) < 8:
+                raise ValueError(f"style {i} must be at least 8 px on each side (relu4_1 needs a position); "
+                                 f"got {style.shape[1]}×{style.shape[2]}")
+        checked.append(style)
+    if not isinstance(alpha, jax.core.Tracer):
+        alpha = check_weight(alpha, "alpha")
+        if alpha > 1:
+            raise ValueError(f"alpha must be in [0, 1]; got {alpha}")
+    if weights is not None and not isinstance(weights, jax.core.Tracer):
+        weights = [check_weight(w, "style weight") for w in weights]
+    return _generate(vgg_params, decoder_state, content, checked, method=method, alpha=alpha, weights=weights,
+                     masks=masks, width=width)
 
 
 def shipped_decoder_path(method: str) -> Path:
