@@ -186,6 +186,20 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_writable(output: Path) -> None:
+    """Refuse an output whose folder cannot be written, before any work (a probe file, removed at once)."""
+    import tempfile
+
+    folder = Path(output).absolute().parent
+    while not folder.exists() and folder != folder.parent:  # save_image creates missing folders
+        folder = folder.parent
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".gantransfer-probe-"):
+            pass
+    except OSError as err:
+        raise CliError(f"cannot write {output}: {err.strerror or err}") from None
+
+
 def _stylize(args) -> int:
     from tqdm.auto import tqdm
 
@@ -208,8 +222,18 @@ def _stylize(args) -> int:
     if args.content_layers is not None:
         kwargs["content_layers"] = args.content_layers
     config = optimize.TransferConfig(**kwargs)
-    if args.method == "optimize":
-        optimize.check_fits_in_memory(config.size)  # before any image is loaded
+    # Before any image is loaded (a photo is resized to --size on loading) and before minutes of work:
+    # the optimisation's memory bound is an upper bound for the feed-forward methods too.
+    optimize.check_fits_in_memory(config.size)
+    if args.method != "optimize":
+        from . import generator
+
+        decoder_file = args.decoder or generator.shipped_decoder_path(args.method)
+        if not Path(decoder_file).is_file():
+            how = "gan" if args.method == "gan" else "decoder"
+            raise CliError(f"no trained decoder at {decoder_file}; train one with `gantransfer train {how} --export "
+                           f"{decoder_file}` or use --method optimize")
+    _check_writable(output)
     if args.style_blend is not None and len(args.style_blend) != len(styles):
         raise CliError(f"{len(styles)} style image(s) but {len(args.style_blend)} --style-blend weight(s)")
     content = samples.load_input(args.content, kind="content", size=args.size)

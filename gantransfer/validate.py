@@ -32,8 +32,10 @@ def check_features(x, name: str = "features", *, min_ndim: int = 3) -> jax.Array
 
 def check_weight(value, name: str = "weight", *, allow_zero: bool = True):
     """A finite, non-negative weight. Python/numpy numbers come back as ``float``; tracers pass through."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
+    if isinstance(value, (bool, str, bytes, bytearray)) or value is None:
         raise ValueError(f"{name} must be a number; got {value!r}")
+    if isinstance(value, (np.ndarray, np.generic)) and np.asarray(value).dtype.kind not in "iuf":
+        raise ValueError(f"{name} must be a real number; got {value!r} (dtype {np.asarray(value).dtype})")
     if isinstance(value, numbers.Real) or (isinstance(value, (np.ndarray, np.generic)) and np.ndim(value) == 0):
         value = float(value)
         if not math.isfinite(value):

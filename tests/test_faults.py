@@ -244,8 +244,6 @@ def test_read_only_folder_for_every_output(readonly_dir, tmp_path, capsys, monke
     assert list(readonly_dir.iterdir()) == []
 
 
-@pytest.mark.xfail(strict=True, reason="cli._stylize finds an unwritable -o only when it saves, after the whole "
-                                       "optimisation (minutes at 512 px); check the folder can be written first")
 def test_unwritable_output_is_refused_before_stylising(readonly_dir, monkeypatch, capsys):
     from gantransfer import optimize
 
