@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -184,6 +186,19 @@ def _build_parser() -> argparse.ArgumentParser:
     sub.add_parser("handouts", add_help=False, help="render every notebook, executed, to offline HTML "
                                                     "(`gantransfer handouts --help`)")
     return parser
+
+
+def _write_text_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file: a failure leaves neither a partial file nor the temp."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise CliError(f"could not write {path}: {err.strerror or err}") from None
 
 
 def _check_writable(output: Path) -> None:
@@ -417,13 +432,18 @@ def _bench(args) -> int:
 
     if args.peer and not args.torch_python:
         raise CliError("--peer needs --torch-python PATH (the python of a venv with torch)")
-    result = bench.run(quick=args.quick, torch_python=args.torch_python if args.peer else None,
-                       converge=args.converge)
+    if args.peer and not (Path(args.torch_python).is_file() and os.access(args.torch_python, os.X_OK)):
+        raise CliError(f"--torch-python {args.torch_python} is not an executable file")
+    try:
+        result = bench.run(quick=args.quick, torch_python=args.torch_python if args.peer else None,
+                           converge=args.converge)
+    except subprocess.CalledProcessError as err:
+        tail = (err.stderr or err.stdout or "").strip().splitlines()[-1:] or ["(no output)"]
+        raise CliError(f"the PyTorch peer failed (exit {err.returncode}): {tail[0]}") from None
     text = json.dumps(result, indent=2)
     print(text)
     if args.output is not None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text + "\n")
+        _write_text_atomically(args.output, text + "\n")
     return 0
 
 

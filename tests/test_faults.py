@@ -328,8 +328,6 @@ def test_disk_full_while_exporting_a_decoder(tmp_path, monkeypatch):
     assert list(out.parent.iterdir()) == []
 
 
-@pytest.mark.xfail(strict=True, reason="cli._bench writes -o with Path.write_text: a full disk leaves a truncated "
-                                       "JSON file and the message does not name it")
 def test_disk_full_while_writing_bench_json(tmp_path, monkeypatch, capsys):
     from gantransfer import bench
 

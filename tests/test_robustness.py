@@ -398,8 +398,6 @@ def test_bench_bad_arguments(tmp_path, monkeypatch, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.xfail(strict=True, reason="cli._bench runs the whole benchmark before it finds that --torch-python "
-                                       "does not exist; it should check the path first")
 def test_bench_checks_the_peer_python_before_benchmarking(monkeypatch, capsys):
     from gantransfer import bench
 
@@ -411,8 +409,6 @@ def test_bench_checks_the_peer_python_before_benchmarking(monkeypatch, capsys):
     _one_line_error(code, err, "/nonexistent/bin/python")
 
 
-@pytest.mark.xfail(strict=True, reason="a failing peer (bench.peer_step_seconds: subprocess.CalledProcessError) "
-                                       "is not caught by cli.main: a traceback")
 def test_bench_failing_peer_is_one_line(monkeypatch, tmp_path, capsys):
     from gantransfer import bench
 
