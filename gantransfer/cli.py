@@ -243,6 +243,8 @@ def _stylize(args) -> int:
     if args.method != "optimize":
         from . import generator
 
+        if args.alpha > 1:
+            raise CliError(f"--alpha must be in [0, 1]; got {args.alpha}")
         decoder_file = args.decoder or generator.shipped_decoder_path(args.method)
         if not Path(decoder_file).is_file():
             how = "gan" if args.method == "gan" else "decoder"
