@@ -454,6 +454,19 @@ _COMMANDS = {"stylize": _stylize, "train": _train, "styles": _styles, "grid": _g
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gantransfer`` command."""
+    code = _main(argv)
+    if argv is None and code not in (0, None):
+        # The error is reported; what background threads (orbax's async writer, its event loop) print while
+        # the interpreter shuts down after a failed write would only bury that one line.
+        import threading
+
+        sys.stderr.flush()
+        sys.unraisablehook = lambda unraisable: None
+        threading.excepthook = lambda args: None
+    return code
+
+
+def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["handouts"]:  # its own parser: gantransfer.handouts.main
         from . import handouts
