@@ -299,13 +299,20 @@ def _train(args) -> int:
             bar.update(1)
             bar.set_postfix(loss=f"{report.metrics['total']:.3f}", content=f"{report.metrics['content']:.3f}",
                             style=f"{report.metrics['style']:.3f}")
+    return _finish_training(args, report, start, config, train.abstract_train_state(config), "params")
+
+
+def _finish_training(args, report, start: int, config, abstract_state, decoder_key: str) -> int:
+    """Report the last step (or that nothing was left to train) and ``--export`` the newest checkpoint's decoder."""
+    from . import train
+
     if report is None:
         print(f"nothing to train: {args.workdir} is already at step {start} of {config.steps}")
     else:
         print(f"step {report.step}: " + json.dumps({k: round(v, 4) for k, v in report.metrics.items()}))
     if args.export is not None:
-        state = train.restore_checkpoint(args.workdir, train.abstract_train_state(config))
-        path = train.export_decoder(state["params"], args.export, width=config.width)
+        state = train.restore_checkpoint(args.workdir, abstract_state)
+        path = train.export_decoder(state[decoder_key], args.export, width=config.width)
         print(f"wrote {path}")
     return 0
 
@@ -353,15 +360,7 @@ def _train_gan(args) -> int:
                             style=f"{m['style']:.2f}", real=f"{m['d_real']:.2f}", fake=f"{m['d_fake']:.2f}")
             for alert in report.alerts:
                 tqdm.write(f"warning at step {report.step}: {alert}", file=sys.stderr)
-    if report is None:
-        print(f"nothing to train: {args.workdir} is already at step {start} of {config.steps}")
-    else:
-        print(f"step {report.step}: " + json.dumps({k: round(v, 4) for k, v in report.metrics.items()}))
-    if args.export is not None:
-        state = train.restore_checkpoint(args.workdir, adversarial.abstract_gan_state(config))
-        path = train.export_decoder(state["g_params"], args.export, width=config.width)
-        print(f"wrote {path}")
-    return 0
+    return _finish_training(args, report, start, config, adversarial.abstract_gan_state(config), "g_params")
 
 
 def _stylize_feedforward(args, content, style_images, output) -> int:

@@ -586,14 +586,9 @@ def time_vs_size(sizes: Sequence[int], *, methods: Sequence[str] = ("adam", "lbf
     out = {"sizes": sizes, "seconds": {m: {} for m in methods}, "units": {m: TIMED_UNITS[m] for m in methods},
            "width": width}
 
-    def timed(fn) -> float:
-        fn()                                           # compiles
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        return float(np.median(times))
+    from .bench import _timeit
+
+    timed = lambda fn: _timeit(fn, repeats=repeats, warmup=1)   # the first call compiles
 
     rng = np.random.default_rng(0)
     for size in sizes:
