@@ -258,7 +258,7 @@ def _stylize(args) -> int:
 
     runtime.enable_compilation_cache()
     if args.method != "optimize":
-        return _stylize_feedforward(args, content, style_images, output)
+        return _stylize_feedforward(args, content, style_images, output, decoder_file)
     total = sum(config.scale_steps)
     with tqdm(total=total, desc="stylize", unit="step", disable=args.quiet, file=sys.stderr) as bar:
         for report in optimize.stylize_iter(content, style_images, config):
@@ -363,21 +363,14 @@ def _train_gan(args) -> int:
     return _finish_training(args, report, start, config, adversarial.abstract_gan_state(config), "g_params")
 
 
-def _stylize_feedforward(args, content, style_images, output) -> int:
+def _stylize_feedforward(args, content, style_images, output, decoder_file: Path) -> int:
     import time
 
     import jax.numpy as jnp
 
     from . import extractor, generator, images, train
 
-    if args.alpha > 1:
-        raise CliError(f"--alpha must be in [0, 1]; got {args.alpha}")
-    path = args.decoder or generator.shipped_decoder_path(args.method)
-    if not Path(path).is_file():
-        how = "gan" if args.method == "gan" else "decoder"
-        raise CliError(f"no trained decoder at {path}; train one with `gantransfer train {how} --export {path}` "
-                       "or use --method optimize")
-    decoder, width = train.load_decoder(path)
+    decoder, width = train.load_decoder(decoder_file)  # alpha and the file were checked by _stylize
     start = time.perf_counter()
     out = generator.stylize_image(extractor.load_params(), decoder, content, style_images, method=args.method,
                                   alpha=args.alpha, weights=args.style_blend, width=width)[None]
