@@ -433,7 +433,8 @@ def train_gan(config: GanTrainConfig, *, workdir: str | os.PathLike, contents: S
         ``steps``, ``checkpoint_every`` and ``divergence_window``).
       workdir: checkpoint folder.
       contents, styles: bundled names, files or folders; default all bundled photos and styles.
-      resume: continue from the newest checkpoint in ``workdir`` (it must exist).
+      resume: continue from the newest checkpoint in ``workdir`` (one must exist); a damaged newest one is set
+        aside with a warning and the one before it used (:func:`gantransfer.train.resume_state`).
       init_decoder: where ``G`` starts (:func:`init_gan_state`); ignored on resume, where the
         checkpoint holds ``G``.
       vgg_params: VGG16 parameters (default: :func:`gantransfer.extractor.load_params`).
@@ -447,17 +448,7 @@ def train_gan(config: GanTrainConfig, *, workdir: str | os.PathLike, contents: S
 
     config_file = workdir / "config.json"
     if resume:
-        if train.latest_step(workdir) is None:
-            raise FileNotFoundError(f"--resume: no checkpoint in {workdir}")
-        mine = {k: v for k, v in dataclasses.asdict(config).items() if k not in _RESUMABLE}
-        if config_file.is_file():
-            saved = {**dataclasses.asdict(GanTrainConfig()), **json.loads(config_file.read_text())}
-            saved = {k: v for k, v in saved.items() if k not in _RESUMABLE}
-            if saved != mine:
-                changed = sorted(k for k in mine if saved.get(k) != mine[k])
-                raise ValueError(f"--resume with other settings than the run in {workdir}: "
-                                 + ", ".join(f"{k}={saved.get(k)!r} there, {mine[k]!r} now" for k in changed))
-        state = train.restore_checkpoint(workdir, abstract_gan_state(config))
+        state = train.resume_state(workdir, config, abstract_gan_state(config), may_change=_RESUMABLE)
     else:
         if train.latest_step(workdir) is not None:
             raise FileExistsError(f"{workdir} already holds checkpoints; pass --resume to continue, or another folder")

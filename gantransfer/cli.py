@@ -458,6 +458,12 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as one line, as errors are (Python's format adds the file, line and source of the call)."""
+    kind = "" if category is UserWarning else f"{category.__name__}: "
+    print(f"gantransfer: warning: {kind}{message}", file=sys.stderr if file is None else file)
+
+
 def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["handouts"]:  # its own parser: gantransfer.handouts.main
@@ -473,6 +479,7 @@ def _main(argv: list[str] | None) -> int:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("default")
+            warnings.showwarning = _show_warning
             return _COMMANDS[args.command](args)
     except (CliError, ValueError, FileNotFoundError, FileExistsError, PermissionError, IsADirectoryError) as err:
         print(f"gantransfer: error: {err}", file=sys.stderr)

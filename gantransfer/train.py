@@ -18,11 +18,20 @@ Taught in ``notebooks/04_fusion.ipynb``.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import errno
 import functools
+import gc
+import json
+import logging
 import math
 import os
+import shutil
+import sys
 import time
+import traceback
+import warnings
 from pathlib import Path
 from typing import Iterator, NamedTuple, Sequence
 
@@ -238,6 +247,10 @@ def train_step(config: DecoderTrainConfig, decoder_params, opt_state, vgg_params
 # ---------------------------------------------------------------------------------------------------
 # Checkpoints (orbax): {"params", "opt_state", "step"}; written atomically, the latest few kept.
 
+class CheckpointError(ValueError):
+    """A checkpoint orbax cannot restore (damaged, or of another run); the message is one line naming it."""
+
+
 def _manager(directory: Path, *, max_to_keep: int = 3):
     import orbax.checkpoint as ocp
 
@@ -245,13 +258,119 @@ def _manager(directory: Path, *, max_to_keep: int = 3):
         max_to_keep=max_to_keep, create=True, enable_async_checkpointing=False))
 
 
+def _first_line(err: BaseException, limit: int = 300) -> str:
+    """The first line of an error's text (orbax's run to dozens of lines), cut to ``limit`` characters."""
+    text = next((line.strip() for line in str(err).splitlines() if line.strip()), type(err).__name__)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _os_errno(err: BaseException) -> int | None:
+    """The errno of an I/O failure behind an orbax error: from an ``OSError`` among its causes, else from the
+    OS's words in its text (tensorstore reports a full disk as ``RESOURCE_EXHAUSTED: ... No space left on device``)."""
+    cause = err
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.errno:
+            return cause.errno
+        cause = cause.__cause__ or cause.__context__
+    text = str(err)
+    return next((code for code in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EIO)
+                 if os.strerror(code) in text), None)
+
+
+@contextlib.contextmanager
+def _orbax_failure_quiet():
+    """Keep what an orbax failure prints on its way out from burying the one line the caller raises instead.
+
+    * The error records (with tracebacks) orbax logs through absl are held back while the block runs, and
+      logged after all if it succeeds: nothing is lost then.
+    * When a read or write fails, orbax closes its event loop while tensorstore still finishes the I/O it
+      had started; each result handed to the closed loop raises "Event loop is closed" in a tensorstore
+      thread, which Python reports through ``sys.unraisablehook`` as a bare traceback, during the block
+      or later. Those reports, and only those, are dropped: while the block runs, and for the rest of the
+      process once it has failed (nobody waits for those results).
+    * On failure, the coroutines orbax abandoned are collected at once, without their "coroutine ... was
+      never awaited" warnings; and asyncio's "Task exception was never retrieved" reports for orbax's
+      abandoned tasks, which come whenever the garbage collector meets them, are dropped for the rest of
+      the process (the caller has already reported the failure once).
+    """
+    held: list[logging.LogRecord] = []
+
+    def hold(record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR:
+            held.append(record)
+            return False
+        return True
+
+    loggers = [logging.getLogger(name) for name in ("absl", "asyncio")]
+    for logger in loggers:
+        logger.addFilter(hold)
+    hook_before = sys.unraisablehook
+    if not getattr(hook_before, "drops_closed_event_loop", False):
+        sys.unraisablehook = _without_closed_event_loop_reports(hook_before)
+    hook_during = sys.unraisablehook
+    try:
+        yield
+    except BaseException:
+        held.clear()
+        asyncio_logger = logging.getLogger("asyncio")
+        if _drop_abandoned_orbax_tasks not in asyncio_logger.filters:
+            asyncio_logger.addFilter(_drop_abandoned_orbax_tasks)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            gc.collect()
+        raise
+    else:
+        if sys.unraisablehook is hook_during:  # unless someone else has replaced it meanwhile
+            sys.unraisablehook = hook_before
+    finally:
+        for logger in loggers:
+            logger.removeFilter(hold)
+        for record in held:
+            logging.getLogger(record.name).handle(record)
+
+
+def _drop_abandoned_orbax_tasks(record: logging.LogRecord) -> bool:
+    """A logging filter: ``False`` for asyncio's report of a task whose error nobody retrieved, when the
+    error was raised inside orbax or tensorstore (after a failed read or write orbax leaves such tasks)."""
+    if not record.getMessage().startswith("Task exception was never retrieved") or not record.exc_info:
+        return True
+    frames = traceback.extract_tb(record.exc_info[2])
+    return not any("/orbax/" in frame.filename or "/tensorstore/" in frame.filename for frame in frames)
+
+
+def _without_closed_event_loop_reports(hook):
+    """``hook`` (a ``sys.unraisablehook``) but silent for ``RuntimeError("Event loop is closed")``."""
+    def quieter(unraisable):
+        error = unraisable.exc_value
+        if not (isinstance(error, RuntimeError) and str(error) == "Event loop is closed"):
+            hook(unraisable)
+
+    quieter.drops_closed_event_loop = True
+    return quieter
+
+
 def save_checkpoint(directory: Path, step: int, state: dict) -> None:
-    """Save ``state`` (a pytree) as checkpoint ``step`` in ``directory`` (atomic: orbax renames when done)."""
+    """Save ``state`` (a pytree) as checkpoint ``step`` in ``directory`` (atomic: orbax renames when done).
+
+    Raises:
+      OSError: the write failed (a full disk, a read-only folder): one line naming the checkpoint and the
+        OS's reason. The half-written ``{step}.orbax-checkpoint-tmp-*`` folder is removed, so the disk space
+        is freed and the newest complete checkpoint is still the newest.
+    """
     import orbax.checkpoint as ocp
 
-    with _manager(directory) as manager:
-        manager.save(step, args=ocp.args.StandardSave(state))
-        manager.wait_until_finished()
+    directory = Path(directory)
+    try:
+        with _orbax_failure_quiet(), _manager(directory) as manager:
+            manager.save(step, args=ocp.args.StandardSave(state))
+            manager.wait_until_finished()
+    except Exception as err:
+        for partial in directory.glob(f"{step}.orbax-checkpoint-tmp*"):
+            shutil.rmtree(partial, ignore_errors=True)
+        code = _os_errno(err)
+        if code is None:  # not an I/O failure (a bug, a bad state): orbax's own error says more
+            raise
+        raise OSError(code, f"could not write checkpoint {step} in {directory}: {os.strerror(code)}") from err
 
 
 def latest_step(directory: Path) -> int | None:
@@ -263,14 +382,106 @@ def latest_step(directory: Path) -> int | None:
 
 
 def restore_checkpoint(directory: Path, abstract_state: dict, step: int | None = None) -> dict:
-    """Restore checkpoint ``step`` (default: the newest) into the structure of ``abstract_state``."""
+    """Restore checkpoint ``step`` (default: the newest) into the structure of ``abstract_state``.
+
+    Raises:
+      FileNotFoundError: ``directory`` holds no checkpoint.
+      CheckpointError: orbax cannot restore it (damaged files, or a checkpoint of another structure); one
+        line naming the checkpoint and orbax's first line.
+    """
     import orbax.checkpoint as ocp
 
     with _manager(directory) as manager:
         step = manager.latest_step() if step is None else step
         if step is None:
             raise FileNotFoundError(f"no checkpoint in {directory}")
-        return manager.restore(step, args=ocp.args.StandardRestore(abstract_state))
+        try:
+            with _orbax_failure_quiet():
+                return manager.restore(step, args=ocp.args.StandardRestore(abstract_state))
+        except Exception as err:  # orbax and tensorstore raise ValueError, KeyError, plain Exception, ...
+            raise CheckpointError(f"checkpoint {step} in {directory} cannot be restored "
+                                  f"({type(err).__name__}: {_first_line(err)})") from err
+
+
+def restore_newest_intact(directory: Path, abstract_state: dict) -> dict:
+    """Restore the newest checkpoint in ``directory`` that can be restored, for a resume.
+
+    A damaged newer checkpoint (e.g. a file lost in a copy) is renamed ``{step}.damaged`` — kept for
+    inspection, out of the way of the checkpoint the resumed run will write at that step — with a warning
+    naming it. Nothing is renamed unless an older checkpoint restores: if none does (the settings, not the
+    files, are wrong), the newest one's :class:`CheckpointError` is raised.
+    """
+    directory = Path(directory)
+    steps = []
+    if directory.is_dir():
+        with _manager(directory) as manager:
+            steps = sorted(manager.all_steps(), reverse=True)
+    if not steps:
+        raise FileNotFoundError(f"no checkpoint in {directory}")
+    damaged = []
+    for step in steps:
+        try:
+            state = restore_checkpoint(directory, abstract_state, step)
+        except CheckpointError as err:
+            damaged.append((step, err))
+            continue
+        for bad, err in damaged if parallel.is_primary() else ():  # one process renames the shared folder
+            aside = directory / f"{bad}.damaged"
+            k = 1
+            while aside.exists():
+                aside, k = directory / f"{bad}.damaged{k}", k + 1
+            os.replace(directory / str(bad), aside)
+            warnings.warn(f"{err}; moved it to {aside.name} and resumed from checkpoint {step}", stacklevel=2)
+        return state
+    raise damaged[0][1]
+
+
+def read_run_config(path: str | os.PathLike) -> dict | None:
+    """The settings a run saved in ``config.json``, or ``None`` if there is no such file.
+
+    Raises:
+      ValueError: naming the file, if it cannot be read or is not a JSON object.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"cannot read the run's settings {path} ({_first_line(err)}); fix or delete it") from None
+    if not isinstance(saved, dict):
+        raise ValueError(f"{path} does not hold a run's settings (a JSON object)")
+    return saved
+
+
+def resume_state(workdir: Path, config, abstract_state: dict, *, may_change: Sequence[str] = ("steps",)) -> dict:
+    """The state to resume the run in ``workdir`` from, after checking that ``config`` is its config.
+
+    Shared by decoder and adversarial training.
+
+    Args:
+      workdir: the run's folder (checkpoints and ``config.json``).
+      config: the settings of the resumed run, a config dataclass whose fields all have defaults (fields
+        added since the run was saved take their defaults).
+      abstract_state: the structure (and sharding) to restore into.
+      may_change: the fields a resume may change (they do not alter the steps already taken).
+    Raises:
+      FileNotFoundError: no checkpoint in ``workdir``.
+      ValueError: ``config.json`` is unreadable, or differs from ``config`` outside ``may_change``;
+        :class:`CheckpointError` if no checkpoint can be restored.
+    """
+    workdir = Path(workdir)
+    if latest_step(workdir) is None:
+        raise FileNotFoundError(f"--resume: no checkpoint in {workdir}")
+    saved = read_run_config(workdir / "config.json")
+    if saved is not None:
+        saved = {**dataclasses.asdict(type(config)()), **saved}
+        mine = dataclasses.asdict(config)
+        changed = sorted(k for k in saved.keys() | mine.keys() if k not in may_change and saved.get(k) != mine.get(k))
+        if changed:
+            raise ValueError(f"--resume with other settings than the run in {workdir}: "
+                             + ", ".join(f"{k}={saved.get(k)!r} there, {mine.get(k)!r} now" for k in changed))
+    return restore_newest_intact(workdir, abstract_state)
 
 
 def abstract_train_state(config: DecoderTrainConfig) -> dict:
@@ -345,7 +556,8 @@ def train_decoder(config: DecoderTrainConfig, *, workdir: str | os.PathLike, con
       config: the run's settings (saved beside the checkpoints; a resume must use the same ones).
       workdir: checkpoint folder.
       contents, styles: bundled names, files or folders; default all bundled photos and styles.
-      resume: continue from the newest checkpoint in ``workdir`` (it must exist).
+      resume: continue from the newest checkpoint in ``workdir`` (one must exist); a damaged newest one is set
+        aside with a warning and the one before it used (:func:`gantransfer.train.resume_state`).
       init_decoder: start a new run from these decoder parameters (or an exported ``.npz``) instead of a
         random initialisation — e.g. to continue a finished run with another objective; ignored on resume.
       mesh: devices to split each batch over (:func:`gantransfer.parallel.make_mesh`); default all of
@@ -353,8 +565,6 @@ def train_decoder(config: DecoderTrainConfig, *, workdir: str | os.PathLike, con
         processes (:func:`gantransfer.parallel.maybe_initialize_distributed`) every process runs this
         same loop; only process 0 writes ``config.json`` and ``metrics.csv``.
     """
-    import json
-
     workdir = Path(workdir)
     mesh = parallel.default_mesh() if mesh is None else mesh
     parallel.check_batch_divisible(config.batch, mesh)  # before minutes of image loading
@@ -374,15 +584,7 @@ def train_decoder(config: DecoderTrainConfig, *, workdir: str | os.PathLike, con
     start = 0
     config_file = workdir / "config.json"
     if resume:
-        if latest_step(workdir) is None:
-            raise FileNotFoundError(f"--resume: no checkpoint in {workdir}")
-        saved = json.loads(config_file.read_text()) if config_file.is_file() else None
-        mine = {k: v for k, v in dataclasses.asdict(config).items() if k != "steps"}
-        if saved is not None:
-            saved = {**dataclasses.asdict(DecoderTrainConfig()), **saved}  # fields added since: defaults
-        if saved is not None and {k: v for k, v in saved.items() if k != "steps"} != mine:
-            raise ValueError(f"--resume with other settings than the run in {workdir}: {saved} vs {mine}")
-        state = restore_checkpoint(workdir, {"params": params, "opt_state": opt_state, "step": 0})
+        state = resume_state(workdir, config, {"params": params, "opt_state": opt_state, "step": 0})
         params, opt_state, start = state["params"], state["opt_state"], int(state["step"])
     elif latest_step(workdir) is not None:
         raise FileExistsError(f"{workdir} already holds checkpoints; pass --resume to continue, or another folder")

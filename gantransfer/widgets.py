@@ -12,26 +12,51 @@
 Every dashboard keeps its state in plain attributes, so it can be driven and inspected without a browser
 (the tests do): ``dash.image`` (the current ``[H, W, 3]`` numpy image), ``dash.history`` (one loss dict
 per report), ``dash.error`` (the last error message, shown in the dashboard instead of a traceback).
+Every dashboard that picks a content or style image also offers a FileUpload ("your content", "your
+style") beside the bundled names: a student's own image is loaded by :func:`gantransfer.images.load_image`,
+added to the dropdowns as ``"upload: <file name>"`` and selected (``dash.uploads`` holds it); a bad file
+(not an image, empty, truncated, too small, too large) is a one-line error, and the dashboard keeps working.
 Runs happen in a background thread when the Run button is pressed (so the Stop button stays live);
 ``dash.run(block=True)`` runs in the caller's thread instead. Show a dashboard with ``display(dash)``
 or by making it a cell's last expression.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import html
 import math
 import threading
 import time
-from typing import Iterator, Mapping, NamedTuple, Sequence
+from typing import Callable, Iterator, Mapping, NamedTuple, Sequence
 
 import ipywidgets as W
 import numpy as np
 
-from . import extractor, inversion, optimize, plots, samples
+from . import extractor, images, inversion, optimize, plots, samples
+from .validate import check_weight
 
 #: The style layers offered as checkboxes: the first and last ReLU of every block.
 STYLE_LAYER_CHOICES: tuple[str, ...] = ("relu1_1", "relu1_2", "relu2_1", "relu2_2", "relu3_1", "relu3_3",
                                         "relu4_1", "relu4_3", "relu5_1", "relu5_3")
+
+#: Uploaded images are downscaled to this longest side as they load (the dashboards work at <= 512 px,
+#: and a phone photo at full size would only cost memory).
+UPLOAD_MAX_SIDE = 1024
+
+
+def _dropdown(name: str, value: str, options: Sequence[str], description: str) -> W.Dropdown:
+    """A Dropdown showing ``value``; a value not among ``options`` is a ValueError naming both (ipywidgets'
+    own error, "Invalid selection: value not found", names neither)."""
+    if value not in options:
+        raise ValueError(f"{name} must be one of {', '.join(options)}; got {value!r}")
+    return W.Dropdown(options=tuple(options), value=value, description=description)
+
+
+def _check_report_every(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"report_every must be a positive integer; got {value!r}")
+    return value
 
 
 def _checkboxes(names: Sequence[str], checked: Sequence[str]) -> dict[str, W.Checkbox]:
@@ -53,18 +78,113 @@ def _ticked(boxes: dict[str, W.Checkbox]) -> tuple[str, ...]:
     return tuple(n for n, b in boxes.items() if b.value)
 
 
-class _Runner:
+class _Dashboard:
+    """What every dashboard shares: ``error`` and a ``status`` line that shows it (one line, not a traceback),
+    observers whose exceptions cannot break the dashboard (:meth:`_observe`), and students' own images
+    (:meth:`_upload_button`, :meth:`_image`)."""
+
+    #: The status line once a change has cleared an earlier error.
+    ready_text = ""
+
+    def __init__(self):
+        self.error: str | None = None
+        self.status = W.HTML(value=self.ready_text)
+        self.uploads: dict[str, np.ndarray] = {}   # dropdown label → the uploaded image [H, W, 3]
+        self._quiet = False
+
+    def _fail(self, err: Exception) -> None:
+        # A ValueError is the library's own clear message: shown as it is. One line, and no markup from
+        # the message itself (an uploaded file's name is part of it).
+        self.error = str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"
+        self.error = " ".join(self.error.splitlines())
+        self.status.value = f"<span style='color:#b00'>⚠ {html.escape(self.error, quote=False)}</span>"
+
+    def _observe(self, callback: Callable, *controls: W.Widget) -> None:
+        """Call ``callback(change)`` when a control's value changes (not while :meth:`_quietly`).
+
+        An exception it raises is shown as the dashboard's error instead of escaping (in JupyterLab it would
+        go to the kernel's log and the dashboard would show nothing); the next change that works clears it.
+        """
+        def guarded(change):
+            if self._quiet:
+                return
+            self.error = None
+            try:
+                callback(change)
+            except Exception as err:
+                self._fail(err)
+            else:
+                if self.error is None and "⚠" in self.status.value:   # (a nested observer may have failed)
+                    self.status.value = self.ready_text
+
+        for control in controls:
+            control.observe(guarded, names="value")
+
+    @contextlib.contextmanager
+    def _quietly(self):
+        """Change controls without running their observers (the caller redraws once, afterwards)."""
+        before, self._quiet = self._quiet, True
+        try:
+            yield
+        finally:
+            self._quiet = before
+
+    def _upload_button(self, kind: str, *dropdowns: W.Dropdown) -> W.FileUpload:
+        """A FileUpload for a student's own ``kind`` ("content" or "style") image.
+
+        A good file is loaded (:func:`gantransfer.images.load_image`, downscaled to :data:`UPLOAD_MAX_SIDE`),
+        added to every one of ``dropdowns`` as ``"upload: <name>"`` and selected in the first, whose own
+        observer then shows it. A bad one raises inside the observer: a one-line error.
+        """
+        upload = W.FileUpload(accept="image/*", multiple=False, description=f"your {kind}",
+                              tooltip=f"use an image of your own as the {kind} (PNG, JPEG, …)")
+
+        def use(change):
+            if not change["new"]:
+                return
+            file = change["new"][0]              # ipywidgets 8: name, type, size, content (a memoryview)
+            image = images.load_image(bytes(file["content"]), name=file["name"], max_size=UPLOAD_MAX_SIDE)
+            label, n = f"upload: {file['name']}", 1
+            while label in self.uploads:         # a new file of the same name: the caches are by label
+                n += 1
+                label = f"upload {n}: {file['name']}"
+            self.uploads[label] = image
+            with self._quietly():                # new options reset a Dropdown to its first one: undo that
+                for dropdown in dropdowns:
+                    value = dropdown.value
+                    dropdown.options = (*dropdown.options, label)
+                    dropdown.value = value
+            dropdowns[0].value = label
+
+        self._observe(use, upload)
+        return upload
+
+    def _image(self, kind: str, name: str, size: int | None = None) -> np.ndarray:
+        """The image a dropdown names, uploaded or bundled: ``[H, W, 3]`` float32, longest side ``size``."""
+        if name in self.uploads:
+            image = self.uploads[name]
+            return image if size is None else images.resize_longest(image, size)
+        return (samples.content_image if kind == "content" else samples.style_image)(name, size=size)
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)
+
+
+class _Runner(_Dashboard):
     """Run/Stop buttons, a progress bar, a status line, a live image and live loss curves around a
     generator of :class:`gantransfer.optimize.Progress` reports (subclasses supply :meth:`_start`)."""
 
     loss_keys: tuple[str, ...] = ("content", "style", "tv")
     title = "result"
+    ready_text = "Press <b>Run</b>."
 
     def __init__(self, *, params=None, view_width: int = 320):
+        super().__init__()
         self.params = params
         self.image: np.ndarray | None = None
         self.history: list[dict] = []
-        self.error: str | None = None
         self.running = False
         self.runs = 0
         self._stop = threading.Event()
@@ -72,7 +192,6 @@ class _Runner:
         self.run_button = W.Button(description="Run", button_style="success", icon="play")
         self.stop_button = W.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
         self.progress = W.IntProgress(value=0, min=0, max=1, description="steps", layout=W.Layout(width="300px"))
-        self.status = W.HTML(value="Press <b>Run</b>.")
         self.image_view = W.Image(format="png", width=view_width)
         self.loss_view = W.Image(format="png", width=int(view_width * 1.3))
         self.run_button.on_click(lambda _: self.run(block=False))
@@ -168,17 +287,8 @@ class _Runner:
         if not report.done:
             self.status.value = f"step {report.step}/{self.progress.max} · {report.seconds:.1f} s · {self._describe(report)}"
 
-    def _fail(self, err: Exception) -> None:
-        self.error = f"{type(err).__name__}: {err}" if not isinstance(err, ValueError) else str(err)
-        self.status.value = f"<span style='color:#b00'>⚠ {self.error}</span>"
-
     def _buttons(self) -> W.HBox:
         return W.HBox([self.run_button, self.stop_button, self.progress])
-
-    def _ipython_display_(self):
-        from IPython.display import display
-
-        display(self.widget)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -198,7 +308,8 @@ class StyleTransferDashboard(_Runner):
         defaults of :class:`gantransfer.optimize.TransferConfig`).
       params: VGG16 parameters (loaded on the first run if ``None``).
     Attributes:
-      image, history, error: see the module docstring; :meth:`config` is the TransferConfig of the controls.
+      image, history, error: see the module docstring; :meth:`config` is the TransferConfig of the controls;
+      content_upload, style_upload: FileUploads for the student's own images (a style goes to both style menus).
     """
 
     title = "style transfer"
@@ -208,18 +319,19 @@ class StyleTransferDashboard(_Runner):
                  content_weight: float | None = None, tv_weight: float | None = None,
                  learning_rate: float | None = None, params=None, view_width: int = 320):
         super().__init__(params=params, view_width=view_width)
-        # Unset weights start at the library's defaults (TransferConfig), so the two never disagree.
+        # Unset weights start at the library's defaults (TransferConfig), so the two never disagree; given
+        # ones are checked as the library checks them (a log slider would turn -1 or NaN into its minimum).
         defaults = optimize.TransferConfig()
-        style_weight = defaults.style_weight if style_weight is None else style_weight
-        content_weight = defaults.content_weight if content_weight is None else content_weight
-        tv_weight = defaults.tv_weight if tv_weight is None else tv_weight
-        learning_rate = defaults.learning_rate if learning_rate is None else learning_rate
-        if not isinstance(report_every, int) or report_every < 1:
-            raise ValueError(f"report_every must be a positive integer; got {report_every!r}")
-        self.report_every = report_every
-        self.content = W.Dropdown(options=samples.CONTENT_NAMES, value=content, description="content")
-        self.style = W.Dropdown(options=samples.STYLE_NAMES, value=style, description="style")
+        style_weight, content_weight, tv_weight, learning_rate = (
+            getattr(defaults, name) if value is None else check_weight(value, name, allow_zero=name != "learning_rate")
+            for name, value in [("style_weight", style_weight), ("content_weight", content_weight),
+                                ("tv_weight", tv_weight), ("learning_rate", learning_rate)])
+        self.report_every = _check_report_every(report_every)
+        self.content = _dropdown("content", content, samples.CONTENT_NAMES, "content")
+        self.style = _dropdown("style", style, samples.STYLE_NAMES, "style")
         self.style2 = W.Dropdown(options=("(none)",) + samples.STYLE_NAMES, value="(none)", description="2nd style")
+        self.content_upload = self._upload_button("content", self.content)
+        self.style_upload = self._upload_button("style", self.style, self.style2)
         self.blend = W.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="2nd weight",
                                    tooltip="share of the second style in the blended style matrix")
         self.content_weight = _log_slider(content_weight, -3, 3, "content α")
@@ -235,8 +347,7 @@ class StyleTransferDashboard(_Runner):
         self.init = W.Dropdown(options=("content", "noise", "style"), value="content", description="start from")
         self.preserve_color = W.Checkbox(value=False, description="preserve the content's colours")
         self.preview = W.Image(format="png", width=int(view_width * 0.6))
-        for w in (self.content, self.style, self.style2, self.blend):
-            w.observe(self._update_preview, names="value")
+        self._observe(self._update_preview, self.content, self.style, self.style2, self.blend)
         self._update_preview()
 
         weights = W.VBox([W.HTML("<b>Weights</b> (log scale): L = α·L<sub>content</sub> + β·L<sub>style</sub> + γ·TV"),
@@ -244,23 +355,24 @@ class StyleTransferDashboard(_Runner):
         layer_box = W.VBox([W.HTML("<b>Style layers</b> (Gram matrices matched)"),
                             W.GridBox(list(self.style_layers.values()),
                                       layout=W.Layout(grid_template_columns="repeat(5, 95px)"))])
-        images = W.VBox([W.HTML("<b>Images</b>"), self.content, self.style, self.style2, self.blend])
+        inputs = W.VBox([W.HTML("<b>Images</b>"), self.content, self.style, self.style2, self.blend,
+                         W.HBox([self.content_upload, self.style_upload])])
         run = W.VBox([W.HTML("<b>Optimisation</b>"), self.optimizer, self.steps, self.size, self.learning_rate,
                       self.init, self.preserve_color])
-        controls = W.HBox([W.VBox([images, self.preview]), W.VBox([weights, layer_box]), run])
+        controls = W.HBox([W.VBox([inputs, self.preview]), W.VBox([weights, layer_box]), run])
         self.widget = W.VBox([controls, self._buttons(), self.status, W.HBox([self.image_view, self.loss_view])])
 
     def _images(self):
-        content = samples.content_image(self.content.value)
-        styles = [samples.style_image(self.style.value)]
+        content = self._image("content", self.content.value)
+        styles = [self._image("style", self.style.value)]
         if self.style2.value != "(none)":
-            styles.append(samples.style_image(self.style2.value))
+            styles.append(self._image("style", self.style2.value))
         return content, styles
 
     def _update_preview(self, *_):
-        content = samples.content_image(self.content.value, size=128)
+        content = self._image("content", self.content.value, size=128)
         names = [self.style.value] + ([self.style2.value] if self.style2.value != "(none)" else [])
-        styles = [samples.style_image(n, size=content.shape[0]) for n in names]
+        styles = [self._image("style", n, size=content.shape[0]) for n in names]
         titles = ["content"] + [f"style{' ' + str(i + 1) if len(names) > 1 else ''}"
                                 + (f" ({w:.0%})" if len(names) > 1 else "") for i, w in
                                 enumerate([1 - self.blend.value, self.blend.value][:len(names)])]
@@ -310,6 +422,8 @@ class TextureDashboard(_Runner):
       layers: the initially ticked layers.
       size, steps, report_every: of the synthesis.
       cache: ``{(style, layers): image}`` of results already computed.
+    Attributes:
+      style_upload: a FileUpload for a style image of the student's own (see the module docstring).
     """
 
     loss_keys = ("style", "tv")
@@ -319,20 +433,22 @@ class TextureDashboard(_Runner):
                  size: int = 128, steps: int = 100, report_every: int = 10, learning_rate: float = 0.05,
                  cache: dict | None = None, params=None, view_width: int = 256):
         super().__init__(params=params, view_width=view_width)
-        self.report_every = report_every
-        self.learning_rate = learning_rate
+        self.report_every = _check_report_every(report_every)
+        self.learning_rate = check_weight(learning_rate, "learning_rate", allow_zero=False)
         self.cache = dict(cache or {})
-        self.style = W.Dropdown(options=samples.STYLE_NAMES, value=style, description="style")
-        self.layers = _checkboxes(inversion.FIG1_LAYERS + ("relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3"),
-                                  layers)
+        self.style = _dropdown("style", style, samples.STYLE_NAMES, "style")
+        self.style_upload = self._upload_button("style", self.style)
+        # Unknown layer names are an error (as in FeatureMapBrowser); a known one without a checkbox gets one.
+        layers = extractor.check_layers(layers) if layers else ()
+        choices = inversion.FIG1_LAYERS + ("relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3")
+        self.layers = _checkboxes(choices + tuple(n for n in layers if n not in choices), layers)
         self.size = W.IntSlider(value=size, min=extractor.MIN_SIZE, max=max(256, size), step=16, description="size (px)")
         self.steps = W.IntSlider(value=steps, min=1, max=max(300, steps), description="steps")
         self.style_view = W.Image(format="png", width=view_width)
-        for w in [self.style, *self.layers.values()]:
-            w.observe(self._on_change, names="value")
+        self._observe(self._on_change, self.style, *self.layers.values())
         grid = W.GridBox(list(self.layers.values()), layout=W.Layout(grid_template_columns="repeat(5, 95px)"))
         self.widget = W.VBox([
-            W.HBox([self.style, self.size, self.steps]),
+            W.HBox([self.style, self.style_upload, self.size, self.steps]),
             W.HTML("<b>Layers whose Gram matrices are matched</b>"), grid,
             self._buttons(), self.status,
             W.HBox([W.VBox([W.HTML("style image"), self.style_view]),
@@ -344,7 +460,7 @@ class TextureDashboard(_Runner):
         return self.style.value, extractor.in_forward_order(_ticked(self.layers))
 
     def _on_change(self, *_):
-        self.style_view.value = plots.image_png(samples.style_image(self.style.value, size=self.size.value))
+        self.style_view.value = plots.image_png(self._image("style", self.style.value, size=self.size.value))
         if self.running:
             return
         key = self.key()
@@ -359,7 +475,7 @@ class TextureDashboard(_Runner):
         style_name, layers = self.key()
         if not layers:
             raise ValueError("tick at least one layer")
-        style = samples.style_image(style_name)
+        style = self._image("style", style_name)
         reports = inversion.synthesize_texture_iter(
             style, layers=layers, size=int(self.size.value), steps=int(self.steps.value), params=self.params,
             should_stop=self.should_stop, optimizer="adam", learning_rate=self.learning_rate,
@@ -374,7 +490,7 @@ class TextureDashboard(_Runner):
 
 # ---------------------------------------------------------------------------------------------------
 
-class FeatureMapBrowser:
+class FeatureMapBrowser(_Dashboard):
     """Browse a photo's VGG16 feature maps: pick a layer and a page of channels (notebook 01).
 
     Args:
@@ -384,11 +500,13 @@ class FeatureMapBrowser:
       per_page: channels per page.
     Attributes:
       features: ``{layer: [h, w, c]}`` of the current photo; channels: the channels on show;
-      png: the current figure as PNG bytes.
+      png: the current figure as PNG bytes; error: the last error (a bad upload, say), shown in ``status``;
+      content_upload: a FileUpload for a photo of the student's own (see the module docstring).
     """
 
     def __init__(self, *, content: str = samples.DEFAULT_CONTENT, size: int = 160,
                  layers: Sequence[str] | None = None, per_page: int = 16, params=None, view_width: int = 900):
+        super().__init__()
         self.params = params if params is not None else extractor.load_params()
         names = tuple(layers) if layers is not None else tuple(
             n for n in extractor.LAYER_NAMES if n.startswith(("relu", "pool")))
@@ -396,7 +514,8 @@ class FeatureMapBrowser:
         if per_page < 1:
             raise ValueError(f"per_page must be >= 1; got {per_page}")
         self.size, self.per_page = int(size), int(per_page)
-        self.content = W.Dropdown(options=samples.CONTENT_NAMES, value=content, description="photo")
+        self.content = _dropdown("content", content, samples.CONTENT_NAMES, "photo")
+        self.content_upload = self._upload_button("content", self.content)
         self.layer = W.Dropdown(options=names, value=names[0], description="layer")
         self.page = W.IntSlider(value=0, min=0, max=0, description="page")
         self.order = W.ToggleButtons(options=[("channel order", "index"), ("strongest first", "strongest")],
@@ -407,33 +526,27 @@ class FeatureMapBrowser:
         self.channels: list[int] = []
         self.png = b""
         self.renders = 0
-        self._quiet = False
-        self.content.observe(self._load, names="value")
-        self.layer.observe(self._on_layer, names="value")
-        self.page.observe(self._render, names="value")
-        self.order.observe(self._render, names="value")
-        self.widget = W.VBox([W.HBox([self.content, self.layer, self.order]), self.page, self.info, self.view])
+        self._observe(self._load, self.content)
+        self._observe(self._on_layer, self.layer)
+        self._observe(self._render, self.page, self.order)
+        self.widget = W.VBox([W.HBox([self.content, self.content_upload, self.layer, self.order]), self.page,
+                              self.status, self.info, self.view])
         self._load()
 
     def _load(self, *_):
-        self.photo = samples.content_image(self.content.value, size=self.size)
-        feats = extractor.extract(self.params, self.photo[None], tuple(self.layer.options))
-        self.features = {k: np.asarray(v[0]) for k, v in feats.items()}
+        photo = self._image("content", self.content.value, size=self.size)
+        feats = extractor.extract(self.params, photo[None], tuple(self.layer.options))
+        self.photo, self.features = photo, {k: np.asarray(v[0]) for k, v in feats.items()}
         self._on_layer()
 
     def _on_layer(self, *_):
         c = self.features[self.layer.value].shape[-1]
-        self._quiet = True  # one render, not one per changed control
-        try:
+        with self._quietly():  # one render, not one per changed control
             self.page.value = 0
             self.page.max = -(-c // self.per_page) - 1
-        finally:
-            self._quiet = False
         self._render()
 
     def _render(self, *_):
-        if self._quiet:
-            return
         fmap = self.features[self.layer.value]                                 # [h, w, c]
         c = fmap.shape[-1]
         order = np.arange(c)
@@ -450,11 +563,6 @@ class FeatureMapBrowser:
         self.view.value = self.png
         self.renders += 1
 
-    def _ipython_display_(self):
-        from IPython.display import display
-
-        display(self.widget)
-
 
 # ---------------------------------------------------------------------------------------------------
 
@@ -464,7 +572,7 @@ def _crop8(image: np.ndarray) -> np.ndarray:
     return image[: h - h % 8, : w - w % 8]
 
 
-class FusionDashboard:
+class FusionDashboard(_Dashboard):
     """Feed-forward fusion ``I_s = G(I_c, S)`` with live sliders (notebook 04).
 
     The content and style images are encoded once (VGG16 to ``relu4_1``) and their features cached, and so
@@ -476,7 +584,8 @@ class FusionDashboard:
     Args:
       decoder_params: decoder parameters (``nnx.State``), e.g. from :func:`gantransfer.train.load_decoder`.
       width: the decoder's width multiplier.
-      content, style, style2: bundled names; ``style2="(none)"`` for a single style.
+      content, style, style2: bundled names; ``style2="(none)"`` for a single style (the FileUploads
+        ``content_upload`` and ``style_upload`` add the student's own images).
       size: content size (longest side, px; cropped to a multiple of 8).
       method: ``"adain"`` or ``"wct"``; alpha: content–style trade-off; mix: share of ``style2``.
       params: VGG16 parameters (loaded if ``None``).
@@ -494,6 +603,7 @@ class FusionDashboard:
 
         from . import fusion, generator
 
+        super().__init__()
         if method not in fusion.FUSIONS:
             raise ValueError(f"method must be one of {sorted(fusion.FUSIONS)}; got {method!r}")
         if int(size) < extractor.MIN_SIZE:
@@ -502,7 +612,6 @@ class FusionDashboard:
         self.decoder_params, self.width, self.size = decoder_params, float(width), int(size)
         self.image: np.ndarray | None = None
         self.history: list[dict] = []
-        self.error: str | None = None
         self.seconds = float("nan")
         self.renders = self.encodes = 0
         self._features: dict[tuple[str, str], object] = {}
@@ -518,24 +627,23 @@ class FusionDashboard:
         self._fusion = jax.jit(fusion.fuse, static_argnames=("method",))
         self._encode = jax.jit(generator.encode)
 
-        self.content = W.Dropdown(options=samples.CONTENT_NAMES, value=content, description="content")
-        self.style = W.Dropdown(options=samples.STYLE_NAMES, value=style, description="style")
-        self.style2 = W.Dropdown(options=("(none)",) + samples.STYLE_NAMES, value=style2, description="2nd style")
+        self.content = _dropdown("content", content, samples.CONTENT_NAMES, "content")
+        self.style = _dropdown("style", style, samples.STYLE_NAMES, "style")
+        self.style2 = _dropdown("style2", style2, ("(none)",) + samples.STYLE_NAMES, "2nd style")
+        self.content_upload = self._upload_button("content", self.content)
+        self.style_upload = self._upload_button("style", self.style, self.style2)
         self.alpha_slider = W.FloatSlider(value=alpha, min=0.0, max=1.0, step=0.05, description="alpha α",
                                           tooltip="0: the content's features; 1: fully fused")
         self.mix_slider = W.FloatSlider(value=mix, min=0.0, max=1.0, step=0.05, description="style mix",
                                         tooltip="share of the second style in the fused features")
         self.method_toggle = W.ToggleButtons(options=[("AdaIN", "adain"), ("WCT", "wct")], value=method,
                                              description="fusion")
-        self.status = W.HTML()
         self.image_view = W.Image(format="png", width=view_width)
         self.inputs_view = W.Image(format="png", width=int(view_width * 1.5))
-        for w in (self.content, self.style, self.style2):
-            w.observe(self._on_images, names="value")
-        for w in (self.alpha_slider, self.mix_slider, self.method_toggle):
-            w.observe(self.update, names="value")
-        controls = W.VBox([self.content, self.style, self.style2, self.mix_slider, self.alpha_slider,
-                           self.method_toggle])
+        self._observe(self._on_images, self.content, self.style, self.style2)
+        self._observe(self.update, self.alpha_slider, self.mix_slider, self.method_toggle)
+        controls = W.VBox([self.content, self.style, self.style2, W.HBox([self.content_upload, self.style_upload]),
+                           self.mix_slider, self.alpha_slider, self.method_toggle])
         self.widget = W.VBox([W.HBox([controls, self.inputs_view]), self.status,
                               W.HBox([W.VBox([W.HTML("<b>I<sub>s</sub> = G(I<sub>c</sub>, S)</b>"), self.image_view])])])
         self._on_images()
@@ -567,11 +675,10 @@ class FusionDashboard:
 
     # -- computation ----------------------------------------------------------------------------
     def features(self, kind: str, name: str):
-        """The cached ``relu4_1`` features ``[1, h, w, 512]`` of a bundled image (encoded on first use)."""
+        """The cached ``relu4_1`` features ``[1, h, w, 512]`` of a bundled or uploaded image (encoded on first use)."""
         key = (kind, name)
         if key not in self._features:
-            load = samples.content_image if kind == "content" else samples.style_image
-            image = _crop8(load(name, size=self.size))
+            image = _crop8(self._image(kind, name, size=self.size))
             self._features[key] = self._encode(self.params, np.asarray(image, np.float32)[None])
             self.encodes += 1
         return self._features[key]
@@ -587,55 +694,51 @@ class FusionDashboard:
     def _on_images(self, *_):
         names = [self.style.value] + ([self.style2.value] if self.style2.value != "(none)" else [])
         self.mix_slider.disabled = len(names) == 1
-        try:
-            content = _crop8(samples.content_image(self.content.value, size=self.size))
-            styles = [samples.style_image(n, size=self.size) for n in names]
-            fig = plots.show_images([content, *styles], titles=["content I_c"] + [f"style: {n}" for n in names],
-                                    suptitle="inputs", size=1.6)
-            self.inputs_view.value = plots.figure_png(fig)
-        except Exception as err:  # keep the dashboard alive
-            self._fail(err)
-            return
+        content = _crop8(self._image("content", self.content.value, size=self.size))
+        styles = [self._image("style", n, size=self.size) for n in names]
+        fig = plots.show_images([content, *styles], titles=["content I_c"] + [f"style: {n}" for n in names],
+                                suptitle="inputs", size=1.6)
+        self.inputs_view.value = plots.figure_png(fig)
         self.update()
 
     def update(self, *_) -> np.ndarray | None:
-        """Fuse the cached features with the current settings and decode them; returns the image."""
+        """Fuse the cached features with the current settings and decode them; returns the image.
+
+        A failure (bad settings, a decoder whose output is not finite, …) is shown in ``status`` and
+        ``error``, keeps the last good image, and returns ``None``.
+        """
         import time
 
         import jax.numpy as jnp
 
         self.error = None
         try:
+            # The jit-compiled blend cannot check values (NaN would slip through as a NaN image): check here.
+            alpha = check_weight(self.alpha, "alpha")
             content = self.features("content", self.content.value)
             names = [self.style.value] + ([self.style2.value] if self.style2.value != "(none)" else [])
-            weights = np.array([1.0] if len(names) == 1 else [1.0 - self.mix, self.mix], np.float32)
+            mix = check_weight(self.mix, "style mix") if len(names) > 1 else 0.0
+            weights = np.array([1.0] if len(names) == 1 else [1.0 - mix, mix], np.float32)
             start = time.perf_counter()
             fused = jnp.stack([self.fused(self.method, self.content.value, n) for n in names])  # [K, 1, h, w, c]
-            out = self._render(self.decoder_params, content, fused, np.float32(self.alpha), weights,
+            out = self._render(self.decoder_params, content, fused, np.float32(alpha), weights,
                                width=self.width)
-            self.image = np.asarray(out[0])                                       # waits for the result
-            self.seconds = time.perf_counter() - start
+            image = np.asarray(out[0])                                            # waits for the result
+            if not np.isfinite(image).all():
+                raise FloatingPointError("the decoder's output is not finite (NaN or inf): are the decoder's "
+                                         "parameters finite?")
+            self.image, self.seconds = image, time.perf_counter() - start
         except Exception as err:
             self._fail(err)
             return None
         self.renders += 1
-        self.history.append({"alpha": self.alpha, "mix": self.mix if len(names) > 1 else 0.0, "method": self.method,
-                             "seconds": self.seconds})
+        self.history.append({"alpha": alpha, "mix": mix, "method": self.method, "seconds": self.seconds})
         self.image_view.value = plots.image_png(self.image)
         name = "AdaIN" if self.method == "adain" else "WCT"
-        self.status.value = (f"{name}, α = {self.alpha:.2f}" + (f", 2nd style {self.mix:.0%}" if len(names) > 1 else "")
+        self.status.value = (f"{name}, α = {alpha:.2f}" + (f", 2nd style {mix:.0%}" if len(names) > 1 else "")
                              + f": fusion + decoder in {self.seconds * 1000:.0f} ms "
                              f"(render {self.renders}; images encoded: {self.encodes})")
         return self.image
-
-    def _fail(self, err: Exception) -> None:
-        self.error = f"{type(err).__name__}: {err}" if not isinstance(err, ValueError) else str(err)
-        self.status.value = f"<span style='color:#b00'>⚠ {self.error}</span>"
-
-    def _ipython_display_(self):
-        from IPython.display import display
-
-        display(self.widget)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -797,8 +900,7 @@ class GanDashboard(_Runner):
                                               divergence_window=10, checkpoint_every=10_000)
         if not isinstance(base, adversarial.GanTrainConfig):
             raise ValueError(f"base must be an adversarial.GanTrainConfig; got {type(base).__name__}")
-        if not isinstance(report_every, int) or report_every < 1:
-            raise ValueError(f"report_every must be a positive integer; got {report_every!r}")
+        _check_report_every(report_every)
         if not contents or not styles:
             raise ValueError("give at least one content and one style")
         self.base, self.init_decoder, self.report_every = base, init_decoder, report_every
@@ -831,10 +933,9 @@ class GanDashboard(_Runner):
         self._custom_widgets = (self.g_lr, self.d_lr, self.loss, self.adv_weight, self.r1_on, self.r1_weight,
                                 self.spectral_norm)
         self._applying = False
-        self.preset.observe(self._on_preset, names="value")
-        for w in self._custom_widgets:
-            w.observe(self._on_custom, names="value")
-        self.r1_on.observe(lambda _: setattr(self.r1_weight, "disabled", not self.r1_on.value), names="value")
+        self._observe(self._on_preset, self.preset)
+        self._observe(self._on_custom, *self._custom_widgets)
+        self._observe(lambda _: setattr(self.r1_weight, "disabled", not self.r1_on.value), self.r1_on)
         self.r1_weight.disabled = not self.r1_on.value
 
         left = W.VBox([W.HTML("<b>Learning rates</b> (Adam)"), self.g_lr, self.d_lr, self.loss])
