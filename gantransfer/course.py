@@ -6,6 +6,7 @@
   writes the result where :func:`read_timings` (and ``notebooks/00_overview.ipynb``) read it.
 * :func:`map_markdown` — the course map as a Markdown table, times read from the benchmark's output,
   never typed by hand.
+* :func:`class_capacity` — from the measured kernel peak memory, how many students one server holds.
 * :func:`pipeline_figure` — the seed's pipeline, content parsing → style matrix → fusion →
   ``I_s = G(I_c, S)``, with the discriminator judging ``I_s`` against real images of the style.
 
@@ -39,7 +40,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 __all__ = ["Notebook", "COURSE", "NOTEBOOK_DIR", "TIMINGS_FILE", "FAST_TIMINGS_FILE", "BENCH_COMMAND",
            "notebook_paths", "kernel_env", "run_notebook", "time_notebook", "time_notebooks", "write_timings",
-           "bench_notebooks", "read_timings", "format_seconds", "map_markdown", "pipeline_figure"]
+           "bench_notebooks", "read_timings", "format_seconds", "map_markdown", "class_capacity",
+           "capacity_markdown", "pipeline_figure"]
 
 _ROOT = Path(__file__).resolve().parent.parent
 
@@ -403,6 +405,63 @@ def map_markdown(timings: Mapping[str, Mapping[str, Any]] | None = None, *,
         lines.append(f"Times: wall time of all cells (kernel start excluded) and the kernel's peak memory, measured "
                      f"by `{BENCH_COMMAND}`{mode} on {machine.get('cpu', 'an unknown CPU')} "
                      f"({machine.get('cores', '?')} cores), {' to '.join([dates[0], dates[-1]][:len(set(dates))])}.")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------------
+# A class on one server.
+
+#: A single-user JupyterLab server's own resident memory, beside its kernels: 84 MiB measured right after
+#: ``jupyter lab`` started (JupyterLab 4, 2026-11-26), rounded up for its growth in a lesson.
+SERVER_MIB = 128.0
+
+
+def class_capacity(memory_gib: float, *, reserve_gib: float = 2.0, server_mib: float = SERVER_MIB,
+                   timings: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, int]:
+    """How many students one machine holds, per notebook, when every student runs it at once.
+
+    Each student has a JupyterLab server (``server_mib``) and one kernel at the notebook's measured peak
+    memory (``peak_rss_mib`` from :func:`read_timings`, i.e. from ``gantransfer bench --notebooks``);
+    ``reserve_gib`` stays for the operating system and the hub. A notebook never measured is left out.
+
+    Args:
+      memory_gib: the machine's memory in GiB (> 0).
+      reserve_gib: memory kept back for the system, ``>= 0`` and below ``memory_gib``.
+      server_mib: one student's JupyterLab server, ``>= 0``.
+      timings: ``{stem: entry}`` as :func:`read_timings` returns (default: read the benchmark's file).
+    Returns:
+      ``{notebook stem: students}``, in course order.
+    """
+    for name, value in (("memory_gib", memory_gib), ("reserve_gib", reserve_gib), ("server_mib", server_mib)):
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not value >= 0 or value == float("inf"):
+            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    if not reserve_gib < memory_gib:
+        raise ValueError(f"memory_gib ({memory_gib}) must be more than reserve_gib ({reserve_gib})")
+    timings = read_timings() if timings is None else timings
+    free_mib = (memory_gib - reserve_gib) * 1024
+    order = {nb.stem: i for i, nb in enumerate(COURSE)}
+    capacity = {}
+    for stem in sorted(timings, key=lambda s: (order.get(s, len(order)), s)):
+        peak = timings[stem].get("peak_rss_mib")
+        if peak is not None and not timings[stem].get("error"):
+            capacity[stem] = int(free_mib // (float(peak) + server_mib))
+    return capacity
+
+
+def capacity_markdown(memories_gib: Sequence[float] = (16, 32, 64, 128), *,
+                      timings: Mapping[str, Mapping[str, Any]] | None = None, **kwargs: Any) -> str:
+    """:func:`class_capacity` for several machine sizes as a Markdown table: one row per notebook, with its
+    kernel's peak memory, then the students each machine holds. ``kwargs`` go to :func:`class_capacity`."""
+    timings = read_timings() if timings is None else timings
+    if not memories_gib:
+        raise ValueError("memories_gib is empty: name at least one machine size")
+    columns = {m: class_capacity(m, timings=timings, **kwargs) for m in memories_gib}
+    lines = ["| notebook | kernel peak memory | " + " | ".join(f"{m:g} GiB machine" for m in memories_gib) + " |",
+             "| --- | --- | " + " | ".join("---" for _ in memories_gib) + " |"]
+    for stem in columns[memories_gib[0]]:
+        peak = float(timings[stem]["peak_rss_mib"])
+        lines.append(f"| `{stem}` | {peak / 1024:.2f} GiB | "
+                     + " | ".join(str(columns[m][stem]) for m in memories_gib) + " |")
     return "\n".join(lines)
 
 

@@ -125,3 +125,20 @@ def test_pipeline_figure():
     for words in ("content parsing", "style matrix", "fusion", "discriminator", "adversarial training", "decoder"):
         assert words in text
     assert len(course.pipeline_figure(chinese=False).axes[0].images) == 0
+
+
+def test_class_capacity_from_measured_peak_memory():
+    timings = {"04_fusion": {"peak_rss_mib": 1500.0}, "00_overview": {"peak_rss_mib": 400.0},
+               "05_adversarial_training": {"seconds": None, "peak_rss_mib": 9.0, "error": "it failed"}}
+    # (32 GiB - 2 GiB reserve) = 30720 MiB; per student 1500 + 128 MiB → 18 (18.87), 400 + 128 → 58 (58.2)
+    assert course.class_capacity(32, timings=timings) == {"00_overview": 58, "04_fusion": 18}
+    assert list(course.class_capacity(32, timings=timings)) == ["00_overview", "04_fusion"]   # course order
+    assert course.class_capacity(4, reserve_gib=0, server_mib=0, timings=timings)["04_fusion"] == 2
+    md = course.capacity_markdown((16, 32), timings=timings)
+    assert "| `04_fusion` | 1.46 GiB | 8 | 18 |" in md and "05_adversarial" not in md
+    for bad in ({"memory_gib": -1}, {"memory_gib": float("nan")}, {"memory_gib": 1}, {"memory_gib": 8, "server_mib": -5}):
+        args = {"timings": timings, **bad}
+        with pytest.raises(ValueError):
+            course.class_capacity(args.pop("memory_gib"), **args)
+    with pytest.raises(ValueError, match="empty"):
+        course.capacity_markdown((), timings=timings)
