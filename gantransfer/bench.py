@@ -17,7 +17,10 @@ Schema (every time in seconds unless the key says ``ms``)::
      "peak_rss_mib": float,                      # peak resident memory of this process
      "convergence": {"default": {...}, "reference": {...}, "style_loss_over_reference": float,
                      "converged": bool},            # with --converge
-     "peer": {"<size>": {"torch_s_per_step": s, "ratio_jax_over_torch": float}}}   # with --peer
+     "peer": {"<size>": {"torch_s_per_step": s, "ratio_jax_over_torch": float}},   # with --peer
+     "notebooks": {"<stem>": {"seconds": s, "peak_rss_mib": float, "date": str}}}
+         # copied from the latest ``gantransfer bench --notebooks`` (data/bench/notebooks.json, default
+         # settings only), so one document holds every figure; {} until the notebooks have been measured
 
 Speed targets are ratios to the peer measured in the same sitting: machines here differ by 2.5×.
 ``gantransfer bench --compare OLD.json NEW.json`` lines up two such files figure by figure
@@ -249,6 +252,21 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def notebook_figures(path: str | os.PathLike | None = None) -> dict:
+    """The notebooks' latest measured figures, ``{stem: {"seconds", "peak_rss_mib", "date"}}``.
+
+    Executing the notebooks takes minutes each, so :func:`run` does not: it copies what
+    ``gantransfer bench --notebooks`` last wrote (:func:`gantransfer.course.read_timings`, default
+    ``data/bench/notebooks.json``). Fast-mode timings and failed notebooks are left out: they are not the
+    notebooks' figures.
+    """
+    from . import course
+
+    return {stem: {key: entry.get(key) for key in ("seconds", "peak_rss_mib", "date")}
+            for stem, entry in course.read_timings(path).items()
+            if not entry.get("fast") and entry.get("seconds") is not None}
+
+
 def run(*, quick: bool = False, torch_python: str | None = None, sizes=None, converge: bool = False) -> dict:
     """Collect every figure; ``quick`` uses tiny sizes (a smoke test, not a measurement)."""
     params = extractor.load_params()
@@ -295,6 +313,7 @@ def run(*, quick: bool = False, torch_python: str | None = None, sizes=None, con
             torch_s = peer_step_seconds(torch_python, size, iters=2 if quick else (10 if size <= 256 else 4))
             result["peer"][str(size)] = {"torch_s_per_step": torch_s,
                                          "ratio_jax_over_torch": result["gatys_step"][str(size)]["adam"] / torch_s}
+    result["notebooks"] = notebook_figures()
     return result
 
 

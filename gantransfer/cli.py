@@ -121,6 +121,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=_positive_int, default=20000)
     p.add_argument("--batch", type=_positive_int, default=4)
     p.add_argument("--crop", type=_positive_int, default=96)
+    p.add_argument("--pool-side", type=_positive_int, default=256,
+                   help="images are resized once to this shorter side, then cropped (default %(default)s; >= --crop)")
     p.add_argument("--lr", type=_weight, default=3e-4, help="decoder: Adam's peak learning rate (default %(default)s)")
     p.add_argument("--style-weight", type=_weight, default=2.0)
     p.add_argument("--style-loss", choices=("mean_std", "gram"), default="mean_std")
@@ -287,7 +289,7 @@ def _train(args) -> int:
                                       style_weight=args.style_weight, style_loss=args.style_loss, width=args.width,
                                       checkpoint_every=args.checkpoint_every, seed=args.seed,
                                       decay_steps=args.decay_steps, style_variants=args.style_variants,
-                                      identity_weight=args.identity_weight)
+                                      identity_weight=args.identity_weight, pool_side=args.pool_side)
     init = _initial_decoder_path(args, default="scratch")
     runtime.enable_compilation_cache()
     start = (train.latest_step(args.workdir) or 0) if args.resume else 0
@@ -344,7 +346,8 @@ def _train_gan(args) -> int:
         adv_weight=args.adv_weight, loss=args.loss, r1_weight=args.r1_weight, style_weight=args.style_weight,
         style_loss=args.style_loss, width=args.width, d_width=args.d_width, spectral_norm=not args.no_spectral_norm,
         identity_weight=args.identity_weight,
-        seed=args.seed, checkpoint_every=args.checkpoint_every, style_variants=args.style_variants)
+        seed=args.seed, checkpoint_every=args.checkpoint_every, style_variants=args.style_variants,
+        pool_side=args.pool_side)
     init = _initial_decoder_path(args, default="shipped")
     runtime.enable_compilation_cache()
     start = (train.latest_step(args.workdir) or 0) if args.resume else 0

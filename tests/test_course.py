@@ -142,3 +142,18 @@ def test_class_capacity_from_measured_peak_memory():
             course.class_capacity(args.pop("memory_gib"), **args)
     with pytest.raises(ValueError, match="empty"):
         course.capacity_markdown((), timings=timings)
+
+
+def test_bench_document_carries_the_notebook_figures(tmp_path):
+    from gantransfer import bench
+
+    path = tmp_path / "notebooks.json"
+    assert bench.notebook_figures(path) == {}
+    doc = _doc(**{"01_content_parsing": 57.25})
+    doc["notebooks"]["02_style_matrix"] = {"seconds": None, "error": "boom", "date": "2026-11-25"}
+    course.write_timings(doc, path)
+    assert bench.notebook_figures(path) == {"01_content_parsing": {"seconds": 57.25, "peak_rss_mib": 1536.0,
+                                                                   "date": "2026-11-25"}}
+    course.write_timings(_doc(fast=True, **{"01_content_parsing": 3.0}), path, merge=False)
+    assert bench.notebook_figures(path) == {}             # fast mode is not the notebooks' time
+    assert bench.flatten({"notebooks": {"01": {"seconds": 57.25, "date": "x"}}}) == {"notebooks.01.seconds": 57.25}

@@ -348,6 +348,7 @@ def test_a_weight_so_large_the_loss_overflows(tmp_path, capsys):
     (["--lr", "0"], "learning_rate must be > 0"),
     (["--style-weight", "nan"], "expected a finite number >= 0"),
     (["--batch", "0"], "positive integer"),
+    (["--pool-side", "16"], "pool_side (16) must be >= crop (32)"),
     (["--style-loss", "l1"], "invalid choice"),
     (["--styles", "no_such_style"], "neither a bundled style name"),
     (["--contents", "waves"], "neither a bundled content name"),
