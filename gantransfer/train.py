@@ -289,9 +289,10 @@ def _orbax_failure_quiet():
       or later. Those reports, and only those, are dropped: while the block runs, and for the rest of the
       process once it has failed (nobody waits for those results).
     * On failure, the coroutines orbax abandoned are collected at once, without their "coroutine ... was
-      never awaited" warnings; and asyncio's "Task exception was never retrieved" reports for orbax's
-      abandoned tasks, which come whenever the garbage collector meets them, are dropped for the rest of
-      the process (the caller has already reported the failure once).
+      never awaited" warnings. Their errors still surface whenever the garbage collector meets them, as
+      asyncio's "Task/Future exception was never retrieved" records or as "Exception ignored in
+      <coroutine …>" reports; those that come from orbax or tensorstore (:func:`_from_orbax`) are dropped
+      for the rest of the process: the caller has already reported the failure once.
     """
     held: list[logging.LogRecord] = []
 
@@ -311,6 +312,8 @@ def _orbax_failure_quiet():
     try:
         yield
     except BaseException:
+        global _orbax_failed
+        _orbax_failed = True
         held.clear()
         asyncio_logger = logging.getLogger("asyncio")
         if _drop_abandoned_orbax_tasks not in asyncio_logger.filters:
@@ -329,21 +332,41 @@ def _orbax_failure_quiet():
             logging.getLogger(record.name).handle(record)
 
 
-def _drop_abandoned_orbax_tasks(record: logging.LogRecord) -> bool:
-    """A logging filter: ``False`` for asyncio's report of a task whose error nobody retrieved, when the
-    error was raised inside orbax or tensorstore (after a failed read or write orbax leaves such tasks)."""
-    if not record.getMessage().startswith("Task exception was never retrieved") or not record.exc_info:
+#: Set once an orbax read or write has failed in this process (see :func:`_orbax_failure_quiet`).
+_orbax_failed = False
+
+
+def _from_orbax(error: BaseException | None, tb=None, obj=None) -> bool:
+    """Whether an error reported outside any caller came from orbax or tensorstore: a frame of its traceback
+    is theirs, the coroutine it escaped from is orbax's, or its text is tensorstore's."""
+    frames = traceback.extract_tb(tb) if tb is not None else []
+    if any("/orbax/" in frame.filename or "/tensorstore/" in frame.filename for frame in frames):
         return True
-    frames = traceback.extract_tb(record.exc_info[2])
-    return not any("/orbax/" in frame.filename or "/tensorstore/" in frame.filename for frame in frames)
+    code = getattr(obj, "cr_code", None)
+    if code is not None and "/orbax/" in code.co_filename:
+        return True
+    text = str(error)
+    return any(mark in text for mark in ("OCDBT", "TensorStore", "tensorstore_spec"))
+
+
+def _drop_abandoned_orbax_tasks(record: logging.LogRecord) -> bool:
+    """A logging filter: ``False`` for asyncio's report of a task or future whose error nobody retrieved,
+    when the error came from orbax or tensorstore (after a failed read or write orbax leaves such tasks)."""
+    if "exception was never retrieved" not in record.getMessage() or not record.exc_info:
+        return True
+    return not _from_orbax(record.exc_info[1], record.exc_info[2])
 
 
 def _without_closed_event_loop_reports(hook):
-    """``hook`` (a ``sys.unraisablehook``) but silent for ``RuntimeError("Event loop is closed")``."""
+    """``hook`` (a ``sys.unraisablehook``) but silent for ``RuntimeError("Event loop is closed")`` and, once an
+    orbax operation has failed, for errors of the coroutines orbax abandoned."""
     def quieter(unraisable):
         error = unraisable.exc_value
-        if not (isinstance(error, RuntimeError) and str(error) == "Event loop is closed"):
-            hook(unraisable)
+        if isinstance(error, RuntimeError) and str(error) == "Event loop is closed":
+            return
+        if _orbax_failed and _from_orbax(error, unraisable.exc_traceback, unraisable.object):
+            return
+        hook(unraisable)
 
     quieter.drops_closed_event_loop = True
     return quieter

@@ -39,6 +39,7 @@ def make_part(path: str) -> None:
 
     arrays = extractor.load_vgg16_arrays()
     keep = extractor.CONV_NAMES[: extractor.CONV_NAMES.index(DEEPEST) + 1]
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, **{f"{name}/{field}": arrays[name][field] for name in keep for field in ("kernel", "bias")})
 
 
@@ -95,6 +96,7 @@ def gpu_bench(part_file: str, out: str) -> None:
               "decoder_train_steps_per_s": {str(crop): bench.decoder_train_steps_per_second(
                   params, crop, width=width, repeats=10) for crop in (128, 256)},
               "gan_train_steps_per_s": {"128": bench.gan_train_steps_per_second(params, 128, width=width, repeats=10)}}
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
     Path(out).write_text(json.dumps(result, indent=1))
     print(json.dumps(result))
 

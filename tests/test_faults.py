@@ -467,3 +467,33 @@ def test_observer_callbacks_that_raise_show_the_error(which, params, monkeypatch
     monkeypatch.undo()
     control.value = control.options[0]          # and the next change works again
     assert getattr(dash, "error", None) is None
+
+
+def test_only_orbax_reports_are_dropped_after_an_orbax_failure(monkeypatch):
+    """After a failed orbax write or read, the errors of the tasks and coroutines orbax abandoned come back
+    whenever the garbage collector meets them; those (and only those) are dropped."""
+    import logging
+    import types
+
+    def record(message, error):
+        return logging.LogRecord("asyncio", logging.ERROR, __file__, 1, message, None,
+                                 (type(error), error, None))
+
+    tensorstore_error = ValueError('RESOURCE_EXHAUSTED: Error writing "x/0" in OCDBT database at local file "/d"')
+    other_error = ValueError("a bug of someone else's")
+    for message in ("Task exception was never retrieved", "Future exception was never retrieved",
+                    "_GatheringFuture exception was never retrieved"):
+        assert train._drop_abandoned_orbax_tasks(record(message, tensorstore_error)) is False
+        assert train._drop_abandoned_orbax_tasks(record(message, other_error)) is True
+    assert train._drop_abandoned_orbax_tasks(record("something else", tensorstore_error)) is True
+
+    seen = []
+    quieter = train._without_closed_event_loop_reports(seen.append)
+    report = lambda error: types.SimpleNamespace(exc_value=error, exc_traceback=None, object=None)
+    monkeypatch.setattr(train, "_orbax_failed", False)
+    quieter(report(RuntimeError("Event loop is closed")))
+    quieter(report(tensorstore_error))                       # no orbax failure yet: reported
+    monkeypatch.setattr(train, "_orbax_failed", True)
+    quieter(report(tensorstore_error))                       # after one: dropped
+    quieter(report(other_error))                             # never dropped
+    assert [r.exc_value for r in seen] == [tensorstore_error, other_error]
