@@ -432,9 +432,10 @@ def class_capacity(memory_gib: float, *, reserve_gib: float = 2.0, server_mib: f
     Returns:
       ``{notebook stem: students}``, in course order.
     """
-    for name, value in (("memory_gib", memory_gib), ("reserve_gib", reserve_gib), ("server_mib", server_mib)):
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not value >= 0 or value == float("inf"):
-            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    from .validate import check_weight
+
+    memory_gib = check_weight(memory_gib, "memory_gib", allow_zero=False)
+    reserve_gib, server_mib = check_weight(reserve_gib, "reserve_gib"), check_weight(server_mib, "server_mib")
     if not reserve_gib < memory_gib:
         raise ValueError(f"memory_gib ({memory_gib}) must be more than reserve_gib ({reserve_gib})")
     timings = read_timings() if timings is None else timings
