@@ -97,6 +97,9 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="Adam learning rate at the final size (default %(default)s)")
     p.add_argument("--coarse-lr", type=_weight, default=defaults.coarse_learning_rate,
                    help="Adam learning rate at the coarser scales (default %(default)s)")
+    p.add_argument("--pyramid-levels", type=_positive_int, default=defaults.pyramid_levels,
+                   help="optimise the image as a Laplacian pyramid of this many levels; 1 = the pixels "
+                        "themselves (default %(default)s)")
     p.add_argument("--content-weight", type=_weight, default=defaults.content_weight)
     p.add_argument("--style-weight", type=_weight, default=defaults.style_weight)
     p.add_argument("--tv-weight", type=_weight, default=defaults.tv_weight)
@@ -229,7 +232,7 @@ def _stylize(args) -> int:
         raise CliError(f"output must end in .png, .jpg or .jpeg; got {args.output}")
     output = args.output or _default_output(args.content, styles)
     kwargs = dict(size=args.size, optimizer=args.optimizer, learning_rate=args.lr, coarse_learning_rate=args.coarse_lr,
-                  content_weight=args.content_weight, style_weight=args.style_weight, tv_weight=args.tv_weight,
+                  pyramid_levels=args.pyramid_levels, content_weight=args.content_weight, style_weight=args.style_weight, tv_weight=args.tv_weight,
                   init=args.init, preserve_color=args.preserve_color, seed=args.seed, report_every=1,
                   style_blend=args.style_blend)
     if args.steps is not None:

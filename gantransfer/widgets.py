@@ -393,14 +393,7 @@ class StyleTransferDashboard(_Runner):
             optimizer=self.optimizer.value, learning_rate=float(self.learning_rate.value),
             content_weight=float(self.content_weight.value), style_weight=float(self.style_weight.value),
             tv_weight=float(self.tv_weight.value), style_layers=layers, style_blend=blend, init=self.init.value,
-            preserve_color=bool(self.preserve_color.value), report_every=self._report_every())
-
-    def _report_every(self) -> int:
-        # An L-BFGS step evaluates the network several times (line search), and its steps run in compiled
-        # chunks of report_every: report twice as often so the first image and Stop come as soon as Adam's.
-        if self.optimizer.value == "lbfgs":
-            return max(1, self.report_every // 2)
-        return self.report_every
+            preserve_color=bool(self.preserve_color.value), report_every=self.report_every)
 
     def _start(self):
         config = self.config()

@@ -59,6 +59,61 @@ def test_default_schedule_shares_steps():
     assert optimize.TransferConfig(size=64, steps=5).scale_steps == (5,)
 
 
+def _numpy_upsample(x, h, w):
+    """Bilinear upsampling with half-pixel centres (what jax.image.resize 'linear' does when enlarging)."""
+    def axis(n_in, n_out):
+        pos = np.clip((np.arange(n_out) + 0.5) * n_in / n_out - 0.5, 0, n_in - 1)
+        lo = np.floor(pos).astype(int)
+        hi = np.minimum(lo + 1, n_in - 1)
+        return lo, hi, (pos - lo).astype(np.float32)
+    lo, hi, f = axis(x.shape[1], h)
+    x = x[:, lo] * (1 - f)[None, :, None, None] + x[:, hi] * f[None, :, None, None]
+    lo, hi, f = axis(x.shape[2], w)
+    return x[:, :, lo] * (1 - f)[None, None, :, None] + x[:, :, hi] * f[None, None, :, None]
+
+
+def test_laplacian_pyramid_levels_and_exact_inverse(rng):
+    image = rng.random((1, 13, 20, 3), dtype=np.float32)
+    pyramid = optimize.to_pyramid(image, 3)
+    assert [lv.shape for lv in pyramid] == [(1, 13, 20, 3), (1, 7, 10, 3), (1, 4, 5, 3)]
+    assert optimize.pyramid_shapes(13, 20, 3) == ((13, 20), (7, 10), (4, 5))
+    # The image is the coarse level upsampled twice plus each detail level, computed here in numpy.
+    mid = pyramid[1] + _numpy_upsample(np.asarray(pyramid[2]), 7, 10)
+    np.testing.assert_allclose(np.asarray(pyramid[0]) + _numpy_upsample(mid, 13, 20), image, atol=1e-5)
+    np.testing.assert_allclose(optimize.from_pyramid(pyramid), image, atol=1e-5)
+    # A flat image has no detail: everything sits in the coarse level.
+    flat = optimize.to_pyramid(np.full((1, 16, 16, 3), 0.3, np.float32), 4)
+    assert all(np.abs(np.asarray(lv)).max() < 1e-6 for lv in flat[:-1])
+    np.testing.assert_allclose(flat[-1], 0.3, atol=1e-6)
+    assert optimize.from_pyramid(image) is image   # a bare image is its own one-level pyramid
+    with pytest.raises(ValueError, match="levels"):
+        optimize.to_pyramid(image, 0)
+    with pytest.raises(ValueError, match=r"\[N, H, W, C\]"):
+        optimize.to_pyramid(image[0], 2)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+def test_pyramid_and_pixels_both_optimise_and_stay_in_range(rng, vgg_params, optimizer):
+    content, style = _pair(rng)
+    for levels in (1, 3):
+        reports = list(optimize.stylize_iter(content, style, _cfg(steps=4, optimizer=optimizer, pyramid_levels=levels,
+                                                                  init="noise"), params=vgg_params))
+        assert reports[-1].losses["total"] < reports[0].losses["total"]
+        assert 0.0 <= reports[-1].image.min() and reports[-1].image.max() <= 1.0
+
+
+def test_pyramid_moves_coarse_structure_faster(rng, vgg_params):
+    """The reason for the pyramid: with the same Adam step size, a few steps change the image's coarse
+    layout (its 4×-shrunk version) more than the same steps on plain pixels do."""
+    content, style = _pair(rng)
+    moved = {}
+    for levels in (1, 4):
+        image, _ = optimize.stylize(content, style, _cfg(steps=3, pyramid_levels=levels), params=vgg_params)
+        shrink = lambda x: x.reshape(10, 4, 10, 4, 3).mean((1, 3))
+        moved[levels] = np.abs(shrink(image) - shrink(content)).mean()
+    assert moved[4] > 1.5 * moved[1]
+
+
 def test_style_blend_weights(rng, vgg_params):
     content, style = _pair(rng)
     other = rng.random((40, 40, 3), dtype=np.float32)
@@ -113,6 +168,8 @@ def test_convergence_stop(rng, vgg_params):
     (dict(steps=(1, 2), scales=(40,)), "2 step counts"),
     (dict(style_blend=(0.0, 0.0)), "not all be zero"),
     (dict(learning_rate=0.0), "learning_rate"),
+    (dict(pyramid_levels=0), "pyramid_levels"),
+    (dict(pyramid_levels=2.5), "pyramid_levels"),
 ])
 def test_bad_config(kwargs, match):
     with pytest.raises(ValueError, match=match):
