@@ -232,7 +232,8 @@ def _stylize(args) -> int:
         raise CliError(f"output must end in .png, .jpg or .jpeg; got {args.output}")
     output = args.output or _default_output(args.content, styles)
     kwargs = dict(size=args.size, optimizer=args.optimizer, learning_rate=args.lr, coarse_learning_rate=args.coarse_lr,
-                  pyramid_levels=args.pyramid_levels, content_weight=args.content_weight, style_weight=args.style_weight, tv_weight=args.tv_weight,
+                  pyramid_levels=args.pyramid_levels, content_weight=args.content_weight,
+                  style_weight=args.style_weight, tv_weight=args.tv_weight,
                   init=args.init, preserve_color=args.preserve_color, seed=args.seed, report_every=1,
                   style_blend=args.style_blend)
     if args.steps is not None:

@@ -192,3 +192,24 @@ def test_size_beyond_memory_is_refused_before_allocation(rng, vgg_params):
     too_big = optimize.max_size_for_memory() + 64
     with pytest.raises(ValueError, match="would not fit"):
         next(optimize.stylize_iter(content, style, _cfg(size=too_big, scales=(too_big,)), params=vgg_params))
+
+
+def test_lbfgs_steps_cost_about_one_evaluation_each(rng, vgg_params, monkeypatch):
+    """The line search runs in Python around compiled evaluations and reuses the accepted point's gradient,
+    so an iteration whose first step is accepted costs one network evaluation."""
+    import jax.numpy as jnp
+
+    content, style = _pair(rng)
+    x = jnp.asarray(content)[None]
+    problem = optimize.make_problem(vgg_params, x, [jnp.asarray(style)[None]], _cfg(optimizer="lbfgs"))
+    state = optimize.init_optimizer_state("lbfgs", x)
+    with pytest.raises(ValueError, match="n_steps"):
+        optimize.lbfgs_steps(vgg_params, x, state, problem, -1)
+    same, state, losses = optimize.lbfgs_steps(vgg_params, x, state, problem, 0)   # evaluates, does not move
+    np.testing.assert_array_equal(same, x)
+    calls = []
+    real = optimize._evaluate
+    monkeypatch.setattr(optimize, "_evaluate", lambda *a: calls.append(1) or real(*a))
+    y, state, after = optimize.lbfgs_steps(vgg_params, x, state, problem, 6)
+    assert after["total"] < losses["total"]
+    assert 6 <= len(calls) <= 8, len(calls)   # 6 accepted steps, at most two halvings
