@@ -37,7 +37,7 @@ import optax
 from flax import nnx
 
 from . import discriminator, extractor, fusion, generator, samples, train
-from .validate import check_weight
+from .validate import check_count, check_weight
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -91,9 +91,7 @@ class GanTrainConfig:
     def __post_init__(self):
         for name in ("steps", "batch", "crop", "checkpoint_every", "pool_side", "style_variants", "d_layers",
                      "divergence_window"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer; got {value!r}")
+            check_count(getattr(self, name), name)
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
             raise ValueError(f"seed must be an integer >= 0; got {self.seed!r}")
         if self.crop % 8 or self.crop < 32:

@@ -42,7 +42,7 @@ import optax
 
 from . import extractor, fusion, generator, images, parallel, samples
 from .style import feature_mean_std, gram_matrix, mean_std_loss
-from .validate import check_weight
+from .validate import check_count, check_weight
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 
@@ -86,9 +86,7 @@ class DecoderTrainConfig:
 
     def __post_init__(self):
         for name in ("steps", "batch", "crop", "checkpoint_every", "pool_side", "decay_steps", "style_variants"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer; got {value!r}")
+            check_count(getattr(self, name), name)
         if self.crop % 8 or self.crop < 32:
             raise ValueError(f"crop must be a multiple of 8 and >= 32; got {self.crop}")
         if self.pool_side < self.crop:

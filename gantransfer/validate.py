@@ -30,6 +30,14 @@ def check_features(x, name: str = "features", *, min_ndim: int = 3) -> jax.Array
     return x
 
 
+def check_count(value, name: str, *, minimum: int = 1) -> int:
+    """A Python ``int`` (not a bool) >= ``minimum``: a number of steps, levels, items; else a ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        wanted = {1: "a positive integer", 0: "a non-negative integer"}.get(minimum, f"an integer >= {minimum}")
+        raise ValueError(f"{name} must be {wanted}; got {value!r}")
+    return value
+
+
 def check_weight(value, name: str = "weight", *, allow_zero: bool = True):
     """A finite, non-negative weight. Python/numpy numbers come back as ``float``; tracers pass through."""
     if isinstance(value, (bool, str, bytes, bytearray)) or value is None:

@@ -34,7 +34,7 @@ import ipywidgets as W
 import numpy as np
 
 from . import extractor, images, inversion, optimize, plots, samples
-from .validate import check_weight
+from .validate import check_count, check_weight
 
 #: The style layers offered as checkboxes: the first and last ReLU of every block.
 STYLE_LAYER_CHOICES: tuple[str, ...] = ("relu1_1", "relu1_2", "relu2_1", "relu2_2", "relu3_1", "relu3_3",
@@ -51,12 +51,6 @@ def _dropdown(name: str, value: str, options: Sequence[str], description: str) -
     if value not in options:
         raise ValueError(f"{name} must be one of {', '.join(options)}; got {value!r}")
     return W.Dropdown(options=tuple(options), value=value, description=description)
-
-
-def _check_report_every(value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"report_every must be a positive integer; got {value!r}")
-    return value
 
 
 def _checkboxes(names: Sequence[str], checked: Sequence[str]) -> dict[str, W.Checkbox]:
@@ -326,7 +320,7 @@ class StyleTransferDashboard(_Runner):
             getattr(defaults, name) if value is None else check_weight(value, name, allow_zero=name != "learning_rate")
             for name, value in [("style_weight", style_weight), ("content_weight", content_weight),
                                 ("tv_weight", tv_weight), ("learning_rate", learning_rate)])
-        self.report_every = _check_report_every(report_every)
+        self.report_every = check_count(report_every, "report_every")
         self.content = _dropdown("content", content, samples.CONTENT_NAMES, "content")
         self.style = _dropdown("style", style, samples.STYLE_NAMES, "style")
         self.style2 = W.Dropdown(options=("(none)",) + samples.STYLE_NAMES, value="(none)", description="2nd style")
@@ -426,7 +420,7 @@ class TextureDashboard(_Runner):
                  size: int = 128, steps: int = 100, report_every: int = 10, learning_rate: float = 0.05,
                  cache: dict | None = None, params=None, view_width: int = 256):
         super().__init__(params=params, view_width=view_width)
-        self.report_every = _check_report_every(report_every)
+        self.report_every = check_count(report_every, "report_every")
         self.learning_rate = check_weight(learning_rate, "learning_rate", allow_zero=False)
         self.cache = dict(cache or {})
         self.style = _dropdown("style", style, samples.STYLE_NAMES, "style")
@@ -893,7 +887,7 @@ class GanDashboard(_Runner):
                                               divergence_window=10, checkpoint_every=10_000)
         if not isinstance(base, adversarial.GanTrainConfig):
             raise ValueError(f"base must be an adversarial.GanTrainConfig; got {type(base).__name__}")
-        _check_report_every(report_every)
+        check_count(report_every, "report_every")
         if not contents or not styles:
             raise ValueError("give at least one content and one style")
         self.base, self.init_decoder, self.report_every = base, init_decoder, report_every

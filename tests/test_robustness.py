@@ -29,7 +29,7 @@ from hypothesis.extra import numpy as hnp
 from PIL import Image
 
 from gantransfer import cli, extractor, fusion, generator, optimize, samples, style, train, widgets
-from gantransfer.validate import check_weight
+from gantransfer.validate import check_count, check_weight
 
 SMALL = ["--size", "32", "--steps", "1", "--quiet"]
 TINY_TRAIN = ["--batch", "1", "--crop", "32", "--width", "0.125", "--checkpoint-every", "1", "--quiet"]
@@ -825,6 +825,20 @@ def test_check_weight_accepts_exactly_finite_non_negative_numbers(value):
     else:
         with pytest.raises(ValueError):
             check_weight(value)
+
+
+
+@pytest.mark.parametrize("minimum, good, bad, words", [
+    (1, [1, 7], [0, -3, True, 2.0, "3", None, np.int64(4)], "a positive integer"),
+    (0, [0, 5], [-1, False, 0.5], "a non-negative integer"),
+    (32, [32, 100], [31], "an integer >= 32"),
+])
+def test_check_count_takes_python_ints_from_the_minimum(minimum, good, bad, words):
+    for value in good:
+        assert check_count(value, "n", minimum=minimum) == value
+    for value in bad:
+        with pytest.raises(ValueError, match=f"n must be {words}; got"):
+            check_count(value, "n", minimum=minimum)
 
 
 @pytest.mark.parametrize("value", [
