@@ -81,11 +81,14 @@ def _build_parser() -> argparse.ArgumentParser:
                         f"(default {samples.DEFAULT_STYLE})")
     p.add_argument("-o", "--output", type=Path, help="output .png or .jpg (default: a new file in this folder)")
     p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
-    p.add_argument("--method", choices=("optimize", "adain", "wct", "gan"), default="optimize",
+    p.add_argument("--method", choices=("optimize", *generator.FEEDFORWARD_METHODS), default="optimize",
                    help="optimize = Gatys et al. by gradient descent on the pixels; adain / wct = one pass "
                         "of the generator with the shipped decoder; gan = AdaIN with the adversarially "
-                        "trained decoder")
-    p.add_argument("--alpha", type=_weight, default=1.0, help="adain/wct: content–style trade-off in [0, 1]")
+                        "trained decoder; multilevel = WCT at relu3_1, relu2_1, relu1_1 in turn with the shipped "
+                        "level decoders (Li et al. 2017)")
+    p.add_argument("--alpha", type=_weight, default=None,
+                   help=f"feed-forward methods: content–style trade-off in [0, 1] (default 1; "
+                        f"{generator.MULTILEVEL_ALPHA} at every level for multilevel)")
     p.add_argument("--decoder", type=Path, default=None,
                    help="adain/wct/gan: a decoder .npz (default: the shipped one of the method)")
     defaults = optimize.TransferConfig()
@@ -147,6 +150,9 @@ def _build_parser() -> argparse.ArgumentParser:
                         ".npz (default: scratch for decoder, shipped for gan)")
     p.add_argument("--identity-weight", type=_weight, default=500.0,
                    help="weight of the identity loss mean((D(f(c)) - c)^2) (default %(default)s)")
+    p.add_argument("--layer", choices=tuple(generator.DECODER_PLANS), default=generator.ENCODER_LAYER,
+                   help="decoder only: the encoder layer it inverts (default %(default)s, G's; relu3_1/relu2_1/"
+                        "relu1_1: the shallower levels of --method wct --levels)")
     gan = p.add_argument_group("gan only")
     gan.add_argument("--g-lr", type=_weight, default=1e-4, help="generator's learning rate (default %(default)s)")
     gan.add_argument("--d-lr", type=_weight, default=4e-4, help="discriminator's learning rate (default %(default)s)")
@@ -166,7 +172,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--contents", nargs="+", default=["astronaut", "chelsea", "coffee"])
     p.add_argument("--styles", nargs="+", default=["brush_strokes", "stained_glass", "waves"])
     p.add_argument("--size", type=_positive_int, default=defaults.size)
-    p.add_argument("--method", choices=("optimize", "adain", "wct", "gan"), default="optimize")
+    p.add_argument("--method", choices=("optimize", *generator.FEEDFORWARD_METHODS), default="optimize")
     p.add_argument("--decoder", type=Path, default=None, help="adain/wct/gan: a decoder .npz (default: the shipped one)")
     p.add_argument("-o", "--output", type=Path, default=None, help="default data/figures/grid_<method>.png")
     p.add_argument("--overwrite", action="store_true")
@@ -249,11 +255,17 @@ def _stylize(args) -> int:
     if args.method != "optimize":
         from . import generator
 
+        if args.alpha is None:
+            args.alpha = generator.MULTILEVEL_ALPHA if args.method == "multilevel" else 1.0
         if args.alpha > 1:
             raise CliError(f"--alpha must be in [0, 1]; got {args.alpha}")
+        if args.method == "multilevel" and args.decoder is not None:
+            raise CliError("--decoder is for adain/wct/gan; multilevel uses the shipped level decoders "
+                           f"({', '.join(str(p) for p in generator.SHIPPED_LEVEL_DECODERS.values())})")
         decoder_file = args.decoder or generator.shipped_decoder_path(args.method)
         if not Path(decoder_file).is_file():
-            how = "gan" if args.method == "gan" else "decoder"
+            how = {"gan": "gan", "multilevel": f"decoder --layer {generator.MULTILEVEL_LAYERS[-1]}"}.get(args.method,
+                                                                                                      "decoder")
             raise CliError(f"no trained decoder at {decoder_file}; train one with `gantransfer train {how} --export "
                            f"{decoder_file}` or use --method optimize")
     _check_writable(output)
@@ -278,11 +290,13 @@ def _stylize(args) -> int:
 
 
 def _train(args) -> int:
-    from . import parallel
+    from . import generator, parallel
 
     # Before anything creates a JAX array: the distributed runtime must start first.
     parallel.maybe_initialize_distributed(True if args.distributed else None)
     if args.what == "gan":
+        if args.layer != generator.ENCODER_LAYER:
+            raise CliError(f"--layer is for decoder training; the GAN trains G's {generator.ENCODER_LAYER} decoder")
         return _train_gan(args)
     from tqdm.auto import tqdm
 
@@ -293,7 +307,8 @@ def _train(args) -> int:
                                       style_weight=args.style_weight, style_loss=args.style_loss, width=args.width,
                                       checkpoint_every=args.checkpoint_every, seed=args.seed,
                                       decay_steps=args.decay_steps, style_variants=args.style_variants,
-                                      identity_weight=args.identity_weight, pool_side=args.pool_side)
+                                      identity_weight=args.identity_weight, pool_side=args.pool_side,
+                                      layer=args.layer)
     init = _initial_decoder_path(args, default="scratch")
     runtime.enable_compilation_cache()
     start = (train.latest_step(args.workdir) or 0) if args.resume else 0
@@ -310,7 +325,7 @@ def _train(args) -> int:
 
 def _finish_training(args, report, start: int, config, abstract_state, decoder_key: str) -> int:
     """Report the last step (or that nothing was left to train) and ``--export`` the newest checkpoint's decoder."""
-    from . import train
+    from . import generator, train
 
     if report is None:
         print(f"nothing to train: {args.workdir} is already at step {start} of {config.steps}")
@@ -318,7 +333,8 @@ def _finish_training(args, report, start: int, config, abstract_state, decoder_k
         print(f"step {report.step}: " + json.dumps({k: round(v, 4) for k, v in report.metrics.items()}))
     if args.export is not None:
         state = train.restore_checkpoint(args.workdir, abstract_state)
-        path = train.export_decoder(state[decoder_key], args.export, width=config.width)
+        path = train.export_decoder(state[decoder_key], args.export, width=config.width,
+                                    layer=getattr(config, "layer", generator.ENCODER_LAYER))
         print(f"wrote {path}")
     return 0
 
@@ -377,7 +393,10 @@ def _stylize_feedforward(args, content, style_images, output, decoder_file: Path
 
     from . import extractor, generator, images, train
 
-    decoder, width = train.load_decoder(decoder_file)  # alpha and the file were checked by _stylize
+    if args.method == "multilevel":
+        decoder, width = train.load_level_decoders(), None
+    else:
+        decoder, width = train.load_decoder(decoder_file)  # alpha and the file were checked by _stylize
     start = time.perf_counter()
     out = generator.stylize_image(extractor.load_params(), decoder, content, style_images, method=args.method,
                                   alpha=args.alpha, weights=args.style_blend, width=width)[None]

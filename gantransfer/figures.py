@@ -52,7 +52,7 @@ def stylize_grid(contents: Sequence[str], styles: Sequence[str], *, method: str 
 
     ``method`` is ``"optimize"`` (Gatys, :class:`gantransfer.optimize.TransferConfig` defaults or ``config``)
     or a feed-forward generator, ``"adain"``, ``"wct"`` or ``"gan"``, with ``decoder`` (default: the shipped
-    one of that method). The first row shows the styles and the first column the photos. ``output``
+    one of that method), or ``"multilevel"`` with the shipped level decoders at its default ``alpha``. The first row shows the styles and the first column the photos. ``output``
     defaults to ``data/figures/grid_<method>.png``.
     """
     from tqdm.auto import tqdm
@@ -66,6 +66,12 @@ def stylize_grid(contents: Sequence[str], styles: Sequence[str], *, method: str 
     if method == "optimize":
         config = config or optimize.TransferConfig(size=size)
         stylize = lambda content, style: optimize.stylize(content, style, config, params=params)[0]
+    elif method == "multilevel":
+        if decoder is not None:
+            raise ValueError("multilevel uses the shipped level decoders; it takes no decoder file")
+        decoders = train.load_level_decoders()
+        stylize = lambda content, style: np.asarray(generator.stylize_image(
+            params, decoders, content, [style], method=method, alpha=generator.MULTILEVEL_ALPHA))
     else:
         path = Path(decoder) if decoder is not None else generator.shipped_decoder_path(method)
         if not path.is_file():

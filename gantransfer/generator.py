@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -25,6 +25,14 @@ SHIPPED_DECODER = Path(__file__).resolve().parent.parent / "data" / "checkpoints
 #: The same decoder after adversarial fine-tuning (``gantransfer train gan --export``); AdaIN fusion.
 SHIPPED_GAN_DECODER = SHIPPED_DECODER.with_name("gan_decoder.npz")
 
+#: Multi-level WCT (Li et al. 2017): the levels, deep to shallow, and their shipped decoders. Without
+#: ``relu4_1``: on held-out pairs its WCT (or AdaIN) washed out the photo's layout of light and dark, while
+#: the three shallower levels keep it and match the style's fine texture and colour statistics.
+MULTILEVEL_LAYERS = ("relu3_1", "relu2_1", "relu1_1")
+#: Li et al.'s default blend at every level (also the best of 0.4/0.6/0.8/1.0 on the tuning pairs).
+MULTILEVEL_ALPHA = 0.6
+SHIPPED_LEVEL_DECODERS = {layer: SHIPPED_DECODER.with_name(f"decoder_{layer}.npz") for layer in MULTILEVEL_LAYERS}
+
 #: Width multiplier of the shipped decoder: half of Huang & Belongie's channels, 4× fewer FLOPs (256 px
 #: decode 67 ms vs 192 ms on a 2-core CPU), which is what puts a slider update under 150 ms.
 DEFAULT_WIDTH = 0.5
@@ -35,6 +43,11 @@ ENCODER_LAYER = "relu4_1"
 # The decoder's layers: (c_in, c_out) of each 3×3 conv, "up" for ×2 nearest upsampling.
 DECODER_PLAN = ((512, 256), "up", (256, 256), (256, 256), (256, 256), (256, 128), "up",
                 (128, 128), (128, 64), "up", (64, 64), (64, 3))
+
+#: Decoders for shallower encoder layers are tails of the same mirror (Li et al. 2017's decoders for
+#: ``relu1_1`` … ``relu4_1``): from where that layer's channels and resolution enter it.
+DECODER_PLANS = {"relu4_1": DECODER_PLAN, "relu3_1": DECODER_PLAN[5:], "relu2_1": DECODER_PLAN[8:],
+                 "relu1_1": DECODER_PLAN[11:]}
 
 
 class ReflectConv(nnx.Module):
@@ -56,21 +69,28 @@ def upsample_nearest(x: jax.Array) -> jax.Array:
 
 
 class Decoder(nnx.Module):
-    """Mirror of VGG16 up to ``relu4_1``: ``[N, h, w, 512]`` features → ``[N, 8h, 8w, 3]`` image.
+    """Mirror of VGG16 up to ``layer``: ``relu4_1`` features ``[N, h, w, 512]`` → ``[N, 8h, 8w, 3]`` image
+    (``relu3_1``: ``[N, h, w, 256]`` → ``[N, 4h, 4w, 3]``; ``relu2_1``: 128 channels, ×2; ``relu1_1``: 64, ×1).
 
-    ``width`` scales every hidden channel count (1.0 = Huang & Belongie's decoder, 3.5 M parameters);
-    the output is unbounded and clipped to [0, 1] by :func:`generate`.
+    ``width`` scales every hidden channel count (1.0 = Huang & Belongie's decoder, 3.5 M parameters at
+    ``relu4_1``); the output is unbounded and clipped to [0, 1] by :func:`generate`.
     """
 
-    def __init__(self, *, width: float = 1.0, rngs: nnx.Rngs):
+    def __init__(self, *, width: float = 1.0, layer: str = ENCODER_LAYER, rngs: nnx.Rngs):
         if not width > 0:
             raise ValueError(f"width must be > 0; got {width}")
-        scale = lambda c: c if c in (3, 512) else max(8, int(round(c * width)))
+        if layer not in DECODER_PLANS:
+            raise ValueError(f"no decoder for layer {layer!r}; choose from {', '.join(DECODER_PLANS)}")
+        plan = DECODER_PLANS[layer]
+        convs = [item for item in plan if item != "up"]
+        # The first conv reads the encoder's channels and the last writes RGB: only hidden ones scale.
+        scale = lambda c: max(8, int(round(c * width)))
         layers = []
-        for item in DECODER_PLAN:
-            layers.append(item if item == "up" else ReflectConv(scale(item[0]), scale(item[1]), rngs=rngs))
-        self.layers = nnx.List([layer for layer in layers if layer != "up"])
-        self.plan = tuple("up" if item == "up" else "conv" for item in DECODER_PLAN)
+        for k, (c_in, c_out) in enumerate(convs):
+            layers.append(ReflectConv(c_in if k == 0 else scale(c_in), c_out if k == len(convs) - 1 else scale(c_out),
+                                      rngs=rngs))
+        self.layers = nnx.List(layers)
+        self.plan = tuple("up" if item == "up" else "conv" for item in plan)
 
     def __call__(self, features: jax.Array) -> jax.Array:
         x, k = features, 0
@@ -85,25 +105,26 @@ class Decoder(nnx.Module):
         return x
 
 
-@functools.lru_cache(maxsize=4)
-def decoder_graphdef(width: float = 1.0):
-    """The (static) graph definition of a :class:`Decoder` of this width."""
-    return nnx.split(nnx.eval_shape(lambda: Decoder(width=width, rngs=nnx.Rngs(0))))[0]
+@functools.lru_cache(maxsize=16)
+def decoder_graphdef(width: float = 1.0, layer: str = ENCODER_LAYER):
+    """The (static) graph definition of a :class:`Decoder` of this width and layer."""
+    return nnx.split(nnx.eval_shape(lambda: Decoder(width=width, layer=layer, rngs=nnx.Rngs(0))))[0]
 
 
-def init_decoder(key: jax.Array, *, width: float = 1.0) -> nnx.State:
+def init_decoder(key: jax.Array, *, width: float = 1.0, layer: str = ENCODER_LAYER) -> nnx.State:
     """Fresh decoder parameters as an ``nnx.State`` pytree."""
-    return nnx.state(Decoder(width=width, rngs=nnx.Rngs(params=key)), nnx.Param)
+    return nnx.state(Decoder(width=width, layer=layer, rngs=nnx.Rngs(params=key)), nnx.Param)
 
 
-def decode(decoder_state: nnx.State, features: jax.Array, *, width: float = 1.0) -> jax.Array:
-    """Run the decoder: ``[N, h, w, 512] -> [N, 8h, 8w, 3]`` (unclipped)."""
-    return nnx.merge(decoder_graphdef(width), decoder_state)(features)
+def decode(decoder_state: nnx.State, features: jax.Array, *, width: float = 1.0,
+           layer: str = ENCODER_LAYER) -> jax.Array:
+    """Run the decoder: ``[N, h, w, 512] -> [N, 8h, 8w, 3]`` at ``relu4_1`` (unclipped; see :class:`Decoder`)."""
+    return nnx.merge(decoder_graphdef(width, layer), decoder_state)(features)
 
 
-def encode(vgg_params, images: jax.Array) -> jax.Array:
-    """``[N, H, W, 3]`` in [0, 1] → ``relu4_1`` features ``[N, H/8, W/8, 512]``."""
-    return extractor.forward(vgg_params, images, (ENCODER_LAYER,))[ENCODER_LAYER]
+def encode(vgg_params, images: jax.Array, *, layer: str = ENCODER_LAYER) -> jax.Array:
+    """``[N, H, W, 3]`` in [0, 1] → ``relu4_1`` features ``[N, H/8, W/8, 512]`` (or ``layer``'s)."""
+    return extractor.forward(vgg_params, images, (layer,))[layer]
 
 
 @functools.partial(jax.jit, static_argnames=("method", "width"))
@@ -114,6 +135,34 @@ def _generate(vgg_params, decoder_state, content: jax.Array, styles: Sequence[ja
     style_feats = [encode(vgg_params, s) for s in styles]
     fused = fusion.fuse(content_feats, style_feats, method=method, alpha=alpha, weights=weights, masks=masks)
     return jnp.clip(decode(decoder_state, fused, width=width), 0.0, 1.0)
+
+
+def _check_generator_inputs(content, styles, alpha, weights, *, multiple: int, smallest: int):
+    """The checks :func:`generate` and :func:`generate_multilevel` share (concrete inputs only)."""
+    from . import images
+
+    if not isinstance(content, jax.core.Tracer):
+        content = images.check_image_array(content, name="content", batched=True)
+        if content.shape[1] % multiple or content.shape[2] % multiple:
+            raise ValueError(f"content height and width must each be a multiple of {multiple} (the decoder upsamples "
+                             f"×{multiple}); got {content.shape[1]}×{content.shape[2]}: crop it, e.g. with stylize_image")
+    if not styles:
+        raise ValueError("no style image given")
+    checked = []
+    for i, style in enumerate(styles):
+        if not isinstance(style, jax.core.Tracer):
+            style = images.check_image_array(style, name=f"style {i}", batched=True)
+            if min(style.shape[1:3]) < smallest:
+                raise ValueError(f"style {i} must be at least {smallest} px on each side (the deepest layer needs a "
+                                 f"position); got {style.shape[1]}×{style.shape[2]}")
+        checked.append(style)
+    if not isinstance(alpha, jax.core.Tracer):
+        alpha = check_weight(alpha, "alpha")
+        if alpha > 1:
+            raise ValueError(f"alpha must be in [0, 1]; got {alpha}")
+    if weights is not None and not isinstance(weights, jax.core.Tracer):
+        weights = [check_weight(w, "style weight") for w in weights]
+    return content, checked, alpha, weights
 
 
 def generate(vgg_params, decoder_state, content: jax.Array, styles: Sequence[jax.Array], *,
@@ -134,37 +183,74 @@ def generate(vgg_params, decoder_state, content: jax.Array, styles: Sequence[jax
         of 8, styles at least 8 px), or an ``alpha`` / weights outside their range. Traced inputs (inside
         another ``jit``) are passed through unchecked.
     """
-    from . import images
-
-    if not isinstance(content, jax.core.Tracer):
-        content = images.check_image_array(content, name="content", batched=True)
-        if content.shape[1] % 8 or content.shape[2] % 8:
-            raise ValueError(f"content height and width must each be a multiple of 8 (the decoder upsamples ×8); got "
-                             f"{content.shape[1]}×{content.shape[2]}: crop it, e.g. with stylize_image")
-    if not styles:
-        raise ValueError("no style image given")
-    checked = []
-    for i, style in enumerate(styles):
-        if not isinstance(style, jax.core.Tracer):
-            style = images.check_image_array(style, name=f"style {i}", batched=True)
-            if min(style.shape[1:3]) < 8:
-                raise ValueError(f"style {i} must be at least 8 px on each side (relu4_1 needs a position); "
-                                 f"got {style.shape[1]}×{style.shape[2]}")
-        checked.append(style)
-    if not isinstance(alpha, jax.core.Tracer):
-        alpha = check_weight(alpha, "alpha")
-        if alpha > 1:
-            raise ValueError(f"alpha must be in [0, 1]; got {alpha}")
-    if weights is not None and not isinstance(weights, jax.core.Tracer):
-        weights = [check_weight(w, "style weight") for w in weights]
+    content, checked, alpha, weights = _check_generator_inputs(content, styles, alpha, weights, multiple=8, smallest=8)
     return _generate(vgg_params, decoder_state, content, checked, method=method, alpha=alpha, weights=weights,
                      masks=masks, width=width)
 
 
+@functools.partial(jax.jit, static_argnames=("layers", "widths"))
+def _generate_multilevel(vgg_params, decoder_states, content, styles, *, alpha, weights, masks, layers, widths):
+    # The jitted body of generate_multilevel (inputs already checked).
+    image = content
+    for layer, state, width in zip(layers, decoder_states, widths):
+        fused = fusion.fuse(encode(vgg_params, image, layer=layer), [encode(vgg_params, s, layer=layer) for s in styles],
+                            method="wct", alpha=alpha, weights=weights, masks=masks)
+        image = jnp.clip(decode(state, fused, width=width, layer=layer), 0.0, 1.0)
+    return image
+
+
+def generate_multilevel(vgg_params, decoders: Mapping[str, tuple], content: jax.Array, styles: Sequence[jax.Array], *,
+                        alpha: float = MULTILEVEL_ALPHA, weights=None, masks=None,
+                        layers: Sequence[str] = MULTILEVEL_LAYERS) -> jax.Array:
+    """Multi-level WCT (Li et al. 2017, "Universal Style Transfer via Feature Transforms"): coarse to fine.
+
+    At each layer in turn (deep to shallow), encode the current image, whiten-and-colour its features with
+    the style's (:func:`gantransfer.fusion.wct`, blended by ``alpha``) and decode with that layer's decoder;
+    the next, shallower level starts from that image. Deep levels move the style's larger patterns, shallow
+    ones its fine texture and colours, which one ``relu4_1`` pass cannot reach.
+
+    Args:
+      vgg_params: VGG16 parameters.
+      decoders: ``{layer: (decoder_state, width)}`` for every layer of ``layers``
+        (:func:`gantransfer.train.load_level_decoders` loads the shipped ones).
+      content: ``[N, H, W, 3]`` in [0, 1], ``H, W`` multiples of the deepest level's stride (4 at ``relu3_1``).
+      styles: list of ``[1 or N, H', W', 3]`` style images.
+      alpha: content–style trade-off in [0, 1] at every level (Li et al.: 0.6).
+      weights, masks: as in :func:`gantransfer.fusion.fuse`.
+      layers: the levels, deep to shallow; each must have a decoder (:data:`DECODER_PLANS`).
+    Returns:
+      ``[N, H, W, 3]`` in [0, 1].
+    Raises:
+      ValueError: as :func:`generate`, and for a layer without a decoder plan or missing from ``decoders``.
+    """
+    layers = tuple(layers)
+    if not layers:
+        raise ValueError("no levels given")
+    for layer in layers:
+        if layer not in DECODER_PLANS:
+            raise ValueError(f"no decoder plan for level {layer!r}; choose from {', '.join(DECODER_PLANS)}")
+        if layer not in decoders:
+            raise ValueError(f"no decoder given for level {layer}")
+    stride = max(extractor.LAYER_STRIDES[layer] for layer in layers)
+    content, checked, alpha, weights = _check_generator_inputs(content, styles, alpha, weights, multiple=stride,
+                                                               smallest=stride)
+    states = tuple(decoders[layer][0] for layer in layers)
+    widths = tuple(float(decoders[layer][1]) for layer in layers)
+    return _generate_multilevel(vgg_params, states, content, checked, alpha=alpha, weights=weights, masks=masks,
+                                layers=layers, widths=widths)
+
+
+#: The feed-forward methods of :func:`stylize_image` and ``gantransfer stylize --method``.
+FEEDFORWARD_METHODS = ("adain", "wct", "gan", "multilevel")
+
+
 def shipped_decoder_path(method: str) -> Path:
-    """The decoder a feed-forward ``method`` uses: ``"adain"``/``"wct"`` the decoder, ``"gan"`` the GAN-trained one."""
-    if method not in ("adain", "wct", "gan"):
-        raise ValueError(f"method must be 'adain', 'wct' or 'gan'; got {method!r}")
+    """The decoder a feed-forward ``method`` uses: ``"adain"``/``"wct"`` the decoder, ``"gan"`` the GAN-trained
+    one, ``"multilevel"`` the shallowest level's (the others lie beside it, :data:`SHIPPED_LEVEL_DECODERS`)."""
+    if method not in FEEDFORWARD_METHODS:
+        raise ValueError(f"method must be one of {', '.join(FEEDFORWARD_METHODS)}; got {method!r}")
+    if method == "multilevel":
+        return SHIPPED_LEVEL_DECODERS[MULTILEVEL_LAYERS[-1]]
     return SHIPPED_GAN_DECODER if method == "gan" else SHIPPED_DECODER
 
 
@@ -173,9 +259,13 @@ def stylize_image(vgg_params, decoder_state, content: jax.Array, styles: Sequenc
     """:func:`generate` for one ``[H, W, 3]`` photo and ``[H', W', 3]`` style images → ``[8⌊H/8⌋, 8⌊W/8⌋, 3]``.
 
     The photo is cropped to a multiple of 8 (the decoder upsamples three times); ``method="gan"`` is AdaIN
-    fusion (use it with the GAN-trained decoder).
+    fusion (use it with the GAN-trained decoder); ``method="multilevel"`` is :func:`generate_multilevel`, and
+    then ``decoder_state`` is its ``{layer: (decoder_state, width)}`` mapping (``width`` unused).
     """
     crop = lambda x: jnp.asarray(x)[: x.shape[0] // 8 * 8, : x.shape[1] // 8 * 8][None]
+    if method == "multilevel":
+        return generate_multilevel(vgg_params, decoder_state, crop(content), [jnp.asarray(s)[None] for s in styles],
+                                   alpha=alpha, weights=weights)[0]
     fusion_method = "adain" if method == "gan" else method
     return generate(vgg_params, decoder_state, crop(content), [jnp.asarray(s)[None] for s in styles],
                     method=fusion_method, alpha=alpha, weights=weights, width=width)[0]

@@ -33,7 +33,7 @@ import time
 import traceback
 import warnings
 from pathlib import Path
-from typing import Iterator, NamedTuple, Sequence
+from typing import Iterator, Mapping, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -67,6 +67,10 @@ class DecoderTrainConfig:
       style_variants: with the default (bundled) styles, also paint each procedural style with seeds
         ``1 … style_variants - 1`` (:func:`gantransfer.samples.make_style`): more style statistics to learn
         from, so the decoder generalises to styles it never saw. Ignored when styles are given.
+      layer: the encoder layer the decoder inverts (:data:`gantransfer.generator.DECODER_PLANS`):
+        ``relu4_1`` for ``G``; ``relu3_1``/``relu2_1``/``relu1_1`` for the shallower levels of the
+        multi-level cascade (:func:`gantransfer.generator.generate_multilevel`), whose style loss reads only
+        the style layers up to ``layer``.
     """
 
     steps: int = 20000
@@ -83,6 +87,7 @@ class DecoderTrainConfig:
     pool_side: int = 256
     style_variants: int = 4
     identity_weight: float = 500.0
+    layer: str = generator.ENCODER_LAYER
 
     def __post_init__(self):
         for name in ("steps", "batch", "crop", "checkpoint_every", "pool_side", "decay_steps", "style_variants"):
@@ -91,6 +96,8 @@ class DecoderTrainConfig:
             raise ValueError(f"crop must be a multiple of 8 and >= 32; got {self.crop}")
         if self.pool_side < self.crop:
             raise ValueError(f"pool_side ({self.pool_side}) must be >= crop ({self.crop})")
+        if self.layer not in generator.DECODER_PLANS:
+            raise ValueError(f"layer must be one of {', '.join(generator.DECODER_PLANS)}; got {self.layer!r}")
         if self.style_loss not in ("mean_std", "gram"):
             raise ValueError(f"style_loss must be 'mean_std' or 'gram'; got {self.style_loss!r}")
         check_weight(self.learning_rate, "learning_rate", allow_zero=False)
@@ -169,33 +176,45 @@ def make_optimizer(config: DecoderTrainConfig) -> optax.GradientTransformation:
 
 
 def decoder_losses(decoder_params, vgg_params, batch: Batch, *, style_weight, style_loss: str = "mean_std",
-                   width: float = 1.0, identity_weight: float = 0.0) -> tuple[jax.Array, dict]:
+                   width: float = 1.0, identity_weight: float = 0.0,
+                   layer: str = generator.ENCODER_LAYER) -> tuple[jax.Array, dict]:
     """The AdaIN decoder loss of one batch: ``(total, {"total", "content", "style"[, "identity"]})``.
+
+    Content on the fused features at ``layer`` (``relu4_1`` for ``G``; a shallower one for a level of the
+    multi-level cascade), style over :data:`STYLE_LAYERS` up to ``layer``.
 
     ``identity_weight`` (a Python float, static) adds ``μ · mean((D(f(c)) − c)²)``: decoding the
     *unfused* content features must give the photo back. It teaches the decoder to invert VGG16 — layout
     and colours — directly in pixels, which the AdaIN loss alone only reaches slowly (an identity loss as
     in Park & Lee 2019's SANet); it costs one more pass of the decoder only.
     """
-    layers = extractor.in_forward_order((*STYLE_LAYERS, generator.ENCODER_LAYER))
-    content_feats = generator.encode(vgg_params, batch.content)                         # [B, h, w, 512]
+    style_layers = style_layers_up_to(layer)
+    layers = extractor.in_forward_order((*style_layers, layer))
+    content_feats = generator.encode(vgg_params, batch.content, layer=layer)             # [B, h, w, C]
     style_feats = extractor.forward(vgg_params, batch.style, layers)
-    target = jax.lax.stop_gradient(fusion.adain(content_feats, style_feats[generator.ENCODER_LAYER]))
-    output = generator.decode(decoder_params, target, width=width)                      # [B, H, W, 3]
+    target = jax.lax.stop_gradient(fusion.adain(content_feats, style_feats[layer]))
+    output = generator.decode(decoder_params, target, width=width, layer=layer)         # [B, H, W, 3]
     out_feats = extractor.forward(vgg_params, output, layers)
-    content = jnp.mean((out_feats[generator.ENCODER_LAYER] - target) ** 2)
+    content = jnp.mean((out_feats[layer] - target) ** 2)
     if style_loss == "mean_std":
-        style = mean_std_loss(out_feats, {k: feature_mean_std(style_feats[k]) for k in STYLE_LAYERS},
-                              layer_weights={k: 1.0 for k in STYLE_LAYERS})
+        style = mean_std_loss(out_feats, {k: feature_mean_std(style_feats[k]) for k in style_layers},
+                              layer_weights={k: 1.0 for k in style_layers})
     else:
-        style = sum(jnp.mean((gram_matrix(out_feats[k]) - gram_matrix(style_feats[k])) ** 2) for k in STYLE_LAYERS)
+        style = sum(jnp.mean((gram_matrix(out_feats[k]) - gram_matrix(style_feats[k])) ** 2) for k in style_layers)
     total = content + style_weight * style
     metrics = {"content": content, "style": style}
     if identity_weight:
-        reconstruction = generator.decode(decoder_params, jax.lax.stop_gradient(content_feats), width=width)
+        reconstruction = generator.decode(decoder_params, jax.lax.stop_gradient(content_feats), width=width,
+                                          layer=layer)
         metrics["identity"] = jnp.mean((reconstruction - batch.content) ** 2)
         total = total + identity_weight * metrics["identity"]
     return total, {"total": total, **metrics}
+
+
+def style_layers_up_to(layer: str) -> tuple[str, ...]:
+    """The layers of :data:`STYLE_LAYERS` no deeper than ``layer`` (all four for ``relu4_1``)."""
+    depth = extractor.LAYER_NAMES.index(layer)
+    return tuple(k for k in STYLE_LAYERS if extractor.LAYER_NAMES.index(k) <= depth)
 
 
 def _compiled_step(config: DecoderTrainConfig, mesh=None):
@@ -207,7 +226,7 @@ def _compiled_step(config: DecoderTrainConfig, mesh=None):
 def _compiled_step_on(config: DecoderTrainConfig, mesh):
     tx = make_optimizer(config)
     loss = functools.partial(decoder_losses, style_loss=config.style_loss, width=config.width,
-                             identity_weight=config.identity_weight)
+                             identity_weight=config.identity_weight, layer=config.layer)
     rep, data = parallel.replicated_sharding(mesh), parallel.data_sharding(mesh)
 
     # Inputs and outputs pinned: the batch split along "data", everything else replicated. Pinning the
@@ -510,7 +529,7 @@ def abstract_train_state(config: DecoderTrainConfig) -> dict:
     tx, _ = _compiled_step(config)
 
     def make():
-        params = generator.init_decoder(jax.random.key(0), width=config.width)
+        params = generator.init_decoder(jax.random.key(0), width=config.width, layer=config.layer)
         return {"params": params, "opt_state": tx.init(params), "step": 0}
 
     return jax.eval_shape(make)
@@ -597,9 +616,9 @@ def train_decoder(config: DecoderTrainConfig, *, workdir: str | os.PathLike, con
     pool_s = load_pool(styles, kind="style", side=config.pool_side)
 
     tx, _ = _compiled_step(config, mesh)
-    params = generator.init_decoder(jax.random.key(config.seed), width=config.width)
+    params = generator.init_decoder(jax.random.key(config.seed), width=config.width, layer=config.layer)
     if init_decoder is not None and not resume:
-        params = _initial_decoder(init_decoder, params, config.width)
+        params = _initial_decoder(init_decoder, params, config.width, config.layer)
     # Replicated once here (and restored into that layout below), so no step copies them again.
     params, opt_state, vgg_params = parallel.replicate((params, tx.init(params), vgg_params), mesh)
     start = 0
@@ -633,11 +652,11 @@ def train_decoder(config: DecoderTrainConfig, *, workdir: str | os.PathLike, con
         yield TrainReport(done, metrics, save)
 
 
-def _initial_decoder(source, fresh, width: float):
+def _initial_decoder(source, fresh, width: float, layer: str = generator.ENCODER_LAYER):
     """Decoder parameters to start from: an exported ``.npz`` path or a parameter pytree, checked against
     the structure of ``fresh`` (a run's own initialisation)."""
     if isinstance(source, (str, os.PathLike)):
-        source, saved_width = load_decoder(source)
+        source, saved_width = load_decoder(source, layer=layer)
         if saved_width != width:
             raise ValueError(f"the initial decoder has width {saved_width}, the run {width}")
     if jax.tree.structure(source) != jax.tree.structure(fresh) or any(
@@ -646,15 +665,17 @@ def _initial_decoder(source, fresh, width: float):
     return jax.tree.map(lambda a: jnp.asarray(a, jnp.float32), source)
 
 
-def export_decoder(params, path: str | os.PathLike, *, width: float = 1.0) -> Path:
-    """Write decoder parameters as a float16 ``.npz`` (half the size; plenty for an 8-bit image)."""
+def export_decoder(params, path: str | os.PathLike, *, width: float = 1.0,
+                   layer: str = generator.ENCODER_LAYER) -> Path:
+    """Write decoder parameters as a float16 ``.npz`` (half the size; plenty for an 8-bit image), with
+    its width and the encoder layer it inverts."""
     flat = {"/".join(map(str, k)): np.asarray(v.get_value() if hasattr(v, "get_value") else v, np.float16)
             for k, v in nnx_flat(params)}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
     try:
-        np.savez_compressed(tmp, __width__=np.float32(width), **flat)
+        np.savez_compressed(tmp, __width__=np.float32(width), __layer__=np.str_(layer), **flat)
         os.replace(tmp, path)
     except OSError as err:  # e.g. a full disk: leave no half-written file behind
         tmp.unlink(missing_ok=True)
@@ -662,8 +683,11 @@ def export_decoder(params, path: str | os.PathLike, *, width: float = 1.0) -> Pa
     return path
 
 
-def load_decoder(path: str | os.PathLike):
+def load_decoder(path: str | os.PathLike, *, layer: str = generator.ENCODER_LAYER):
     """Read an exported decoder: ``(params, width)``; the file, key names, shapes and values are checked.
+
+    ``layer`` is the encoder layer the caller needs it to invert; a file without a ``__layer__`` entry
+    (written before decoders of other layers existed) is a ``relu4_1`` decoder.
 
     Raises:
       FileNotFoundError: no file at ``path``.
@@ -686,7 +710,11 @@ def load_decoder(path: str | os.PathLike):
     width = float(np.asarray(arrays["__width__"]).reshape(-1)[0]) if np.asarray(arrays["__width__"]).size else math.nan
     if not (math.isfinite(width) and width > 0):
         raise ValueError(f"decoder file {path}: width must be a finite number > 0; got {width}")
-    abstract = nnx.state(nnx.eval_shape(lambda: generator.Decoder(width=width, rngs=nnx.Rngs(0))), nnx.Param)
+    saved_layer = str(arrays.pop("__layer__", generator.ENCODER_LAYER))
+    if saved_layer != layer:
+        raise ValueError(f"decoder file {path} inverts {saved_layer}, not {layer}")
+    abstract = nnx.state(nnx.eval_shape(lambda: generator.Decoder(width=width, layer=layer, rngs=nnx.Rngs(0))),
+                         nnx.Param)
     flat = {}
     for key, leaf in nnx.to_flat_state(abstract):
         name = "/".join(map(str, key))
@@ -699,6 +727,24 @@ def load_decoder(path: str | os.PathLike):
             raise ValueError(f"decoder file {path}: {name} holds NaN or infinite values")
         flat[key] = leaf.replace(jnp.asarray(value))
     return nnx.from_flat_state(flat), width
+
+
+def load_level_decoders(paths: Mapping[str, str | os.PathLike] | None = None) -> dict[str, tuple]:
+    """The decoders of multi-level WCT (:func:`gantransfer.generator.generate_multilevel`):
+    ``{layer: (params, width)}``, by default the shipped ones (:data:`gantransfer.generator.SHIPPED_LEVEL_DECODERS`).
+
+    Raises:
+      FileNotFoundError: a file is missing (the message says how to train it).
+      ValueError: as :func:`load_decoder`, e.g. a file that inverts another layer.
+    """
+    paths = dict(generator.SHIPPED_LEVEL_DECODERS if paths is None else paths)
+    decoders = {}
+    for layer, path in paths.items():
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"no {layer} decoder at {path}; train one with `gantransfer train decoder "
+                                    f"--layer {layer} --export {path}`")
+        decoders[layer] = load_decoder(path, layer=layer)
+    return decoders
 
 
 def nnx_flat(state):

@@ -122,7 +122,7 @@ def main(argv: list[str]) -> int:
     def save_and_export(directory, step, state):
         config = train.read_run_config(Path(directory) / "config.json") or {}
         decoder = state["params"] if "params" in state else state["g_params"]   # decoder or GAN training
-        train.export_decoder(decoder, export, width=config.get("width", 1.0))
+        train.export_decoder(decoder, export, width=config.get("width", 1.0), layer=config.get("layer", "relu4_1"))
         if (Path(directory) / "metrics.csv").is_file():
             shutil.copyfile(Path(directory) / "metrics.csv", export.with_suffix(".csv"))
         print(f"step {step}: exported {export} after {time.perf_counter() - start:.0f} s", flush=True)

@@ -144,6 +144,30 @@ def test_train_decoder_resume_export_and_stylize_with_it(tmp_path, capsys):
     assert code == 2 and "no trained decoder" in err
 
 
+def test_train_a_level_decoder_and_stylize_multilevel(tmp_path, capsys):
+    decoder = tmp_path / "d1.npz"
+    code, out, err = _run(["train", "decoder", "--layer", "relu1_1", "--workdir", str(tmp_path / "run"), "--steps", "1",
+                           "--batch", "1", "--crop", "32", "--width", "0.125", "--contents", "astronaut", "--styles",
+                           "waves", "--export", str(decoder), "--quiet"], capsys)
+    assert code == 0 and decoder.is_file(), err
+    from gantransfer import train
+    with pytest.raises(ValueError, match="inverts relu1_1"):
+        train.load_decoder(decoder)          # not a relu4_1 decoder: adain/wct refuse it
+    code, _, err = _run(["stylize", "chelsea", "waves", "--method", "adain", "--decoder", str(decoder), "-o",
+                         str(tmp_path / "x.png")], capsys)
+    assert code == 2 and "inverts relu1_1, not relu4_1" in err
+    code, _, err = _run(["train", "gan", "--layer", "relu2_1", "--workdir", str(tmp_path / "g")], capsys)
+    assert code == 2 and "--layer is for decoder training" in err
+    # the shipped level decoders
+    result = tmp_path / "multilevel.png"
+    code, out, err = _run(["stylize", "chelsea", "waves", "--method", "multilevel", "--size", "64", "-o", str(result)],
+                          capsys)
+    assert code == 0 and Image.open(result).size == (64, 40) and "multilevel" in out, err
+    code, _, err = _run(["stylize", "--method", "multilevel", "--decoder", str(decoder), "-o",
+                         str(tmp_path / "y.png")], capsys)
+    assert code == 2 and "shipped level decoders" in err
+
+
 def test_train_gan_from_a_decoder_resume_export_and_stylize(tmp_path, capsys):
     common = ["--batch", "2", "--crop", "32", "--width", "0.125", "--checkpoint-every", "1",
               "--contents", "astronaut", "--styles", "waves", "--quiet"]
