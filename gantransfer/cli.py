@@ -255,9 +255,7 @@ def _stylize(args) -> int:
     if args.method != "optimize":
         from . import generator
 
-        if args.alpha is None:
-            args.alpha = generator.MULTILEVEL_ALPHA if args.method == "multilevel" else 1.0
-        if args.alpha > 1:
+        if args.alpha is not None and args.alpha > 1:
             raise CliError(f"--alpha must be in [0, 1]; got {args.alpha}")
         if args.method == "multilevel" and args.decoder is not None:
             raise CliError("--decoder is for adain/wct/gan; multilevel uses the shipped level decoders "

@@ -119,7 +119,8 @@ COURSE: tuple[Notebook, ...] = (
     Notebook(
         "04_fusion.ipynb", "Fusion (融合) in one forward pass: AdaIN, WCT and a trained decoder",
         "AdaIN as mean/std matching and WCT as covariance matching; fusion at different layers; training "
-        "the decoder of the generator G; live α and style-mix sliders; AdaIN vs WCT vs optimisation.",
+        "the decoder of the generator G; live α and style-mix sliders; AdaIN vs WCT vs optimisation; "
+        "multi-level WCT (a decoder per layer, coarse to fine).",
         ("Huang & Belongie 2017 (AdaIN)", "Li et al. 2017 (WCT)"),
         "01–03; training a network: a loss, an optimiser, a train step."),
     Notebook(

@@ -71,7 +71,7 @@ def stylize_grid(contents: Sequence[str], styles: Sequence[str], *, method: str 
             raise ValueError("multilevel uses the shipped level decoders; it takes no decoder file")
         decoders = train.load_level_decoders()
         stylize = lambda content, style: np.asarray(generator.stylize_image(
-            params, decoders, content, [style], method=method, alpha=generator.MULTILEVEL_ALPHA))
+            params, decoders, content, [style], method=method))
     else:
         path = Path(decoder) if decoder is not None else generator.shipped_decoder_path(method)
         if not path.is_file():

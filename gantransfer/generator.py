@@ -255,13 +255,16 @@ def shipped_decoder_path(method: str) -> Path:
 
 
 def stylize_image(vgg_params, decoder_state, content: jax.Array, styles: Sequence[jax.Array], *,
-                  method: str = "adain", alpha: float = 1.0, weights=None, width: float = 1.0) -> jax.Array:
+                  method: str = "adain", alpha: float | None = None, weights=None, width: float = 1.0) -> jax.Array:
     """:func:`generate` for one ``[H, W, 3]`` photo and ``[H', W', 3]`` style images → ``[8⌊H/8⌋, 8⌊W/8⌋, 3]``.
 
     The photo is cropped to a multiple of 8 (the decoder upsamples three times); ``method="gan"`` is AdaIN
     fusion (use it with the GAN-trained decoder); ``method="multilevel"`` is :func:`generate_multilevel`, and
     then ``decoder_state`` is its ``{layer: (decoder_state, width)}`` mapping (``width`` unused).
+    ``alpha=None`` is the method's default: 1 for one fusion, :data:`MULTILEVEL_ALPHA` at each level.
     """
+    if alpha is None:
+        alpha = MULTILEVEL_ALPHA if method == "multilevel" else 1.0
     crop = lambda x: jnp.asarray(x)[: x.shape[0] // 8 * 8, : x.shape[1] // 8 * 8][None]
     if method == "multilevel":
         return generate_multilevel(vgg_params, decoder_state, crop(content), [jnp.asarray(s)[None] for s in styles],

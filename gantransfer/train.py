@@ -710,7 +710,11 @@ def load_decoder(path: str | os.PathLike, *, layer: str = generator.ENCODER_LAYE
     width = float(np.asarray(arrays["__width__"]).reshape(-1)[0]) if np.asarray(arrays["__width__"]).size else math.nan
     if not (math.isfinite(width) and width > 0):
         raise ValueError(f"decoder file {path}: width must be a finite number > 0; got {width}")
-    saved_layer = str(arrays.pop("__layer__", generator.ENCODER_LAYER))
+    saved_layer = arrays.pop("__layer__", np.str_(generator.ENCODER_LAYER))
+    if saved_layer.ndim != 0 or saved_layer.dtype.kind != "U":
+        raise ValueError(f"decoder file {path}: __layer__ must be one layer name; got {saved_layer.dtype} "
+                         f"of shape {saved_layer.shape}")
+    saved_layer = str(saved_layer)
     if saved_layer != layer:
         raise ValueError(f"decoder file {path} inverts {saved_layer}, not {layer}")
     abstract = nnx.state(nnx.eval_shape(lambda: generator.Decoder(width=width, layer=layer, rngs=nnx.Rngs(0))),

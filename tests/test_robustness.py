@@ -539,7 +539,7 @@ def decoder_files(tmp_path_factory):
     data = good.read_bytes()
     with np.load(good) as z:
         arrays = dict(z)
-    first = next(k for k in arrays if k != "__width__")
+    first = next(k for k in arrays if not k.startswith("__"))   # a parameter, not __width__ / __layer__
     files = {"good.npz": good}
 
     def raw(name, content):
@@ -559,6 +559,7 @@ def decoder_files(tmp_path_factory):
     npz("wrong_shape.npz", **{first: np.zeros((2, 2), np.float16)})
     npz("other_width.npz", __width__=np.float32(0.5))
     npz("nan_width.npz", __width__=np.float32(np.nan))
+    npz("bad_layer.npz", __layer__=np.zeros((2, 2), np.float32))
     npz("nan_values.npz", **{first: np.full(arrays[first].shape, np.nan, np.float16)})
     np.save(folder / "objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     os.replace(folder / "objects.npy", folder / "objects.npz")
@@ -567,7 +568,7 @@ def decoder_files(tmp_path_factory):
 
 
 DECODER_CASES = ["zero.npz", "text.npz", "truncated.npz", "flipped.npz", "no_width.npz", "missing_layer.npz",
-                 "wrong_shape.npz", "other_width.npz", "nan_width.npz", "nan_values.npz", "objects.npz"]
+                 "wrong_shape.npz", "other_width.npz", "nan_width.npz", "bad_layer.npz", "nan_values.npz", "objects.npz"]
 
 
 @pytest.mark.parametrize("name", DECODER_CASES)
