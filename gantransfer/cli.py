@@ -152,7 +152,7 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="weight of the identity loss mean((D(f(c)) - c)^2) (default %(default)s)")
     p.add_argument("--layer", choices=tuple(generator.DECODER_PLANS), default=generator.ENCODER_LAYER,
                    help="decoder only: the encoder layer it inverts (default %(default)s, G's; relu3_1/relu2_1/"
-                        "relu1_1: the shallower levels of --method wct --levels)")
+                        "relu1_1: the shallower levels of --method multilevel)")
     gan = p.add_argument_group("gan only")
     gan.add_argument("--g-lr", type=_weight, default=1e-4, help="generator's learning rate (default %(default)s)")
     gan.add_argument("--d-lr", type=_weight, default=4e-4, help="discriminator's learning rate (default %(default)s)")

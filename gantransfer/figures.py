@@ -52,8 +52,9 @@ def stylize_grid(contents: Sequence[str], styles: Sequence[str], *, method: str 
 
     ``method`` is ``"optimize"`` (Gatys, :class:`gantransfer.optimize.TransferConfig` defaults or ``config``)
     or a feed-forward generator, ``"adain"``, ``"wct"`` or ``"gan"``, with ``decoder`` (default: the shipped
-    one of that method), or ``"multilevel"`` with the shipped level decoders at its default ``alpha``. The first row shows the styles and the first column the photos. ``output``
-    defaults to ``data/figures/grid_<method>.png``.
+    one of that method), or ``"multilevel"`` with the shipped level decoders at its default ``alpha``. The
+    first row shows the styles and the first column the photos. ``output`` defaults to
+    ``data/figures/grid_<method>.png``.
     """
     from tqdm.auto import tqdm
 
