@@ -3,8 +3,8 @@
 :func:`compare_methods` stylises every content × style pair with each method and measures, per
 (method, content, style):
 
-* **wall time**: for the feed-forward methods (AdaIN, WCT, the GAN's decoder) a *second* call of the
-  jit-compiled generator, so compilation is excluded; for optimisation the whole run of
+* **wall time**: for the feed-forward methods (AdaIN, WCT, the GAN's decoder, multi-level WCT) a *second*
+  call of the jit-compiled generator, so compilation is excluded; for optimisation the whole run of
   :func:`gantransfer.optimize.stylize`, compilation included (about 1–2 s for each new image size);
 * **content distance**: LPIPS to the photo (:func:`gantransfer.metrics.lpips_distance`), lower = closer;
 * **style distance**: the Gram distance to the style image (:func:`gantransfer.metrics.style_distance`),
@@ -14,9 +14,10 @@
 The methods (:data:`METHODS`): ``"adam"`` and ``"lbfgs"`` — Gatys' optimisation at the defaults of
 :class:`gantransfer.optimize.TransferConfig` (L-BFGS with ``optimizer="lbfgs"``); ``"adain"`` and
 ``"wct"`` — one pass of ``G(I_c, S)`` with the shipped decoder (:data:`gantransfer.generator.SHIPPED_DECODER`);
-``"gan"`` — AdaIN with the adversarially fine-tuned decoder (:data:`gantransfer.generator.SHIPPED_GAN_DECODER`).
-A method whose decoder file does not exist is *skipped*, with the reason, in the results, the table and
-the printed summary — never silently.
+``"gan"`` — AdaIN with the adversarially fine-tuned decoder (:data:`gantransfer.generator.SHIPPED_GAN_DECODER`);
+``"multilevel"`` — WCT at ``relu3_1``, ``relu2_1``, ``relu1_1`` in turn with the shipped level decoders
+(:func:`gantransfer.generator.generate_multilevel`, Li et al. 2017). A method whose decoder file does not
+exist is *skipped*, with the reason, in the results, the table and the printed summary — never silently.
 
 :func:`write_table` writes the numbers as Markdown (means per method, then every pair),
 :func:`write_grid` the images as a PNG (rows = pairs; columns = photo, style, each method), and
@@ -41,7 +42,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 #: Every method :func:`compare_methods` knows, in the order of the table.
-METHODS: tuple[str, ...] = ("adam", "lbfgs", "adain", "wct", "gan")
+METHODS: tuple[str, ...] = ("adam", "lbfgs", "adain", "wct", "gan", "multilevel")
 
 #: What each method is, for tables and figures.
 METHOD_LABELS: dict[str, str] = {
@@ -50,12 +51,13 @@ METHOD_LABELS: dict[str, str] = {
     "adain": "AdaIN + decoder",
     "wct": "WCT + decoder",
     "gan": "AdaIN + GAN decoder",
+    "multilevel": "multi-level WCT + 3 decoders",
     "photo": "baseline: the photo itself",
     "style": "baseline: the style image",
 }
 
 #: The methods that run the generator ``G(I_c, S)`` with a decoder file, and the fusion each uses.
-FEEDFORWARD: dict[str, str] = {"adain": "adain", "wct": "wct", "gan": "adain"}
+FEEDFORWARD: dict[str, str] = {"adain": "adain", "wct": "wct", "gan": "adain", "multilevel": "wct"}
 
 #: The optimisation methods and the optimiser each uses.
 OPTIMIZATION: dict[str, str] = {"adam": "adam", "lbfgs": "lbfgs"}
@@ -237,14 +239,29 @@ def _check_size(size) -> int:
 
 
 def _load_decoders(methods, decoder, gan_decoder) -> tuple[dict, dict[str, str]]:
-    """``({method: (params, width, path)}, {method: reason skipped})``; a file that exists but is damaged raises."""
-    from . import train
+    """``({method: (params, width, path)}, {method: reason skipped})``; a file that exists but is damaged raises.
+
+    For ``"multilevel"`` ``params`` is the ``{layer: (params, width)}`` mapping of the shipped level decoders.
+    """
+    from . import generator, train
 
     files = {"adain": decoder, "wct": decoder, "gan": gan_decoder}
     how = {"adain": "decoder", "wct": "decoder", "gan": "gan"}
     loaded, skipped, cache = {}, {}, {}
     for method in methods:
         if method not in FEEDFORWARD:
+            continue
+        if method == "multilevel":
+            missing = [(layer, path) for layer, path in generator.SHIPPED_LEVEL_DECODERS.items() if not path.is_file()]
+            if missing:
+                layer, path = missing[0]
+                skipped[method] = (f"no {layer} decoder at {_shown_path(path)}; train one with `gantransfer train "
+                                   f"decoder --layer {layer} --export {_shown_path(path)}`")
+                continue
+            try:
+                loaded[method] = (train.load_level_decoders(), None, generator.SHIPPED_LEVEL_DECODERS)
+            except (OSError, KeyError, ValueError) as err:
+                raise ValueError(f"{method}: cannot read a level decoder: {err}") from err
             continue
         path = Path(files[method])
         if not path.is_file():
@@ -347,7 +364,11 @@ def compare_methods(
     pairs = [(c, s) for c in photos for s in style_imgs]
     settings = {name: _config_summary(cfg) for name, cfg in configs.items() if name in methods}
     settings.update({m: {"decoder": _shown_path(path), "width": width, "fusion": FEEDFORWARD[m]}
-                     for m, (_, width, path) in decoders.items()})
+                     for m, (_, width, path) in decoders.items() if m != "multilevel"})
+    if "multilevel" in decoders:
+        level_files = decoders["multilevel"][2]
+        settings["multilevel"] = {"decoders": {layer: _shown_path(path) for layer, path in level_files.items()},
+                                  "fusion": "wct", "alpha": generator.MULTILEVEL_ALPHA}
     comparison = Comparison(size, methods, [], skipped, photos, style_imgs, pairs, settings)
     ran = [m for m in methods if m not in skipped]
 
@@ -384,7 +405,10 @@ def compare_methods(
                 else:
                     dec, width, _ = decoders[method]
                     c, s = jnp.asarray(photo)[None], [jnp.asarray(style_img)[None]]
-                    run = lambda: generator.generate(params, dec, c, s, method=FEEDFORWARD[method], width=width)
+                    if method == "multilevel":
+                        run = lambda: generator.generate_multilevel(params, dec, c, s)
+                    else:
+                        run = lambda: generator.generate(params, dec, c, s, method=FEEDFORWARD[method], width=width)
                     jax.block_until_ready(run())                 # compiles (once per shape)
                     start = time.perf_counter()
                     image = np.asarray(jax.block_until_ready(run())[0])
@@ -556,7 +580,8 @@ def time_vs_size(sizes: Sequence[int], *, methods: Sequence[str] = ("adam", "lbf
     feed-forward image. Inputs are random images: the work does not depend on what they show. The decoder
     is a random one of ``width`` (default: the shipped decoder's, else
     :data:`gantransfer.generator.DEFAULT_WIDTH`): its speed does not depend on its weights. ``"gan"``
-    runs the same network as ``"adain"`` and is not timed separately.
+    runs the same network as ``"adain"`` and is not timed separately; ``"multilevel"`` is not timed here
+    (:func:`compare_methods` times it per image).
 
     Args:
       sizes: square sides in px, multiples of 8, >= 32.

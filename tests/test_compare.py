@@ -19,28 +19,39 @@ def tiny_decoder(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def comparison(tiny_decoder, tmp_path_factory, vgg_params):
+def tiny_level_decoders(tmp_path_factory):
+    """Random, narrow level decoders exported like the shipped ones: multilevel's stand-ins."""
+    folder = tmp_path_factory.mktemp("levels")
+    return {layer: train.export_decoder(generator.init_decoder(jax.random.key(i), width=0.125, layer=layer),
+                                        folder / f"decoder_{layer}.npz", width=0.125, layer=layer)
+            for i, layer in enumerate(generator.MULTILEVEL_LAYERS)}
+
+
+@pytest.fixture(scope="module")
+def comparison(tiny_decoder, tiny_level_decoders, tmp_path_factory, vgg_params):
     configs = {"adam": compare.default_config("adam", SIZE, steps=2),
                "lbfgs": compare.default_config("lbfgs", SIZE, steps=2)}
     seen = []
-    result = compare.compare_methods(
-        ["astronaut"], ["waves"], size=SIZE, configs=configs, decoder=tiny_decoder,
-        gan_decoder=tmp_path_factory.mktemp("none") / "gan_decoder.npz", params=vgg_params, progress=False,
-        on_result=lambda r, c: seen.append((r.method, len(c.results))))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(generator, "SHIPPED_LEVEL_DECODERS", tiny_level_decoders)
+        result = compare.compare_methods(
+            ["astronaut"], ["waves"], size=SIZE, configs=configs, decoder=tiny_decoder,
+            gan_decoder=tmp_path_factory.mktemp("none") / "gan_decoder.npz", params=vgg_params, progress=False,
+            on_result=lambda r, c: seen.append((r.method, len(c.results))))
     result.seen = seen
     return result
 
 
 def test_every_method_runs_or_is_skipped_with_its_reason(comparison):
     assert comparison.methods == compare.METHODS
-    assert comparison.ran() == ["adam", "lbfgs", "adain", "wct"]
+    assert comparison.ran() == ["adam", "lbfgs", "adain", "wct", "multilevel"]
     assert set(comparison.skipped) == {"gan"}
     assert "gan_decoder.npz" in comparison.skipped["gan"] and "gantransfer train gan" in comparison.skipped["gan"]
     with pytest.raises(KeyError, match="skipped"):
         comparison.result("gan", "astronaut", "waves")
     # the callback saw every result as it came, baselines first
-    assert [m for m, _ in comparison.seen] == ["photo", "style", "adam", "lbfgs", "adain", "wct"]
-    assert [n for _, n in comparison.seen] == list(range(1, 7))
+    assert [m for m, _ in comparison.seen] == ["photo", "style", "adam", "lbfgs", "adain", "wct", "multilevel"]
+    assert [n for _, n in comparison.seen] == list(range(1, 8))
 
 
 def test_results_images_and_metrics(comparison):
@@ -64,6 +75,22 @@ def test_results_images_and_metrics(comparison):
     assert adam.ssim > 0.5 and adam.style_ratio < 1
     assert comparison.settings["adam"]["steps"] == [2] and comparison.settings["lbfgs"]["optimizer"] == "lbfgs"
     assert comparison.settings["wct"]["width"] == 0.125
+    assert comparison.settings["multilevel"]["alpha"] == generator.MULTILEVEL_ALPHA
+    assert list(comparison.settings["multilevel"]["decoders"]) == list(generator.MULTILEVEL_LAYERS)
+
+
+def test_multilevel_is_the_cascade_and_is_skipped_without_its_decoders(comparison, tiny_level_decoders, vgg_params,
+                                                                        tmp_path):
+    photo, style = comparison.contents["astronaut"], comparison.styles["waves"]
+    expected = generator.generate_multilevel(vgg_params, train.load_level_decoders(tiny_level_decoders),
+                                             photo[None], [style[None]])[0]
+    np.testing.assert_allclose(comparison.result("multilevel", "astronaut", "waves").image, np.asarray(expected),
+                               atol=1e-3)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(generator, "SHIPPED_LEVEL_DECODERS", {**tiny_level_decoders, "relu2_1": tmp_path / "none.npz"})
+        skipped = compare.compare_methods(["astronaut"], ["waves"], size=SIZE, methods=("multilevel",),
+                                          params=vgg_params, progress=False, baselines=False)
+    assert skipped.ran() == [] and "--layer relu2_1" in skipped.skipped["multilevel"]
 
 
 def test_table_has_the_columns_means_pairs_and_skipped(comparison, tmp_path):
@@ -74,7 +101,7 @@ def test_table_has_the_columns_means_pairs_and_skipped(comparison, tmp_path):
                                           " style Gram distance ↓ ", " style ratio ↓ ", " SSIM ↑ "]
     assert headers[1].split("|")[1:4] == [" method ", " content ", " style "]
     rows = [line for line in text.splitlines() if line.startswith("| `")]
-    for method in ("adam", "lbfgs", "adain", "wct"):
+    for method in ("adam", "lbfgs", "adain", "wct", "multilevel"):
         assert sum(line.startswith(f"| `{method}` |") for line in rows) == 1        # one pair row
         assert any(line.startswith(f"| `{method}` (") for line in rows)             # one mean row
     assert any(line.startswith("| `gan` (") and "skipped" in line for line in rows)
@@ -88,7 +115,7 @@ def test_table_has_the_columns_means_pairs_and_skipped(comparison, tmp_path):
         compare.write_table(comparison, path)
     compare.write_table(comparison, path, overwrite=True)
     doc = json.loads(compare.write_json(comparison, tmp_path / "compare.json").read_text())
-    assert doc["skipped"].keys() == {"gan"} and len(doc["results"]) == 6 and "image" not in doc["results"][0]
+    assert doc["skipped"].keys() == {"gan"} and len(doc["results"]) == 7 and "image" not in doc["results"][0]
 
 
 def test_grid_rows_are_pairs_and_columns_photo_style_methods(comparison, tmp_path):
@@ -96,7 +123,7 @@ def test_grid_rows_are_pairs_and_columns_photo_style_methods(comparison, tmp_pat
 
     grid = compare.grid_image(comparison, cell=40)
     pad, left, top = 6, 110, 22            # figures.image_grid's layout
-    assert grid.shape == (top + 1 * (40 + pad) + pad, left + (2 + 4) * (40 + pad) + pad, 3)
+    assert grid.shape == (top + 1 * (40 + pad) + pad, left + (2 + 5) * (40 + pad) + pad, 3)
     path = compare.write_grid(comparison, tmp_path / "compare.png", cell=40)
     assert np.asarray(Image.open(path)).shape == grid.shape
 
