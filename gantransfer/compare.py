@@ -252,14 +252,10 @@ def _load_decoders(methods, decoder, gan_decoder) -> tuple[dict, dict[str, str]]
         if method not in FEEDFORWARD:
             continue
         if method == "multilevel":
-            missing = [(layer, path) for layer, path in generator.SHIPPED_LEVEL_DECODERS.items() if not path.is_file()]
-            if missing:
-                layer, path = missing[0]
-                skipped[method] = (f"no {layer} decoder at {_shown_path(path)}; train one with `gantransfer train "
-                                   f"decoder --layer {layer} --export {_shown_path(path)}`")
-                continue
             try:
                 loaded[method] = (train.load_level_decoders(), None, generator.SHIPPED_LEVEL_DECODERS)
+            except FileNotFoundError as err:      # its message names the file and the command that trains it
+                skipped[method] = str(err)
             except (OSError, KeyError, ValueError) as err:
                 raise ValueError(f"{method}: cannot read a level decoder: {err}") from err
             continue

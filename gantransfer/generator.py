@@ -190,10 +190,12 @@ def generate(vgg_params, decoder_state, content: jax.Array, styles: Sequence[jax
 
 @functools.partial(jax.jit, static_argnames=("layers", "widths"))
 def _generate_multilevel(vgg_params, decoder_states, content, styles, *, alpha, weights, masks, layers, widths):
-    # The jitted body of generate_multilevel (inputs already checked).
+    # The jitted body of generate_multilevel (inputs already checked). The styles do not change from level
+    # to level: one encoder pass each gives all their levels' features.
+    style_feats = [extractor.forward(vgg_params, s, extractor.in_forward_order(layers)) for s in styles]
     image = content
     for layer, state, width in zip(layers, decoder_states, widths):
-        fused = fusion.fuse(encode(vgg_params, image, layer=layer), [encode(vgg_params, s, layer=layer) for s in styles],
+        fused = fusion.fuse(encode(vgg_params, image, layer=layer), [f[layer] for f in style_feats],
                             method="wct", alpha=alpha, weights=weights, masks=masks)
         image = jnp.clip(decode(state, fused, width=width, layer=layer), 0.0, 1.0)
     return image
