@@ -315,7 +315,9 @@ def _train(args) -> int:
               file=sys.stderr) as bar:
         for report in train.train_decoder(config, workdir=args.workdir, contents=args.contents,
                                           styles=args.styles, resume=args.resume, init_decoder=init):
-            bar.update(1)
+            # To the step reported, not by one: a resume that fell back past a damaged checkpoint starts
+            # earlier than the newest checkpoint the bar was opened at.
+            bar.update(report.step - bar.n)
             bar.set_postfix(loss=f"{report.metrics['total']:.3f}", content=f"{report.metrics['content']:.3f}",
                             style=f"{report.metrics['style']:.3f}")
     return _finish_training(args, report, start, config, train.abstract_train_state(config), "params")
@@ -375,7 +377,7 @@ def _train_gan(args) -> int:
         _warnings.simplefilter("ignore", adversarial.DivergenceWarning)  # printed below, above the bar
         for report in adversarial.train_gan(config, workdir=args.workdir, contents=args.contents,
                                             styles=args.styles, resume=args.resume, init_decoder=init):
-            bar.update(1)
+            bar.update(report.step - bar.n)      # to the step reported (see _train)
             m = report.metrics
             bar.set_postfix(d=f"{m['d_loss']:.3f}", g_adv=f"{m['g_adv']:.3f}", content=f"{m['content']:.2f}",
                             style=f"{m['style']:.2f}", real=f"{m['d_real']:.2f}", fake=f"{m['d_fake']:.2f}")

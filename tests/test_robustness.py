@@ -653,6 +653,20 @@ def test_resume_from_a_damaged_checkpoint(trained_run, how, tmp_path):
         assert "checkpoint" in proc.stderr and str(workdir) in proc.stderr
 
 
+def test_progress_bar_follows_a_resume_that_fell_back(trained_run, tmp_path):
+    workdir = tmp_path / "run"
+    shutil.copytree(trained_run, workdir)
+    _damage(workdir, "emptied")                        # restores from checkpoint 1: steps 2 and 3 run
+    loud = [arg for arg in TINY_TRAIN if arg != "--quiet"]
+    proc = subprocess.run([sys.executable, "-m", "gantransfer.cli", "train", "decoder", "--workdir", str(workdir),
+                           "--steps", "3", *loud, "--contents", "astronaut", "--styles", "waves", "--resume"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0 and "resumed from checkpoint 1" in proc.stderr, proc.stderr[-3000:]
+    # the bar opened at the newest checkpoint (2) and follows the steps run: it ends at 3 of 3 (one past, tqdm
+    # would draw "4step" without a total)
+    assert "| 3/3 [" in proc.stderr.rstrip().splitlines()[-1], proc.stderr[-3000:]
+
+
 def test_resume_with_a_damaged_config(trained_run, tmp_path, capsys):
     workdir = tmp_path / "run"
     shutil.copytree(trained_run, workdir)
