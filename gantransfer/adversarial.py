@@ -194,14 +194,19 @@ def abstract_gan_state(config: GanTrainConfig) -> dict:
 # The pure steps.
 
 def _step_key(config: GanTrainConfig) -> GanTrainConfig:
-    """The settings that shape the compiled steps; the rest (weights are traced scalars) share one compilation."""
+    """The settings that shape the compiled steps; the rest (weights and learning rates are traced scalars)
+    share one compilation, so moving a learning-rate slider in notebook 05 does not recompile."""
     return dataclasses.replace(config, steps=1, seed=0, checkpoint_every=1, style_variants=1, divergence_window=1,
                                pool_side=config.crop, adv_weight=1.0, style_weight=1.0,
-                               r1_weight=1.0 if config.r1_weight > 0 else 0.0)
+                               r1_weight=1.0 if config.r1_weight > 0 else 0.0,
+                               g_learning_rate=1.0, d_learning_rate=1.0)
 
 
 @functools.lru_cache(maxsize=None)
 def _compiled_steps(key: GanTrainConfig):
+    # The key's learning rates are 1: these are Adam's unit steps (optax's adam scales by -lr last, and its
+    # state does not hold lr), and each step multiplies them by the traced learning rate, which gives
+    # make_optimizers(config)'s update exactly and keeps its state's structure.
     g_tx, d_tx = make_optimizers(key)
     arch = key.d_arch()
     D = functools.partial(discriminator.discriminate, **arch)
@@ -211,7 +216,7 @@ def _compiled_steps(key: GanTrainConfig):
         return discriminator.style_statistics(vgg_params, style) if key.conditional else None
 
     @jax.jit
-    def d_step(state, vgg_params, batch, r1_weight):
+    def d_step(state, vgg_params, batch, r1_weight, learning_rate):
         d_state = discriminator.refresh_spectral(state["d_params"], iterations=1, **arch)
         params, rest = nnx.split_state(d_state, nnx.Param, ...)
         stats = stats_of(vgg_params, batch.style)                                # [B, S] or None
@@ -230,12 +235,13 @@ def _compiled_steps(key: GanTrainConfig):
 
         (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
         updates, d_opt = d_tx.update(grads, state["d_opt"], params)
+        updates = jax.tree.map(lambda u: u * learning_rate, updates)
         metrics["d_grad_norm"] = optax.tree.norm(grads)
         d_params = nnx.merge_state(optax.apply_updates(params, updates), rest)
         return {**state, "d_params": d_params, "d_opt": d_opt}, metrics
 
     @jax.jit
-    def g_step(state, vgg_params, batch, style_weight, adv_weight):
+    def g_step(state, vgg_params, batch, style_weight, adv_weight, learning_rate):
         stats = stats_of(vgg_params, batch.style)
         d = functools.partial(D, state["d_params"])
 
@@ -255,6 +261,7 @@ def _compiled_steps(key: GanTrainConfig):
 
         (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["g_params"])
         updates, g_opt = g_tx.update(grads, state["g_opt"], state["g_params"])
+        updates = jax.tree.map(lambda u: u * learning_rate, updates)
         metrics["g_grad_norm"] = optax.tree.norm(grads)
         g_params = optax.apply_updates(state["g_params"], updates)
         return {**state, "g_params": g_params, "g_opt": g_opt, "step": state["step"] + 1}, metrics
@@ -285,7 +292,8 @@ def d_step(config: GanTrainConfig, state: dict, vgg_params: nnx.State, batch: tr
       Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014; Mescheder et al., ICML 2018 (R1).
     """
     step, _ = _compiled_steps(_step_key(config))
-    return step(state, vgg_params, _as_batch(batch), jnp.float32(config.r1_weight))
+    return step(state, vgg_params, _as_batch(batch), jnp.float32(config.r1_weight),
+                jnp.float32(config.d_learning_rate))
 
 
 def g_step(config: GanTrainConfig, state: dict, vgg_params: nnx.State, batch: train.Batch) -> tuple[dict, dict]:
@@ -304,7 +312,8 @@ def g_step(config: GanTrainConfig, state: dict, vgg_params: nnx.State, batch: tr
       Huang & Belongie, ICCV 2017 (the content and style terms).
     """
     _, step = _compiled_steps(_step_key(config))
-    return step(state, vgg_params, _as_batch(batch), jnp.float32(config.style_weight), jnp.float32(config.adv_weight))
+    return step(state, vgg_params, _as_batch(batch), jnp.float32(config.style_weight), jnp.float32(config.adv_weight),
+                jnp.float32(config.g_learning_rate))
 
 
 # ---------------------------------------------------------------------------------------------------

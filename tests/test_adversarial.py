@@ -59,6 +59,27 @@ def test_g_steps_lower_the_generator_loss(vgg_params, batch):
     assert {"g_adv", "content", "style", "g_grad_norm", "diversity"} <= set(metrics)
 
 
+def test_learning_rates_share_one_compilation_and_scale_the_update(vgg_params, batch):
+    import dataclasses
+
+    slow = A.GanTrainConfig(steps=1, **TINY)
+    fast = dataclasses.replace(slow, g_learning_rate=3 * slow.g_learning_rate, d_learning_rate=3 * slow.d_learning_rate)
+    state = A.init_gan_state(slow)
+    moved = {}
+    for name, config in (("slow", slow), ("fast", fast)):
+        d_state, _ = A.d_step(config, state, vgg_params, batch)
+        g_state, _ = A.g_step(config, state, vgg_params, batch)
+        compiled = A._compiled_steps.cache_info().currsize
+        moved[name] = [np.asarray(b) - np.asarray(a) for a, b in zip(
+            jax.tree.leaves(nnx.split_state(state["d_params"], nnx.Param, ...)[0]) + jax.tree.leaves(state["g_params"]),
+            jax.tree.leaves(nnx.split_state(d_state["d_params"], nnx.Param, ...)[0]) + jax.tree.leaves(g_state["g_params"]))]
+        moved[name + " compiled"] = compiled
+    assert moved["fast compiled"] == moved["slow compiled"]        # a new learning rate: no new compilation
+    for a, b in zip(moved["slow"], moved["fast"]):                  # the same Adam direction, three times as far
+        np.testing.assert_allclose(b, 3 * a, rtol=1e-5, atol=1e-7)   # atol: float32 rounding of p + Δ - p
+    assert max(np.abs(a).max() for a in moved["slow"]) == pytest.approx(slow.d_learning_rate, rel=1e-3)
+
+
 def test_unconditional_plain_lsgan_d_step(vgg_params, batch):
     config = A.GanTrainConfig(steps=1, loss="lsgan", spectral_norm=False, conditional=False, r1_weight=0.0, **TINY)
     state = A.init_gan_state(config)
