@@ -253,19 +253,23 @@ def _stylize(args) -> int:
     # the optimisation's memory bound is an upper bound for the feed-forward methods too.
     optimize.check_fits_in_memory(config.size)
     if args.method != "optimize":
-        from . import generator
+        from . import generator, train
 
         if args.alpha is not None and args.alpha > 1:
             raise CliError(f"--alpha must be in [0, 1]; got {args.alpha}")
-        if args.method == "multilevel" and args.decoder is not None:
-            raise CliError("--decoder is for adain/wct/gan; multilevel uses the shipped level decoders "
-                           f"({', '.join(str(p) for p in generator.SHIPPED_LEVEL_DECODERS.values())})")
-        decoder_file = args.decoder or generator.shipped_decoder_path(args.method)
-        if not Path(decoder_file).is_file():
-            how = {"gan": "gan", "multilevel": f"decoder --layer {generator.MULTILEVEL_LAYERS[-1]}"}.get(args.method,
-                                                                                                      "decoder")
-            raise CliError(f"no trained decoder at {decoder_file}; train one with `gantransfer train {how} --export "
-                           f"{decoder_file}` or use --method optimize")
+        # The decoders are read here, before the images: a missing or damaged file fails first.
+        if args.method == "multilevel":
+            if args.decoder is not None:
+                raise CliError("--decoder is for adain/wct/gan; multilevel uses the shipped level decoders "
+                               f"({', '.join(str(p) for p in generator.SHIPPED_LEVEL_DECODERS.values())})")
+            decoder, width = train.load_level_decoders(), None   # a missing file: names it and how to train it
+        else:
+            decoder_file = args.decoder or generator.shipped_decoder_path(args.method)
+            if not Path(decoder_file).is_file():
+                how = "gan" if args.method == "gan" else "decoder"
+                raise CliError(f"no trained decoder at {decoder_file}; train one with `gantransfer train {how} "
+                               f"--export {decoder_file}` or use --method optimize")
+            decoder, width = train.load_decoder(decoder_file)
     _check_writable(output)
     if args.style_blend is not None and len(args.style_blend) != len(styles):
         raise CliError(f"{len(styles)} style image(s) but {len(args.style_blend)} --style-blend weight(s)")
@@ -274,7 +278,7 @@ def _stylize(args) -> int:
 
     runtime.enable_compilation_cache()
     if args.method != "optimize":
-        return _stylize_feedforward(args, content, style_images, output, decoder_file)
+        return _stylize_feedforward(args, content, style_images, output, decoder, width)
     total = sum(config.scale_steps)
     with tqdm(total=total, desc="stylize", unit="step", disable=args.quiet, file=sys.stderr) as bar:
         for report in optimize.stylize_iter(content, style_images, config):
@@ -386,17 +390,13 @@ def _train_gan(args) -> int:
     return _finish_training(args, report, start, config, adversarial.abstract_gan_state(config), "g_params")
 
 
-def _stylize_feedforward(args, content, style_images, output, decoder_file: Path) -> int:
+def _stylize_feedforward(args, content, style_images, output, decoder, width) -> int:
     import time
 
     import jax.numpy as jnp
 
-    from . import extractor, generator, images, train
+    from . import extractor, generator, images
 
-    if args.method == "multilevel":
-        decoder, width = train.load_level_decoders(), None
-    else:
-        decoder, width = train.load_decoder(decoder_file)  # alpha and the file were checked by _stylize
     start = time.perf_counter()
     out = generator.stylize_image(extractor.load_params(), decoder, content, style_images, method=args.method,
                                   alpha=args.alpha, weights=args.style_blend, width=width)[None]

@@ -247,12 +247,10 @@ FEEDFORWARD_METHODS = ("adain", "wct", "gan", "multilevel")
 
 
 def shipped_decoder_path(method: str) -> Path:
-    """The decoder a feed-forward ``method`` uses: ``"adain"``/``"wct"`` the decoder, ``"gan"`` the GAN-trained
-    one, ``"multilevel"`` the shallowest level's (the others lie beside it, :data:`SHIPPED_LEVEL_DECODERS`)."""
-    if method not in FEEDFORWARD_METHODS:
-        raise ValueError(f"method must be one of {', '.join(FEEDFORWARD_METHODS)}; got {method!r}")
-    if method == "multilevel":
-        return SHIPPED_LEVEL_DECODERS[MULTILEVEL_LAYERS[-1]]
+    """The decoder a one-decoder ``method`` uses: ``"adain"``/``"wct"`` the decoder, ``"gan"`` the GAN-trained
+    one (``"multilevel"`` has three: :data:`SHIPPED_LEVEL_DECODERS`)."""
+    if method not in ("adain", "wct", "gan"):
+        raise ValueError(f"method must be 'adain', 'wct' or 'gan'; got {method!r}")
     return SHIPPED_GAN_DECODER if method == "gan" else SHIPPED_DECODER
 
 

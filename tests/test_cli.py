@@ -144,7 +144,7 @@ def test_train_decoder_resume_export_and_stylize_with_it(tmp_path, capsys):
     assert code == 2 and "no trained decoder" in err
 
 
-def test_train_a_level_decoder_and_stylize_multilevel(tmp_path, capsys):
+def test_train_a_level_decoder_and_stylize_multilevel(tmp_path, capsys, monkeypatch):
     decoder = tmp_path / "d1.npz"
     code, out, err = _run(["train", "decoder", "--layer", "relu1_1", "--workdir", str(tmp_path / "run"), "--steps", "1",
                            "--batch", "1", "--crop", "32", "--width", "0.125", "--contents", "astronaut", "--styles",
@@ -166,6 +166,11 @@ def test_train_a_level_decoder_and_stylize_multilevel(tmp_path, capsys):
     code, _, err = _run(["stylize", "--method", "multilevel", "--decoder", str(decoder), "-o",
                          str(tmp_path / "y.png")], capsys)
     assert code == 2 and "shipped level decoders" in err
+    from gantransfer import generator
+    monkeypatch.setitem(generator.SHIPPED_LEVEL_DECODERS, "relu2_1", tmp_path / "gone.npz")
+    code, _, err = _run(["stylize", "--method", "multilevel", "-o", str(tmp_path / "z.png")], capsys)
+    assert code == 2 and "--layer relu2_1" in err and "gone.npz" in err and err.count("\n") == 1, err
+    assert not (tmp_path / "z.png").exists()
 
 
 def test_train_gan_from_a_decoder_resume_export_and_stylize(tmp_path, capsys):
