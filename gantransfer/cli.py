@@ -475,12 +475,15 @@ def main(argv: list[str] | None = None) -> int:
     code = _main(argv)
     if argv is None and code not in (0, None):
         # The error is reported; what background threads (orbax's async writer, its event loop) print while
-        # the interpreter shuts down after a failed write would only bury that one line.
+        # the interpreter shuts down after a failed write would only bury that one line: their exceptions,
+        # and the "coroutine ... was never awaited" warnings of the coroutines orbax abandoned, which the
+        # garbage collector may meet only now.
         import threading
 
         sys.stderr.flush()
         sys.unraisablehook = lambda unraisable: None
         threading.excepthook = lambda args: None
+        warnings.simplefilter("ignore")
     return code
 
 
