@@ -11,6 +11,8 @@ Schema (every time in seconds unless the key says ``ms``)::
                          "style_loss_of_content": float, "style_ratio": float},
      "feedforward_ms": {"adain"|"wct": {"<size>": {"encoder", "fusion", "decoder", "total_two_encodes",
                                                    "slider_update"}}},   # G(I_c, S), batch 1, ms
+     "multilevel_ms": {"<size>": {"style_encoders", "encoders", "fusion", "decoders", "total"}},
+         # multi-level WCT (relu3_1 -> relu2_1 -> relu1_1), batch 1, ms: parts summed over the levels
      "decoder_width": float,                     # width multiplier of the decoder timed below
      "decoder_train_steps_per_s": {"<crop>": float},                     # batch 4
      "gan_train_steps_per_s": {"<crop>": float},                         # D + G update, batch 4
@@ -189,6 +191,37 @@ def feedforward_ms(params, decoder, size: int, *, method: str = "adain", width: 
     return out
 
 
+def multilevel_ms(params, decoders, size: int, *, repeats: int = 5) -> dict:
+    """Milliseconds per multi-level WCT image (:func:`gantransfer.generator.generate_multilevel`, batch 1,
+    ``size``² content and style, after compilation), with its parts summed over the levels: the style's
+    encodings (once per level), the current image's encodings, the WCT fusions and the decoders.
+
+    Args:
+      decoders: ``{layer: (decoder_state, width)}`` as ``generate_multilevel`` takes; timings do not depend on
+        the weights, so fresh ones of the shipped widths serve.
+    """
+    from . import fusion, generator
+
+    rng = np.random.default_rng(0)
+    content = jnp.asarray(rng.random((1, size, size, 3), dtype=np.float32))
+    style = jnp.asarray(rng.random((1, size, size, 3), dtype=np.float32))
+    ms = lambda fn: 1000 * _timeit(lambda: jax.block_until_ready(fn()), repeats=repeats)
+    parts = {"style_encoders": 0.0, "encoders": 0.0, "fusion": 0.0, "decoders": 0.0}
+    for layer in generator.MULTILEVEL_LAYERS:
+        state, width = decoders[layer]
+        encode = jax.jit(lambda x, layer=layer: generator.encode(params, x, layer=layer))
+        fuse = jax.jit(lambda c, s: fusion.wct(c, s, alpha=generator.MULTILEVEL_ALPHA))
+        decode = jax.jit(lambda d, f, layer=layer, width=width: generator.decode(d, f, width=width, layer=layer))
+        feats_c, feats_s = encode(content), encode(style)
+        fused = fuse(feats_c, feats_s)
+        parts["style_encoders"] += ms(lambda: encode(style))
+        parts["encoders"] += ms(lambda: encode(content))
+        parts["fusion"] += ms(lambda: fuse(feats_c, feats_s))
+        parts["decoders"] += ms(lambda: decode(state, fused))
+    parts["total"] = ms(lambda: generator.generate_multilevel(params, decoders, content, [style]))
+    return parts
+
+
 def decoder_train_steps_per_second(params, crop: int, *, batch: int = 4, width: float = 1.0,
                                    repeats: int = 3) -> float:
     """Decoder training steps per second on ``batch`` random crops of ``crop``² (after compilation)."""
@@ -228,12 +261,14 @@ def gan_train_steps_per_second(params, crop: int = 128, *, batch: int = 4, width
     return 1.0 / _timeit(step, repeats=repeats, warmup=1)
 
 
-def shipped_decoder_width() -> float:
-    """Width of ``data/checkpoints/decoder.npz`` if it exists, else :data:`gantransfer.generator.DEFAULT_WIDTH`."""
+def shipped_decoder_width(path: str | os.PathLike | None = None) -> float:
+    """Width of a shipped decoder file (default ``data/checkpoints/decoder.npz``) if it exists, else
+    :data:`gantransfer.generator.DEFAULT_WIDTH`."""
     from . import generator
 
-    if generator.SHIPPED_DECODER.is_file():
-        with np.load(generator.SHIPPED_DECODER) as z:
+    path = Path(generator.SHIPPED_DECODER if path is None else path)
+    if path.is_file():
+        with np.load(path) as z:
             return float(z["__width__"])
     return generator.DEFAULT_WIDTH
 
@@ -299,6 +334,11 @@ def run(*, quick: bool = False, torch_python: str | None = None, sizes=None, con
                                                                    repeats=repeats)
                                          for size in ((64,) if quick else (256, 512, 1024))}
                                 for method in ("adain", "wct")}
+    levels = {layer: (generator.init_decoder(jax.random.key(0), width=shipped_decoder_width(path), layer=layer),
+                      shipped_decoder_width(path))
+              for layer, path in generator.SHIPPED_LEVEL_DECODERS.items()}
+    result["multilevel_ms"] = {str(size): multilevel_ms(params, levels, size, repeats=repeats)
+                               for size in ((64,) if quick else (256, 512, 1024))}
     result["decoder_train_steps_per_s"] = {str(crop): decoder_train_steps_per_second(params, crop, width=width,
                                                                                      repeats=repeats)
                                            for crop in ((32,) if quick else (128, 256))}

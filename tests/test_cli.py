@@ -116,6 +116,9 @@ def test_bench_quick_prints_the_schema(capsys):
     assert 0 < result["extractor"]["fraction_of_matmul"] and result["peak_rss_mib"] > 0
     assert result["gan_train_steps_per_s"]["32"] > 0 and result["decoder_train_steps_per_s"]["32"] > 0
     assert set(result["feedforward_ms"]["adain"]["64"]) >= {"encoder", "fusion", "decoder", "slider_update"}
+    levels = result["multilevel_ms"]["64"]
+    assert set(levels) == {"style_encoders", "encoders", "fusion", "decoders", "total"}
+    assert all(v > 0 for v in levels.values())
     assert isinstance(result["notebooks"], dict)      # the latest `bench --notebooks` figures, copied in
 
 
