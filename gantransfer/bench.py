@@ -273,6 +273,15 @@ def shipped_decoder_width(path: str | os.PathLike | None = None) -> float:
     return generator.DEFAULT_WIDTH
 
 
+def timing_level_decoders() -> dict:
+    """Fresh decoders of the shipped level decoders' widths, ``{layer: (state, width)}`` for
+    :func:`multilevel_ms` (timings do not depend on the weights)."""
+    from . import generator
+
+    widths = {layer: shipped_decoder_width(path) for layer, path in generator.SHIPPED_LEVEL_DECODERS.items()}
+    return {layer: (generator.init_decoder(jax.random.key(0), width=w, layer=layer), w) for layer, w in widths.items()}
+
+
 def peer_step_seconds(torch_python: str, size: int, *, iters: int = 5, script: Path = PEER_SCRIPT) -> float:
     """Run the PyTorch peer (``shared/bench/peer_torch_gatys.py``) in its own venv; seconds per Adam step."""
     if not Path(script).is_file():
@@ -334,9 +343,7 @@ def run(*, quick: bool = False, torch_python: str | None = None, sizes=None, con
                                                                    repeats=repeats)
                                          for size in ((64,) if quick else (256, 512, 1024))}
                                 for method in ("adain", "wct")}
-    levels = {layer: (generator.init_decoder(jax.random.key(0), width=shipped_decoder_width(path), layer=layer),
-                      shipped_decoder_width(path))
-              for layer, path in generator.SHIPPED_LEVEL_DECODERS.items()}
+    levels = timing_level_decoders()
     result["multilevel_ms"] = {str(size): multilevel_ms(params, levels, size, repeats=repeats)
                                for size in ((64,) if quick else (256, 512, 1024))}
     result["decoder_train_steps_per_s"] = {str(crop): decoder_train_steps_per_second(params, crop, width=width,

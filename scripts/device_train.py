@@ -93,6 +93,8 @@ def gpu_bench(part_file: str, out: str) -> None:
               "feedforward_ms": {method: {str(size): bench.feedforward_ms(params, decoder, size, method=method,
                                                                           width=width, repeats=10)
                                           for size in (256, 512, 1024)} for method in ("adain", "wct")},
+              "multilevel_ms": {str(size): bench.multilevel_ms(params, bench.timing_level_decoders(), size, repeats=10)
+                                for size in (256, 512, 1024)},
               "decoder_train_steps_per_s": {str(crop): bench.decoder_train_steps_per_second(
                   params, crop, width=width, repeats=10) for crop in (128, 256)},
               "gan_train_steps_per_s": {"128": bench.gan_train_steps_per_second(params, 128, width=width, repeats=10)}}
