@@ -91,6 +91,9 @@ def _build_parser() -> argparse.ArgumentParser:
                         f"{generator.MULTILEVEL_ALPHA} at every level for multilevel)")
     p.add_argument("--decoder", type=Path, default=None,
                    help="adain/wct/gan: a decoder .npz (default: the shipped one of the method)")
+    p.add_argument("--keep-layout", type=_weight, default=0.0, metavar="STRENGTH",
+                   help="feed-forward methods: put the photo's layout of light and dark back under the picture, "
+                        "strength in [0, 1] (its blurred luminance; finer texture stays the style's; default 0)")
     defaults = optimize.TransferConfig()
     p.add_argument("--size", type=_positive_int, default=defaults.size, help="longest side in px (default %(default)s)")
     p.add_argument("--steps", type=_positive_int, default=None,
@@ -252,11 +255,16 @@ def _stylize(args) -> int:
     # Before any image is loaded (a photo is resized to --size on loading) and before minutes of work:
     # the optimisation's memory bound is an upper bound for the feed-forward methods too.
     optimize.check_fits_in_memory(config.size)
+    if args.method == "optimize" and args.keep_layout:
+        raise CliError("--keep-layout is for the feed-forward methods (adain, wct, gan, multilevel); the "
+                       "optimisation keeps the layout through its content loss")
     if args.method != "optimize":
         from . import generator, train
 
         if args.alpha is not None and args.alpha > 1:
             raise CliError(f"--alpha must be in [0, 1]; got {args.alpha}")
+        if args.keep_layout > 1:
+            raise CliError(f"--keep-layout must be in [0, 1]; got {args.keep_layout}")
         # The decoders are read here, before the images: a missing or damaged file fails first.
         if args.method == "multilevel":
             if args.decoder is not None:
@@ -399,7 +407,8 @@ def _stylize_feedforward(args, content, style_images, output, decoder, width) ->
 
     start = time.perf_counter()
     out = generator.stylize_image(extractor.load_params(), decoder, content, style_images, method=args.method,
-                                  alpha=args.alpha, weights=args.style_blend, width=width)[None]
+                                  alpha=args.alpha, weights=args.style_blend, width=width,
+                                  keep_layout=args.keep_layout)[None]
     if args.preserve_color:
         from . import color
 

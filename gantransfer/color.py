@@ -5,15 +5,20 @@ transfer (recombine the stylised luminance with the content's chrominance, here 
 image's colour histogram to the content's before transfer (:func:`match_color`, their "colour histogram
 matching", by mean and covariance in RGB).
 
-Taught in ``notebooks/03_style_transfer.ipynb``.
+Its twin for light and dark, :func:`keep_layout`, keeps the photo's large-scale luminance (what a viewer
+reads as the picture's layout) under a feed-forward picture whose texture and colours are the style's.
+
+Taught in ``notebooks/03_style_transfer.ipynb`` and ``notebooks/04_fusion.ipynb``.
 """
 from __future__ import annotations
+
+import math
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .validate import check_features
+from .validate import check_features, check_weight
 
 # ITU-R BT.601 luma and chroma (JPEG's YCbCr, full range, centred on 0). numpy constants: creating JAX
 # arrays at import would start JAX's backend (too early for jax.distributed.initialize) and, imported
@@ -88,3 +93,72 @@ def match_color(source: jax.Array, reference: jax.Array, *, eps: float = 1e-5) -
     transform = sqrtm(cov_r, 0.5) @ sqrtm(cov_s, -0.5)
     out = (source - mu_s) @ transform.T + mu_r
     return jnp.clip(out, 0.0, 1.0)
+
+
+#: :func:`keep_layout`'s blur, σ as a fraction of the longest side (10 px at 512 px): light and dark on that
+#: scale and above is the photo's layout; everything finer (strokes, texture) stays the style's.
+LAYOUT_SCALE = 0.02
+
+
+def _blur(y: jax.Array, sigma: float) -> jax.Array:
+    """Separable Gaussian blur of ``[M, H, W]`` with mirror padding (the radius is 3σ, at most the image)."""
+    from .metrics import gaussian_window
+
+    _, h, w = y.shape
+    radius = int(min(math.ceil(3 * sigma), h - 1, w - 1))
+    g = jnp.asarray(gaussian_window(2 * radius + 1, sigma))
+    x = jnp.pad(y, ((0, 0), (radius, radius), (radius, radius)), mode="reflect")[..., None]
+    dims = ("NHWC", "HWIO", "NHWC")
+    x = jax.lax.conv_general_dilated(x, g.reshape(-1, 1, 1, 1), (1, 1), "VALID", dimension_numbers=dims)
+    x = jax.lax.conv_general_dilated(x, g.reshape(1, -1, 1, 1), (1, 1), "VALID", dimension_numbers=dims)
+    return x[..., 0]
+
+
+def keep_layout(stylised: jax.Array, content: jax.Array, *, strength: float = 1.0,
+                scale: float = LAYOUT_SCALE) -> jax.Array:
+    """Put the photo's layout of light and dark back under a stylised picture: a frequency split.
+
+    A feed-forward generator that moves far towards a style (large strokes, fusion at ``relu4_1``) also
+    repaints the photo's large light and dark areas. Split the luminance at a blur of σ = ``scale`` × the
+    longest side: the picture keeps everything finer (the style's strokes, texture and colours), and its
+    blurred luminance ``B(Y_s)`` is replaced by the photo's ``B(Y_c)`` at the photo's own contrast, moved to
+    the picture's mean brightness::
+
+        target = B(Y_c) - mean B(Y_c) + mean B(Y_s)
+        out    = clip(stylised + strength · (target - B(Y_s)), 0, 1)      # the same shift on R, G and B
+
+    The photo's contrast, not the picture's: on a style of even brightness (hatching) the picture's own spread
+    is tiny, and a layout rescaled to it would correlate perfectly with the photo's and be invisible.
+
+    (Adding one number to R, G and B moves the luma by exactly that number.) The idea is the low/high
+    frequency split of hybrid images (Oliva, Torralba & Schyns 2006) applied as in luminance-only transfer
+    (Gatys et al. 2016, :func:`preserve_color`): there the photo keeps its colours, here its light and dark.
+
+    Args:
+      stylised: ``[N, H, W, 3]`` (or ``[H, W, 3]``) in [0, 1].
+      content: the photo, the same shape.
+      strength: in [0, 1]; 0 returns ``stylised`` (clipped), 1 gives it the photo's layout in full.
+      scale: σ of the blur as a fraction of ``max(H, W)``, in (0, 0.5].
+    Returns:
+      ``stylised``'s shape, in [0, 1].
+    Raises:
+      ValueError: shapes differ, not RGB, ``strength`` outside [0, 1] or ``scale`` outside (0, 0.5].
+    """
+    stylised = check_features(stylised, "stylised")
+    content = check_features(content, "content")
+    if stylised.shape != content.shape or stylised.shape[-1] != 3:
+        raise ValueError(f"stylised {tuple(stylised.shape)} and content {tuple(content.shape)} must be the same "
+                         "shape [..., H, W, 3]")
+    strength = check_weight(strength, "strength")
+    if isinstance(strength, float) and strength > 1:
+        raise ValueError(f"strength must be in [0, 1]; got {strength}")
+    scale = check_weight(scale, "scale", allow_zero=False)
+    if not isinstance(scale, float) or scale > 0.5:
+        raise ValueError(f"scale must be a number in (0, 0.5]; got {scale!r}")
+    *lead, h, w, _ = stylised.shape
+    sigma = scale * max(h, w)
+    blur = lambda y: _blur(y.reshape(-1, h, w), sigma).reshape(*lead, h, w)
+    low_s, low_c = blur(luminance(stylised)), blur(luminance(content))
+    mean = lambda y: jnp.mean(y, axis=(-2, -1), keepdims=True)
+    target = low_c - mean(low_c) + mean(low_s)
+    return jnp.clip(stylised + strength * (target - low_s)[..., None], 0.0, 1.0)

@@ -255,21 +255,30 @@ def shipped_decoder_path(method: str) -> Path:
 
 
 def stylize_image(vgg_params, decoder_state, content: jax.Array, styles: Sequence[jax.Array], *,
-                  method: str = "adain", alpha: float | None = None, weights=None, width: float = 1.0) -> jax.Array:
+                  method: str = "adain", alpha: float | None = None, weights=None, width: float = 1.0,
+                  keep_layout: float = 0.0) -> jax.Array:
     """:func:`generate` for one ``[H, W, 3]`` photo and ``[H', W', 3]`` style images → ``[8⌊H/8⌋, 8⌊W/8⌋, 3]``.
 
     The photo is cropped to a multiple of 8 (the decoder upsamples three times); ``method="gan"`` is AdaIN
     fusion (use it with the GAN-trained decoder); ``method="multilevel"`` is :func:`generate_multilevel`, and
     then ``decoder_state`` is its ``{layer: (decoder_state, width)}`` mapping (``width`` unused).
     ``alpha=None`` is the method's default: 1 for one fusion, :data:`MULTILEVEL_ALPHA` at each level.
+    ``keep_layout`` in [0, 1]: put the photo's layout of light and dark back under the picture with that
+    strength (:func:`gantransfer.color.keep_layout`; 0, the default, leaves the picture as generated).
     """
     if alpha is None:
         alpha = MULTILEVEL_ALPHA if method == "multilevel" else 1.0
     crop = lambda x: jnp.asarray(x)[: x.shape[0] // 8 * 8, : x.shape[1] // 8 * 8][None]
     if method == "multilevel":
-        return generate_multilevel(vgg_params, decoder_state, crop(content), [jnp.asarray(s)[None] for s in styles],
-                                   alpha=alpha, weights=weights)[0]
-    fusion_method = "adain" if method == "gan" else method
-    return generate(vgg_params, decoder_state, crop(content), [jnp.asarray(s)[None] for s in styles],
-                    method=fusion_method, alpha=alpha, weights=weights, width=width)[0]
+        out = generate_multilevel(vgg_params, decoder_state, crop(content), [jnp.asarray(s)[None] for s in styles],
+                                  alpha=alpha, weights=weights)
+    else:
+        fusion_method = "adain" if method == "gan" else method
+        out = generate(vgg_params, decoder_state, crop(content), [jnp.asarray(s)[None] for s in styles],
+                       method=fusion_method, alpha=alpha, weights=weights, width=width)
+    if keep_layout:
+        from . import color
+
+        out = color.keep_layout(out, crop(content), strength=keep_layout)
+    return out[0]
 

@@ -63,6 +63,9 @@ def text_png(tmp_path):
     (["stylize", "-o", "out.gif"], "must end in .png, .jpg or .jpeg"),
     (["stylize", "--size", "100000", "-o", "x.png"], "would not fit"),
     (["stylize", "astronaut", "waves", "--style-blend", "1", "2", "-o", "x.png"], "--style-blend"),
+    (["stylize", "--method", "multilevel", "--keep-layout", "1.5", "-o", "x.png"], "--keep-layout must be in [0, 1]"),
+    (["stylize", "--method", "adain", "--keep-layout=-1", "-o", "x.png"], "expected a finite number"),
+    (["stylize", "--keep-layout", "0.5", "-o", "x.png"], "--keep-layout is for the feed-forward methods"),
 ])
 def test_bad_arguments_exit_2_with_one_line(argv, match, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -166,6 +169,11 @@ def test_train_a_level_decoder_and_stylize_multilevel(tmp_path, capsys, monkeypa
     code, out, err = _run(["stylize", "chelsea", "waves", "--method", "multilevel", "--size", "64", "-o", str(result)],
                           capsys)
     assert code == 0 and Image.open(result).size == (64, 40) and "multilevel" in out, err
+    kept = tmp_path / "kept.png"
+    code, out, err = _run(["stylize", "chelsea", "waves", "--method", "multilevel", "--size", "64", "--keep-layout",
+                           "1", "-o", str(kept)], capsys)
+    assert code == 0 and Image.open(kept).size == (64, 40), err
+    assert np.abs(np.asarray(Image.open(kept), float) - np.asarray(Image.open(result), float)).mean() > 1
     code, _, err = _run(["stylize", "--method", "multilevel", "--decoder", str(decoder), "-o",
                          str(tmp_path / "y.png")], capsys)
     assert code == 2 and "shipped level decoders" in err
