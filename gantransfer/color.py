@@ -114,6 +114,25 @@ def _blur(y: jax.Array, sigma: float) -> jax.Array:
     return x[..., 0]
 
 
+def layout_of(images: jax.Array, *, scale: float = LAYOUT_SCALE) -> jax.Array:
+    """The layout of light and dark: the luminance blurred by a Gaussian of σ = ``scale`` × the longest side.
+
+    Args:
+      images: ``[N, H, W, 3]`` (or ``[H, W, 3]``) in [0, 1].
+      scale: σ as a fraction of ``max(H, W)``, in (0, 0.5] (mirror padding at the borders).
+    Returns:
+      ``[N, H, W]`` (or ``[H, W]``).
+    """
+    images = check_features(images, "images")
+    if images.shape[-1] != 3:
+        raise ValueError(f"images must be RGB [..., H, W, 3]; got shape {tuple(images.shape)}")
+    scale = check_weight(scale, "scale", allow_zero=False)
+    if not isinstance(scale, float) or scale > 0.5:
+        raise ValueError(f"scale must be a number in (0, 0.5]; got {scale!r}")
+    *lead, h, w, _ = images.shape
+    return _blur(luminance(images).reshape(-1, h, w), scale * max(h, w)).reshape(*lead, h, w)
+
+
 def keep_layout(stylised: jax.Array, content: jax.Array, *, strength: float = 1.0,
                 scale: float = LAYOUT_SCALE) -> jax.Array:
     """Put the photo's layout of light and dark back under a stylised picture: a frequency split.
@@ -121,7 +140,7 @@ def keep_layout(stylised: jax.Array, content: jax.Array, *, strength: float = 1.
     A feed-forward generator that moves far towards a style (large strokes, fusion at ``relu4_1``) also
     repaints the photo's large light and dark areas. Split the luminance at a blur of σ = ``scale`` × the
     longest side: the picture keeps everything finer (the style's strokes, texture and colours), and its
-    blurred luminance ``B(Y_s)`` is replaced by the photo's ``B(Y_c)`` at the photo's own contrast, moved to
+    blurred luminance ``B(Y_s)`` (:func:`layout_of`) is replaced by the photo's ``B(Y_c)`` at the photo's own contrast, moved to
     the picture's mean brightness::
 
         target = B(Y_c) - mean B(Y_c) + mean B(Y_s)
@@ -152,13 +171,7 @@ def keep_layout(stylised: jax.Array, content: jax.Array, *, strength: float = 1.
     strength = check_weight(strength, "strength")
     if isinstance(strength, float) and strength > 1:
         raise ValueError(f"strength must be in [0, 1]; got {strength}")
-    scale = check_weight(scale, "scale", allow_zero=False)
-    if not isinstance(scale, float) or scale > 0.5:
-        raise ValueError(f"scale must be a number in (0, 0.5]; got {scale!r}")
-    *lead, h, w, _ = stylised.shape
-    sigma = scale * max(h, w)
-    blur = lambda y: _blur(y.reshape(-1, h, w), sigma).reshape(*lead, h, w)
-    low_s, low_c = blur(luminance(stylised)), blur(luminance(content))
+    low_s, low_c = layout_of(stylised, scale=scale), layout_of(content, scale=scale)
     mean = lambda y: jnp.mean(y, axis=(-2, -1), keepdims=True)
     target = low_c - mean(low_c) + mean(low_s)
     return jnp.clip(stylised + strength * (target - low_s)[..., None], 0.0, 1.0)

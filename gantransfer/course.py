@@ -120,8 +120,8 @@ COURSE: tuple[Notebook, ...] = (
         "04_fusion.ipynb", "Fusion (融合) in one forward pass: AdaIN, WCT and a trained decoder",
         "AdaIN as mean/std matching and WCT as covariance matching; fusion at different layers; training "
         "the decoder of the generator G; live α and style-mix sliders; AdaIN vs WCT vs optimisation; "
-        "multi-level WCT (a decoder per layer, coarse to fine).",
-        ("Huang & Belongie 2017 (AdaIN)", "Li et al. 2017 (WCT)"),
+        "multi-level WCT (a decoder per layer, coarse to fine); keeping the photo's layout by a frequency split.",
+        ("Huang & Belongie 2017 (AdaIN)", "Li et al. 2017 (WCT)", "Oliva, Torralba & Schyns 2006 (hybrid images)"),
         "01–03; training a network: a loss, an optimiser, a train step."),
     Notebook(
         "05_adversarial_training.ipynb", "Adversarial training (对抗训练): a discriminator for G(I_c, S)",

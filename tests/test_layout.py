@@ -82,3 +82,16 @@ def test_stylize_image_keep_layout_brings_back_the_photos_layout():
     corr = lambda a: np.corrcoef(low(a).ravel(), low(ref).ravel())[0, 1]
     assert kept.shape == plain.shape and corr(kept) > max(0.95, corr(plain) + 0.05)
     np.testing.assert_allclose(kept, _numpy_keep_layout(plain, ref, 1.0, color.LAYOUT_SCALE), atol=1e-4)
+
+
+def test_layout_of_is_the_blurred_luminance():
+    rng = np.random.default_rng(2)
+    images = rng.random((2, 30, 44, 3)).astype(np.float32)
+    sigma = 0.1 * 44
+    radius = int(np.ceil(3 * sigma))
+    expected = [gaussian_filter((im @ LUMA).astype(np.float64), sigma, mode="mirror", truncate=radius / sigma)
+                for im in images]
+    np.testing.assert_allclose(np.asarray(color.layout_of(images, scale=0.1)), np.stack(expected), atol=1e-5)
+    assert color.layout_of(images[0]).shape == (30, 44)
+    with pytest.raises(ValueError, match="RGB"):
+        color.layout_of(images[..., :2])
