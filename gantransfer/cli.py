@@ -116,6 +116,9 @@ def _build_parser() -> argparse.ArgumentParser:
                    help=f"as --style-layers (default {','.join(defaults.content_layers)})")
     p.add_argument("--style-blend", type=_weight, nargs="+", default=None,
                    help="one weight per style image (default: equal)")
+    p.add_argument("--style-scale", type=_weight, default=defaults.style_scale, metavar="F",
+                   help="see the style image at F × the output's size: 0.5 gives strokes half as large, 2 twice "
+                        "(default %(default)s)")
     p.add_argument("--init", choices=("content", "noise", "style"), default=defaults.init)
     p.add_argument("--preserve-color", action="store_true", help="keep the content photo's colours")
     p.add_argument("--seed", type=int, default=defaults.seed)
@@ -244,7 +247,7 @@ def _stylize(args) -> int:
                   pyramid_levels=args.pyramid_levels, content_weight=args.content_weight,
                   style_weight=args.style_weight, tv_weight=args.tv_weight,
                   init=args.init, preserve_color=args.preserve_color, seed=args.seed, report_every=1,
-                  style_blend=args.style_blend)
+                  style_blend=args.style_blend, style_scale=args.style_scale)
     if args.steps is not None:
         kwargs["steps"] = args.steps
     if args.style_layers is not None:
@@ -254,7 +257,7 @@ def _stylize(args) -> int:
     config = optimize.TransferConfig(**kwargs)
     # Before any image is loaded (a photo is resized to --size on loading) and before minutes of work:
     # the optimisation's memory bound is an upper bound for the feed-forward methods too.
-    optimize.check_fits_in_memory(config.size)
+    optimize.check_fits_in_memory(max(config.size, round(config.size * config.style_scale)))
     if args.method == "optimize" and args.keep_layout:
         raise CliError("--keep-layout is for the feed-forward methods (adain, wct, gan, multilevel); the "
                        "optimisation keeps the layout through its content loss")
@@ -282,7 +285,7 @@ def _stylize(args) -> int:
     if args.style_blend is not None and len(args.style_blend) != len(styles):
         raise CliError(f"{len(styles)} style image(s) but {len(args.style_blend)} --style-blend weight(s)")
     content = samples.load_input(args.content, kind="content", size=args.size)
-    style_images = [samples.load_input(s, kind="style", size=args.size) for s in styles]
+    style_images = [samples.load_input(s, kind="style", size=round(args.size * config.style_scale)) for s in styles]
 
     runtime.enable_compilation_cache()
     if args.method != "optimize":

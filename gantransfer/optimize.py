@@ -48,6 +48,10 @@ DEFAULT_STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 DEFAULT_CONTENT_LAYERS = ("relu4_2",)
 
 
+#: The largest :attr:`TransferConfig.style_scale` (the style image at 4× the output's size).
+MAX_STYLE_SCALE = 4.0
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class TransferConfig:
     """Settings of a Gatys style transfer. Every field is keyword-only and validated.
@@ -67,6 +71,9 @@ class TransferConfig:
       content_layers: ``{layer: weight}`` or a sequence of layer names (weight 1 each).
       style_layers: ``{layer: weight}`` or a sequence (weight 1 each); weights are per-layer β_l.
       style_blend: weights of several style images (normalised to sum 1); ``None`` = equal.
+      style_scale: the style image is seen at this fraction of each scale's size, in (0, 4]: 0.5 halves its
+        strokes relative to the picture, 2 doubles them (Gatys et al. 2017, "Controlling Perceptual
+        Factors in Neural Style Transfer", scale control). 1, the default: the output's own size.
       init: ``"content"``, ``"noise"`` or ``"style"``: the image the optimisation starts from.
       preserve_color: keep the content photo's colours (luminance-only transfer, Gatys et al. 2016b).
       tol: stop a scale early when the total loss improved by less than this fraction over the last
@@ -90,6 +97,7 @@ class TransferConfig:
     content_layers: Mapping[str, float] | Sequence[str] = DEFAULT_CONTENT_LAYERS
     style_layers: Mapping[str, float] | Sequence[str] = DEFAULT_STYLE_LAYERS
     style_blend: Sequence[float] | None = None
+    style_scale: float = 1.0
     init: str = "content"
     preserve_color: bool = False
     tol: float = 0.0
@@ -132,6 +140,13 @@ class TransferConfig:
         object.__setattr__(self, "scales", scales)
         if isinstance(steps, tuple) and len(steps) != len(scales):
             raise ValueError(f"{len(steps)} step counts for {len(scales)} scales {scales}")
+        object.__setattr__(self, "style_scale", check_weight(self.style_scale, "style_scale", allow_zero=False))
+        if self.style_scale > MAX_STYLE_SCALE:
+            raise ValueError(f"style_scale must be in (0, {MAX_STYLE_SCALE:g}]; got {self.style_scale}")
+        if round(scales[0] * self.style_scale) < extractor.MIN_SIZE:
+            raise ValueError(f"style_scale {self.style_scale:g} would show the style at "
+                             f"{round(scales[0] * self.style_scale)} px at the {scales[0]} px scale; the least is "
+                             f"{extractor.MIN_SIZE} px")
         if self.style_blend is not None:
             blend = tuple(check_weight(w, "style blend weight") for w in self.style_blend)
             if sum(blend) <= 0:
@@ -496,7 +511,7 @@ def stylize_iter(
       :class:`Progress`; the last has ``done=True`` and the finished image (colour-preserved if asked).
     """
     config = config or TransferConfig()
-    check_fits_in_memory(config.size)
+    check_fits_in_memory(max(config.size, round(config.size * config.style_scale)))
     params = extractor.load_params() if params is None else params
     content = _as_batch(content, "content")
     if isinstance(styles, (list, tuple)):
@@ -515,8 +530,10 @@ def stylize_iter(
     for scale, n_steps in zip(config.scales, config.scale_steps):
         hw = _shape_at(content.shape[1:3], scale)
         content_s = _resize(content, *hw)
-        # The style image is seen at the output's scale, so brush strokes keep their size relative to it.
-        styles_s = [_resize(s, *_shape_at(s.shape[1:3], scale)) for s in styles]
+        # The style image is seen at the output's scale (times style_scale), so brush strokes keep their
+        # size relative to the picture at every scale.
+        style_side = round(scale * config.style_scale)
+        styles_s = [_resize(s, *_shape_at(s.shape[1:3], style_side)) for s in styles]
         problem = make_problem(params, content_s, styles_s, config)
         if image is None:
             image = _initial_image(config.init, content_s, styles_s[0], key)

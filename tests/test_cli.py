@@ -66,6 +66,8 @@ def text_png(tmp_path):
     (["stylize", "--method", "multilevel", "--keep-layout", "1.5", "-o", "x.png"], "--keep-layout must be in [0, 1]"),
     (["stylize", "--method", "adain", "--keep-layout=-1", "-o", "x.png"], "expected a finite number"),
     (["stylize", "--keep-layout", "0.5", "-o", "x.png"], "--keep-layout is for the feed-forward methods"),
+    (["stylize", "--size", "64", "--style-scale", "0.25", "-o", "x.png"], "would show the style at 16 px"),
+    (["stylize", "--method", "adain", "--size", "64", "--style-scale", "9", "-o", "x.png"], "style_scale must be in"),
 ])
 def test_bad_arguments_exit_2_with_one_line(argv, match, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -169,6 +171,11 @@ def test_train_a_level_decoder_and_stylize_multilevel(tmp_path, capsys, monkeypa
     code, out, err = _run(["stylize", "chelsea", "waves", "--method", "multilevel", "--size", "64", "-o", str(result)],
                           capsys)
     assert code == 0 and Image.open(result).size == (64, 40) and "multilevel" in out, err
+    half = tmp_path / "half.png"          # the style seen at half the output's size: finer strokes
+    code, out, err = _run(["stylize", "chelsea", "waves", "--method", "multilevel", "--size", "64", "--style-scale",
+                           "0.5", "-o", str(half)], capsys)
+    assert code == 0 and Image.open(half).size == (64, 40), err
+    assert np.abs(np.asarray(Image.open(half), float) - np.asarray(Image.open(result), float)).mean() > 1
     kept = tmp_path / "kept.png"
     code, out, err = _run(["stylize", "chelsea", "waves", "--method", "multilevel", "--size", "64", "--keep-layout",
                            "1", "-o", str(kept)], capsys)

@@ -213,3 +213,28 @@ def test_lbfgs_steps_cost_about_one_evaluation_each(rng, vgg_params, monkeypatch
     y, state, after = optimize.lbfgs_steps(vgg_params, x, state, problem, 6)
     assert after["total"] < losses["total"]
     assert 6 <= len(calls) <= 8, len(calls)   # 6 accepted steps, at most two halvings
+
+
+@pytest.mark.parametrize("style_scale, side", [(0.5, 32), (1.0, 64), (1.5, 96)])
+def test_style_scale_shows_the_style_at_that_fraction_of_each_scale(rng, vgg_params, monkeypatch, style_scale, side):
+    seen = []
+    make_problem = optimize.make_problem
+    def spy(params, content, styles, config):
+        seen.append((content.shape[1:3], [s.shape[1:3] for s in styles]))
+        return make_problem(params, content, styles, config)
+    monkeypatch.setattr(optimize, "make_problem", spy)
+    content = rng.random((48, 64, 3), dtype=np.float32)
+    style = rng.random((80, 80, 3), dtype=np.float32)
+    optimize.stylize(content, style, _cfg(size=64, scales=(64,), steps=1, style_scale=style_scale), params=vgg_params)
+    assert seen == [((48, 64), [(side, side)])]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"style_scale": 0}, "style_scale"), ({"style_scale": -1}, "style_scale"), ({"style_scale": float("nan")}, "style_scale"),
+    ({"style_scale": 5}, r"style_scale must be in \(0, 4\]"),
+    ({"size": 64, "style_scale": 0.25}, "would show the style at 16 px"),
+    ({"size": 256, "style_scale": 0.2}, "at the 128 px scale"),
+])
+def test_style_scale_is_validated(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        optimize.TransferConfig(**kwargs)
