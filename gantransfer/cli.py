@@ -257,7 +257,7 @@ def _stylize(args) -> int:
     config = optimize.TransferConfig(**kwargs)
     # Before any image is loaded (a photo is resized to --size on loading) and before minutes of work:
     # the optimisation's memory bound is an upper bound for the feed-forward methods too.
-    optimize.check_fits_in_memory(max(config.size, round(config.size * config.style_scale)))
+    optimize.check_fits_in_memory(config.largest_side)
     if args.method == "optimize" and args.keep_layout:
         raise CliError("--keep-layout is for the feed-forward methods (adain, wct, gan, multilevel); the "
                        "optimisation keeps the layout through its content loss")

@@ -154,6 +154,11 @@ class TransferConfig:
             object.__setattr__(self, "style_blend", blend)
 
     @property
+    def largest_side(self) -> int:
+        """The longest side any image of the run has: the output's, or the style's at ``style_scale`` > 1."""
+        return max(self.size, round(self.size * self.style_scale))
+
+    @property
     def scale_steps(self) -> tuple[int, ...]:
         """Steps at each scale: ``steps`` itself when it is a tuple, else a share of it.
 
@@ -511,7 +516,7 @@ def stylize_iter(
       :class:`Progress`; the last has ``done=True`` and the finished image (colour-preserved if asked).
     """
     config = config or TransferConfig()
-    check_fits_in_memory(max(config.size, round(config.size * config.style_scale)))
+    check_fits_in_memory(config.largest_side)
     params = extractor.load_params() if params is None else params
     content = _as_batch(content, "content")
     if isinstance(styles, (list, tuple)):

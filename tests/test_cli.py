@@ -68,6 +68,7 @@ def text_png(tmp_path):
     (["stylize", "--keep-layout", "0.5", "-o", "x.png"], "--keep-layout is for the feed-forward methods"),
     (["stylize", "--size", "64", "--style-scale", "0.25", "-o", "x.png"], "would show the style at 16 px"),
     (["stylize", "--method", "adain", "--size", "64", "--style-scale", "9", "-o", "x.png"], "style_scale must be in"),
+    (["stylize", "--size", "4000", "--style-scale", "4", "-o", "x.png"], "size 16000 px would not fit"),
 ])
 def test_bad_arguments_exit_2_with_one_line(argv, match, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
