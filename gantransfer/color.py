@@ -140,16 +140,15 @@ def keep_layout(stylised: jax.Array, content: jax.Array, *, strength: float = 1.
     A feed-forward generator that moves far towards a style (large strokes, fusion at ``relu4_1``) also
     repaints the photo's large light and dark areas. Split the luminance at a blur of σ = ``scale`` × the
     longest side: the picture keeps everything finer (the style's strokes, texture and colours), and its
-    blurred luminance ``B(Y_s)`` (:func:`layout_of`) is replaced by the photo's ``B(Y_c)`` at the photo's own contrast, moved to
-    the picture's mean brightness::
+    blurred luminance ``B(Y_s)`` (:func:`layout_of`) is replaced by the photo's ``B(Y_c)``, at the photo's
+    own contrast, moved to the picture's mean brightness::
 
         target = B(Y_c) - mean B(Y_c) + mean B(Y_s)
         out    = clip(stylised + strength · (target - B(Y_s)), 0, 1)      # the same shift on R, G and B
 
-    The photo's contrast, not the picture's: on a style of even brightness (hatching) the picture's own spread
-    is tiny, and a layout rescaled to it would correlate perfectly with the photo's and be invisible.
-
-    (Adding one number to R, G and B moves the luma by exactly that number.) The idea is the low/high
+    Adding one number to R, G and B moves the luma by exactly that number. The photo's contrast, not the
+    picture's: on a style of even brightness (hatching) the picture's own spread is tiny, and a layout rescaled
+    to it would correlate perfectly with the photo's and be invisible. The idea is the low/high
     frequency split of hybrid images (Oliva, Torralba & Schyns 2006) applied as in luminance-only transfer
     (Gatys et al. 2016, :func:`preserve_color`): there the photo keeps its colours, here its light and dark.
 
