@@ -166,24 +166,26 @@ def convergence(params, size: int = 256, *, reference_steps: int = 1000, content
 
 
 def feedforward_ms(params, decoder, size: int, *, method: str = "adain", width: float = 1.0,
-                   repeats: int = 5) -> dict:
+                   layer: str | None = None, alpha: float = 1.0, repeats: int = 5) -> dict:
     """Milliseconds per stylised ``size``² image (batch 1, after compilation), split into its parts.
 
     ``slider_update`` is what a widget pays when content and style features are cached: fusion + decoder.
-    Timings do not depend on the decoder's weights, so an untrained one serves.
+    Timings do not depend on the decoder's weights, so an untrained one serves. ``layer`` is the layer the
+    decoder inverts (default ``relu4_1``); ``alpha`` the fusion's blend.
     """
     from . import fusion, generator
 
+    layer = layer or generator.ENCODER_LAYER
     rng = np.random.default_rng(0)
     content = jnp.asarray(rng.random((1, size, size, 3), dtype=np.float32))
     style = jnp.asarray(rng.random((1, size, size, 3), dtype=np.float32))
-    encode = jax.jit(generator.encode)
-    fuse = jax.jit(lambda c, s: fusion.fuse(c, [s], method=method))
-    decode = jax.jit(lambda d, f: generator.decode(d, f, width=width))
-    feats_c, feats_s = encode(params, content), encode(params, style)
+    encode = jax.jit(lambda x: generator.encode(params, x, layer=layer))
+    fuse = jax.jit(lambda c, s: fusion.fuse(c, [s], method=method, alpha=alpha))
+    decode = jax.jit(lambda d, f: generator.decode(d, f, width=width, layer=layer))
+    feats_c, feats_s = encode(content), encode(style)
     fused = fuse(feats_c, feats_s)
     ms = lambda fn: 1000 * _timeit(lambda: jax.block_until_ready(fn()), repeats=repeats)
-    out = {"encoder": ms(lambda: encode(params, content)),
+    out = {"encoder": ms(lambda: encode(content)),
            "fusion": ms(lambda: fuse(feats_c, feats_s)),
            "decoder": ms(lambda: decode(decoder, fused))}
     out["total_two_encodes"] = 2 * out["encoder"] + out["fusion"] + out["decoder"]
@@ -194,31 +196,31 @@ def feedforward_ms(params, decoder, size: int, *, method: str = "adain", width: 
 def multilevel_ms(params, decoders, size: int, *, repeats: int = 5) -> dict:
     """Milliseconds per multi-level WCT image (:func:`gantransfer.generator.generate_multilevel`, batch 1,
     ``size``² content and style, after compilation), with its parts summed over the levels: the style's
-    encodings (once per level), the current image's encodings, the WCT fusions and the decoders.
+    encodings (once per level), the current image's encodings, the WCT fusions and the decoders, each level
+    timed by :func:`feedforward_ms` (the style and the image have the same shape, so one encoding time
+    serves both).
 
     Args:
       decoders: ``{layer: (decoder_state, width)}`` as ``generate_multilevel`` takes; timings do not depend on
         the weights, so fresh ones of the shipped widths serve.
     """
-    from . import fusion, generator
+    from . import generator
 
     rng = np.random.default_rng(0)
     content = jnp.asarray(rng.random((1, size, size, 3), dtype=np.float32))
     style = jnp.asarray(rng.random((1, size, size, 3), dtype=np.float32))
-    ms = lambda fn: 1000 * _timeit(lambda: jax.block_until_ready(fn()), repeats=repeats)
     parts = {"style_encoders": 0.0, "encoders": 0.0, "fusion": 0.0, "decoders": 0.0}
     for layer in generator.MULTILEVEL_LAYERS:
         state, width = decoders[layer]
-        encode = jax.jit(lambda x, layer=layer: generator.encode(params, x, layer=layer))
-        fuse = jax.jit(lambda c, s: fusion.wct(c, s, alpha=generator.MULTILEVEL_ALPHA))
-        decode = jax.jit(lambda d, f, layer=layer, width=width: generator.decode(d, f, width=width, layer=layer))
-        feats_c, feats_s = encode(content), encode(style)
-        fused = fuse(feats_c, feats_s)
-        parts["style_encoders"] += ms(lambda: encode(style))
-        parts["encoders"] += ms(lambda: encode(content))
-        parts["fusion"] += ms(lambda: fuse(feats_c, feats_s))
-        parts["decoders"] += ms(lambda: decode(state, fused))
-    parts["total"] = ms(lambda: generator.generate_multilevel(params, decoders, content, [style]))
+        level = feedforward_ms(params, state, size, method="wct", width=width, layer=layer,
+                               alpha=generator.MULTILEVEL_ALPHA, repeats=repeats)
+        parts["style_encoders"] += level["encoder"]
+        parts["encoders"] += level["encoder"]
+        parts["fusion"] += level["fusion"]
+        parts["decoders"] += level["decoder"]
+    parts["total"] = 1000 * _timeit(
+        lambda: jax.block_until_ready(generator.generate_multilevel(params, decoders, content, [style])),
+        repeats=repeats)
     return parts
 
 

@@ -81,6 +81,7 @@ def gpu_bench(part_file: str, out: str) -> None:
     params = extractor.load_params()
     width = bench.shipped_decoder_width()
     decoder = generator.init_decoder(jax.random.key(0), width=width)
+    levels = bench.timing_level_decoders()
     result = {"schema": 1, "machine": bench.machine(), "jax": jax.__version__, "note": "deeper VGG16 layers random",
               "matmul_gflops": bench.matmul_gflops(8192, repeats=10),
               "extractor": bench.extractor_throughput(params, 512, repeats=10),
@@ -93,7 +94,7 @@ def gpu_bench(part_file: str, out: str) -> None:
               "feedforward_ms": {method: {str(size): bench.feedforward_ms(params, decoder, size, method=method,
                                                                           width=width, repeats=10)
                                           for size in (256, 512, 1024)} for method in ("adain", "wct")},
-              "multilevel_ms": {str(size): bench.multilevel_ms(params, bench.timing_level_decoders(), size, repeats=10)
+              "multilevel_ms": {str(size): bench.multilevel_ms(params, levels, size, repeats=10)
                                 for size in (256, 512, 1024)},
               "decoder_train_steps_per_s": {str(crop): bench.decoder_train_steps_per_second(
                   params, crop, width=width, repeats=10) for crop in (128, 256)},
