@@ -285,7 +285,7 @@ def _stylize(args) -> int:
     if args.style_blend is not None and len(args.style_blend) != len(styles):
         raise CliError(f"{len(styles)} style image(s) but {len(args.style_blend)} --style-blend weight(s)")
     content = samples.load_input(args.content, kind="content", size=args.size)
-    style_images = [samples.load_input(s, kind="style", size=round(args.size * config.style_scale)) for s in styles]
+    style_images = [samples.load_input(s, kind="style", size=config.style_side(config.size)) for s in styles]
 
     runtime.enable_compilation_cache()
     if args.method != "optimize":

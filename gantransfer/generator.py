@@ -268,17 +268,17 @@ def stylize_image(vgg_params, decoder_state, content: jax.Array, styles: Sequenc
     """
     if alpha is None:
         alpha = MULTILEVEL_ALPHA if method == "multilevel" else 1.0
-    crop = lambda x: jnp.asarray(x)[: x.shape[0] // 8 * 8, : x.shape[1] // 8 * 8][None]
+    photo = jnp.asarray(content)[: content.shape[0] // 8 * 8, : content.shape[1] // 8 * 8][None]
     if method == "multilevel":
-        out = generate_multilevel(vgg_params, decoder_state, crop(content), [jnp.asarray(s)[None] for s in styles],
+        out = generate_multilevel(vgg_params, decoder_state, photo, [jnp.asarray(s)[None] for s in styles],
                                   alpha=alpha, weights=weights)
     else:
         fusion_method = "adain" if method == "gan" else method
-        out = generate(vgg_params, decoder_state, crop(content), [jnp.asarray(s)[None] for s in styles],
+        out = generate(vgg_params, decoder_state, photo, [jnp.asarray(s)[None] for s in styles],
                        method=fusion_method, alpha=alpha, weights=weights, width=width)
     if keep_layout:
         from . import color
 
-        out = color.keep_layout(out, crop(content), strength=keep_layout)
+        out = color.keep_layout(out, photo, strength=keep_layout)
     return out[0]
 

@@ -143,9 +143,9 @@ class TransferConfig:
         object.__setattr__(self, "style_scale", check_weight(self.style_scale, "style_scale", allow_zero=False))
         if self.style_scale > MAX_STYLE_SCALE:
             raise ValueError(f"style_scale must be in (0, {MAX_STYLE_SCALE:g}]; got {self.style_scale}")
-        if round(scales[0] * self.style_scale) < extractor.MIN_SIZE:
+        if self.style_side(scales[0]) < extractor.MIN_SIZE:
             raise ValueError(f"style_scale {self.style_scale:g} would show the style at "
-                             f"{round(scales[0] * self.style_scale)} px at the {scales[0]} px scale; the least is "
+                             f"{self.style_side(scales[0])} px at the {scales[0]} px scale; the least is "
                              f"{extractor.MIN_SIZE} px")
         if self.style_blend is not None:
             blend = tuple(check_weight(w, "style blend weight") for w in self.style_blend)
@@ -153,10 +153,14 @@ class TransferConfig:
                 raise ValueError(f"style blend weights must not all be zero; got {blend}")
             object.__setattr__(self, "style_blend", blend)
 
+    def style_side(self, scale: int) -> int:
+        """The longest side the style image is seen at when the picture's is ``scale``: ``style_scale`` × it."""
+        return round(scale * self.style_scale)
+
     @property
     def largest_side(self) -> int:
         """The longest side any image of the run has: the output's, or the style's at ``style_scale`` > 1."""
-        return max(self.size, round(self.size * self.style_scale))
+        return max(self.size, self.style_side(self.size))
 
     @property
     def scale_steps(self) -> tuple[int, ...]:
@@ -537,8 +541,7 @@ def stylize_iter(
         content_s = _resize(content, *hw)
         # The style image is seen at the output's scale (times style_scale), so brush strokes keep their
         # size relative to the picture at every scale.
-        style_side = round(scale * config.style_scale)
-        styles_s = [_resize(s, *_shape_at(s.shape[1:3], style_side)) for s in styles]
+        styles_s = [_resize(s, *_shape_at(s.shape[1:3], config.style_side(scale))) for s in styles]
         problem = make_problem(params, content_s, styles_s, config)
         if image is None:
             image = _initial_image(config.init, content_s, styles_s[0], key)
