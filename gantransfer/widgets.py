@@ -292,7 +292,7 @@ class StyleTransferDashboard(_Runner):
 
     Controls: content and style images, an optional second style with a blend slider, log-scale sliders
     for the content, style and TV weights (α, β, γ) and the learning rate, a checkbox per style layer,
-    the optimiser (Adam or L-BFGS), steps, size, initial image, colour preservation. Run/Stop buttons,
+    the optimiser (Adam or L-BFGS), steps, size, the style's scale, initial image, colour preservation. Run/Stop buttons,
     a live image and live loss curves (content, style, TV).
 
     Args:
@@ -338,6 +338,10 @@ class StyleTransferDashboard(_Runner):
                                          description="optimiser")
         self.steps = W.IntSlider(value=steps, min=1, max=max(400, steps), step=1, description="steps")
         self.size = W.IntSlider(value=size, min=extractor.MIN_SIZE, max=max(512, size), step=16, description="size (px)")
+        # Gatys et al. 2017's scale control: the style seen smaller (< 1) paints finer strokes, larger ones bigger.
+        self.style_scale = W.FloatSlider(value=defaults.style_scale, min=0.25, max=2.0, step=0.25,
+                                         description="style scale",
+                                         tooltip="the style image is seen at this fraction of the output's size")
         self.init = W.Dropdown(options=("content", "noise", "style"), value="content", description="start from")
         self.preserve_color = W.Checkbox(value=False, description="preserve the content's colours")
         self.preview = W.Image(format="png", width=int(view_width * 0.6))
@@ -352,7 +356,7 @@ class StyleTransferDashboard(_Runner):
         inputs = W.VBox([W.HTML("<b>Images</b>"), self.content, self.style, self.style2, self.blend,
                          W.HBox([self.content_upload, self.style_upload])])
         run = W.VBox([W.HTML("<b>Optimisation</b>"), self.optimizer, self.steps, self.size, self.learning_rate,
-                      self.init, self.preserve_color])
+                      self.style_scale, self.init, self.preserve_color])
         controls = W.HBox([W.VBox([inputs, self.preview]), W.VBox([weights, layer_box]), run])
         self.widget = W.VBox([controls, self._buttons(), self.status, W.HBox([self.image_view, self.loss_view])])
 
@@ -386,8 +390,8 @@ class StyleTransferDashboard(_Runner):
             size=int(self.size.value), steps=int(self.steps.value),
             optimizer=self.optimizer.value, learning_rate=float(self.learning_rate.value),
             content_weight=float(self.content_weight.value), style_weight=float(self.style_weight.value),
-            tv_weight=float(self.tv_weight.value), style_layers=layers, style_blend=blend, init=self.init.value,
-            preserve_color=bool(self.preserve_color.value), report_every=self.report_every)
+            tv_weight=float(self.tv_weight.value), style_layers=layers, style_blend=blend,
+            style_scale=float(self.style_scale.value), init=self.init.value, preserve_color=bool(self.preserve_color.value), report_every=self.report_every)
 
     def _start(self):
         config = self.config()

@@ -41,9 +41,11 @@ def test_style_transfer_dashboard_options(params):
     dash.blend.value = 0.25
     dash.preserve_color.value = True
     dash.optimizer.value = "lbfgs"
+    dash.style_scale.value = 1.5
     for name, box in dash.style_layers.items():
         box.value = name == "relu2_1"
     config = dash.config()
+    assert config.style_scale == 1.5 and config.style_side(48) == 72
     assert config.style_blend == pytest.approx((0.75, 0.25))
     assert config.optimizer == "lbfgs" and config.preserve_color and tuple(config.style_layers) == ("relu2_1",)
     assert dash.run(block=True), dash.error
@@ -57,6 +59,10 @@ def test_bad_settings_show_an_error_not_a_traceback(params):
     assert dash.run(block=True) is False
     assert "style layer" in dash.error and "style layer" in dash.status.value
     assert not dash.running and not dash.run_button.disabled
+    dash.style_layers["relu1_2"].value = True
+    dash.style_scale.value = 0.25           # the style would be seen at 12 px: the library's own error
+    assert dash.run(block=True) is False
+    assert "style_scale 0.25" in dash.error and not dash.running
 
 
 def test_stop_button_ends_a_background_run(params):
