@@ -20,6 +20,9 @@ Schema (every time in seconds unless the key says ``ms``)::
      "convergence": {"default": {...}, "reference": {...}, "style_loss_over_reference": float,
                      "converged": bool},            # with --converge
      "peer": {"<size>": {"torch_s_per_step": s, "ratio_jax_over_torch": float}},   # with --peer
+     "whole_process": {"pair": [str, str], "size": int, "gantransfer_s": s, "gantransfer_first_s": s,
+                       "tutorial_s": s, "ratio": float,                   # with --peer: wall times of
+                       "judge": {"gantransfer": {...}, "tutorial": {...}}},  # the two commands, judged
      "notebooks": {"<stem>": {"seconds": s, "peak_rss_mib": float, "date": str}}}
          # copied from the latest ``gantransfer bench --notebooks`` (data/bench/notebooks.json, default
          # settings only), so one document holds every figure; {} until the notebooks have been measured
@@ -36,6 +39,7 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -49,6 +53,10 @@ from . import extractor, optimize, samples
 PEER_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 PEER_CONTENT_LAYERS = ("relu4_2",)
 PEER_SCRIPT = Path(__file__).resolve().parent.parent.parent / "shared" / "bench" / "peer_torch_gatys.py"
+#: The PyTorch "Neural Transfer" tutorial's algorithm as a whole process (300 L-BFGS evaluations).
+TUTORIAL_SCRIPT = PEER_SCRIPT.parent / "peer_torch_tutorial.py"
+#: The independent judge of a stylised picture (style_ratio, structure), run with this package's Python.
+JUDGE_SCRIPT = PEER_SCRIPT.parent / "judge.py"
 
 
 def _timeit(fn, *, repeats: int, warmup: int = 2) -> float:
@@ -293,6 +301,57 @@ def peer_step_seconds(torch_python: str, size: int, *, iters: int = 5, script: P
     return float(json.loads(out.stdout.strip().splitlines()[-1])["s_per_step"])
 
 
+def _wall_seconds(command: list[str], what: str) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=1800)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["(no message)"])[-1]
+        raise RuntimeError(f"{what} failed (exit {proc.returncode}): {last}")
+    return time.perf_counter() - start
+
+
+def judge_picture(out: str | os.PathLike, content: str | os.PathLike, style: str | os.PathLike, *,
+                  script: Path = JUDGE_SCRIPT) -> dict:
+    """``shared/bench/judge.py OUT CONTENT STYLE`` in this Python: ``{"style_ratio", "structure"}``."""
+    proc = subprocess.run([sys.executable, str(script), str(out), str(content), str(style)],
+                          capture_output=True, text=True, check=True, timeout=600)
+    figures = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {"style_ratio": figures["style_ratio"], "structure": figures["structure"]}
+
+
+def whole_process(torch_python: str, workdir: str | os.PathLike, *, content: str = "chelsea", style: str = "waves",
+                  size: int = 256, stylize_args: tuple[str, ...] = (), tutorial_script: Path = TUTORIAL_SCRIPT,
+                  judge_script: Path | None = JUDGE_SCRIPT) -> dict:
+    """``gantransfer stylize CONTENT STYLE --size SIZE`` at its defaults as a whole process (Python start,
+    imports, weights, compilation from the on-disk cache, the steps, the PNG) against the PyTorch tutorial's
+    algorithm (``shared/bench/peer_torch_tutorial.py``, in its own venv) on the same bundled images: wall
+    seconds of each command, run one after the other. Ours runs twice and the second is the figure (the
+    first fills the compilation cache, as any earlier run on the machine would have). With the judge script
+    present, both pictures are judged (``style_ratio``, ``structure``): the target is a third of the time
+    with a better picture.
+    """
+    workdir = Path(workdir)
+    if not Path(tutorial_script).is_file():
+        raise FileNotFoundError(f"peer script {tutorial_script} not found")
+    # The tutorial reads files: the bundled PNGs themselves, which `gantransfer stylize` loads by name.
+    content_png = samples.DATA_DIR / "content" / f"{content}.png"
+    style_png = samples.DATA_DIR / "styles" / f"{style}.png"
+    ours = workdir / "gantransfer.png"
+    command = [sys.executable, "-m", "gantransfer.cli", "stylize", content, style, "--size", str(size),
+               "-o", str(ours), "--overwrite", "--quiet", *stylize_args]
+    first = _wall_seconds(command, "gantransfer stylize")
+    seconds = _wall_seconds(command, "gantransfer stylize")
+    theirs = workdir / "tutorial.png"
+    tutorial = _wall_seconds([torch_python, str(tutorial_script), str(extractor.lpips_weights_path()),
+                              str(content_png), str(style_png), str(size), str(theirs)], "the tutorial peer")
+    result = {"pair": [content, style], "size": size, "gantransfer_first_s": first, "gantransfer_s": seconds,
+              "tutorial_s": tutorial, "ratio": seconds / tutorial}
+    if judge_script is not None and Path(judge_script).is_file():
+        result["judge"] = {name: judge_picture(out, content_png, style_png, script=judge_script)
+                           for name, out in (("gantransfer", ours), ("tutorial", theirs))}
+    return result
+
+
 def peak_rss_mib() -> float:
     """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -362,6 +421,9 @@ def run(*, quick: bool = False, torch_python: str | None = None, sizes=None, con
             torch_s = peer_step_seconds(torch_python, size, iters=2 if quick else (10 if size <= 256 else 4))
             result["peer"][str(size)] = {"torch_s_per_step": torch_s,
                                          "ratio_jax_over_torch": result["gatys_step"][str(size)]["adam"] / torch_s}
+        if not quick:
+            with tempfile.TemporaryDirectory() as workdir:
+                result["whole_process"] = whole_process(torch_python, workdir)
     result["notebooks"] = notebook_figures()
     return result
 

@@ -128,6 +128,32 @@ def test_bench_quick_prints_the_schema(capsys):
     assert isinstance(result["notebooks"], dict)      # the latest `bench --notebooks` figures, copied in
 
 
+def test_bench_whole_process_times_both_commands_and_judges_both_pictures(tmp_path):
+    """The plumbing of `bench --peer`'s whole-process figure, with stand-ins for the tutorial and the judge
+    (torch and ../shared/bench are not part of this repository)."""
+    import json
+
+    from gantransfer import bench
+
+    tutorial = tmp_path / "tutorial.py"     # the peer's interface: WEIGHTS CONTENT STYLE SIZE OUT -> a PNG
+    tutorial.write_text("import sys, shutil\nshutil.copy(sys.argv[2], sys.argv[5])\n")
+    judge = tmp_path / "judge.py"           # the judge's: OUT CONTENT STYLE -> JSON on the last line
+    judge.write_text("import sys, json\nfrom PIL import Image\n"
+                     "print(json.dumps({'style_ratio': Image.open(sys.argv[1]).size[0] / 1000, 'structure': 0.5}))\n")
+    result = bench.whole_process(sys.executable, tmp_path, size=48, stylize_args=("--steps", "2"),
+                                 tutorial_script=tutorial, judge_script=judge)
+    assert result["pair"] == ["chelsea", "waves"] and result["size"] == 48
+    assert 0 < result["gantransfer_s"] and 0 < result["tutorial_s"]
+    assert result["ratio"] == pytest.approx(result["gantransfer_s"] / result["tutorial_s"])
+    assert result["judge"]["gantransfer"]["style_ratio"] == pytest.approx(0.048)     # our 48 px picture
+    assert result["judge"]["tutorial"]["style_ratio"] > 0.048                         # the copied photo
+    assert json.dumps(result)
+    tutorial.write_text("import sys\nsys.exit('No module named torch')\n")
+    with pytest.raises(RuntimeError, match="tutorial peer failed.*torch"):
+        bench.whole_process(sys.executable, tmp_path, size=48, stylize_args=("--steps", "2"),
+                            tutorial_script=tutorial, judge_script=None)
+
+
 def test_train_decoder_resume_export_and_stylize_with_it(tmp_path, capsys):
     common = ["train", "decoder", "--workdir", str(tmp_path / "run"), "--batch", "1", "--crop", "32",
               "--width", "0.125", "--checkpoint-every", "1", "--contents", "astronaut", "--styles", "waves", "--quiet"]
