@@ -18,7 +18,8 @@ Schema (every time in seconds unless the key says ``ms``)::
      "gan_train_steps_per_s": {"<crop>": float},                         # D + G update, batch 4
      "peak_rss_mib": float,                      # peak resident memory of this process
      "convergence": {"default": {...}, "reference": {...}, "style_loss_over_reference": float,
-                     "converged": bool},            # with --converge
+                     "converged": bool, "seconds_to_converged": s},    # with --converge; the reference
+     "convergence_lbfgs": {...},                 # carries its "trajectory"; the same with L-BFGS
      "peer": {"<size>": {"torch_s_per_step": s, "ratio_jax_over_torch": float}},   # with --peer
      "whole_process": {"pair": [str, str], "size": int, "gantransfer_s": s, "gantransfer_first_s": s,
                        "tutorial_s": s, "ratio": float,                   # with --peer: wall times of
@@ -142,9 +143,16 @@ def gatys_step_seconds(params, size: int, *, optimizer: str = "adam", style_laye
     return _timeit(step, repeats=repeats)
 
 
-def stylize_default(params, size: int, *, content: str = "chelsea", style: str = "waves", steps=None) -> dict:
-    """The default transfer on a bundled pair, timed whole (compilation included), with its style losses."""
+def stylize_default(params, size: int, *, content: str = "chelsea", style: str = "waves", steps=None,
+                    optimizer: str | None = None, trajectory: bool = False) -> dict:
+    """The default transfer on a bundled pair, timed whole (compilation included), with its style losses.
+
+    ``optimizer`` replaces the default optimiser; ``trajectory`` adds ``[[seconds, style loss], ...]`` of
+    every report (every ``report_every`` steps, seconds since the start).
+    """
     kwargs = {"size": size} if steps is None else {"size": size, "steps": steps}
+    if optimizer is not None:
+        kwargs["optimizer"] = optimizer
     config = optimize.TransferConfig(**kwargs)
     c = samples.content_image(content, size=size)
     s = samples.style_image(style, size=size)
@@ -156,21 +164,33 @@ def stylize_default(params, size: int, *, content: str = "chelsea", style: str =
     problem = optimize.make_problem(params, jnp.asarray(c)[None], [jnp.asarray(s)[None]], config)
     _, own = optimize.transfer_losses(params, jnp.asarray(c)[None], problem)
     _, out = optimize.transfer_losses(params, jnp.asarray(image)[None], problem)
-    return {"size": size, "pair": [content, style], "seconds": seconds, "steps": final.step,
-            "style_loss": float(out["style"]), "style_loss_of_content": float(own["style"]),
-            "style_ratio": float(out["style"]) / float(own["style"])}
+    result = {"size": size, "pair": [content, style], "optimizer": config.optimizer, "seconds": seconds,
+              "steps": final.step, "style_loss": float(out["style"]), "style_loss_of_content": float(own["style"]),
+              "style_ratio": float(out["style"]) / float(own["style"])}
+    if trajectory:
+        result["trajectory"] = [[r.seconds, r.losses["style"]] for r in reports]
+    return result
 
 
 def convergence(params, size: int = 256, *, reference_steps: int = 1000, content: str = "chelsea",
-                style: str = "waves") -> dict:
-    """Is the default transfer converged? Its style loss against the same run given ``reference_steps``
-    steps at the final scale ("converged" = within 10 % of that value), and the seconds it took."""
-    default = stylize_default(params, size, content=content, style=style)
+                style: str = "waves", optimizer: str | None = None) -> dict:
+    """Is the default transfer converged, and how long does a converged result take?
+
+    "Converged" = a style loss within 10 % of the value the same run reaches with ``reference_steps`` steps at
+    the final scale. Returns the default run, the reference run, whether the default is converged, and
+    ``seconds_to_converged``: the time (compilation included) at which the reference run's style loss
+    first came within 10 % of its own final value (``None`` if only at the end). ``optimizer`` runs both
+    with another optimiser (``"lbfgs"``: Gatys et al.'s choice).
+    """
+    default = stylize_default(params, size, content=content, style=style, optimizer=optimizer)
     coarse = optimize.TransferConfig(size=size).scale_steps[:-1]
-    reference = stylize_default(params, size, content=content, style=style, steps=(*coarse, reference_steps))
+    reference = stylize_default(params, size, content=content, style=style, steps=(*coarse, reference_steps),
+                                optimizer=optimizer, trajectory=True)
+    target = 1.1 * reference["style_loss"]
+    first = next((seconds for seconds, loss in reference["trajectory"] if loss <= target), None)
     return {"default": default, "reference_steps": reference_steps, "reference": reference,
             "style_loss_over_reference": default["style_loss"] / reference["style_loss"],
-            "converged": default["style_loss"] <= 1.1 * reference["style_loss"]}
+            "converged": default["style_loss"] <= target, "seconds_to_converged": first}
 
 
 def feedforward_ms(params, decoder, size: int, *, method: str = "adain", width: float = 1.0,
@@ -414,7 +434,9 @@ def run(*, quick: bool = False, torch_python: str | None = None, sizes=None, con
                                        for crop in ((32,) if quick else (128,))}
     result["peak_rss_mib"] = peak_rss_mib()
     if converge:
-        result["convergence"] = convergence(params, 64 if quick else 256, reference_steps=8 if quick else 1000)
+        for key, optimizer in (("convergence", None), ("convergence_lbfgs", "lbfgs")):
+            result[key] = convergence(params, 64 if quick else 256, reference_steps=8 if quick else 1000,
+                                      optimizer=optimizer)
     if torch_python:
         result["peer"] = {}
         for size in sizes:

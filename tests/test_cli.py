@@ -262,3 +262,18 @@ def test_bench_compare_two_files(tmp_path, capsys):
 def test_compare_is_dispatched_with_one_line_errors(capsys):
     code, _, err = _run(["compare", "--size", "30"], capsys)
     assert code == 2 and "error" in err and "Traceback" not in err
+
+
+def test_bench_convergence_reports_the_time_to_a_converged_result():
+    from gantransfer import bench, extractor
+
+    result = bench.convergence(extractor.load_params(), 48, reference_steps=12, optimizer="lbfgs")
+    reference = result["reference"]
+    assert result["default"]["optimizer"] == reference["optimizer"] == "lbfgs"
+    assert reference["steps"] == 12 and "trajectory" not in result["default"]
+    times = [t for t, _ in reference["trajectory"]]
+    assert times == sorted(times) and len(times) == 3    # step 10, step 12, and the closing report
+    target = 1.1 * reference["style_loss"]
+    expected = next((t for t, loss in reference["trajectory"] if loss <= target), None)
+    assert result["seconds_to_converged"] == expected
+    assert result["converged"] == (result["default"]["style_loss"] <= target)
