@@ -37,6 +37,19 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _steps_spec(text: str) -> int | tuple[int, ...]:
+    """``100`` (shared out over the scales) or ``60,180`` (the steps at each scale, coarse to fine)."""
+    if "," not in text:
+        return _positive_int(text)
+    try:
+        steps = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected integers such as 60,180, got {text!r}") from None
+    if any(n < 0 for n in steps) or sum(steps) < 1:
+        raise argparse.ArgumentTypeError(f"expected non-negative step counts, not all 0, got {text!r}")
+    return steps
+
+
 def _weight(text: str) -> float:
     try:
         value = float(text)
@@ -96,8 +109,9 @@ def _build_parser() -> argparse.ArgumentParser:
                         "strength in [0, 1] (its blurred luminance; finer texture stays the style's; default 0)")
     defaults = optimize.TransferConfig()
     p.add_argument("--size", type=_positive_int, default=defaults.size, help="longest side in px (default %(default)s)")
-    p.add_argument("--steps", type=_positive_int, default=None,
-                   help=f"optimisation steps in total (default {sum(defaults.scale_steps)})")
+    p.add_argument("--steps", type=_steps_spec, default=None,
+                   help=f"optimisation steps in total, or per scale as 60,180 (default {sum(defaults.scale_steps)}, "
+                        f"i.e. {','.join(map(str, defaults.scale_steps))})")
     p.add_argument("--optimizer", choices=("adam", "lbfgs"), default=defaults.optimizer)
     p.add_argument("--lr", type=_weight, default=defaults.learning_rate,
                    help="Adam learning rate at the final size (default %(default)s)")

@@ -28,6 +28,17 @@ def test_stylize_defaults_write_a_new_file(tmp_path, monkeypatch, capsys):
     assert code == 0 and len(list(tmp_path.glob("stylized_astronaut_brush_strokes*.png"))) == 2
 
 
+def test_stylize_steps_per_scale(tmp_path, capsys):
+    out = tmp_path / "o.png"
+    code, stdout, err = _run(["stylize", "chelsea", "waves", "--size", "256", "--steps", "2,1", "-o", str(out),
+                              "--quiet"], capsys)
+    assert code == 0, err
+    assert "3 steps" in stdout and Image.open(out).size == (256, 170)     # 2 at 128 px, then 1 at 256 px
+    code, _, err = _run(["stylize", "--size", "64", "--steps", "1,1", "-o", str(tmp_path / "x.png")], capsys)
+    assert code == 2 and "2 step counts for 1 scales (64,)" in err      # 64 px has one scale
+    assert not (tmp_path / "x.png").exists()
+
+
 def test_stylize_two_styles_blend_and_jpeg(tmp_path, capsys):
     out = tmp_path / "out.jpg"
     code, _, err = _run(["stylize", "chelsea", "waves", "mondrian", "--style-blend", "2", "1",

@@ -386,6 +386,14 @@ def test_styles_never_overwrites_and_refuses_a_directory(tmp_path, capsys):
     _one_line_error(code, err, "is a directory")
 
 
+def test_stylize_bad_steps_per_scale(tmp_path, capsys):
+    for bad, message in [("2,x", "expected integers"), ("0,0", "not all 0"), ("-1,2", "non-negative"),
+                         ("0", "positive integer")]:
+        code, _, err = _cli(["stylize", f"--steps={bad}", "-o", str(tmp_path / "x.png")], capsys)
+        _one_line_error(code, err, message)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_bench_bad_arguments(tmp_path, monkeypatch, capsys):
     from gantransfer import bench
 
