@@ -292,8 +292,8 @@ class StyleTransferDashboard(_Runner):
 
     Controls: content and style images, an optional second style with a blend slider, log-scale sliders
     for the content, style and TV weights (α, β, γ) and the learning rate, a checkbox per style layer,
-    the optimiser (Adam or L-BFGS), steps, size, the style's scale, initial image, colour preservation. Run/Stop buttons,
-    a live image and live loss curves (content, style, TV).
+    the optimiser (Adam or L-BFGS), steps, size, the style's scale, initial image, colour preservation.
+    Run/Stop buttons, a live image and live loss curves (content, style, TV).
 
     Args:
       content, style: names from :data:`gantransfer.samples.CONTENT_NAMES` / ``STYLE_NAMES``.
@@ -391,7 +391,8 @@ class StyleTransferDashboard(_Runner):
             optimizer=self.optimizer.value, learning_rate=float(self.learning_rate.value),
             content_weight=float(self.content_weight.value), style_weight=float(self.style_weight.value),
             tv_weight=float(self.tv_weight.value), style_layers=layers, style_blend=blend,
-            style_scale=float(self.style_scale.value), init=self.init.value, preserve_color=bool(self.preserve_color.value), report_every=self.report_every)
+            style_scale=float(self.style_scale.value), init=self.init.value,
+            preserve_color=bool(self.preserve_color.value), report_every=self.report_every)
 
     def _start(self):
         config = self.config()
