@@ -316,9 +316,15 @@ def peer_step_seconds(torch_python: str, size: int, *, iters: int = 5, script: P
     """Run the PyTorch peer (``shared/bench/peer_torch_gatys.py``) in its own venv; seconds per Adam step."""
     if not Path(script).is_file():
         raise FileNotFoundError(f"peer script {script} not found")
-    out = subprocess.run([torch_python, str(script), str(extractor.lpips_weights_path()), str(size), str(iters)],
-                         capture_output=True, text=True, check=True, timeout=1800)
-    return float(json.loads(out.stdout.strip().splitlines()[-1])["s_per_step"])
+    figures = _last_json_line([torch_python, str(script), str(extractor.lpips_weights_path()), str(size), str(iters)],
+                              timeout=1800)
+    return float(figures["s_per_step"])
+
+
+def _last_json_line(command: list[str], *, timeout: float) -> dict:
+    """Run a helper script that prints its figures as JSON on its last line (the peers, the judge)."""
+    out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=timeout)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def _wall_seconds(command: list[str], what: str) -> float:
@@ -333,9 +339,7 @@ def _wall_seconds(command: list[str], what: str) -> float:
 def judge_picture(out: str | os.PathLike, content: str | os.PathLike, style: str | os.PathLike, *,
                   script: Path = JUDGE_SCRIPT) -> dict:
     """``shared/bench/judge.py OUT CONTENT STYLE`` in this Python: ``{"style_ratio", "structure"}``."""
-    proc = subprocess.run([sys.executable, str(script), str(out), str(content), str(style)],
-                          capture_output=True, text=True, check=True, timeout=600)
-    figures = json.loads(proc.stdout.strip().splitlines()[-1])
+    figures = _last_json_line([sys.executable, str(script), str(out), str(content), str(style)], timeout=600)
     return {"style_ratio": figures["style_ratio"], "structure": figures["structure"]}
 
 
