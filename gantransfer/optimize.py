@@ -45,10 +45,10 @@ from .validate import check_count, check_weight
 
 #: Johnson et al. (2016)'s VGG16 style layers, the last ReLU of each block, up to block 3: ``relu4_3`` is
 #: left out, as is a ``relu4_2`` content layer (Gatys et al.'s choice), so the network stops at ``relu3_3``
-#: and a step costs about two thirds (0.28 against 0.37 s at 256 px, 0.06 against 0.12 s at 128 px on the
-#: 2-core CPU). Chosen by measurement (README, "what the defaults give"): on pairs not used to choose them the
-#: pictures are as stylised by the judge's Gram distance (which includes ``relu4_3``) with the same layout,
-#: in 100 steps instead of 130 at the deeper layers.
+#: and a step costs about two thirds (0.28 against 0.37 s at 256 × 170 px, 0.06 against 0.12 s at 128 × 85 px
+#: on the 2-core CPU). Chosen by measurement (README, "what the defaults give"): on pairs not used to choose
+#: them the pictures are more stylised by the judge's Gram distance (which includes ``relu4_3``) with the same
+#: layout, in 100 steps instead of 130 at the deeper layers.
 DEFAULT_STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3")
 #: Content at the deepest layer used keeps the layout of light and dark while letting texture change.
 DEFAULT_CONTENT_LAYERS = ("relu3_3",)
