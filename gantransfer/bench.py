@@ -358,8 +358,8 @@ def whole_process(torch_python: str, workdir: str | os.PathLike, *, content: str
     if not Path(tutorial_script).is_file():
         raise FileNotFoundError(f"peer script {tutorial_script} not found")
     # The tutorial reads files: the bundled PNGs themselves, which `gantransfer stylize` loads by name.
-    content_png = samples.DATA_DIR / "content" / f"{content}.png"
-    style_png = samples.DATA_DIR / "styles" / f"{style}.png"
+    content_png = samples.bundled_path(content, "content")
+    style_png = samples.bundled_path(style, "style")
     ours = workdir / "gantransfer.png"
     command = [sys.executable, "-m", "gantransfer.cli", "stylize", content, style, "--size", str(size),
                "-o", str(ours), "--overwrite", "--quiet", *stylize_args]

@@ -34,6 +34,7 @@ __all__ = [
     "MIN_STYLE_SIZE",
     "STYLE_NAMES",
     "bundled_kind",
+    "bundled_path",
     "content_image",
     "contact_sheet",
     "is_bundled",
@@ -770,13 +771,23 @@ def _content_uint8(name: str) -> Array:
     return img
 
 
-def _bundled(name: str, kind: Literal["content", "style"], size: int | None) -> Array:
-    """A bundled image as float32: the PNG in ``data/`` when present, else made afresh (same pixels)."""
+def bundled_path(name: str, kind: Literal["content", "style"]) -> Path:
+    """Where a bundled image's PNG lives: ``data/content/<name>.png`` or ``data/styles/<name>.png``.
+
+    Raises:
+        ValueError: ``name`` is not one of :data:`CONTENT_NAMES` / :data:`STYLE_NAMES`.
+    """
     names = CONTENT_NAMES if kind == "content" else STYLE_NAMES
     if name not in names:
         raise _unknown(name, "content image" if kind == "content" else "style", names)
+    return DATA_DIR / ("content" if kind == "content" else "styles") / f"{name}.png"
+
+
+def _bundled(name: str, kind: Literal["content", "style"], size: int | None) -> Array:
+    """A bundled image as float32: the PNG in ``data/`` when present, else made afresh (same pixels)."""
+    path = bundled_path(name, kind)
     _check_size(size)
-    img = _read_png(DATA_DIR / ("content" if kind == "content" else "styles") / f"{name}.png")
+    img = _read_png(path)
     if img is None:
         img = _content_uint8(name) if kind == "content" else make_style(name, size=STYLE_SIZE)
     if size is not None:

@@ -113,6 +113,16 @@ def test_content_image(name):
     assert abs(small.shape[0] / small.shape[1] - img.shape[0] / img.shape[1]) < 0.03
 
 
+def test_bundled_path_is_the_png_the_loaders_read():
+    path = samples.bundled_path("chelsea", "content")
+    assert path == DATA_DIR / "content" / "chelsea.png" and path.is_file()
+    pixels = np.asarray(Image.open(path).convert("RGB"), np.float32) / 255
+    np.testing.assert_array_equal(pixels, content_image("chelsea"))
+    assert samples.bundled_path("waves", "style") == DATA_DIR / "styles" / "waves.png"
+    with pytest.raises(ValueError, match="waves"):
+        samples.bundled_path("waves", "content")          # a style is not a content photo
+
+
 def test_style_image_sizes():
     img = style_image(DEFAULT_STYLE)
     assert img.shape == (512, 512, 3) and img.dtype == np.float32
