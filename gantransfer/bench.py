@@ -48,7 +48,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import extractor, optimize, samples
+from . import extractor, optimize, runtime, samples
 
 #: The PyTorch peer's loss layers, so both sides time the same algorithm (Gatys with VGG16).
 PEER_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
@@ -73,8 +73,9 @@ def _timeit(fn, *, repeats: int, warmup: int = 2) -> float:
 
 
 def machine() -> dict:
-    """CPU model, core count and vector extensions of this machine."""
-    info = {"platform": platform.platform(), "cores": os.cpu_count(), "device": str(jax.devices()[0])}
+    """CPU model, core count and vector extensions of this machine, and the malloc setting in force."""
+    info = {"platform": platform.platform(), "cores": os.cpu_count(), "device": str(jax.devices()[0]),
+            "malloc": "freed memory reused" if runtime.freed_memory_kept() else "system default"}
     try:
         text = Path("/proc/cpuinfo").read_text()
         model = next((l.split(":", 1)[1].strip() for l in text.splitlines() if l.startswith("model name")), "")

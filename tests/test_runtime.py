@@ -1,0 +1,47 @@
+"""Process-wide settings: the malloc setting that lets XLA:CPU reuse its scratch space."""
+import os
+import platform
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+# A jitted function whose 64 MiB intermediate (the product, read twice) lives in XLA's scratch space;
+# prints the minor page faults of its later calls, per call.
+_PROBE = textwrap.dedent("""
+    import resource
+    import gantransfer
+    import jax, jax.numpy as jnp
+    f = jax.jit(lambda x, w: jnp.sum(jnp.tanh(x @ w) * (x @ w).sum(0)))
+    x, w = jnp.ones((65536, 256)), jnp.ones((256, 256)) / 256
+    for _ in range(2):
+        f(x, w).block_until_ready()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(4):
+        f(x, w).block_until_ready()
+    print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 4)
+""")
+
+
+def _faults_per_call(system_malloc: bool) -> float:
+    env = dict(os.environ, GANTRANSFER_SYSTEM_MALLOC="1" if system_malloc else "0")
+    out = subprocess.run([sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
+                    reason="the setting is glibc's mallopt; elsewhere keep_freed_memory returns False")
+def test_scratch_space_is_reused_instead_of_faulted_in_again():
+    # 64 MiB is 16,384 pages: with the system's malloc each call maps it afresh and faults it all in.
+    assert _faults_per_call(system_malloc=True) > 8000
+    assert _faults_per_call(system_malloc=False) < 2000
+
+
+def test_opt_out_leaves_malloc_alone(monkeypatch):
+    from gantransfer import runtime
+
+    monkeypatch.setattr(runtime, "_freed_memory_kept", False)
+    monkeypatch.setenv("GANTRANSFER_SYSTEM_MALLOC", "1")
+    assert runtime.keep_freed_memory() is False
