@@ -2,7 +2,8 @@
 
 Schema (every time in seconds unless the key says ``ms``)::
 
-    {"schema": 1, "machine": {...}, "jax": "...",
+    {"schema": 1, "machine": {...}, "jax": "...",  # machine: CPU, cores, ISA, and "malloc": whether
+                                                  # runtime.keep_freed_memory is in force
      "matmul_gflops": float,                     # this machine's float32 2048² matmul throughput
      "extractor": {"size": int, "layer": str, "gflop": float, "seconds": float, "gflops": float,
                    "fraction_of_matmul": float},

@@ -496,6 +496,12 @@ _COMMANDS = {"stylize": _stylize, "train": _train, "styles": _styles, "grid": _g
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gantransfer`` command."""
+    if argv is None:
+        # A process of its own: before JAX's threads start, let XLA reuse its scratch space
+        # (runtime.keep_freed_memory: a Gatys step 10-20 % faster).
+        from . import runtime
+
+        runtime.keep_freed_memory()
     code = _main(argv)
     if argv is None and code not in (0, None):
         # The error is reported; what background threads (orbax's async writer, its event loop) print while

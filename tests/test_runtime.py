@@ -11,7 +11,8 @@ import pytest
 # prints the minor page faults of its later calls, per call.
 _PROBE = textwrap.dedent("""
     import resource
-    import gantransfer
+    from gantransfer import runtime
+    runtime.keep_freed_memory()
     import jax, jax.numpy as jnp
     f = jax.jit(lambda x, w: jnp.sum(jnp.tanh(x @ w) * (x @ w).sum(0)))
     x, w = jnp.ones((65536, 256)), jnp.ones((256, 256)) / 256
@@ -45,3 +46,18 @@ def test_opt_out_leaves_malloc_alone(monkeypatch):
     monkeypatch.setattr(runtime, "_freed_memory_kept", False)
     monkeypatch.setenv("GANTRANSFER_SYSTEM_MALLOC", "1")
     assert runtime.keep_freed_memory() is False
+
+
+def test_the_command_line_applies_it_first(monkeypatch):
+    from gantransfer import cli, runtime
+
+    calls = []
+    monkeypatch.setattr(runtime, "keep_freed_memory", lambda: calls.append(True) or True)
+    monkeypatch.setattr(sys, "argv", ["gantransfer", "--help"])
+    with pytest.raises(SystemExit):
+        cli.main()
+    assert calls == [True]
+    calls.clear()                      # an in-process call (a test's) leaves the process's malloc alone
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    assert calls == []
