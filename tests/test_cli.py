@@ -165,6 +165,21 @@ def test_bench_whole_process_times_both_commands_and_judges_both_pictures(tmp_pa
                             tutorial_script=tutorial, judge_script=None)
 
 
+def test_bench_pairs_each_peer_measurement_with_ours(tmp_path, vgg_params):
+    """`bench --peer`'s step ratio: rounds of ours-then-peer, the median of the rounds' ratios."""
+    from gantransfer import bench
+
+    peer = tmp_path / "peer.py"     # the peer's interface: WEIGHTS SIZE ITERS -> JSON with s_per_step
+    peer.write_text("import json, sys\nprint(json.dumps({'s_per_step': int(sys.argv[2]) / 1000}))\n")
+    result = bench.paired_peer_ratio(vgg_params, sys.executable, 40, rounds=3, steps=1, script=peer)
+    assert result["torch_s_per_step"] == pytest.approx(0.040)
+    assert len(result["paired_ratios"]) == 3 and all(r > 0 for r in result["paired_ratios"])
+    assert result["ratio_jax_over_torch"] == pytest.approx(sorted(result["paired_ratios"])[1])
+    assert result["jax_s_per_step"] == pytest.approx(result["ratio_jax_over_torch"] * 0.040)
+    with pytest.raises(ValueError, match="rounds"):
+        bench.paired_peer_ratio(vgg_params, sys.executable, 40, rounds=0, script=peer)
+
+
 def test_train_decoder_resume_export_and_stylize_with_it(tmp_path, capsys):
     common = ["train", "decoder", "--workdir", str(tmp_path / "run"), "--batch", "1", "--crop", "32",
               "--width", "0.125", "--checkpoint-every", "1", "--contents", "astronaut", "--styles", "waves", "--quiet"]
