@@ -25,10 +25,10 @@ def keep_freed_memory() -> bool:
 
     XLA:CPU takes each call's scratch space afresh from malloc (165 MB for a Gatys step at 256 px); glibc
     hands a block that large out as a new ``mmap`` and unmaps it on free, so every step page-faults its
-    whole scratch space in again: 40,000 faults, 8–15 % of the step's time on a 2-core machine. With one
-    malloc arena (XLA's worker threads would otherwise get arenas of their own, whose large blocks always
-    come from ``mmap``), no ``mmap`` for large blocks and a 2 GiB trim threshold, the next call reuses the
-    freed block and faults nothing.
+    whole scratch space in again: 40,000 faults, a tenth of the step's time on a 2-core CPU (15–25 % at
+    512 px). With one malloc arena (XLA's worker threads would otherwise get arenas of their own, whose
+    large blocks always come from ``mmap``), no ``mmap`` for large blocks and a 2 GiB trim threshold, the
+    next call reuses the freed block and faults nothing.
 
     The price is memory: freed blocks of other sizes stay in the heap, so a process that works at several
     sizes peaks higher (a 256 then 512 px benchmark: 2.5 against 1.7 GiB). The ``gantransfer`` command
