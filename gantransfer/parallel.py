@@ -23,22 +23,19 @@ Used by :mod:`gantransfer.train`; the GAN trainer can use it the same way. Taugh
 from __future__ import annotations
 
 import functools
-import os
 from typing import Any, Sequence
 
 import jax
 import numpy as np
 from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec
 
+from .runtime import env_flag
+
 #: The mesh axis the batch is split along.
 DATA_AXIS = "data"
 
 #: Environment variable that asks for :func:`maybe_initialize_distributed` (``1``, ``true``, ``yes``, ``on``).
 DISTRIBUTED_ENV = "GANTRANSFER_DISTRIBUTED"
-
-
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def maybe_initialize_distributed(enabled: bool | None = None, **kwargs) -> bool:
@@ -61,7 +58,7 @@ def maybe_initialize_distributed(enabled: bool | None = None, **kwargs) -> bool:
       RuntimeError: when asked after JAX has already started its devices.
     """
     if enabled is None:
-        enabled = _truthy(os.environ.get(DISTRIBUTED_ENV))
+        enabled = env_flag(DISTRIBUTED_ENV)
     if not isinstance(enabled, bool):
         raise ValueError(f"enabled must be True, False or None; got {enabled!r}")
     if not enabled:

@@ -20,6 +20,11 @@ _M_TRIM_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -4, -8
 _freed_memory_kept = False
 
 
+def env_flag(name: str) -> bool:
+    """True when the environment variable ``name`` is ``1``, ``true``, ``yes`` or ``on`` (any case)."""
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def keep_freed_memory() -> bool:
     """Let glibc's malloc reuse large freed blocks instead of unmapping them (Linux with glibc only).
 
@@ -40,7 +45,7 @@ def keep_freed_memory() -> bool:
     global _freed_memory_kept
     if _freed_memory_kept:
         return True
-    if os.environ.get("GANTRANSFER_SYSTEM_MALLOC", "").lower() in ("1", "true", "yes", "on"):
+    if env_flag("GANTRANSFER_SYSTEM_MALLOC"):
         return False
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return False
@@ -84,7 +89,7 @@ def enable_compilation_cache() -> Path | None:
 
 def fast_mode() -> bool:
     """True when ``GANTRANSFER_FAST`` is set to a true value (tests run the notebooks this way)."""
-    return os.environ.get("GANTRANSFER_FAST", "").lower() in ("1", "true", "yes", "on")
+    return env_flag("GANTRANSFER_FAST")
 
 
 def set_debug(enabled: bool = True) -> None:
@@ -92,5 +97,5 @@ def set_debug(enabled: bool = True) -> None:
     jax.config.update("jax_disable_jit", bool(enabled))
 
 
-if os.environ.get("GANTRANSFER_DEBUG", "").lower() in ("1", "true", "yes", "on"):
+if env_flag("GANTRANSFER_DEBUG"):
     set_debug(True)
