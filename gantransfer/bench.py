@@ -320,7 +320,7 @@ def peer_step_seconds(torch_python: str, size: int, *, iters: int = 5, script: P
     if not Path(script).is_file():
         raise FileNotFoundError(f"peer script {script} not found")
     figures = _last_json_line([torch_python, str(script), str(extractor.lpips_weights_path()), str(size), str(iters)],
-                              timeout=1800)
+                              "the PyTorch peer", timeout=1800)
     return float(figures["s_per_step"])
 
 
@@ -344,25 +344,35 @@ def paired_peer_ratio(params, torch_python: str, size: int, *, rounds: int = 3, 
             "ratio_jax_over_torch": float(np.median(ratios)), "paired_ratios": ratios}
 
 
-def _last_json_line(command: list[str], *, timeout: float) -> dict:
+class HelperFailed(RuntimeError):
+    """A helper script (a PyTorch peer, the judge) exited with an error; the message is one line."""
+
+
+def _run_helper(command: list[str], what: str, *, timeout: float) -> subprocess.CompletedProcess:
+    """Run a helper script; its failure becomes :class:`HelperFailed` naming it and its last stderr line."""
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        last = ((proc.stderr or proc.stdout).strip().splitlines() or ["(no message)"])[-1]
+        raise HelperFailed(f"{what} failed (exit {proc.returncode}): {last}")
+    return proc
+
+
+def _last_json_line(command: list[str], what: str, *, timeout: float) -> dict:
     """Run a helper script that prints its figures as JSON on its last line (the peers, the judge)."""
-    out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=timeout)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads(_run_helper(command, what, timeout=timeout).stdout.strip().splitlines()[-1])
 
 
 def _wall_seconds(command: list[str], what: str) -> float:
     start = time.perf_counter()
-    proc = subprocess.run(command, capture_output=True, text=True, timeout=1800)
-    if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["(no message)"])[-1]
-        raise RuntimeError(f"{what} failed (exit {proc.returncode}): {last}")
+    _run_helper(command, what, timeout=1800)
     return time.perf_counter() - start
 
 
 def judge_picture(out: str | os.PathLike, content: str | os.PathLike, style: str | os.PathLike, *,
                   script: Path = JUDGE_SCRIPT) -> dict:
     """``shared/bench/judge.py OUT CONTENT STYLE`` in this Python: ``{"style_ratio", "structure"}``."""
-    figures = _last_json_line([sys.executable, str(script), str(out), str(content), str(style)], timeout=600)
+    figures = _last_json_line([sys.executable, str(script), str(out), str(content), str(style)], "the judge",
+                              timeout=600)
     return {"style_ratio": figures["style_ratio"], "structure": figures["structure"]}
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -481,9 +480,8 @@ def _bench(args) -> int:
     try:
         result = bench.run(quick=args.quick, torch_python=args.torch_python if args.peer else None,
                            converge=args.converge)
-    except subprocess.CalledProcessError as err:
-        tail = (err.stderr or err.stdout or "").strip().splitlines()[-1:] or ["(no output)"]
-        raise CliError(f"the PyTorch peer failed (exit {err.returncode}): {tail[0]}") from None
+    except bench.HelperFailed as err:      # a peer or the judge: its own one-line message
+        raise CliError(str(err)) from None
     text = json.dumps(result, indent=2)
     print(text)
     if args.output is not None:

@@ -429,6 +429,18 @@ def test_bench_failing_peer_is_one_line(monkeypatch, tmp_path, capsys):
     _one_line_error(code, err, "torch")
 
 
+def test_bench_failing_tutorial_peer_is_one_line(monkeypatch, tmp_path, capsys):
+    from gantransfer import bench
+
+    tutorial = tmp_path / "tutorial.py"
+    tutorial.write_text("import sys\nsys.exit('No module named torch')\n")
+    monkeypatch.setattr(bench, "run", lambda torch_python=None, **kwargs: {
+        "whole_process": bench.whole_process(torch_python, tmp_path, size=48, stylize_args=("--steps", "1"),
+                                             tutorial_script=tutorial, judge_script=None)})
+    code, _, err = _cli(["bench", "--peer", "--torch-python", sys.executable], capsys)
+    _one_line_error(code, err, "the tutorial peer failed (exit 1): No module named torch")
+
+
 # ---------------------------------------------------------------------------------------------------
 # Memory: a size that would not fit is refused before anything is allocated, with the limit.
 
