@@ -137,15 +137,15 @@ def _generate(vgg_params, decoder_state, content: jax.Array, styles: Sequence[ja
     return jnp.clip(decode(decoder_state, fused, width=width), 0.0, 1.0)
 
 
-def _check_generator_inputs(content, styles, alpha, weights, *, multiple: int, smallest: int):
+def check_generator_inputs(content, styles, alpha, weights, *, multiple: int, smallest: int):
     """The checks :func:`generate` and :func:`generate_multilevel` share (concrete inputs only)."""
     from . import images
 
     if not isinstance(content, jax.core.Tracer):
         content = images.check_image_array(content, name="content", batched=True)
         if content.shape[1] % multiple or content.shape[2] % multiple:
-            raise ValueError(f"content height and width must each be a multiple of {multiple} (the decoder upsamples "
-                             f"×{multiple}); got {content.shape[1]}×{content.shape[2]}: crop it, e.g. with stylize_image")
+            raise ValueError(f"content height and width must each be a multiple of {multiple} (the deepest layer's "
+                             f"stride); got {content.shape[1]}×{content.shape[2]}: crop it, e.g. with stylize_image")
     if not styles:
         raise ValueError("no style image given")
     checked = []
@@ -183,7 +183,7 @@ def generate(vgg_params, decoder_state, content: jax.Array, styles: Sequence[jax
         of 8, styles at least 8 px), or an ``alpha`` / weights outside their range. Traced inputs (inside
         another ``jit``) are passed through unchecked.
     """
-    content, checked, alpha, weights = _check_generator_inputs(content, styles, alpha, weights, multiple=8, smallest=8)
+    content, checked, alpha, weights = check_generator_inputs(content, styles, alpha, weights, multiple=8, smallest=8)
     return _generate(vgg_params, decoder_state, content, checked, method=method, alpha=alpha, weights=weights,
                      masks=masks, width=width)
 
@@ -234,7 +234,7 @@ def generate_multilevel(vgg_params, decoders: Mapping[str, tuple], content: jax.
         if layer not in decoders:
             raise ValueError(f"no decoder given for level {layer}")
     stride = max(extractor.LAYER_STRIDES[layer] for layer in layers)
-    content, checked, alpha, weights = _check_generator_inputs(content, styles, alpha, weights, multiple=stride,
+    content, checked, alpha, weights = check_generator_inputs(content, styles, alpha, weights, multiple=stride,
                                                                smallest=stride)
     states = tuple(decoders[layer][0] for layer in layers)
     widths = tuple(float(decoders[layer][1]) for layer in layers)
