@@ -76,8 +76,17 @@ def _default_output(content: str, styles: list[str]) -> Path:
     return path
 
 
+def _style_scale(args) -> float:
+    """``--style-scale``, or the method's default: the mosaic's defaults were chosen with the style at half size."""
+    from . import mosaic, optimize
+
+    if args.style_scale is not None:
+        return args.style_scale
+    return mosaic.STYLE_SCALE if args.method == "mosaic" else optimize.TransferConfig().style_scale
+
+
 def _build_parser() -> argparse.ArgumentParser:
-    from . import generator, optimize, samples
+    from . import generator, mosaic, optimize, samples
 
     parser = _Parser(prog="gantransfer", description="Neural and adversarial style transfer (JAX/Flax).")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -95,15 +104,17 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="optimize = Gatys et al. by gradient descent on the pixels; adain / wct = one pass "
                         "of the generator with the shipped decoder; gan = AdaIN with the adversarially "
                         "trained decoder; multilevel = WCT at relu3_1, relu2_1, relu1_1 in turn with the shipped "
-                        "level decoders (Li et al. 2017)")
+                        "level decoders (Li et al. 2017); mosaic = the photo painted with the style's own pixel "
+                        "patches, chosen in VGG feature space (no decoder)")
     p.add_argument("--alpha", type=_weight, default=None,
                    help=f"feed-forward methods: content–style trade-off in [0, 1] (default 1; "
-                        f"{generator.MULTILEVEL_ALPHA} at every level for multilevel)")
+                        f"{generator.MULTILEVEL_ALPHA} at every level for multilevel; for mosaic a blend with the photo)")
     p.add_argument("--decoder", type=Path, default=None,
                    help="adain/wct/gan: a decoder .npz (default: the shipped one of the method)")
-    p.add_argument("--keep-layout", type=_weight, default=0.0, metavar="STRENGTH",
+    p.add_argument("--keep-layout", type=_weight, default=None, metavar="STRENGTH",
                    help="feed-forward methods: put the photo's layout of light and dark back under the picture, "
-                        "strength in [0, 1] (its blurred luminance; finer texture stays the style's; default 0)")
+                        "strength in [0, 1] (its blurred luminance; finer texture stays the style's; default "
+                        f"{generator.DEFAULT_KEEP_LAYOUT['mosaic']:g} for mosaic, else 0)")
     defaults = optimize.TransferConfig()
     p.add_argument("--size", type=_positive_int, default=defaults.size, help="longest side in px (default %(default)s)")
     p.add_argument("--steps", type=_steps_spec, default=None,
@@ -127,9 +138,9 @@ def _build_parser() -> argparse.ArgumentParser:
                    help=f"as --style-layers (default {','.join(defaults.content_layers)})")
     p.add_argument("--style-blend", type=_weight, nargs="+", default=None,
                    help="one weight per style image (default: equal)")
-    p.add_argument("--style-scale", type=_weight, default=defaults.style_scale, metavar="F",
+    p.add_argument("--style-scale", type=_weight, default=None, metavar="F",
                    help="see the style image at F × the output's size: 0.5 gives strokes half as large, 2 twice "
-                        "(default %(default)s)")
+                        f"(default {defaults.style_scale:g}; {mosaic.STYLE_SCALE:g} for mosaic)")
     p.add_argument("--init", choices=("content", "noise", "style"), default=defaults.init)
     p.add_argument("--preserve-color", action="store_true", help="keep the content photo's colours")
     p.add_argument("--seed", type=int, default=defaults.seed)
@@ -258,7 +269,7 @@ def _stylize(args) -> int:
                   pyramid_levels=args.pyramid_levels, content_weight=args.content_weight,
                   style_weight=args.style_weight, tv_weight=args.tv_weight,
                   init=args.init, preserve_color=args.preserve_color, seed=args.seed, report_every=1,
-                  style_blend=args.style_blend, style_scale=args.style_scale)
+                  style_blend=args.style_blend, style_scale=_style_scale(args))
     if args.steps is not None:
         kwargs["steps"] = args.steps
     if args.style_layers is not None:
@@ -269,18 +280,24 @@ def _stylize(args) -> int:
     # Before any image is loaded (a photo is resized to --size on loading) and before minutes of work:
     # the optimisation's memory bound is an upper bound for the feed-forward methods too.
     optimize.check_fits_in_memory(config.largest_side)
+    from . import generator
+
     if args.method == "optimize" and args.keep_layout:
-        raise CliError("--keep-layout is for the feed-forward methods (adain, wct, gan, multilevel); the "
-                       "optimisation keeps the layout through its content loss")
+        raise CliError(f"--keep-layout is for the feed-forward methods ({', '.join(generator.FEEDFORWARD_METHODS)}); "
+                       "the optimisation keeps the layout through its content loss")
     if args.method != "optimize":
-        from . import generator, train
+        from . import train
 
         if args.alpha is not None and args.alpha > 1:
             raise CliError(f"--alpha must be in [0, 1]; got {args.alpha}")
-        if args.keep_layout > 1:
+        if args.keep_layout is not None and args.keep_layout > 1:
             raise CliError(f"--keep-layout must be in [0, 1]; got {args.keep_layout}")
         # The decoders are read here, before the images: a missing or damaged file fails first.
-        if args.method == "multilevel":
+        if args.method == "mosaic":
+            if args.decoder is not None:
+                raise CliError("--decoder is for adain/wct/gan; the mosaic paints with the style's patches, no decoder")
+            decoder, width = None, None
+        elif args.method == "multilevel":
             if args.decoder is not None:
                 raise CliError("--decoder is for adain/wct/gan; multilevel uses the shipped level decoders "
                                f"({', '.join(str(p) for p in generator.SHIPPED_LEVEL_DECODERS.values())})")

@@ -243,7 +243,11 @@ def generate_multilevel(vgg_params, decoders: Mapping[str, tuple], content: jax.
 
 
 #: The feed-forward methods of :func:`stylize_image` and ``gantransfer stylize --method``.
-FEEDFORWARD_METHODS = ("adain", "wct", "gan", "multilevel")
+FEEDFORWARD_METHODS = ("adain", "wct", "gan", "multilevel", "mosaic")
+
+#: ``keep_layout`` when :func:`stylize_image` is not given one: the mosaic paints with 16 px patches of the
+#: style, and the photo's blurred light and dark under it is what keeps thin shapes plain (README table).
+DEFAULT_KEEP_LAYOUT = {"mosaic": 1.0}
 
 
 def shipped_decoder_path(method: str) -> Path:
@@ -256,20 +260,31 @@ def shipped_decoder_path(method: str) -> Path:
 
 def stylize_image(vgg_params, decoder_state, content: jax.Array, styles: Sequence[jax.Array], *,
                   method: str = "adain", alpha: float | None = None, weights=None, width: float = 1.0,
-                  keep_layout: float = 0.0) -> jax.Array:
+                  keep_layout: float | None = None) -> jax.Array:
     """:func:`generate` for one ``[H, W, 3]`` photo and ``[H', W', 3]`` style images → ``[8⌊H/8⌋, 8⌊W/8⌋, 3]``.
 
     The photo is cropped to a multiple of 8 (the decoder upsamples three times); ``method="gan"`` is AdaIN
     fusion (use it with the GAN-trained decoder); ``method="multilevel"`` is :func:`generate_multilevel`, and
-    then ``decoder_state`` is its ``{layer: (decoder_state, width)}`` mapping (``width`` unused).
-    ``alpha=None`` is the method's default: 1 for one fusion, :data:`MULTILEVEL_ALPHA` at each level.
-    ``keep_layout`` in [0, 1]: put the photo's layout of light and dark back under the picture with that
-    strength (:func:`gantransfer.color.keep_layout`; 0, the default, leaves the picture as generated).
+    then ``decoder_state`` is its ``{layer: (decoder_state, width)}`` mapping (``width`` unused);
+    ``method="mosaic"`` is :func:`gantransfer.mosaic.generate_mosaic` (no decoder: pass ``None``; the styles are
+    cropped to multiples of 8 too). ``alpha=None`` is the method's default: 1 for one fusion and the mosaic,
+    :data:`MULTILEVEL_ALPHA` at each level. ``keep_layout`` in [0, 1]: put the photo's layout of light and dark
+    back under the picture with that strength (:func:`gantransfer.color.keep_layout`; ``None`` is the method's
+    default, :data:`DEFAULT_KEEP_LAYOUT`, else 0: the picture as generated).
     """
+    if method not in FEEDFORWARD_METHODS:
+        raise ValueError(f"method must be one of {', '.join(FEEDFORWARD_METHODS)}; got {method!r}")
     if alpha is None:
         alpha = MULTILEVEL_ALPHA if method == "multilevel" else 1.0
+    if keep_layout is None:
+        keep_layout = DEFAULT_KEEP_LAYOUT.get(method, 0.0)
     photo = jnp.asarray(content)[: content.shape[0] // 8 * 8, : content.shape[1] // 8 * 8][None]
-    if method == "multilevel":
+    if method == "mosaic":
+        from . import mosaic
+
+        cropped = [jnp.asarray(s)[: s.shape[0] // 8 * 8, : s.shape[1] // 8 * 8][None] for s in styles]
+        out = mosaic.generate_mosaic(vgg_params, photo, cropped, alpha=alpha, weights=weights)
+    elif method == "multilevel":
         out = generate_multilevel(vgg_params, decoder_state, photo, [jnp.asarray(s)[None] for s in styles],
                                   alpha=alpha, weights=weights)
     else:
