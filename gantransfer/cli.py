@@ -202,6 +202,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=_positive_int, default=defaults.size)
     p.add_argument("--method", choices=("optimize", *generator.FEEDFORWARD_METHODS), default="optimize")
     p.add_argument("--decoder", type=Path, default=None, help="adain/wct/gan: a decoder .npz (default: the shipped one)")
+    p.add_argument("--cell", type=_positive_int, default=192, help="each image fitted into a square of this side (px)")
     p.add_argument("-o", "--output", type=Path, default=None, help="default data/figures/grid_<method>.png")
     p.add_argument("--overwrite", action="store_true")
 
@@ -462,7 +463,7 @@ def _grid(args) -> int:
     from . import figures
 
     path = figures.stylize_grid(args.contents, args.styles, method=args.method, size=args.size,
-                                output=args.output, overwrite=args.overwrite, decoder=args.decoder)
+                                output=args.output, overwrite=args.overwrite, decoder=args.decoder, cell=args.cell)
     print(f"wrote {path}")
     return 0
 

@@ -47,18 +47,20 @@ def image_grid(cells: Sequence[Sequence[np.ndarray]], *, row_labels: Sequence[st
 
 def stylize_grid(contents: Sequence[str], styles: Sequence[str], *, method: str = "optimize", size: int = 256,
                  output: str | Path | None = None, overwrite: bool = False, config=None,
-                 decoder: str | Path | None = None) -> Path:
+                 decoder: str | Path | None = None, cell: int = 192) -> Path:
     """Stylise every content × style pair with ``method`` at its defaults and save a labelled grid.
 
     ``method`` is ``"optimize"`` (Gatys, :class:`gantransfer.optimize.TransferConfig` defaults or ``config``)
     or a feed-forward generator, ``"adain"``, ``"wct"`` or ``"gan"``, with ``decoder`` (default: the shipped
-    one of that method), or ``"multilevel"`` with the shipped level decoders at its default ``alpha``. The
-    first row shows the styles and the first column the photos. ``output`` defaults to
+    one of that method), ``"multilevel"`` with the shipped level decoders at its default ``alpha``, or
+    ``"mosaic"`` (:mod:`gantransfer.mosaic`; its style images are seen at :data:`gantransfer.mosaic.STYLE_SCALE`
+    × ``size``, as ``gantransfer stylize --method mosaic`` sees them). The first row shows the styles and the
+    first column the photos, each image fitted into a ``cell``-px square. ``output`` defaults to
     ``data/figures/grid_<method>.png``.
     """
     from tqdm.auto import tqdm
 
-    from . import extractor, generator, optimize, samples, train
+    from . import extractor, generator, mosaic, optimize, samples, train
 
     output = Path(output) if output is not None else Path("data/figures") / f"grid_{method}.png"
     if output.exists() and not overwrite:
@@ -67,6 +69,11 @@ def stylize_grid(contents: Sequence[str], styles: Sequence[str], *, method: str 
     if method == "optimize":
         config = config or optimize.TransferConfig(size=size)
         stylize = lambda content, style: optimize.stylize(content, style, config, params=params)[0]
+    elif method == "mosaic":
+        if decoder is not None:
+            raise ValueError("the mosaic paints with the style's own patches; it takes no decoder file")
+        stylize = lambda content, style: np.asarray(generator.stylize_image(params, None, content, [style],
+                                                                            method=method))
     elif method == "multilevel":
         if decoder is not None:
             raise ValueError("multilevel uses the shipped level decoders; it takes no decoder file")
@@ -80,7 +87,8 @@ def stylize_grid(contents: Sequence[str], styles: Sequence[str], *, method: str 
         decoder_state, width = train.load_decoder(path)
         stylize = lambda content, style: np.asarray(generator.stylize_image(
             params, decoder_state, content, [style], method=method, width=width))
-    style_imgs = [samples.load_input(s, kind="style", size=size) for s in styles]
+    style_side = round(size * mosaic.STYLE_SCALE) if method == "mosaic" else size
+    style_imgs = [samples.load_input(s, kind="style", size=style_side) for s in styles]
     rows = [[None, *style_imgs]]
     with tqdm(total=len(contents) * len(styles), desc=f"grid ({method})", unit="image") as bar:
         for name in contents:
@@ -90,5 +98,5 @@ def stylize_grid(contents: Sequence[str], styles: Sequence[str], *, method: str 
                 row.append(stylize(content, style))
                 bar.update()
             rows.append(row)
-    grid = image_grid(rows, row_labels=["", *contents], col_labels=["photo \\ style", *styles])
+    grid = image_grid(rows, row_labels=["", *contents], col_labels=["photo \\ style", *styles], cell=cell)
     return images.save_image(grid, output, overwrite=overwrite)
