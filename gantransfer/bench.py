@@ -14,6 +14,8 @@ Schema (every time in seconds unless the key says ``ms``)::
                                                    "slider_update"}}},   # G(I_c, S), batch 1, ms
      "multilevel_ms": {"<size>": {"style_encoders", "encoders", "fusion", "decoders", "total"}},
          # multi-level WCT (relu3_1 -> relu2_1 -> relu1_1), batch 1, ms: parts summed over the levels
+     "mosaic_ms": {"<size>": {"content_encoder", "style_encoder", "match_and_paste", "total"}},
+         # the style mosaic, batch 1, style at half the size, ms; match_and_paste = total - the encoders
      "decoder_width": float,                     # width multiplier of the decoder timed below
      "decoder_train_steps_per_s": {"<crop>": float},                     # batch 4
      "gan_train_steps_per_s": {"<crop>": float},                         # D + G update, batch 4
@@ -255,6 +257,24 @@ def multilevel_ms(params, decoders, size: int, *, repeats: int = 5) -> dict:
     return parts
 
 
+def mosaic_ms(params, size: int, *, repeats: int = 5) -> dict:
+    """Milliseconds per style mosaic (:func:`gantransfer.mosaic.generate_mosaic`, batch 1, a ``size``² photo and
+    a style at :data:`gantransfer.mosaic.STYLE_SCALE` × ``size``, after compilation): the two ``relu4_1``
+    encodings, and the rest (scores, luminance guide, Sinkhorn assignment, pasting) as the total less them."""
+    from . import generator, mosaic
+
+    rng = np.random.default_rng(0)
+    side = round(size * mosaic.STYLE_SCALE) // 8 * 8
+    content = jnp.asarray(rng.random((1, size, size, 3), dtype=np.float32))
+    style = jnp.asarray(rng.random((1, side, side, 3), dtype=np.float32))
+    encode = jax.jit(lambda x: generator.encode(params, x, layer=mosaic.MOSAIC_LAYER))
+    ms = lambda fn: 1000 * _timeit(lambda: jax.block_until_ready(fn()), repeats=repeats)
+    out = {"content_encoder": ms(lambda: encode(content)), "style_encoder": ms(lambda: encode(style)),
+           "total": ms(lambda: mosaic.generate_mosaic(params, content, [style]))}
+    out["match_and_paste"] = max(out["total"] - out["content_encoder"] - out["style_encoder"], 0.0)
+    return out
+
+
 def decoder_train_steps_per_second(params, crop: int, *, batch: int = 4, width: float = 1.0,
                                    repeats: int = 3) -> float:
     """Decoder training steps per second on ``batch`` random crops of ``crop``² (after compilation)."""
@@ -464,6 +484,8 @@ def run(*, quick: bool = False, torch_python: str | None = None, sizes=None, con
     levels = timing_level_decoders()
     result["multilevel_ms"] = {str(size): multilevel_ms(params, levels, size, repeats=repeats)
                                for size in ((64,) if quick else (256, 512, 1024))}
+    result["mosaic_ms"] = {str(size): mosaic_ms(params, size, repeats=repeats)
+                           for size in ((64,) if quick else (256, 512, 1024))}
     result["decoder_train_steps_per_s"] = {str(crop): decoder_train_steps_per_second(params, crop, width=width,
                                                                                      repeats=repeats)
                                            for crop in ((32,) if quick else (128, 256))}

@@ -136,6 +136,8 @@ def test_bench_quick_prints_the_schema(capsys):
     levels = result["multilevel_ms"]["64"]
     assert set(levels) == {"style_encoders", "encoders", "fusion", "decoders", "total"}
     assert all(v > 0 for v in levels.values())
+    mosaic = result["mosaic_ms"]["64"]
+    assert set(mosaic) == {"content_encoder", "style_encoder", "match_and_paste", "total"} and mosaic["total"] > 0
     assert isinstance(result["notebooks"], dict)      # the latest `bench --notebooks` figures, copied in
 
 
@@ -242,6 +244,20 @@ def test_train_a_level_decoder_and_stylize_multilevel(tmp_path, capsys, monkeypa
     code, _, err = _run(["stylize", "--method", "multilevel", "-o", str(tmp_path / "z.png")], capsys)
     assert code == 2 and "--layer relu2_1" in err and "gone.npz" in err and err.count("\n") == 1, err
     assert not (tmp_path / "z.png").exists()
+
+
+def test_stylize_mosaic_needs_no_decoder_and_keeps_the_layout_by_default(tmp_path, capsys):
+    out = tmp_path / "mosaic.png"
+    code, text, err = _run(["stylize", "chelsea", "waves", "--method", "mosaic", "--size", "64", "-o", str(out)], capsys)
+    assert code == 0 and Image.open(out).size == (64, 40) and "mosaic" in text, err
+    raw = tmp_path / "raw.png"
+    code, _, err = _run(["stylize", "chelsea", "waves", "--method", "mosaic", "--size", "64", "--keep-layout", "0",
+                         "-o", str(raw)], capsys)
+    assert code == 0, err
+    assert np.abs(np.asarray(Image.open(raw), float) - np.asarray(Image.open(out), float)).mean() > 1
+    code, _, err = _run(["stylize", "--method", "mosaic", "--decoder", str(tmp_path / "d.npz"), "-o",
+                         str(tmp_path / "y.png")], capsys)
+    assert code == 2 and "no decoder" in err and not (tmp_path / "y.png").exists()
 
 
 def test_train_gan_from_a_decoder_resume_export_and_stylize(tmp_path, capsys):
