@@ -212,33 +212,92 @@ def balanced_assignment(scores: jax.Array, *, column_mass: jax.Array | None = No
     return jnp.argmax(logits + g[None, :], axis=1).astype(jnp.int32)
 
 
-@functools.partial(jax.jit, static_argnames=("layer", "feature_patch", "pixel_patch", "guide_cells",
-                                             "balance_iterations"))
-def _mosaic(vgg_params, content, styles, weights, alpha, guide, temperature, *, layer, feature_patch, pixel_patch,
+def _choose(vgg_params, photo, styles, style_feats, mass, guide, temperature, *, layer, feature_patch, pixel_patch,
             guide_cells, balance_iterations):
+    # The style patch each position of one photo [1, H, W, 3] gets: [h * w] indices into the styles' patches.
+    stride = extractor.LAYER_STRIDES[layer]
+    feats = extractor.forward(vgg_params, photo, (layer,))[layer]      # [1, h, w, c]
+    scores = []
+    for s_img, s_feat in zip(styles, style_feats):
+        # The photo's features in the style's statistics, then cosine against every style patch.
+        keys = _unit_rows(feature_patches(fusion.wct(feats, s_feat), size=feature_patch))
+        score = keys @ _unit_rows(feature_patches(s_feat, size=feature_patch)).T
+        scores.append(score - guide * luminance_cost(photo, s_img, stride=stride, size=pixel_patch, cells=guide_cells))
+    return balanced_assignment(jnp.concatenate(scores, axis=1), column_mass=mass, iterations=balance_iterations,
+                               temperature=temperature)
+
+
+_SETTINGS = ("layer", "feature_patch", "pixel_patch", "guide_cells", "balance_iterations")
+
+
+@functools.partial(jax.jit, static_argnames=("paint", *_SETTINGS))
+def _mosaic(vgg_params, content, styles, weights, alpha, guide, temperature, *, paint, layer, feature_patch,
+            pixel_patch, guide_cells, balance_iterations):
     stride = extractor.LAYER_STRIDES[layer]
     style_feats = [extractor.forward(vgg_params, s, (layer,))[layer] for s in styles]
-    style_pixels = jnp.concatenate([image_patches(s, stride=stride, size=pixel_patch) for s in styles])
     counts = [f.shape[1] * f.shape[2] for f in style_feats]
     # Each style's patches share its weight of the photo's positions.
     mass = jnp.concatenate([jnp.full((k,), w / k) for k, w in zip(counts, weights / weights.sum())])
+    style_pixels = jnp.concatenate([image_patches(s, stride=stride, size=pixel_patch) for s in styles])
+    h, w = content.shape[1] // stride, content.shape[2] // stride
 
-    def one(photo):                                                    # [1, H, W, 3]
-        feats = extractor.forward(vgg_params, photo, (layer,))[layer]  # [1, h, w, c]
-        _, h, w, _ = feats.shape
-        scores = []
-        for s_img, s_feat in zip(styles, style_feats):
-            # The photo's features in the style's statistics, then cosine against every style patch.
-            keys = _unit_rows(feature_patches(fusion.wct(feats, s_feat), size=feature_patch))
-            score = keys @ _unit_rows(feature_patches(s_feat, size=feature_patch)).T
-            scores.append(score - guide * luminance_cost(photo, s_img, stride=stride, size=pixel_patch,
-                                                         cells=guide_cells))
-        choice = balanced_assignment(jnp.concatenate(scores, axis=1), column_mass=mass,
-                                     iterations=balance_iterations, temperature=temperature)
+    def one(photo):                                                    # [H, W, 3]
+        choice = _choose(vgg_params, photo[None], styles, style_feats, mass, guide, temperature, layer=layer,
+                         feature_patch=feature_patch, pixel_patch=pixel_patch, guide_cells=guide_cells,
+                         balance_iterations=balance_iterations)
+        if not paint:
+            return choice
         picture = paste(style_pixels[choice].reshape(h, w, pixel_patch, pixel_patch, 3), stride=stride)
-        return alpha * jnp.clip(picture, 0.0, 1.0) + (1.0 - alpha) * photo[0]
+        return alpha * jnp.clip(picture, 0.0, 1.0) + (1.0 - alpha) * photo
 
-    return jax.lax.map(lambda photo: one(photo[None]), content)
+    return jax.lax.map(one, content)
+
+
+def _checked(vgg_params, content, styles, weights, alpha, layer, feature_patch, pixel_patch, guide, guide_cells,
+             balance_iterations, temperature):
+    """The checks :func:`generate_mosaic` and :func:`choose_patches` share; the arguments of :func:`_mosaic`."""
+    layer = extractor.check_layers([layer])[0]
+    stride = extractor.LAYER_STRIDES[layer]
+    content, checked, alpha, weights = generator.check_generator_inputs(content, styles, alpha, weights,
+                                                                        multiple=stride, smallest=stride)
+    for i, style in enumerate(checked):
+        if style.shape[0] != 1 or style.shape[1] % stride or style.shape[2] % stride:
+            raise ValueError(f"style {i} must be one image [1, H', W', 3] with sides multiples of {stride}; got "
+                             f"{tuple(style.shape)}: crop it, e.g. with stylize_image")
+    check_count(feature_patch, "feature patch size")
+    if feature_patch % 2 == 0:
+        raise ValueError(f"feature patch size must be odd; got {feature_patch}")
+    _check_patch_size(pixel_patch, stride)
+    check_count(guide_cells, "guide cells")
+    if pixel_patch % guide_cells:
+        raise ValueError(f"guide cells must divide the pixel patch size {pixel_patch}; got {guide_cells}")
+    guide = check_weight(guide, "guide")
+    temperature = check_weight(temperature, "temperature", allow_zero=False)
+    check_count(balance_iterations, "balance iterations", minimum=0)
+    weights = [1.0] * len(checked) if weights is None else list(weights)
+    if len(weights) != len(checked):
+        raise ValueError(f"{len(checked)} styles but {len(weights)} weights")
+    if all(isinstance(w, float) for w in weights) and sum(weights) <= 0:
+        raise ValueError("style weights must not all be zero")
+    args = (vgg_params, content, tuple(checked), jnp.asarray(weights, jnp.float32), alpha, guide, temperature)
+    settings = dict(layer=layer, feature_patch=feature_patch, pixel_patch=pixel_patch, guide_cells=guide_cells,
+                    balance_iterations=balance_iterations)
+    return args, settings
+
+
+def choose_patches(vgg_params, content: jax.Array, styles: Sequence[jax.Array], *, weights=None,
+                   layer: str = MOSAIC_LAYER, feature_patch: int = FEATURE_PATCH, pixel_patch: int = PIXEL_PATCH,
+                   guide: float = GUIDE_WEIGHT, guide_cells: int = GUIDE_CELLS,
+                   balance_iterations: int = BALANCE_ITERATIONS, temperature: float = TEMPERATURE) -> jax.Array:
+    """Which style patch :func:`generate_mosaic` paints at each position, without painting.
+
+    Arguments as :func:`generate_mosaic`. Returns ``[N, h · w]`` int32, ``h, w`` = the content's sides over the
+    layer's stride: indices into the styles' patches in order (style 0's ``(H'/8) · (W'/8)`` first, row-major),
+    e.g. to count how many distinct patches a setting uses.
+    """
+    args, settings = _checked(vgg_params, content, styles, weights, 1.0, layer, feature_patch, pixel_patch, guide,
+                              guide_cells, balance_iterations, temperature)
+    return _mosaic(*args, paint=False, **settings)
 
 
 def generate_mosaic(vgg_params, content: jax.Array, styles: Sequence[jax.Array], *, weights=None,
@@ -269,29 +328,6 @@ def generate_mosaic(vgg_params, content: jax.Array, styles: Sequence[jax.Array],
       Chen & Schmidt, "Fast Patch-based Style Transfer of Arbitrary Style", 2016; Efros & Freeman, "Image
       Quilting for Texture Synthesis and Transfer", SIGGRAPH 2001; Cuturi, "Sinkhorn Distances", NeurIPS 2013.
     """
-    layer = extractor.check_layers([layer])[0]
-    stride = extractor.LAYER_STRIDES[layer]
-    content, checked, alpha, weights = generator.check_generator_inputs(content, styles, alpha, weights,
-                                                                        multiple=stride, smallest=stride)
-    for i, style in enumerate(checked):
-        if style.shape[0] != 1 or style.shape[1] % stride or style.shape[2] % stride:
-            raise ValueError(f"style {i} must be one image [1, H', W', 3] with sides multiples of {stride}; got "
-                             f"{tuple(style.shape)}: crop it, e.g. with stylize_image")
-    check_count(feature_patch, "feature patch size")
-    if feature_patch % 2 == 0:
-        raise ValueError(f"feature patch size must be odd; got {feature_patch}")
-    _check_patch_size(pixel_patch, stride)
-    check_count(guide_cells, "guide cells")
-    if pixel_patch % guide_cells:
-        raise ValueError(f"guide cells must divide the pixel patch size {pixel_patch}; got {guide_cells}")
-    guide = check_weight(guide, "guide")
-    temperature = check_weight(temperature, "temperature", allow_zero=False)
-    check_count(balance_iterations, "balance iterations", minimum=0)
-    weights = [1.0] * len(checked) if weights is None else list(weights)
-    if len(weights) != len(checked):
-        raise ValueError(f"{len(checked)} styles but {len(weights)} weights")
-    if all(isinstance(w, float) for w in weights) and sum(weights) <= 0:
-        raise ValueError("style weights must not all be zero")
-    return _mosaic(vgg_params, content, tuple(checked), jnp.asarray(weights, jnp.float32), alpha, guide, temperature,
-                   layer=layer, feature_patch=feature_patch, pixel_patch=pixel_patch, guide_cells=guide_cells,
-                   balance_iterations=balance_iterations)
+    args, settings = _checked(vgg_params, content, styles, weights, alpha, layer, feature_patch, pixel_patch, guide,
+                              guide_cells, balance_iterations, temperature)
+    return _mosaic(*args, paint=True, **settings)

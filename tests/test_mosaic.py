@@ -179,3 +179,18 @@ def test_the_mosaic_is_jit_safe(vgg_params, rng):
     eager = mosaic.generate_mosaic(vgg_params, photo, [style], alpha=0.5)
     jitted = jax.jit(lambda p, s, a: mosaic.generate_mosaic(vgg_params, p, [s], alpha=a))(photo, style, 0.5)
     np.testing.assert_allclose(np.asarray(jitted), np.asarray(eager), atol=1e-5)
+
+
+def test_choose_patches_are_what_the_mosaic_paints_and_balance_spreads_them(vgg_params, rng):
+    photo = jnp.asarray(rng.random((1, 48, 64, 3)).astype(np.float32))
+    style = jnp.asarray(rng.random((1, 32, 32, 3)).astype(np.float32))
+    choice = mosaic.choose_patches(vgg_params, photo, [style])
+    assert choice.shape == (1, 6 * 8) and choice.dtype == jnp.int32
+    pixels = mosaic.image_patches(style, stride=8, size=16)[choice[0]].reshape(6, 8, 16, 16, 3)
+    np.testing.assert_allclose(np.asarray(mosaic.generate_mosaic(vgg_params, photo, [style]))[0],
+                               np.clip(np.asarray(mosaic.paste(pixels, stride=8)), 0, 1), atol=1e-5)
+    # 48 positions, 16 style patches: balanced, each is used about three times; the nearest patch is not
+    counts = np.bincount(np.asarray(choice[0]), minlength=16)
+    nearest = np.bincount(np.asarray(mosaic.choose_patches(vgg_params, photo, [style], balance_iterations=0)[0]),
+                          minlength=16)
+    assert counts.min() >= 1 and counts.std() < 0.75 * nearest.std(), (counts, nearest)
