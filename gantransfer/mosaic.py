@@ -73,9 +73,39 @@ def feature_patches(features: jax.Array, *, size: int = FEATURE_PATCH) -> jax.Ar
     check_count(size, "patch size")
     if size % 2 == 0:
         raise ValueError(f"patch size must be odd (a patch has a centre); got {size}")
-    patches = jax.lax.conv_general_dilated_patches(features, (size, size), (1, 1), "SAME",
-                                                   dimension_numbers=("NHWC", "HWIO", "NHWC"))
-    return patches.reshape(-1, patches.shape[-1])
+    # Shifted copies stacked, not conv_general_dilated_patches: that is a convolution with a one-hot kernel,
+    # size² · c times the arithmetic of the score matrix itself at relu4_1 (5× the whole mosaic's time).
+    _, h, w, c = features.shape
+    r = size // 2
+    padded = jnp.pad(features[0], ((r, r), (r, r), (0, 0)))
+    shifts = [padded[dy: dy + h, dx: dx + w] for dy in range(size) for dx in range(size)]
+    return jnp.stack(shifts, axis=-1).reshape(h * w, c * size * size)     # column c · size² + dy · size + dx
+
+
+def patch_scores(features: jax.Array, style_features: jax.Array, *, size: int = FEATURE_PATCH) -> jax.Array:
+    """Cosine similarity of every ``size × size`` patch of ``features`` with every one of ``style_features``.
+
+    Computed as style-swap does (Chen & Schmidt 2016): the normalised style patches are the filters of one
+    convolution over ``features``, and each output is divided by its own patch's norm (a box sum of squared
+    features) — no matrix of the content's patches is ever built.
+
+    Args:
+      features: ``[1, h, w, c]``; style_features: ``[1, h', w', c]``; zero-padded at the border.
+      size: odd patch side.
+    Returns:
+      ``[h · w, h' · w']`` in [-1, 1]: row ``i · w + j``, column as :func:`feature_patches`' rows of the style.
+    """
+    features = check_features(features, "features")
+    if features.ndim != 4 or features.shape[0] != 1 or features.shape[-1] != style_features.shape[-1]:
+        raise ValueError(f"features must be [1, h, w, c] with the style's c; got {tuple(features.shape)} and "
+                         f"{tuple(style_features.shape)}")
+    style = _unit_rows(feature_patches(style_features, size=size))           # [m, c · size²]
+    m, c = style.shape[0], features.shape[-1]
+    filters = style.reshape(m, c, size, size).transpose(2, 3, 1, 0)          # [size, size, c, m]
+    raw = jax.lax.conv_general_dilated(features, filters, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    squared = jnp.sum(features ** 2, axis=-1, keepdims=True)
+    norms = jnp.sqrt(jax.lax.reduce_window(squared, 0.0, jax.lax.add, (1, size, size, 1), (1, 1, 1, 1), "SAME"))
+    return (raw / (norms + 1e-6)).reshape(-1, m)
 
 
 def image_patches(image: jax.Array, *, stride: int, size: int) -> jax.Array:
@@ -220,8 +250,7 @@ def _choose(vgg_params, photo, styles, style_feats, mass, guide, temperature, *,
     scores = []
     for s_img, s_feat in zip(styles, style_feats):
         # The photo's features in the style's statistics, then cosine against every style patch.
-        keys = _unit_rows(feature_patches(fusion.wct(feats, s_feat), size=feature_patch))
-        score = keys @ _unit_rows(feature_patches(s_feat, size=feature_patch)).T
+        score = patch_scores(fusion.wct(feats, s_feat), s_feat, size=feature_patch)
         scores.append(score - guide * luminance_cost(photo, s_img, stride=stride, size=pixel_patch, cells=guide_cells))
     return balanced_assignment(jnp.concatenate(scores, axis=1), column_mass=mass, iterations=balance_iterations,
                                temperature=temperature)

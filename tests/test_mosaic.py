@@ -16,6 +16,20 @@ def test_feature_patches_are_zero_padded_neighbourhoods(rng):
     np.testing.assert_allclose(got, want, atol=1e-6)
 
 
+def test_patch_scores_are_cosines_of_the_patches(rng):
+    a = rng.standard_normal((1, 5, 4, 3)).astype(np.float32)
+    b = rng.standard_normal((1, 3, 3, 3)).astype(np.float32)
+    got = np.asarray(mosaic.patch_scores(jnp.asarray(a), jnp.asarray(b), size=3))
+
+    def rows(x):
+        p = np.pad(x[0], ((1, 1), (1, 1), (0, 0)))
+        return np.stack([p[i:i + 3, j:j + 3].ravel() for i in range(x.shape[1]) for j in range(x.shape[2])])
+
+    ra, rb = rows(a), rows(b)
+    want = (ra @ rb.T) / np.linalg.norm(ra, axis=1)[:, None] / np.linalg.norm(rb, axis=1)[None]
+    np.testing.assert_allclose(got, want, atol=1e-5)
+
+
 def test_image_patches_are_centred_on_the_feature_positions(rng):
     x = rng.random((1, 8, 12, 3)).astype(np.float32)
     got = np.asarray(mosaic.image_patches(jnp.asarray(x), stride=4, size=8))
