@@ -16,7 +16,9 @@ The methods (:data:`METHODS`): ``"adam"`` and ``"lbfgs"`` — Gatys' optimisatio
 ``"wct"`` — one pass of ``G(I_c, S)`` with the shipped decoder (:data:`gantransfer.generator.SHIPPED_DECODER`);
 ``"gan"`` — AdaIN with the adversarially fine-tuned decoder (:data:`gantransfer.generator.SHIPPED_GAN_DECODER`);
 ``"multilevel"`` — WCT at ``relu3_1``, ``relu2_1``, ``relu1_1`` in turn with the shipped level decoders
-(:func:`gantransfer.generator.generate_multilevel`, Li et al. 2017). A method whose decoder file does not
+(:func:`gantransfer.generator.generate_multilevel`, Li et al. 2017); ``"mosaic"`` — the photo painted with the
+style's own pixel patches (:mod:`gantransfer.mosaic`, no decoder), as ``gantransfer stylize --method mosaic``
+runs it: the style seen at half the size, the photo's layout kept. A method whose decoder file does not
 exist is *skipped*, with the reason, in the results, the table and the printed summary — never silently.
 
 :func:`write_table` writes the numbers as Markdown (means per method, then every pair),
@@ -42,7 +44,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 #: Every method :func:`compare_methods` knows, in the order of the table.
-METHODS: tuple[str, ...] = ("adam", "lbfgs", "adain", "wct", "gan", "multilevel")
+METHODS: tuple[str, ...] = ("adam", "lbfgs", "adain", "wct", "gan", "multilevel", "mosaic")
 
 #: What each method is, for tables and figures.
 METHOD_LABELS: dict[str, str] = {
@@ -52,6 +54,7 @@ METHOD_LABELS: dict[str, str] = {
     "wct": "WCT + decoder",
     "gan": "AdaIN + GAN decoder",
     "multilevel": "multi-level WCT + 3 decoders",
+    "mosaic": "style mosaic, no decoder",
     "photo": "baseline: the photo itself",
     "style": "baseline: the style image",
 }
@@ -320,7 +323,7 @@ def compare_methods(
     import jax
     import jax.numpy as jnp
 
-    from . import extractor, generator, metrics, optimize, samples
+    from . import extractor, generator, metrics, mosaic, optimize, samples
 
     size = _check_size(size)
     methods = _check_methods(methods)
@@ -352,6 +355,9 @@ def compare_methods(
                              f"too small for VGG16 (>= {extractor.MIN_SIZE} px a side); use a larger size")
         photos[_label(source)] = photo
     style_imgs = {_label(s): samples.load_input(s, kind="style", size=size) for s in styles}
+    # The mosaic sees each style at its own scale (as `--method mosaic`); it is judged against the same style.
+    mosaic_styles = {_label(s): _crop8(samples.load_input(s, kind="style", size=round(size * mosaic.STYLE_SCALE)))
+                     for s in styles} if "mosaic" in methods else {}
     if len(photos) != len(contents) or len(style_imgs) != len(styles):
         raise ValueError("two contents (or two styles) have the same name; give each once")
 
@@ -365,6 +371,9 @@ def compare_methods(
         level_files = decoders["multilevel"][2]
         settings["multilevel"] = {"decoders": {layer: _shown_path(path) for layer, path in level_files.items()},
                                   "fusion": "wct", "alpha": generator.MULTILEVEL_ALPHA}
+    if "mosaic" in methods:
+        settings["mosaic"] = {"style_scale": mosaic.STYLE_SCALE, "layer": mosaic.MOSAIC_LAYER,
+                              "keep_layout": generator.DEFAULT_KEEP_LAYOUT["mosaic"]}
     comparison = Comparison(size, methods, [], skipped, photos, style_imgs, pairs, settings)
     ran = [m for m in methods if m not in skipped]
 
@@ -399,9 +408,12 @@ def compare_methods(
                     image, _ = optimize.stylize(photo, style_img, configs[method], params=params)
                     seconds, timing = time.perf_counter() - start, "whole run, compilation included"
                 else:
-                    dec, width, _ = decoders[method]
+                    dec, width, _ = decoders.get(method, (None, None, None))
                     c, s = jnp.asarray(photo)[None], [jnp.asarray(style_img)[None]]
-                    if method == "multilevel":
+                    if method == "mosaic":
+                        run = lambda: generator.stylize_image(params, None, photo, [mosaic_styles[style]],
+                                                              method="mosaic")[None]
+                    elif method == "multilevel":
                         run = lambda: generator.generate_multilevel(params, dec, c, s)
                     else:
                         run = lambda: generator.generate(params, dec, c, s, method=FEEDFORWARD[method], width=width)

@@ -44,14 +44,15 @@ def comparison(tiny_decoder, tiny_level_decoders, tmp_path_factory, vgg_params):
 
 def test_every_method_runs_or_is_skipped_with_its_reason(comparison):
     assert comparison.methods == compare.METHODS
-    assert comparison.ran() == ["adam", "lbfgs", "adain", "wct", "multilevel"]
+    assert comparison.ran() == ["adam", "lbfgs", "adain", "wct", "multilevel", "mosaic"]
     assert set(comparison.skipped) == {"gan"}
     assert "gan_decoder.npz" in comparison.skipped["gan"] and "gantransfer train gan" in comparison.skipped["gan"]
     with pytest.raises(KeyError, match="skipped"):
         comparison.result("gan", "astronaut", "waves")
     # the callback saw every result as it came, baselines first
-    assert [m for m, _ in comparison.seen] == ["photo", "style", "adam", "lbfgs", "adain", "wct", "multilevel"]
-    assert [n for _, n in comparison.seen] == list(range(1, 8))
+    assert [m for m, _ in comparison.seen] == ["photo", "style", "adam", "lbfgs", "adain", "wct", "multilevel",
+                                               "mosaic"]
+    assert [n for _, n in comparison.seen] == list(range(1, 9))
 
 
 def test_results_images_and_metrics(comparison):
@@ -101,7 +102,7 @@ def test_table_has_the_columns_means_pairs_and_skipped(comparison, tmp_path):
                                           " style Gram distance ↓ ", " style ratio ↓ ", " SSIM ↑ "]
     assert headers[1].split("|")[1:4] == [" method ", " content ", " style "]
     rows = [line for line in text.splitlines() if line.startswith("| `")]
-    for method in ("adam", "lbfgs", "adain", "wct", "multilevel"):
+    for method in ("adam", "lbfgs", "adain", "wct", "multilevel", "mosaic"):
         assert sum(line.startswith(f"| `{method}` |") for line in rows) == 1        # one pair row
         assert any(line.startswith(f"| `{method}` (") for line in rows)             # one mean row
     assert any(line.startswith("| `gan` (") and "skipped" in line for line in rows)
@@ -115,7 +116,7 @@ def test_table_has_the_columns_means_pairs_and_skipped(comparison, tmp_path):
         compare.write_table(comparison, path)
     compare.write_table(comparison, path, overwrite=True)
     doc = json.loads(compare.write_json(comparison, tmp_path / "compare.json").read_text())
-    assert doc["skipped"].keys() == {"gan"} and len(doc["results"]) == 7 and "image" not in doc["results"][0]
+    assert doc["skipped"].keys() == {"gan"} and len(doc["results"]) == 8 and "image" not in doc["results"][0]
 
 
 def test_grid_rows_are_pairs_and_columns_photo_style_methods(comparison, tmp_path):
@@ -123,7 +124,7 @@ def test_grid_rows_are_pairs_and_columns_photo_style_methods(comparison, tmp_pat
 
     grid = compare.grid_image(comparison, cell=40)
     pad, left, top = 6, 110, 22            # figures.image_grid's layout
-    assert grid.shape == (top + 1 * (40 + pad) + pad, left + (2 + 5) * (40 + pad) + pad, 3)
+    assert grid.shape == (top + 1 * (40 + pad) + pad, left + (2 + 6) * (40 + pad) + pad, 3)
     path = compare.write_grid(comparison, tmp_path / "compare.png", cell=40)
     assert np.asarray(Image.open(path)).shape == grid.shape
 
