@@ -1,0 +1,117 @@
+"""Judge a feed-forward method on photo × style pairs the defaults were not chosen on (the README's tables).
+
+Builds each pair at 512 px (scikit-image's full-size photos and textures, and procedural styles painted with
+seeds the bundled styles do not use), stylises it with ``generator.stylize_image`` as ``gantransfer stylize
+--method M --size 512 --style-scale F`` does, judges the picture with ``../shared/bench/judge.py`` and prints
+each pair and the mean; ``--figure`` also writes a grid (photo, style, picture per pair).
+
+    python scripts/judge_heldout.py --method mosaic [--style-scale 0.5] [--keep-layout K] [--pairs tuning]
+                                    [--judge ../shared/bench/judge.py] [--figure data/figures/heldout_mosaic.png]
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import io
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from gantransfer import extractor, figures, generator, images, samples, train
+
+#: The held-out pairs of the README: photo, then style as ``name`` or ``name@seed`` (scikit-image's textures:
+#: ``gravel``, ``brick``).
+HELD_OUT = ("motorcycle_left:waves@11", "camera:stained_glass@12", "chelsea:gravel", "motorcycle_left:brick",
+            "coffee:hatching@13", "astronaut:brush_strokes")
+#: The pairs the mosaic's and the cascade's settings were chosen on (bundled photos and styles).
+TUNING = ("astronaut:pointillism", "chelsea:marbling", "coffee:cubist", "rocket:mondrian",
+          "hubble_deep_field:stained_glass", "rocket:hatching")
+SIDE = 512
+
+
+def _photo(name: str) -> np.ndarray:
+    import skimage.data
+
+    img = skimage.data.stereo_motorcycle()[0] if name == "motorcycle_left" else getattr(skimage.data, name)()
+    img = np.asarray(img)
+    if img.ndim == 2:
+        img = np.stack([img] * 3, axis=-1)
+    img = images.resize_longest(img[..., :3].astype(np.float32) / 255.0, SIDE)
+    return img[: img.shape[0] // 16 * 16, : img.shape[1] // 16 * 16]
+
+
+def _style(spec: str) -> np.ndarray:
+    import skimage.data
+
+    name, _, seed = spec.partition("@")
+    if name in ("gravel", "brick"):
+        grey = np.asarray(getattr(skimage.data, name)(), np.float32) / 255.0
+        return images.resize_longest(np.stack([grey] * 3, axis=-1), SIDE)
+    return samples.make_style(name, size=SIDE, seed=int(seed or 0)).astype(np.float32) / 255.0
+
+
+def _judge_module(path: Path):
+    spec = importlib.util.spec_from_file_location("judge", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--method", choices=generator.FEEDFORWARD_METHODS, default="mosaic")
+    parser.add_argument("--style-scale", type=float, default=0.5, help="the style at F × 512 px (default 0.5)")
+    parser.add_argument("--keep-layout", type=float, default=None, help="default: the method's")
+    parser.add_argument("--pairs", choices=("held-out", "tuning"), default="held-out")
+    parser.add_argument("--judge", type=Path, default=Path(__file__).resolve().parents[2] / "shared/bench/judge.py")
+    parser.add_argument("--figure", type=Path, default=None, help="also write a grid of the pictures here")
+    args = parser.parse_args(argv)
+    if not args.judge.is_file():
+        parser.error(f"no judge at {args.judge}; pass --judge PATH")
+    judge = _judge_module(args.judge)
+    params = extractor.load_params()
+    if args.method == "mosaic":
+        decoder, width = None, 1.0
+    elif args.method == "multilevel":
+        decoder, width = train.load_level_decoders(), 1.0
+    else:
+        decoder, width = train.load_decoder(generator.shipped_decoder_path(args.method))
+    rows, results = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for pair in HELD_OUT if args.pairs == "held-out" else TUNING:
+            photo_name, style_spec = pair.split(":")
+            photo, style = _photo(photo_name), _style(style_spec)
+            seen = images.resize_longest(style, round(SIDE * args.style_scale))
+            picture = np.asarray(generator.stylize_image(params, decoder, photo, [seen], method=args.method,
+                                                         width=width, keep_layout=args.keep_layout))
+            paths = [Path(tmp) / f"{k}.png" for k in ("out", "content", "style")]
+            for path, img in zip(paths, (picture, photo, style)):
+                images.save_image(img, path, overwrite=True)
+            printed = io.StringIO()
+            with contextlib.redirect_stdout(printed):
+                judge.main(*map(str, paths))
+            verdict = json.loads(printed.getvalue())
+            results.append(verdict)
+            rows.append([photo, style, picture])
+            print(f"{pair:34s} style_ratio {verdict['style_ratio']:.3f}  structure {verdict['structure']:.3f}",
+                  flush=True)
+    ratios, structures = [r["style_ratio"] for r in results], [r["structure"] for r in results]
+    print(f"mean ({args.pairs}, {args.method}): style_ratio {np.mean(ratios):.3f}  structure {np.mean(structures):.3f}"
+          f"  (worst {np.min(structures):.3f}); pairs with style_ratio <= 0.25 and structure >= 0.5: "
+          f"{sum(r <= 0.25 and s >= 0.5 for r, s in zip(ratios, structures))} of {len(results)}")
+    if args.figure is not None:
+        labels = [p.replace(":", " × ") for p in (HELD_OUT if args.pairs == "held-out" else TUNING)]
+        grid = figures.image_grid(rows, row_labels=[lab.split(" × ")[0] for lab in labels],
+                                  col_labels=["photo", "style", f"{args.method}"], cell=300)
+        images.save_image(grid, args.figure, overwrite=True)
+        print(f"wrote {args.figure}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
