@@ -6,6 +6,7 @@ seeds the bundled styles do not use), stylises it with ``generator.stylize_image
 each pair and the mean; ``--figure`` also writes a grid (photo, style, picture per pair).
 
     python scripts/judge_heldout.py --method mosaic [--style-scale 0.5] [--keep-layout K] [--pairs tuning]
+                                    [--guide 0.4] [--balance-iterations 10]   # the mosaic's ablation
                                     [--judge ../shared/bench/judge.py] [--figure data/figures/heldout_mosaic.png]
 """
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from gantransfer import extractor, figures, generator, images, samples, train
+from gantransfer import color, extractor, figures, generator, images, mosaic, samples, train
 
 #: The held-out pairs of the README: photo, then style as ``name`` or ``name@seed`` (scikit-image's textures:
 #: ``gravel``, ``brick``).
@@ -68,6 +69,9 @@ def main(argv=None) -> int:
     parser.add_argument("--style-scale", type=float, default=0.5, help="the style at F × 512 px (default 0.5)")
     parser.add_argument("--keep-layout", type=float, default=None, help="default: the method's")
     parser.add_argument("--pairs", choices=("held-out", "tuning"), default="held-out")
+    parser.add_argument("--guide", type=float, default=mosaic.GUIDE_WEIGHT, help="mosaic: the luminance guide's weight")
+    parser.add_argument("--balance-iterations", type=int, default=mosaic.BALANCE_ITERATIONS,
+                        help="mosaic: Sinkhorn sweeps (0 = nearest patch)")
     parser.add_argument("--judge", type=Path, default=Path(__file__).resolve().parents[2] / "shared/bench/judge.py")
     parser.add_argument("--figure", type=Path, default=None, help="also write a grid of the pictures here")
     args = parser.parse_args(argv)
@@ -87,8 +91,16 @@ def main(argv=None) -> int:
             photo_name, style_spec = pair.split(":")
             photo, style = _photo(photo_name), _style(style_spec)
             seen = images.resize_longest(style, round(SIDE * args.style_scale))
-            picture = np.asarray(generator.stylize_image(params, decoder, photo, [seen], method=args.method,
-                                                         width=width, keep_layout=args.keep_layout))
+            if args.method == "mosaic":      # generate_mosaic itself, to reach its settings; as stylize_image
+                layout = generator.DEFAULT_KEEP_LAYOUT["mosaic"] if args.keep_layout is None else args.keep_layout
+                picture = mosaic.generate_mosaic(params, photo[None], [seen[: seen.shape[0] // 8 * 8,
+                                                                            : seen.shape[1] // 8 * 8][None]],
+                                                 guide=args.guide, balance_iterations=args.balance_iterations)
+                picture = np.asarray(color.keep_layout(picture, photo[None], strength=layout)[0] if layout
+                                     else picture[0])
+            else:
+                picture = np.asarray(generator.stylize_image(params, decoder, photo, [seen], method=args.method,
+                                                             width=width, keep_layout=args.keep_layout))
             paths = [Path(tmp) / f"{k}.png" for k in ("out", "content", "style")]
             for path, img in zip(paths, (picture, photo, style)):
                 images.save_image(img, path, overwrite=True)
