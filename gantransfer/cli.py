@@ -108,7 +108,8 @@ def _build_parser() -> argparse.ArgumentParser:
                         "patches, chosen in VGG feature space (no decoder)")
     p.add_argument("--alpha", type=_weight, default=None,
                    help=f"feed-forward methods: content–style trade-off in [0, 1] (default 1; "
-                        f"{generator.MULTILEVEL_ALPHA} at every level for multilevel; for mosaic a blend with the photo)")
+                        f"{generator.MULTILEVEL_ALPHA} at every level for multilevel; for mosaic a blend with the "
+                        "photo)")
     p.add_argument("--decoder", type=Path, default=None,
                    help="adain/wct/gan: a decoder .npz (default: the shipped one of the method)")
     p.add_argument("--keep-layout", type=_weight, default=None, metavar="STRENGTH",

@@ -138,7 +138,8 @@ def _generate(vgg_params, decoder_state, content: jax.Array, styles: Sequence[ja
 
 
 def check_generator_inputs(content, styles, alpha, weights, *, multiple: int, smallest: int):
-    """The checks :func:`generate` and :func:`generate_multilevel` share (concrete inputs only)."""
+    """The checks :func:`generate`, :func:`generate_multilevel` and :func:`gantransfer.mosaic.generate_mosaic`
+    share (concrete inputs only): ``(content, styles, alpha, weights)`` back, checked."""
     from . import images
 
     if not isinstance(content, jax.core.Tracer):
@@ -235,7 +236,7 @@ def generate_multilevel(vgg_params, decoders: Mapping[str, tuple], content: jax.
             raise ValueError(f"no decoder given for level {layer}")
     stride = max(extractor.LAYER_STRIDES[layer] for layer in layers)
     content, checked, alpha, weights = check_generator_inputs(content, styles, alpha, weights, multiple=stride,
-                                                               smallest=stride)
+                                                              smallest=stride)
     states = tuple(decoders[layer][0] for layer in layers)
     widths = tuple(float(decoders[layer][1]) for layer in layers)
     return _generate_multilevel(vgg_params, states, content, checked, alpha=alpha, weights=weights, masks=masks,
@@ -246,7 +247,8 @@ def generate_multilevel(vgg_params, decoders: Mapping[str, tuple], content: jax.
 FEEDFORWARD_METHODS = ("adain", "wct", "gan", "multilevel", "mosaic")
 
 #: ``keep_layout`` when :func:`stylize_image` is not given one: the mosaic paints with 16 px patches of the
-#: style, and the photo's blurred light and dark under it is what keeps thin shapes plain (README table).
+#: style, and the photo's blurred light and dark put back under them keeps its layout where the patches lose it
+#: (held-out `structure` 0.91 → 0.99, worst pair 0.78 → 0.98, at the same style ratio; README).
 DEFAULT_KEEP_LAYOUT = {"mosaic": 1.0}
 
 

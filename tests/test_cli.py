@@ -248,7 +248,8 @@ def test_train_a_level_decoder_and_stylize_multilevel(tmp_path, capsys, monkeypa
 
 def test_stylize_mosaic_needs_no_decoder_and_keeps_the_layout_by_default(tmp_path, capsys):
     out = tmp_path / "mosaic.png"
-    code, text, err = _run(["stylize", "chelsea", "waves", "--method", "mosaic", "--size", "64", "-o", str(out)], capsys)
+    code, text, err = _run(["stylize", "chelsea", "waves", "--method", "mosaic", "--size", "64", "-o", str(out)],
+                           capsys)
     assert code == 0 and Image.open(out).size == (64, 40) and "mosaic" in text, err
     raw = tmp_path / "raw.png"
     code, _, err = _run(["stylize", "chelsea", "waves", "--method", "mosaic", "--size", "64", "--keep-layout", "0",
