@@ -296,8 +296,12 @@ def _stylize(args) -> int:
             raise CliError(f"--keep-layout must be in [0, 1]; got {args.keep_layout}")
         # The decoders are read here, before the images: a missing or damaged file fails first.
         if args.method == "mosaic":
+            from . import mosaic
+
             if args.decoder is not None:
                 raise CliError("--decoder is for adain/wct/gan; the mosaic paints with the style's patches, no decoder")
+            # its plan of positions × style patches grows with the side's fourth power: check it before loading
+            mosaic.check_fits_in_memory(config.size, [config.style_side(config.size)] * len(styles))
             decoder, width = None, None
         elif args.method == "multilevel":
             if args.decoder is not None:

@@ -14,14 +14,15 @@ faintly, and a picture's style statistics stay close to the photo's. A mosaic pa
    in the style's strokes.
 3. **How often.** A nearest-neighbour choice uses a few style patches everywhere (the flat sky of the photo
    gets the style's one flat area), and the picture's style matrix then differs from the style's however
-   well each patch fits. So every style patch gets an equal share of the photo's positions: an entropic
+   well each patch fits. So every style patch gets about an equal share of the photo's positions: an entropic
    optimal-transport plan between positions and style patches (Sinkhorn 1967, Cuturi 2013), as deep feature
    reshuffle does with its usage penalty (Gu et al. 2018). Each position takes its plan's best patch.
-4. **Paint.** Each position receives the style's *pixel* patch of ``2 × 8`` px around the chosen place,
-   weighted by a ``sin²`` window whose shifted copies sum to one, and overlapping patches are averaged.
+4. **Paint.** Each position receives the style's *pixel* patch of 16 × 16 px (twice the stride) around the
+   chosen place, weighted by a ``sin²`` window whose shifted copies sum to one; overlapping patches are averaged.
 
-There is nothing to train: ``G(content, style)`` is one pass through the encoder, one matrix of scores and
-ten Sinkhorn sweeps. All functions are pure and jit-compiled; images are ``[N, H, W, 3]`` in [0, 1].
+There is nothing to train: ``G(content, style)`` is one encoding of the photo and of each style, one matrix of
+scores and ten Sinkhorn sweeps. All functions are pure and safe under ``jax.jit``; :func:`generate_mosaic` and
+:func:`choose_patches` are compiled. Images are ``[N, H, W, 3]`` in [0, 1].
 Taught in ``notebooks/04_fusion.ipynb``; ``gantransfer stylize --method mosaic`` on the command line.
 """
 from __future__ import annotations
@@ -50,8 +51,40 @@ BALANCE_ITERATIONS = 10
 #: Temperature of the assignment's entropy, in units of the score.
 TEMPERATURE = 0.02
 #: The style's size as a fraction of the photo's that the defaults were chosen at (``--style-scale``): a
-#: 16 px patch of a style seen at half size carries a stroke twice as wide as at full size.
+#: 16 px patch of a style seen at half size holds twice as much of the style, so its strokes come out half as
+#: large in the picture.
 STYLE_SCALE = 0.5
+
+
+#: ``[positions, style patches]`` float32 arrays alive at once in the assignment: the scores, the luminance
+#: cost, their sum, the logits and one exp of them.
+PLAN_COPIES = 5
+
+
+def plan_bytes(content_side: int, style_sides: Sequence[int], *, layer: str = MOSAIC_LAYER) -> int:
+    """Upper bound of the assignment's memory for a square photo of ``content_side`` px and square styles.
+
+    The plan is ``(content_side / s)² × Σ (style_side / s)²`` float32 entries (``s`` the layer's stride), and
+    :data:`PLAN_COPIES` of it are alive at once: it grows with the fourth power of the side (0.27 GB a copy for a
+    1024 px photo and a 512 px style).
+    """
+    stride = extractor.LAYER_STRIDES[extractor.check_layers([layer])[0]]
+    n = (content_side // stride) ** 2
+    m = sum((side // stride) ** 2 for side in style_sides)
+    return PLAN_COPIES * 4 * n * m
+
+
+def check_fits_in_memory(content_side: int, style_sides: Sequence[int], *, layer: str = MOSAIC_LAYER,
+                         memory_bytes: int | None = None) -> None:
+    """Refuse (``ValueError``) a mosaic whose assignment would take more than 80 % of the machine's memory."""
+    from .optimize import machine_memory_bytes
+
+    memory_bytes = machine_memory_bytes() if memory_bytes is None else memory_bytes
+    needed = plan_bytes(content_side, style_sides, layer=layer)
+    if needed > 0.8 * memory_bytes:
+        raise ValueError(f"a mosaic of a {content_side} px photo and styles of {', '.join(map(str, style_sides))} px "
+                         f"needs about {needed / 2 ** 30:.0f} GiB for its assignment, more than this machine has; "
+                         "use a smaller --size or --style-scale")
 
 
 def _unit_rows(x: jax.Array) -> jax.Array:
@@ -140,8 +173,8 @@ def image_patches(image: jax.Array, *, stride: int, size: int) -> jax.Array:
 def _check_patch_size(size, stride):
     check_count(size, "pixel patch size")
     if size % stride or (size - stride) % 2:
-        raise ValueError(f"pixel patch size must be a multiple of the stride {stride} (and centred on a position); "
-                         f"got {size}")
+        raise ValueError(f"pixel patch size must be a multiple of the stride {stride}, with size - stride even "
+                         f"(a patch centred on a position); got {size}")
 
 
 def paste_window(size: int) -> jax.Array:
@@ -163,6 +196,8 @@ def paste(patches: jax.Array, *, stride: int) -> jax.Array:
       ``[h · stride, w · stride, C]``: at each pixel the window-weighted mean of the patches covering it.
     """
     patches = check_features(patches, "patches", min_ndim=5)
+    if patches.ndim != 5:
+        raise ValueError(f"patches must be [h, w, P, P, C]; got shape {tuple(patches.shape)}")
     h, w, size, size2, channels = patches.shape
     if size != size2:
         raise ValueError(f"patches must be square; got {size}×{size2}")
@@ -198,6 +233,7 @@ def luminance_cost(photo: jax.Array, style: jax.Array, *, stride: int, size: int
     Returns:
       ``[(H / stride) · (W / stride), (H' / stride) · (W' / stride)]``: mean squared difference of the cells.
     """
+    check_count(cells, "guide cells")
     if size % cells:
         raise ValueError(f"guide cells must divide the pixel patch size {size}; got {cells}")
 
@@ -223,7 +259,8 @@ def balanced_assignment(scores: jax.Array, *, column_mass: jax.Array | None = No
 
     Args:
       scores: ``[n, m]``, larger = a better match.
-      column_mass: ``[m]`` non-negative, summing to 1 (default uniform): each column's share of the rows.
+      column_mass: ``[m]`` non-negative, summing to 1 (default uniform): each column's share of the rows. After
+        a few sweeps and the rounding to one column per row, the shares hold roughly, not exactly.
       iterations: Sinkhorn sweeps, >= 0.
       temperature: ``τ`` > 0, in units of the scores.
     Returns:
@@ -235,7 +272,14 @@ def balanced_assignment(scores: jax.Array, *, column_mass: jax.Array | None = No
     check_count(iterations, "iterations", minimum=0)
     temperature = check_weight(temperature, "temperature", allow_zero=False)
     n, m = scores.shape
-    log_mass = jnp.log(jnp.full((m,), 1.0 / m) if column_mass is None else jnp.asarray(column_mass) + 1e-30)
+    if column_mass is not None:
+        column_mass = jnp.asarray(column_mass) if not isinstance(column_mass, jax.core.Tracer) else column_mass
+        if column_mass.shape != (m,):
+            raise ValueError(f"column_mass must have shape ({m},), one share per column; got {column_mass.shape}")
+        if not isinstance(column_mass, jax.core.Tracer):
+            if bool(jnp.any(column_mass < 0)) or abs(float(column_mass.sum()) - 1.0) > 1e-3:
+                raise ValueError(f"column_mass must be non-negative and sum to 1; got sum {float(column_mass.sum())}")
+    log_mass = jnp.log(jnp.full((m,), 1.0 / m) if column_mass is None else column_mass + 1e-30)
     logits = scores / temperature
     g = jnp.zeros((m,), scores.dtype)
     for _ in range(iterations):
@@ -291,6 +335,8 @@ def _checked(vgg_params, content, styles, weights, alpha, layer, feature_patch, 
     stride = extractor.LAYER_STRIDES[layer]
     content, checked, alpha, weights = generator.check_generator_inputs(content, styles, alpha, weights,
                                                                         multiple=stride, smallest=stride)
+    if content.ndim != 4 or content.shape[1] % stride or content.shape[2] % stride:    # static, even under jit
+        raise ValueError(f"content must be [N, H, W, 3] with sides multiples of {stride}; got {tuple(content.shape)}")
     for i, style in enumerate(checked):
         if style.shape[0] != 1 or style.shape[1] % stride or style.shape[2] % stride:
             raise ValueError(f"style {i} must be one image [1, H', W', 3] with sides multiples of {stride}; got "
@@ -323,7 +369,8 @@ def choose_patches(vgg_params, content: jax.Array, styles: Sequence[jax.Array], 
     """Which style patch :func:`generate_mosaic` paints at each position, without painting.
 
     Arguments as :func:`generate_mosaic`. Returns ``[N, h · w]`` int32, ``h, w`` = the content's sides over the
-    layer's stride: indices into the styles' patches in order (style 0's ``(H'/8) · (W'/8)`` first, row-major),
+    layer's stride: indices into the styles' patches in order (style 0's ``(H'/s) · (W'/s)`` first, row-major,
+    ``s`` the layer's stride),
     e.g. to count how many distinct patches a setting uses.
     """
     args, settings = _checked(vgg_params, content, styles, weights, 1.0, layer, feature_patch, pixel_patch, guide,

@@ -192,13 +192,18 @@ class TransferConfig:
 BYTES_PER_PIXEL = 2.1 * 2 ** 30 / 512 ** 2
 
 
+def machine_memory_bytes() -> int:
+    """This machine's physical memory in bytes (16 GiB where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 16 * 2 ** 30
+
+
 def max_size_for_memory(memory_bytes: int | None = None) -> int:
     """The largest output side (square) whose optimisation fits in ``memory_bytes`` (default: this machine's RAM)."""
     if memory_bytes is None:
-        try:
-            memory_bytes = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        except (ValueError, OSError, AttributeError):
-            memory_bytes = 16 * 2 ** 30
+        memory_bytes = machine_memory_bytes()
     return int(math.sqrt(0.8 * memory_bytes / BYTES_PER_PIXEL))
 
 

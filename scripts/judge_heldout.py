@@ -75,6 +75,9 @@ def main(argv=None) -> int:
     parser.add_argument("--judge", type=Path, default=Path(__file__).resolve().parents[2] / "shared/bench/judge.py")
     parser.add_argument("--figure", type=Path, default=None, help="also write a grid of the pictures here")
     args = parser.parse_args(argv)
+    if args.method != "mosaic" and (args.guide != mosaic.GUIDE_WEIGHT
+                                    or args.balance_iterations != mosaic.BALANCE_ITERATIONS):
+        parser.error("--guide and --balance-iterations are the mosaic's settings")
     if not args.judge.is_file():
         parser.error(f"no judge at {args.judge}; pass --judge PATH")
     judge = _judge_module(args.judge)

@@ -259,6 +259,11 @@ def test_stylize_mosaic_needs_no_decoder_and_keeps_the_layout_by_default(tmp_pat
     code, _, err = _run(["stylize", "--method", "mosaic", "--decoder", str(tmp_path / "d.npz"), "-o",
                          str(tmp_path / "y.png")], capsys)
     assert code == 2 and "no decoder" in err and not (tmp_path / "y.png").exists()
+    from gantransfer import mosaic
+    with pytest.MonkeyPatch.context() as patch:      # a plan too large for this machine: refused before any work
+        patch.setattr(mosaic, "PLAN_COPIES", 10 ** 9)
+        code, _, err = _run(["stylize", "--method", "mosaic", "-o", str(tmp_path / "big.png")], capsys)
+    assert code == 2 and "needs about" in err and not (tmp_path / "big.png").exists()
 
 
 def test_train_gan_from_a_decoder_resume_export_and_stylize(tmp_path, capsys):

@@ -208,3 +208,36 @@ def test_choose_patches_are_what_the_mosaic_paints_and_balance_spreads_them(vgg_
     nearest = np.bincount(np.asarray(mosaic.choose_patches(vgg_params, photo, [style], balance_iterations=0)[0]),
                           minlength=16)
     assert counts.min() >= 1 and counts.std() < 0.75 * nearest.std(), (counts, nearest)
+
+
+def test_the_guide_sends_the_photos_darks_to_the_styles_darks(vgg_params):
+    # Photo and style: black left half, white right half. With a strong guide the picture must follow the
+    # photo's light and dark (a sign error in the guide would paint it the other way round).
+    photo = np.zeros((1, 64, 64, 3), np.float32)
+    photo[:, :, 32:] = 1.0
+    style = np.zeros((1, 32, 32, 3), np.float32)
+    style[:, :, 16:] = 1.0
+    out = np.asarray(mosaic.generate_mosaic(vgg_params, jnp.asarray(photo), [jnp.asarray(style)], guide=50.0))
+    assert out[0, :, :24].mean() < 0.2 and out[0, :, 40:].mean() > 0.8
+
+
+def test_memory_of_the_plan_and_its_check():
+    assert mosaic.plan_bytes(1024, [512]) == mosaic.PLAN_COPIES * 4 * 128 ** 2 * 64 ** 2
+    assert mosaic.plan_bytes(1024, [512, 256]) == mosaic.PLAN_COPIES * 4 * 128 ** 2 * (64 ** 2 + 32 ** 2)
+    mosaic.check_fits_in_memory(1024, [512], memory_bytes=8 * 2 ** 30)
+    with pytest.raises(ValueError, match="needs about 320 GiB"):
+        mosaic.check_fits_in_memory(4096, [2048], memory_bytes=16 * 2 ** 30)
+
+
+def test_bad_masses_and_weights_are_value_errors(vgg_params):
+    with pytest.raises(ValueError, match=r"shape \(3,\)"):
+        mosaic.balanced_assignment(jnp.zeros((2, 3)), column_mass=jnp.array([1.0]))
+    with pytest.raises(ValueError, match="sum to 1"):
+        mosaic.balanced_assignment(jnp.zeros((2, 3)), column_mass=jnp.array([0.5, 0.5, 0.5]))
+    with pytest.raises(ValueError, match="must not all be zero"):
+        mosaic.generate_mosaic(vgg_params, jnp.zeros((1, 32, 32, 3)), [_flat([0.5] * 3), _flat([0.2] * 3)],
+                               weights=[0.0, 0.0])
+    with pytest.raises(ValueError, match="guide cells"):
+        mosaic.luminance_cost(jnp.zeros((1, 16, 16, 3)), jnp.zeros((1, 16, 16, 3)), stride=8, cells=0)
+    with pytest.raises(ValueError, match=r"\[h, w, P, P, C\]"):
+        mosaic.paste(jnp.zeros((1, 2, 2, 16, 16, 3)), stride=8)
