@@ -408,15 +408,17 @@ def compare_methods(
                     image, _ = optimize.stylize(photo, style_img, configs[method], params=params)
                     seconds, timing = time.perf_counter() - start, "whole run, compilation included"
                 else:
-                    dec, width, _ = decoders.get(method, (None, None, None))
-                    c, s = jnp.asarray(photo)[None], [jnp.asarray(style_img)[None]]
-                    if method == "mosaic":
+                    if method == "mosaic":       # no decoder; its own scale of the style, the layout kept
                         run = lambda: generator.stylize_image(params, None, photo, [mosaic_styles[style]],
                                                               method="mosaic")[None]
-                    elif method == "multilevel":
-                        run = lambda: generator.generate_multilevel(params, dec, c, s)
                     else:
-                        run = lambda: generator.generate(params, dec, c, s, method=FEEDFORWARD[method], width=width)
+                        dec, width, _ = decoders[method]
+                        c, s = jnp.asarray(photo)[None], [jnp.asarray(style_img)[None]]
+                        if method == "multilevel":
+                            run = lambda: generator.generate_multilevel(params, dec, c, s)
+                        else:
+                            run = lambda: generator.generate(params, dec, c, s, method=FEEDFORWARD[method],
+                                                             width=width)
                     jax.block_until_ready(run())                 # compiles (once per shape)
                     start = time.perf_counter()
                     image = np.asarray(jax.block_until_ready(run())[0])
