@@ -5,6 +5,8 @@
 * :class:`StyleTransferDashboard` (notebook 03): the full Gatys transfer with every knob of
   :class:`gantransfer.optimize.TransferConfig`, a live image, live loss curves and a stop button.
 * :class:`FusionDashboard` (notebook 04): feed-forward fusion with live alpha and style-mix sliders.
+* :class:`MosaicDashboard` (notebook 04 §5d): the style mosaic with its luminance guide, balancing and the
+  photo's layout as controls.
 * :class:`GanDashboard` (notebook 05): a few steps of adversarial training with the learning rates, the
   loss type and the regularisers as controls, presets that fail on purpose, live curves and alerts
   (:func:`gan_figure` draws them, for the notebook's own runs too).
@@ -730,6 +732,110 @@ class FusionDashboard(_Dashboard):
         self.status.value = (f"{name}, α = {alpha:.2f}" + (f", 2nd style {mix:.0%}" if len(names) > 1 else "")
                              + f": fusion + decoder in {self.seconds * 1000:.0f} ms "
                              f"(render {self.renders}; images encoded: {self.encodes})")
+        return self.image
+
+
+class MosaicDashboard(_Dashboard):
+    """The style mosaic (:func:`gantransfer.mosaic.generate_mosaic`) with its ingredients as controls (notebook 04).
+
+    The guide's weight is a traced argument of the compiled mosaic, so moving its slider does not recompile;
+    switching balancing on or off compiles once per setting. The style is seen at
+    :data:`gantransfer.mosaic.STYLE_SCALE` × the photo's size, as ``gantransfer stylize --method mosaic`` sees it.
+
+    Args:
+      content, style: bundled names (the FileUploads ``content_upload`` and ``style_upload`` add the student's own).
+      size: the photo's longest side (px; cropped to a multiple of 8).
+      guide: the luminance guide's weight; balanced: Sinkhorn-balanced use of the style's patches (else the
+        nearest patch); keep_layout: strength of the photo's layout put back (:func:`gantransfer.color.keep_layout`).
+      params: VGG16 parameters (loaded if ``None``).
+    Attributes:
+      image: the current ``[H, W, 3]`` numpy picture; guide, balanced, keep_layout: the current settings;
+      seconds: wall time of the last mosaic; renders: pictures made; history: one ``{"guide", "balanced",
+      "keep_layout", "seconds"}`` dict per picture; error: the last error message.
+    """
+
+    def __init__(self, *, content: str = samples.DEFAULT_CONTENT, style: str = samples.DEFAULT_STYLE,
+                 size: int = 256, guide: float | None = None, balanced: bool = True, keep_layout: float = 1.0,
+                 params=None, view_width: int = 320):
+        from . import mosaic
+
+        super().__init__()
+        if int(size) < 2 * extractor.MIN_SIZE:
+            raise ValueError(f"size must be >= {2 * extractor.MIN_SIZE} (the style is seen at half of it); got {size}")
+        self.params = params if params is not None else extractor.load_params()
+        self.size = int(size)
+        self.image: np.ndarray | None = None
+        self.history: list[dict] = []
+        self.seconds = float("nan")
+        self.renders = 0
+        guide = mosaic.GUIDE_WEIGHT if guide is None else guide
+        self.content = _dropdown("content", content, samples.CONTENT_NAMES, "content")
+        self.style = _dropdown("style", style, samples.STYLE_NAMES, "style")
+        self.content_upload = self._upload_button("content", self.content)
+        self.style_upload = self._upload_button("style", self.style)
+        self.guide_slider = W.FloatSlider(value=guide, min=0.0, max=2.0, step=0.1, description="guide λ",
+                                          tooltip="weight of the photo's light and dark in the choice of patches")
+        self.balance_box = W.Checkbox(value=balanced, description="balanced use of the style's patches")
+        self.layout_slider = W.FloatSlider(value=keep_layout, min=0.0, max=1.0, step=0.1, description="layout",
+                                           tooltip="the photo's blurred light and dark put back (0: off)")
+        self.image_view = W.Image(format="png", width=view_width)
+        self._observe(self.update, self.content, self.style, self.guide_slider, self.balance_box, self.layout_slider)
+        controls = W.VBox([self.content, self.style, W.HBox([self.content_upload, self.style_upload]),
+                           self.guide_slider, self.balance_box, self.layout_slider])
+        self.widget = W.VBox([controls, self.status, self.image_view])
+        self.update()
+
+    @property
+    def guide(self) -> float:
+        return float(self.guide_slider.value)
+
+    @guide.setter
+    def guide(self, value: float) -> None:
+        self.guide_slider.value = value
+
+    @property
+    def balanced(self) -> bool:
+        return bool(self.balance_box.value)
+
+    @balanced.setter
+    def balanced(self, value: bool) -> None:
+        self.balance_box.value = value
+
+    @property
+    def keep_layout(self) -> float:
+        return float(self.layout_slider.value)
+
+    @keep_layout.setter
+    def keep_layout(self, value: float) -> None:
+        self.layout_slider.value = value
+
+    def update(self, *_) -> np.ndarray | None:
+        """Paint the mosaic with the current settings; returns the picture (``None`` on an error, shown in
+        ``status``, the last good picture kept)."""
+        import jax.numpy as jnp
+
+        from . import color, mosaic
+
+        self.error = None
+        try:
+            photo = _crop8(self._image("content", self.content.value, size=self.size))
+            style = _crop8(self._image("style", self.style.value, size=round(self.size * mosaic.STYLE_SCALE)))
+            start = time.perf_counter()
+            picture = mosaic.generate_mosaic(self.params, jnp.asarray(photo)[None], [jnp.asarray(style)[None]],
+                                             guide=self.guide,
+                                             balance_iterations=mosaic.BALANCE_ITERATIONS if self.balanced else 0)
+            if self.keep_layout:
+                picture = color.keep_layout(picture, jnp.asarray(photo)[None], strength=self.keep_layout)
+            self.image, self.seconds = np.asarray(picture[0]), time.perf_counter() - start
+        except Exception as err:
+            self._fail(err)
+            return None
+        self.renders += 1
+        self.history.append({"guide": self.guide, "balanced": self.balanced, "keep_layout": self.keep_layout,
+                             "seconds": self.seconds})
+        self.image_view.value = plots.image_png(self.image)
+        self.status.value = (f"guide {self.guide:.1f}, {'balanced' if self.balanced else 'nearest patch'}, layout "
+                             f"{self.keep_layout:.1f}: {self.seconds:.2f} s (render {self.renders})")
         return self.image
 
 

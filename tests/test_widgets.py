@@ -170,6 +170,30 @@ def test_fusion_dashboard_rejects_bad_settings(params, tiny_decoder):
         widgets.FusionDashboard(tiny_decoder, width=0.125, size=8, params=params)
 
 
+def test_mosaic_dashboard_paints_what_generate_mosaic_paints_and_reacts(params):
+    import jax.numpy as jnp
+
+    from gantransfer import mosaic, samples
+
+    dash = widgets.MosaicDashboard(content="astronaut", style="waves", size=64, keep_layout=0.0, params=params)
+    assert dash.error is None and dash.renders == 1 and dash.image.shape == (64, 64, 3)
+    assert dash.guide == pytest.approx(mosaic.GUIDE_WEIGHT) and dash.balanced
+    photo = samples.content_image("astronaut", size=64)
+    style = samples.style_image("waves", size=32)
+    want = mosaic.generate_mosaic(params, jnp.asarray(photo)[None], [jnp.asarray(style)[None]])[0]
+    np.testing.assert_allclose(dash.image, np.asarray(want), atol=1e-5)
+    first = dash.image.copy()
+
+    dash.guide = 2.0                                    # the slider: a new picture
+    assert dash.renders == 2 and dash.history[-1]["guide"] == pytest.approx(2.0)
+    dash.balanced = False                               # the checkbox: the nearest patch
+    assert dash.renders == 3 and dash.history[-1]["balanced"] is False
+    dash.keep_layout = 1.0
+    assert dash.renders == 4 and np.abs(dash.image - first).max() > 1e-3 and dash.error is None
+    with pytest.raises(ValueError, match="size"):
+        widgets.MosaicDashboard(size=32, params=params)
+
+
 @pytest.fixture(scope="module")
 def gan_base():
     from gantransfer import adversarial
