@@ -560,6 +560,20 @@ class FeatureMapBrowser(_Dashboard):
 
 # ---------------------------------------------------------------------------------------------------
 
+class _ControlValue:
+    """A dashboard setting as a plain attribute: reads its control's value (as ``kind``), and setting it moves
+    the control, which runs the control's observers as a student's click would."""
+
+    def __init__(self, control: str, kind: type):
+        self.control, self.kind = control, kind
+
+    def __get__(self, dashboard, owner=None):
+        return self if dashboard is None else self.kind(getattr(dashboard, self.control).value)
+
+    def __set__(self, dashboard, value) -> None:
+        getattr(dashboard, self.control).value = value
+
+
 def _crop8(image: np.ndarray) -> np.ndarray:
     """Crop ``[H, W, 3]`` to multiples of 8 px (the decoder upsamples ×8)."""
     h, w = image.shape[:2]
@@ -643,29 +657,9 @@ class FusionDashboard(_Dashboard):
         self._on_images()
 
     # -- settings as plain attributes -------------------------------------------------------------
-    @property
-    def alpha(self) -> float:
-        return float(self.alpha_slider.value)
-
-    @alpha.setter
-    def alpha(self, value: float) -> None:
-        self.alpha_slider.value = value
-
-    @property
-    def mix(self) -> float:
-        return float(self.mix_slider.value)
-
-    @mix.setter
-    def mix(self, value: float) -> None:
-        self.mix_slider.value = value
-
-    @property
-    def method(self) -> str:
-        return self.method_toggle.value
-
-    @method.setter
-    def method(self, value: str) -> None:
-        self.method_toggle.value = value
+    alpha = _ControlValue("alpha_slider", float)
+    mix = _ControlValue("mix_slider", float)
+    method = _ControlValue("method_toggle", str)
 
     # -- computation ----------------------------------------------------------------------------
     def features(self, kind: str, name: str):
@@ -785,29 +779,9 @@ class MosaicDashboard(_Dashboard):
         self.widget = W.VBox([controls, self.status, self.image_view])
         self.update()
 
-    @property
-    def guide(self) -> float:
-        return float(self.guide_slider.value)
-
-    @guide.setter
-    def guide(self, value: float) -> None:
-        self.guide_slider.value = value
-
-    @property
-    def balanced(self) -> bool:
-        return bool(self.balance_box.value)
-
-    @balanced.setter
-    def balanced(self, value: bool) -> None:
-        self.balance_box.value = value
-
-    @property
-    def keep_layout(self) -> float:
-        return float(self.layout_slider.value)
-
-    @keep_layout.setter
-    def keep_layout(self, value: float) -> None:
-        self.layout_slider.value = value
+    guide = _ControlValue("guide_slider", float)
+    balanced = _ControlValue("balance_box", bool)
+    keep_layout = _ControlValue("layout_slider", float)
 
     def update(self, *_) -> np.ndarray | None:
         """Paint the mosaic with the current settings; returns the picture (``None`` on an error, shown in
