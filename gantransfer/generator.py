@@ -262,7 +262,7 @@ def shipped_decoder_path(method: str) -> Path:
 
 def stylize_image(vgg_params, decoder_state, content: jax.Array, styles: Sequence[jax.Array], *,
                   method: str = "adain", alpha: float | None = None, weights=None, width: float = 1.0,
-                  keep_layout: float | None = None) -> jax.Array:
+                  keep_layout: float | None = None, mosaic_settings: Mapping | None = None) -> jax.Array:
     """:func:`generate` for one ``[H, W, 3]`` photo and ``[H', W', 3]`` style images → ``[8⌊H/8⌋, 8⌊W/8⌋, 3]``.
 
     The photo is cropped to a multiple of 8 (the decoder upsamples three times); ``method="gan"`` is AdaIN
@@ -272,10 +272,14 @@ def stylize_image(vgg_params, decoder_state, content: jax.Array, styles: Sequenc
     cropped to multiples of 8 too). ``alpha=None`` is the method's default: 1 for one fusion and the mosaic,
     :data:`MULTILEVEL_ALPHA` at each level. ``keep_layout`` in [0, 1]: put the photo's layout of light and dark
     back under the picture with that strength (:func:`gantransfer.color.keep_layout`; ``None`` is the method's
-    default, :data:`DEFAULT_KEEP_LAYOUT`, else 0: the picture as generated).
+    default, :data:`DEFAULT_KEEP_LAYOUT`, else 0: the picture as generated). ``mosaic_settings``: keyword
+    arguments of :func:`gantransfer.mosaic.generate_mosaic` (``guide=``, ``balance_iterations=``, …), for
+    ``method="mosaic"`` only.
     """
     if method not in FEEDFORWARD_METHODS:
         raise ValueError(f"method must be one of {', '.join(FEEDFORWARD_METHODS)}; got {method!r}")
+    if mosaic_settings and method != "mosaic":
+        raise ValueError(f"mosaic_settings are for method='mosaic'; got method={method!r}")
     if alpha is None:
         alpha = MULTILEVEL_ALPHA if method == "multilevel" else 1.0
     if keep_layout is None:
@@ -285,7 +289,8 @@ def stylize_image(vgg_params, decoder_state, content: jax.Array, styles: Sequenc
         from . import mosaic
 
         cropped = [jnp.asarray(s)[: s.shape[0] // 8 * 8, : s.shape[1] // 8 * 8][None] for s in styles]
-        out = mosaic.generate_mosaic(vgg_params, photo, cropped, alpha=alpha, weights=weights)
+        out = mosaic.generate_mosaic(vgg_params, photo, cropped, alpha=alpha, weights=weights,
+                                     **(mosaic_settings or {}))
     elif method == "multilevel":
         out = generate_multilevel(vgg_params, decoder_state, photo, [jnp.asarray(s)[None] for s in styles],
                                   alpha=alpha, weights=weights)

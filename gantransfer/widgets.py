@@ -786,21 +786,17 @@ class MosaicDashboard(_Dashboard):
     def update(self, *_) -> np.ndarray | None:
         """Paint the mosaic with the current settings; returns the picture (``None`` on an error, shown in
         ``status``, the last good picture kept)."""
-        import jax.numpy as jnp
-
-        from . import color, mosaic
+        from . import generator, mosaic
 
         self.error = None
         try:
-            photo = _crop8(self._image("content", self.content.value, size=self.size))
-            style = _crop8(self._image("style", self.style.value, size=round(self.size * mosaic.STYLE_SCALE)))
+            photo = self._image("content", self.content.value, size=self.size)
+            style = self._image("style", self.style.value, size=round(self.size * mosaic.STYLE_SCALE))
             start = time.perf_counter()
-            picture = mosaic.generate_mosaic(self.params, jnp.asarray(photo)[None], [jnp.asarray(style)[None]],
-                                             guide=self.guide,
-                                             balance_iterations=mosaic.BALANCE_ITERATIONS if self.balanced else 0)
-            if self.keep_layout:
-                picture = color.keep_layout(picture, jnp.asarray(photo)[None], strength=self.keep_layout)
-            self.image, self.seconds = np.asarray(picture[0]), time.perf_counter() - start
+            settings = dict(guide=self.guide, balance_iterations=mosaic.BALANCE_ITERATIONS if self.balanced else 0)
+            picture = generator.stylize_image(self.params, None, photo, [style], method="mosaic",
+                                              keep_layout=self.keep_layout, mosaic_settings=settings)
+            self.image, self.seconds = np.asarray(picture), time.perf_counter() - start
         except Exception as err:
             self._fail(err)
             return None

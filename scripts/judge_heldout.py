@@ -2,7 +2,7 @@
 
 Builds each pair at 512 px (scikit-image's full-size photos and textures, and procedural styles painted with
 seeds the bundled styles do not use), stylises it with ``generator.stylize_image`` as ``gantransfer stylize
---method M --size 512 --style-scale F`` does, judges the picture with ``../shared/bench/judge.py`` and prints
+--method M --size 512 --style-scale F`` does (the mosaic's settings passed through ``mosaic_settings``), judges the picture with ``../shared/bench/judge.py`` and prints
 each pair and the mean; ``--figure`` also writes a grid (photo, style, picture per pair).
 
     python scripts/judge_heldout.py --method mosaic [--style-scale 0.5] [--keep-layout K] [--pairs tuning]
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from gantransfer import color, extractor, figures, generator, images, mosaic, samples, train
+from gantransfer import extractor, figures, generator, images, mosaic, samples, train
 
 #: The held-out pairs of the README: photo, then style as ``name`` or ``name@seed`` (scikit-image's textures:
 #: ``gravel``, ``brick``).
@@ -94,16 +94,11 @@ def main(argv=None) -> int:
             photo_name, style_spec = pair.split(":")
             photo, style = _photo(photo_name), _style(style_spec)
             seen = images.resize_longest(style, round(SIDE * args.style_scale))
-            if args.method == "mosaic":      # generate_mosaic itself, to reach its settings; as stylize_image
-                layout = generator.DEFAULT_KEEP_LAYOUT["mosaic"] if args.keep_layout is None else args.keep_layout
-                picture = mosaic.generate_mosaic(params, photo[None], [seen[: seen.shape[0] // 8 * 8,
-                                                                            : seen.shape[1] // 8 * 8][None]],
-                                                 guide=args.guide, balance_iterations=args.balance_iterations)
-                picture = np.asarray(color.keep_layout(picture, photo[None], strength=layout)[0] if layout
-                                     else picture[0])
-            else:
-                picture = np.asarray(generator.stylize_image(params, decoder, photo, [seen], method=args.method,
-                                                             width=width, keep_layout=args.keep_layout))
+            settings = (dict(guide=args.guide, balance_iterations=args.balance_iterations)
+                        if args.method == "mosaic" else None)
+            picture = np.asarray(generator.stylize_image(params, decoder, photo, [seen], method=args.method,
+                                                         width=width, keep_layout=args.keep_layout,
+                                                         mosaic_settings=settings))
             paths = [Path(tmp) / f"{k}.png" for k in ("out", "content", "style")]
             for path, img in zip(paths, (picture, photo, style)):
                 images.save_image(img, path, overwrite=True)

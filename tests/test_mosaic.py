@@ -160,6 +160,21 @@ def test_stylize_image_mosaic_crops_and_keeps_the_layout(vgg_params, rng):
     assert float(jnp.abs(out - raw).mean()) > 1e-3          # the default keeps the photo's layout
 
 
+def test_stylize_image_passes_the_mosaics_settings_through(vgg_params, rng):
+    from gantransfer import color
+
+    photo = rng.random((32, 40, 3)).astype(np.float32)
+    style = rng.random((32, 32, 3)).astype(np.float32)
+    got = generator.stylize_image(vgg_params, None, photo, [style], method="mosaic",
+                                  mosaic_settings=dict(guide=0.0, balance_iterations=0))
+    raw = mosaic.generate_mosaic(vgg_params, jnp.asarray(photo)[None], [jnp.asarray(style)[None]], guide=0.0,
+                                 balance_iterations=0)
+    want = color.keep_layout(raw, jnp.asarray(photo)[None], strength=generator.DEFAULT_KEEP_LAYOUT["mosaic"])[0]
+    np.testing.assert_allclose(np.asarray(got), np.asarray(want), atol=1e-6)
+    with pytest.raises(ValueError, match="mosaic_settings are for method='mosaic'"):
+        generator.stylize_image(vgg_params, None, photo, [style], method="adain", mosaic_settings={"guide": 1.0})
+
+
 @pytest.mark.parametrize("kwargs, match", [
     (dict(pixel_patch=12), "multiple of the stride 8"),
     (dict(feature_patch=2), "must be odd"),
