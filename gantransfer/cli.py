@@ -169,7 +169,9 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="with the bundled styles: also paint each with seeds 1..N-1 (default %(default)s)")
     p.add_argument("--checkpoint-every", type=_positive_int, default=200)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--resume", action="store_true", help="continue the run in --workdir")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --workdir from its newest checkpoint (Ctrl-C stops a run at any time; "
+                        "during a checkpoint write it first finishes the write)")
     p.add_argument("--distributed", action="store_true",
                    help="multi-host: call jax.distributed.initialize() first (or set GANTRANSFER_DISTRIBUTED=1); "
                         "each batch is split over all devices, so --batch must be a multiple of their number")

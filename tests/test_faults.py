@@ -74,6 +74,17 @@ def _wait_until(proc: subprocess.Popen, workdir: Path, condition, timeout: float
     pytest.fail(f"timed out waiting in {workdir}: {sorted(_names(workdir))}")
 
 
+def _signal_during_a_checkpoint_write(workdir: Path, signum: int) -> tuple[subprocess.Popen, int]:
+    """Start a run, send ``signum`` as soon as a checkpoint of step 2 or later is being written (its orbax
+    temporary folder exists); returns the process and that step. The write lasts ~0.1 s, so the signal
+    almost always lands inside it; the caller checks whether it did."""
+    proc = _start(workdir)
+    names = _wait_until(proc, workdir, lambda names: any(
+        (m := TMP_CHECKPOINT.match(n)) and int(m.group(1)) >= 2 for n in names))
+    proc.send_signal(signum)
+    return proc, max(int(m.group(1)) for n in names if (m := TMP_CHECKPOINT.match(n)))
+
+
 def _complete_steps(names: set[str]) -> list[int]:
     return sorted(int(n) for n in names if n.isdigit())
 
@@ -181,12 +192,8 @@ def test_sigkill_after_a_checkpoint_then_resume(reference, tmp_path):
 def test_sigkill_in_the_middle_of_a_checkpoint_write_then_resume(reference, tmp_path):
     for attempt in range(3):    # the write lasts ~0.1 s: the kill almost always lands inside it at once
         workdir = tmp_path / f"run{attempt}"
-        proc = _start(workdir)
-        names = _wait_until(proc, workdir, lambda names: any(
-            (m := TMP_CHECKPOINT.match(n)) and int(m.group(1)) >= 2 for n in names))
-        proc.send_signal(signal.SIGKILL)
+        proc, writing = _signal_during_a_checkpoint_write(workdir, signal.SIGKILL)
         proc.wait(60)
-        writing = max(int(TMP_CHECKPOINT.match(n).group(1)) for n in names if TMP_CHECKPOINT.match(n))
         if any(TMP_CHECKPOINT.match(n) for n in _names(workdir)):   # killed with the write unfinished
             break
     else:
@@ -211,11 +218,7 @@ def test_sigint_in_the_middle_of_a_checkpoint_write_finishes_it(reference, tmp_p
     mid-write, used to print tracebacks at shutdown and once kept the process from exiting)."""
     for attempt in range(3):    # the write lasts ~0.1 s: the signal almost always lands inside it at once
         workdir = tmp_path / f"run{attempt}"
-        proc = _start(workdir)
-        names = _wait_until(proc, workdir, lambda names: any(
-            (m := TMP_CHECKPOINT.match(n)) and int(m.group(1)) >= 2 for n in names))
-        proc.send_signal(signal.SIGINT)
-        writing = max(int(TMP_CHECKPOINT.match(n).group(1)) for n in names if TMP_CHECKPOINT.match(n))
+        proc, writing = _signal_during_a_checkpoint_write(workdir, signal.SIGINT)
         code, _, err = _finish(proc, 120)
         assert code == 130, err[-3000:]
         assert "gantransfer: interrupted" in err and "Traceback" not in err and "ERROR" not in err, err[-3000:]
