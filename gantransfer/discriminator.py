@@ -7,8 +7,9 @@ style image) or fake (the generator's output). Three ideas, each from its paper:
   of logits, one per overlapping patch (46×46 px with the default three strided layers), not one
   number per image. Style is a texture, a property of patches, so this is the natural judge.
 * **Spectral normalisation** (Miyato et al. 2018): each kernel is divided by its largest singular
-  value, so every layer is 1-Lipschitz and ``D`` cannot grow arbitrarily sharp, the usual way a GAN
-  diverges.
+  value, which keeps every layer's gain near 1, so ``D`` cannot grow arbitrarily sharp, the usual way a
+  GAN diverges. (Not exactly 1-Lipschitz: one power iteration per step estimates the singular value from
+  below, and a strided convolution's gain is not exactly that of its reshaped kernel.)
 * **Projection conditioning** (Miyato & Koyama 2018): ``D(x, s) = ψ(φ(x)) + ⟨E s, φ(x)⟩``, with ``φ(x)``
   the last feature map, ``s`` the style's statistics vector and ``E`` a learnt linear embedding. One
   ``D`` judges many styles: a patch is "real" only if it looks like *this* style.

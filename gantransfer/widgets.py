@@ -932,8 +932,10 @@ class GanDashboard(_Runner):
     preset from :data:`GAN_PRESETS` that fails on purpose. It shows live curves (:func:`gan_figure`),
     ``G``'s output on a held-out photo, and the divergence detector's alerts
     (:func:`gantransfer.adversarial.divergence_alerts`). The steps are the library's pure
-    :func:`gantransfer.adversarial.d_step` and :func:`~gantransfer.adversarial.g_step`; the learning rates
-    are compiled into them, so a new learning rate compiles new steps (tens of seconds on a CPU, once).
+    :func:`gantransfer.adversarial.d_step` and :func:`~gantransfer.adversarial.g_step`; learning rates and
+    weights are traced values of their compiled code (moving a slider does not recompile), while a new loss
+    kind, spectral norm or R1 switched on or off, or another ``D`` width compiles new steps (tens of seconds
+    on a CPU, once).
 
     Args:
       base: the settings the controls start from and do not show (crop, batch, widths, …); default a
