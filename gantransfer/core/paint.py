@@ -1,18 +1,12 @@
-"""Bundled sample images: content photos and procedurally generated style images.
+"""The project's procedurally painted style images: stained glass, brush strokes, pointillism, waves, cubist
+shards, a Mondrian grid, hatching, marbling.
 
-Content photos are public-domain / CC0 colour photographs that ship with scikit-image
-(``skimage.data``), stored downscaled in ``data/content/<name>.png``.
+Each ``make_<name>(size, rng)`` paints from nothing but a seeded ``np.random.default_rng``, ``scipy.ndimage``
+and ``PIL.ImageDraw``, so the output is byte-for-byte reproducible; varied in colour, scale and stroke so that
+style transfer visibly differs between them. ``[size, size, 3]`` ``uint8``.
 
-Style images are the project's own work, painted by the ``make_<name>(size, rng)`` functions
-below from nothing but a seeded ``np.random.default_rng``, ``scipy.ndimage`` and
-``PIL.ImageDraw``, so the output is byte-for-byte reproducible. They are stored in
-``data/styles/<name>.png``; ``python -m gantransfer.samples`` regenerates everything in
-``data/`` and ``python -m gantransfer.samples --check`` verifies the files on disk.
-
-Every image at this API is ``[H, W, 3]``: ``uint8`` from the generators, ``float32`` in
-``[0, 1]`` from :func:`content_image` and :func:`style_image`.
+Shown in ``notebooks/00_overview.ipynb`` and ``02_style_matrix.ipynb``.
 """
-
 from __future__ import annotations
 
 import argparse
@@ -26,141 +20,13 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 
-__all__ = [
-    "CONTENT_NAMES",
-    "DATA_DIR",
-    "DEFAULT_CONTENT",
-    "DEFAULT_STYLE",
-    "MIN_STYLE_SIZE",
-    "STYLE_NAMES",
-    "bundled_kind",
-    "bundled_path",
-    "content_image",
-    "contact_sheet",
-    "is_bundled",
-    "load_input",
-    "make_brush_strokes",
-    "make_cubist",
-    "make_hatching",
-    "make_marbling",
-    "make_mondrian",
-    "make_pointillism",
-    "make_stained_glass",
-    "make_style",
-    "make_waves",
-    "png_bytes",
-    "regenerate_contents",
-    "regenerate_styles",
-    "style_image",
-]
 
-#: The repository's ``data/`` folder (absent when the package is installed without the repo).
-DATA_DIR: Path = Path(__file__).resolve().parent.parent / "data"
-
-#: Colour photos from ``skimage.data`` (each name is the ``skimage.data`` function).
-CONTENT_NAMES: tuple[str, ...] = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field")
-DEFAULT_CONTENT = "astronaut"
-
-#: Longest side of the content photos as stored in ``data/content``.
-CONTENT_MAX_SIDE = 384
 #: Side of the style images as stored in ``data/styles``.
 STYLE_SIZE = 512
+
+
 #: Smallest ``size`` that :func:`make_style` accepts.
 MIN_STYLE_SIZE = 32
-
-Array = np.ndarray
-
-
-# ----------------------------------------------------------------------------- helpers
-
-
-def _grid(size: int) -> tuple[Array, Array]:
-    """Pixel-centre coordinates ``(y, x)``, each ``[size, size]`` float64 in ``(0, 1)``."""
-    c = (np.arange(size) + 0.5) / size
-    y, x = np.meshgrid(c, c, indexing="ij")
-    return y, x
-
-
-def _normalise(a: Array) -> Array:
-    """Rescale ``a`` (any shape) linearly to ``[0, 1]``."""
-    lo, hi = a.min(), a.max()
-    return (a - lo) / max(hi - lo, 1e-12)
-
-
-def _noise(rng: np.random.Generator, size: int, *, cells: float, octaves: int = 1,
-           persistence: float = 0.5) -> Array:
-    """Smooth tileable fractal noise, ``[size, size]`` float64 in ``[0, 1]``.
-
-    ``cells`` is the number of random control points per side of the first octave (features
-    about ``size / cells`` pixels wide); each further octave doubles it and scales the
-    amplitude by ``persistence``. Cubic-spline upsampling keeps it deterministic.
-    """
-    total = np.zeros((size, size))
-    amp = 1.0
-    for octave in range(octaves):
-        n = int(min(size, max(2, round(cells * 2**octave))))
-        small = rng.standard_normal((n, n))
-        big = ndimage.zoom(small, size / n, order=3, mode="grid-wrap", grid_mode=True)
-        total += amp * big[:size, :size]
-        amp *= persistence
-    return _normalise(total)
-
-
-def _noise1d(rng: np.random.Generator, size: int, *, cells: float) -> Array:
-    """Smooth 1-D noise, ``[size]`` float64 in ``[0, 1]``."""
-    n = int(min(size, max(2, round(cells))))
-    small = rng.standard_normal(n)
-    return _normalise(ndimage.zoom(small, size / n, order=3, mode="grid-wrap", grid_mode=True)[:size])
-
-
-def _ramp(t: Array, colours) -> Array:
-    """Map ``t`` (any shape, clipped to [0, 1]) along a piecewise-linear colour ramp -> ``[..., 3]``."""
-    colours = np.asarray(colours, dtype=np.float64)
-    pos = np.clip(t, 0.0, 1.0) * (len(colours) - 1)
-    i = np.minimum(pos.astype(np.int64), len(colours) - 2)
-    f = (pos - i)[..., None]
-    return colours[i] * (1.0 - f) + colours[i + 1] * f
-
-
-def _to_uint8(a: Array) -> Array:
-    """Round and clip a float image in 0..255 to ``uint8``."""
-    return np.clip(np.rint(a), 0, 255).astype(np.uint8)
-
-
-def _px(value: float, s: float, minimum: int = 1) -> int:
-    """A length of ``value`` pixels at 512 px, scaled by ``s = size / 512``, at least ``minimum``."""
-    return max(minimum, int(round(value * s)))
-
-
-def _edges(labels: Array) -> Array:
-    """``[H, W]`` bool: pixels whose right or lower neighbour has a different label."""
-    edge = np.zeros(labels.shape, dtype=bool)
-    edge[:, :-1] |= labels[:, 1:] != labels[:, :-1]
-    edge[:-1, :] |= labels[1:, :] != labels[:-1, :]
-    return edge
-
-
-def _thicken(mask: Array, radius: int) -> Array:
-    """Dilate a bool mask by ``radius`` pixels (a no-op for ``radius < 1``)."""
-    if radius < 1:
-        return mask
-    return ndimage.binary_dilation(mask, iterations=radius)
-
-
-def _reduce(img: Image.Image, factor: int) -> Array:
-    """Box-downsample a supersampled PIL image (integer arithmetic) -> ``uint8`` array."""
-    return np.array(img.reduce(factor), dtype=np.uint8)
-
-
-def _grain(rng: np.random.Generator, size: int, amount: float) -> Array:
-    """Paper/canvas mottling: ``[size, size, 1]`` multiplicative factor in ``1 +- amount / 2``.
-
-    Smooth mottling only: per-pixel noise would bloat the PNGs without being visible.
-    """
-    return (1.0 + amount * (_noise(rng, size, cells=4, octaves=3, persistence=0.6) - 0.5))[..., None]
-
-
-# ----------------------------------------------------------------------------- generators
 
 
 def make_stained_glass(size: int, rng: np.random.Generator) -> Array:
@@ -174,7 +40,7 @@ def make_stained_glass(size: int, rng: np.random.Generator) -> Array:
         ``[size, size, 3]`` uint8.
     """
     s = size / 512
-    y, x = _grid(size)
+    y, x = nz.grid(size)
     # Voronoi panes from a jittered grid of seeds.
     n = 12
     gy, gx = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
@@ -216,15 +82,15 @@ def make_stained_glass(size: int, rng: np.random.Generator) -> Array:
     # Glass shading: panes glow at their seed, plus a mottled glass texture.
     radius = size / n * 0.75
     glow = 1.18 - 0.5 * np.clip(dist / radius, 0.0, 1.3)
-    mottle = 0.85 + 0.3 * _noise(rng, size, cells=28, octaves=2)
-    light = 0.8 + 0.35 * _noise(rng, size, cells=2, octaves=1)
+    mottle = 0.85 + 0.3 * nz.value_noise(rng, size, cells=28, octaves=2)
+    light = 0.8 + 0.35 * nz.value_noise(rng, size, cells=2, octaves=1)
     img = reg_colour[inv] * (glow * mottle * light)[..., None]
 
-    lead = _thicken(_edges(inv), _px(2, s, 0))
-    lead |= _thicken(np.abs(r - 0.475) < 1.5 / size, _px(3, s, 0))
-    lead_col = 28 + 20 * _noise(rng, size, cells=40)
+    lead = nz.thicken(nz.edges(inv), nz.px(2, s, 0))
+    lead |= nz.thicken(np.abs(r - 0.475) < 1.5 / size, nz.px(3, s, 0))
+    lead_col = 28 + 20 * nz.value_noise(rng, size, cells=40)
     img = np.where(lead[..., None], lead_col[..., None] * np.array([1.0, 0.95, 1.05]), img)
-    return _to_uint8(img)
+    return nz.to_uint8(img)
 
 
 def make_brush_strokes(size: int, rng: np.random.Generator) -> Array:
@@ -241,9 +107,9 @@ def make_brush_strokes(size: int, rng: np.random.Generator) -> Array:
         ``[size, size, 3]`` uint8.
     """
     s, ss = size / 512, 2
-    y, x = _grid(size)
+    y, x = nz.grid(size)
     # Flow field: a smooth noise angle plus swirling vortices; hills flow sideways.
-    base = 2 * np.pi * 1.5 * _noise(rng, size, cells=3, octaves=2)
+    base = 2 * np.pi * 1.5 * nz.value_noise(rng, size, cells=3, octaves=2)
     vx, vy = 0.5 * np.cos(base), 0.5 * np.sin(base)
     vortices = [(rng.uniform(0.18, 0.32), rng.uniform(0.2, 0.4), 0.17),
                 (rng.uniform(0.3, 0.45), rng.uniform(0.6, 0.8), 0.13),
@@ -256,7 +122,7 @@ def make_brush_strokes(size: int, rng: np.random.Generator) -> Array:
         vx += w * (-dy / d + 0.15 * dx / d)
         vy += w * (dx / d + 0.15 * dy / d)
         glow = np.maximum(glow, np.exp(-(d / (0.45 * rad)) ** 2))
-    hill_line = 0.66 + 0.08 * (_noise1d(rng, size, cells=4) - 0.5) * 2
+    hill_line = 0.66 + 0.08 * (nz.noise1d(rng, size, cells=4) - 0.5) * 2
     hill = np.clip((y - hill_line[None, :]) * 40, 0, 1)
     vx = vx * (1 - hill) + 1.0 * hill
     vy = vy * (1 - hill) + 0.25 * np.sin(x * 9) * hill
@@ -269,17 +135,17 @@ def make_brush_strokes(size: int, rng: np.random.Generator) -> Array:
     vy = vy * (1 - cyp) - 1.0 * cyp
     angle = np.arctan2(vy, vx)
 
-    sky = _ramp(_noise(rng, size, cells=3, octaves=3),
+    sky = nz.ramp(nz.value_noise(rng, size, cells=3, octaves=3),
                 [(10, 25, 75), (25, 60, 150), (55, 105, 190), (110, 165, 215), (180, 210, 225)])
-    warm = _ramp(_noise(rng, size, cells=5, octaves=2), [(250, 240, 175), (245, 205, 60), (225, 140, 35)])
+    warm = nz.ramp(nz.value_noise(rng, size, cells=5, octaves=2), [(250, 240, 175), (245, 205, 60), (225, 140, 35)])
     colour = sky * (1 - glow[..., None]) + warm * glow[..., None]
-    land = _ramp(_noise(rng, size, cells=6, octaves=2),
+    land = nz.ramp(nz.value_noise(rng, size, cells=6, octaves=2),
                  [(12, 28, 50), (25, 60, 75), (45, 90, 80), (110, 115, 60), (30, 45, 100)])
     colour = colour * (1 - hill[..., None]) + land * hill[..., None]
-    tree = _ramp(_noise(rng, size, cells=12), [(5, 14, 12), (15, 40, 28), (45, 62, 30), (12, 20, 42)])
+    tree = nz.ramp(nz.value_noise(rng, size, cells=12), [(5, 14, 12), (15, 40, 28), (45, 62, 30), (12, 20, 42)])
     colour = colour * (1 - cyp[..., None]) + tree * cyp[..., None]
 
-    under = _to_uint8(ndimage.gaussian_filter(colour, sigma=(6 * s, 6 * s, 0)))
+    under = nz.to_uint8(ndimage.gaussian_filter(colour, sigma=(6 * s, 6 * s, 0)))
     canvas = Image.fromarray(under).resize((size * ss, size * ss), Image.Resampling.BILINEAR)
     draw = ImageDraw.Draw(canvas)
     layers = [(1100, 56, 12.0), (2600, 34, 7.0), (4200, 20, 4.0)]  # (count, length px, width px)
@@ -292,7 +158,7 @@ def make_brush_strokes(size: int, rng: np.random.Generator) -> Array:
         bright = rng.uniform(0.82, 1.22, (m, 1))
         ix = np.clip(px.astype(int), 0, size - 1)
         iy = np.clip(py.astype(int), 0, size - 1)
-        cols = _to_uint8(colour[iy, ix] * bright + jitter)
+        cols = nz.to_uint8(colour[iy, ix] * bright + jitter)
         pts = [(px, py)]
         step = length * s / steps
         for _ in range(steps):
@@ -313,7 +179,7 @@ def make_brush_strokes(size: int, rng: np.random.Generator) -> Array:
             for ex, ey in (line[0], line[-1]):
                 draw.ellipse((ex - r, ey - r, ex + r, ey + r), fill=c)
             draw.line([(px_ - hw, py_ - hw) for px_, py_ in line[1:-1]], fill=hi, width=hw)
-    return _reduce(canvas, ss)
+    return nz.downsample(canvas, ss)
 
 
 def make_pointillism(size: int, rng: np.random.Generator) -> Array:
@@ -327,27 +193,27 @@ def make_pointillism(size: int, rng: np.random.Generator) -> Array:
         ``[size, size, 3]`` uint8.
     """
     s, ss = size / 512, 2
-    y, x = _grid(size)
-    scene = _ramp(y / 0.6, [(80, 140, 220), (140, 190, 235), (245, 225, 170), (250, 170, 120)])
+    y, x = nz.grid(size)
+    scene = nz.ramp(y / 0.6, [(80, 140, 220), (140, 190, 235), (245, 225, 170), (250, 170, 120)])
     sun_y, sun_x = rng.uniform(0.18, 0.3), rng.uniform(0.6, 0.8)
     sd = np.hypot(y - sun_y, x - sun_x)
     sun = np.clip((0.085 - sd) * 60, 0, 1)[..., None]
     halo = np.exp(-(sd / 0.2) ** 2)[..., None]
     scene = scene * (1 - 0.6 * halo) + np.array([255, 210, 120]) * 0.6 * halo
     scene = scene * (1 - sun) + np.array([255, 240, 120]) * sun
-    hills = 0.5 + 0.12 * (_noise1d(rng, size, cells=4) - 0.5) * 2
+    hills = 0.5 + 0.12 * (nz.noise1d(rng, size, cells=4) - 0.5) * 2
     m_hill = (y > hills[None, :])[..., None]
-    hill_col = _ramp(_noise(rng, size, cells=4, octaves=2), [(90, 80, 160), (120, 110, 180), (80, 130, 150)])
+    hill_col = nz.ramp(nz.value_noise(rng, size, cells=4, octaves=2), [(90, 80, 160), (120, 110, 180), (80, 130, 150)])
     scene = np.where(m_hill, hill_col, scene)
-    water = 0.62 + 0.02 * (_noise1d(rng, size, cells=3) - 0.5)
+    water = 0.62 + 0.02 * (nz.noise1d(rng, size, cells=3) - 0.5)
     m_water = (y > water[None, :])[..., None]
-    ripple = 0.5 + 0.5 * np.sin(y * size * 0.35 + 3 * _noise(rng, size, cells=8))
-    water_col = _ramp(0.3 * ripple + 0.7 * (y - 0.6) / 0.15, [(120, 170, 225), (60, 110, 190), (40, 80, 160)])
+    ripple = 0.5 + 0.5 * np.sin(y * size * 0.35 + 3 * nz.value_noise(rng, size, cells=8))
+    water_col = nz.ramp(0.3 * ripple + 0.7 * (y - 0.6) / 0.15, [(120, 170, 225), (60, 110, 190), (40, 80, 160)])
     scene = np.where(m_water, water_col, scene)
-    meadow = 0.76 + 0.06 * (_noise1d(rng, size, cells=3) - 0.5) * 2
+    meadow = 0.76 + 0.06 * (nz.noise1d(rng, size, cells=3) - 0.5) * 2
     m_meadow = (y > meadow[None, :])[..., None]
-    grass = _ramp(_noise(rng, size, cells=10, octaves=2), [(40, 110, 50), (90, 160, 60), (180, 190, 70)])
-    flowers = (_noise(rng, size, cells=40) > 0.78)[..., None]
+    grass = nz.ramp(nz.value_noise(rng, size, cells=10, octaves=2), [(40, 110, 50), (90, 160, 60), (180, 190, 70)])
+    flowers = (nz.value_noise(rng, size, cells=40) > 0.78)[..., None]
     grass = np.where(flowers, np.array([235, 80, 60]), grass)
     scene = np.where(m_meadow, grass, scene)
     # Two round trees on the meadow.
@@ -356,7 +222,7 @@ def make_pointillism(size: int, rng: np.random.Generator) -> Array:
         td = np.hypot((y - ty) / 1.2, x - tx)
         trunk = (np.abs(x - tx) < 0.012) & (y > ty) & (y < ty + 1.9 * tr)
         scene = np.where(trunk[..., None], np.array([90, 60, 40]), scene)
-        scene = np.where((td < tr)[..., None], _ramp(1 - td / tr, [(20, 70, 50), (50, 130, 60), (110, 170, 70)]), scene)
+        scene = np.where((td < tr)[..., None], nz.ramp(1 - td / tr, [(20, 70, 50), (50, 130, 60), (110, 170, 70)]), scene)
 
     ground = np.full((size * ss, size * ss, 3), (244, 236, 215), dtype=np.uint8)
     canvas = Image.fromarray(ground)
@@ -370,12 +236,12 @@ def make_pointillism(size: int, rng: np.random.Generator) -> Array:
         use_accent = rng.random(m) < 0.22
         accent = accents[rng.integers(0, len(accents), m)]
         cols = np.where(use_accent[:, None], 0.45 * base + 0.55 * accent, base) + rng.normal(0, 14, (m, 3))
-        cols = _to_uint8(cols * rng.uniform(0.9, 1.12, (m, 1)))
+        cols = nz.to_uint8(cols * rng.uniform(0.9, 1.12, (m, 1)))
         rad = radius * s * ss * rng.uniform(0.75, 1.25, m)
         for i in range(m):
             cx, cy, r = px[i] * ss, py[i] * ss, max(0.7, rad[i])
             draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=tuple(int(v) for v in cols[i]))
-    return _reduce(canvas, ss)
+    return nz.downsample(canvas, ss)
 
 
 def make_waves(size: int, rng: np.random.Generator) -> Array:
@@ -393,9 +259,9 @@ def make_waves(size: int, rng: np.random.Generator) -> Array:
     """
     s, ss = size / 512, 2
     S = size * ss
-    y, x = _grid(size)
-    paper = _ramp(y / 0.42, [(238, 226, 196), (236, 218, 180), (228, 200, 160)]) * _grain(rng, size, 0.08)
-    canvas = Image.fromarray(_to_uint8(paper)).resize((S, S), Image.Resampling.BILINEAR)
+    y, x = nz.grid(size)
+    paper = nz.ramp(y / 0.42, [(238, 226, 196), (236, 218, 180), (228, 200, 160)]) * nz.grain(rng, size, 0.08)
+    canvas = Image.fromarray(nz.to_uint8(paper)).resize((S, S), Image.Resampling.BILINEAR)
     draw = ImageDraw.Draw(canvas)
     navy = (18, 32, 70)
     # Sun, distant mountain, and stylised cloud bands.
@@ -423,7 +289,7 @@ def make_waves(size: int, rng: np.random.Generator) -> Array:
         k = q / amp
         x0 = rng.uniform(0, 2 * np.pi / k)
         theta = np.linspace(k * (-0.1 * S - x0), k * (1.1 * S - x0), 900)
-        mod = 0.75 + 0.5 * _noise1d(rng, 900, cells=5)
+        mod = 0.75 + 0.5 * nz.noise1d(rng, 900, cells=5)
         r = amp * mod
         cx = theta / k - amp * np.sin(theta) + x0
         cy = base - r * np.cos(theta)
@@ -453,7 +319,7 @@ def make_waves(size: int, rng: np.random.Generator) -> Array:
                 ex, ey = cx[t], cy[t] - ll
                 draw.ellipse((ex - rr, ey - rr, ex + rr, ey + rr), fill=(246, 244, 236), outline=navy,
                              width=max(1, lw // 2))
-    return _reduce(canvas, ss)
+    return nz.downsample(canvas, ss)
 
 
 def make_cubist(size: int, rng: np.random.Generator) -> Array:
@@ -469,7 +335,7 @@ def make_cubist(size: int, rng: np.random.Generator) -> Array:
         ``[size, size, 3]`` uint8.
     """
     s = size / 512
-    y, x = _grid(size)
+    y, x = nz.grid(size)
     code = np.zeros((size, size), dtype=np.int64)
     n_lines = 15
     for k in range(n_lines):
@@ -502,10 +368,10 @@ def make_cubist(size: int, rng: np.random.Generator) -> Array:
     dots = (np.hypot(np.mod(u, 1.0) - 0.5, np.mod(v, 1.0) - 0.5) < 0.22) & (kind == 1)
     img = np.where(stripes[..., None], img * 0.55, img)
     img = np.where(dots[..., None], img * 0.5 + 110, img)
-    edge = _thicken(_edges(inv), _px(1.5, s, 0))
+    edge = nz.thicken(nz.edges(inv), nz.px(1.5, s, 0))
     img = np.where(edge[..., None], np.array([40, 30, 22]), img)
-    img *= _grain(rng, size, 0.12)
-    return _to_uint8(img)
+    img *= nz.grain(rng, size, 0.12)
+    return nz.to_uint8(img)
 
 
 def make_mondrian(size: int, rng: np.random.Generator) -> Array:
@@ -555,9 +421,9 @@ def make_mondrian(size: int, rng: np.random.Generator) -> Array:
         if box[2] >= box[0] and box[3] >= box[1]:
             draw.rectangle(box, fill=colours[name])
     arr = np.asarray(img, dtype=np.float64)
-    streak = _normalise(ndimage.gaussian_filter(rng.standard_normal((size, size)), sigma=(0.7, 10 * s + 0.5)))
+    streak = nz.normalise(ndimage.gaussian_filter(rng.standard_normal((size, size)), sigma=(0.7, 10 * s + 0.5)))
     texture = 1.0 + 0.1 * (streak - 0.5) + 0.0
-    return _to_uint8(arr * texture[..., None] * _grain(rng, size, 0.05))
+    return nz.to_uint8(arr * texture[..., None] * nz.grain(rng, size, 0.05))
 
 
 def make_hatching(size: int, rng: np.random.Generator) -> Array:
@@ -574,12 +440,12 @@ def make_hatching(size: int, rng: np.random.Generator) -> Array:
         ``[size, size, 3]`` uint8.
     """
     s = size / 512
-    y, x = _grid(size)
-    horizon = 0.6 + 0.04 * (_noise1d(rng, size, cells=3) - 0.5)
-    clouds = _noise(rng, size, cells=3, octaves=3)
+    y, x = nz.grid(size)
+    horizon = 0.6 + 0.04 * (nz.noise1d(rng, size, cells=3) - 0.5)
+    clouds = nz.value_noise(rng, size, cells=3, octaves=3)
     tone = 1.05 - 0.55 * np.clip((clouds - 0.55) / 0.3, 0, 1) - 0.2 * np.clip(y / 0.6, 0, 1) ** 4
     ground = y > horizon[None, :]
-    floor = 0.88 - 0.3 * (y - 0.6) / 0.4 + 0.25 * (_noise(rng, size, cells=5, octaves=2) - 0.5)
+    floor = 0.88 - 0.3 * (y - 0.6) / 0.4 + 0.25 * (nz.value_noise(rng, size, cells=5, octaves=2) - 0.5)
     tone = np.where(ground, floor, tone)
     light = np.array([-0.55, -0.65, 0.55])
     light = light / math.sqrt(float(light @ light))
@@ -613,19 +479,19 @@ def make_hatching(size: int, rng: np.random.Generator) -> Array:
         u = (x * np.cos(a) + y * np.sin(a)) * size
         for k, (cy, cx, cr) in enumerate(spheres):  # curved hatching on the spheres
             u = np.where(owner == k, np.hypot(x - cx - ox * cr, y - cy - oy * cr) * size, u)
-        u = u + (_noise(rng, size, cells=7) - 0.5) * period * 1.2
+        u = u + (nz.value_noise(rng, size, cells=7) - 0.5) * period * 1.2
         dist = np.abs(np.mod(u, period) - period / 2)
         strength = np.clip((thr - tone) / 0.12, 0, 1)
-        pen = 0.55 + 0.45 * (_noise(rng, size, cells=size / 12) > 0.22)
+        pen = 0.55 + 0.45 * (nz.value_noise(rng, size, cells=size / 12) > 0.22)
         half_w = 0.8 * max(s, 0.6) * strength * pen
         coverage = np.minimum(np.clip(half_w + 0.5 - dist, 0, 1), np.minimum(1.0, 2 * half_w))
         ink = np.maximum(ink, coverage)
     ink = np.maximum(ink, outline)
     horizon_line = np.clip(line_w / 2 + 0.5 - np.abs(y - horizon[None, :]) * size, 0, 1) * (owner < 0)
     ink = np.maximum(ink, 0.85 * horizon_line)
-    paper = np.array([244, 234, 210]) * _grain(rng, size, 0.08)
+    paper = np.array([244, 234, 210]) * nz.grain(rng, size, 0.08)
     ink_col = np.array([48, 32, 26])
-    return _to_uint8(paper * (1 - ink[..., None]) + ink_col * ink[..., None])
+    return nz.to_uint8(paper * (1 - ink[..., None]) + ink_col * ink[..., None])
 
 
 def make_marbling(size: int, rng: np.random.Generator) -> Array:
@@ -641,7 +507,7 @@ def make_marbling(size: int, rng: np.random.Generator) -> Array:
     Returns:
         ``[size, size, 3]`` uint8.
     """
-    y, x = _grid(size)
+    y, x = nz.grid(size)
     u, v = x.copy(), y.copy()
     for _ in range(4):  # undo swirls
         cy, cx = rng.uniform(0.15, 0.85, 2)
@@ -650,13 +516,13 @@ def make_marbling(size: int, rng: np.random.Generator) -> Array:
         ang = -strength * np.exp(-(np.hypot(dy, dx) / rad) ** 2)
         ca, sa = np.cos(ang), np.sin(ang)
         u, v = cx + dx * ca - dy * sa, cy + dx * sa + dy * ca
-    u = u + 0.05 * (_noise(rng, size, cells=3, octaves=2) - 0.5)
-    v = v + 0.05 * (_noise(rng, size, cells=3, octaves=2) - 0.5)
+    u = u + 0.05 * (nz.value_noise(rng, size, cells=3, octaves=2) - 0.5)
+    v = v + 0.05 * (nz.value_noise(rng, size, cells=3, octaves=2) - 0.5)
     v = v - 0.035 * np.sin(2 * np.pi * 7 * u + rng.uniform(0, 2 * np.pi))  # comb
     v = v - 0.06 * np.sin(2 * np.pi * 1.5 * u + rng.uniform(0, 2 * np.pi))  # wave
     palette = np.array([(20, 40, 75), (20, 115, 125), (215, 170, 60), (125, 30, 50), (236, 226, 200),
                         (190, 95, 50), (60, 130, 90)], dtype=np.float64)
-    bands = v * 16 + 0.5 * (_noise(rng, size, cells=5) - 0.5)
+    bands = v * 16 + 0.5 * (nz.value_noise(rng, size, cells=5) - 0.5)
     lo = int(np.floor(bands.min()))
     i = np.floor(bands).astype(np.int64) - lo
     table = palette[rng.integers(0, len(palette), int(i.max()) + 2)]
@@ -672,8 +538,8 @@ def make_marbling(size: int, rng: np.random.Generator) -> Array:
         img *= (1 - 0.6 * np.exp(-(((d - 1) / 0.08) ** 2)))[..., None]
     veins = np.exp(-((f / 0.035) ** 2)) + np.exp(-(((1 - f) / 0.02) ** 2))
     img *= (1 - 0.45 * np.clip(veins, 0, 1))[..., None]
-    img *= _grain(rng, size, 0.1)
-    return _to_uint8(img)
+    img *= nz.grain(rng, size, 0.1)
+    return nz.to_uint8(img)
 
 
 _GENERATORS: dict[str, Callable[[int, np.random.Generator], Array]] = {
@@ -687,16 +553,9 @@ _GENERATORS: dict[str, Callable[[int, np.random.Generator], Array]] = {
     "marbling": make_marbling,
 }
 
+
 #: Names of the procedural styles (each a ``make_<name>`` function here).
 STYLE_NAMES: tuple[str, ...] = tuple(_GENERATORS)
-DEFAULT_STYLE = "brush_strokes"
-
-
-# ----------------------------------------------------------------------------- public API
-
-
-def _unknown(name: object, kind: str, valid: Iterable[str]) -> ValueError:
-    return ValueError(f"unknown {kind} {name!r}; valid names: {', '.join(valid)}")
 
 
 def make_style(name: str, *, size: int = STYLE_SIZE, seed: int = 0) -> Array:
@@ -720,294 +579,3 @@ def make_style(name: str, *, size: int = STYLE_SIZE, seed: int = 0) -> Array:
     out = _GENERATORS[name](int(size), np.random.default_rng(seed))
     assert out.shape == (size, size, 3) and out.dtype == np.uint8, (name, out.shape, out.dtype)
     return out
-
-
-def is_bundled(name: str) -> bool:
-    """Whether ``name`` is a bundled content photo or style image."""
-    return bundled_kind(name) is not None
-
-
-def bundled_kind(name: str) -> Literal["content", "style"] | None:
-    """``"content"`` or ``"style"`` for a bundled name, ``None`` otherwise."""
-    if name in CONTENT_NAMES:
-        return "content"
-    if name in STYLE_NAMES:
-        return "style"
-    return None
-
-
-def _resize_longest(img: Array, size: int) -> Array:
-    """Resize ``[H, W, 3]`` uint8 so its longest side is ``size`` (PIL Lanczos, anti-aliased)."""
-    h, w = img.shape[:2]
-    if max(h, w) == size:
-        return img
-    scale = size / max(h, w)
-    new = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return np.asarray(Image.fromarray(img).resize(new, Image.Resampling.LANCZOS), dtype=np.uint8)
-
-
-def _check_size(size: int | None) -> None:
-    if size is not None and (isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1):
-        raise ValueError(f"size must be a positive integer or None, got {size!r}")
-
-
-def _read_png(path: Path) -> Array | None:
-    if not path.is_file():
-        return None
-    with Image.open(path) as im:
-        return np.asarray(im.convert("RGB"), dtype=np.uint8)
-
-
-def _content_uint8(name: str) -> Array:
-    """The content photo as stored in ``data/content``: ``[H, W, 3]`` uint8, longest side <= 384."""
-    import skimage.data
-
-    img = np.asarray(getattr(skimage.data, name)())
-    if img.ndim == 2:
-        img = np.stack([img] * 3, axis=-1)
-    img = np.ascontiguousarray(img[..., :3]).astype(np.uint8)
-    if max(img.shape[:2]) > CONTENT_MAX_SIDE:
-        img = _resize_longest(img, CONTENT_MAX_SIDE)
-    return img
-
-
-def bundled_path(name: str, kind: Literal["content", "style"]) -> Path:
-    """Where a bundled image's PNG lives: ``data/content/<name>.png`` or ``data/styles/<name>.png``.
-
-    Raises:
-        ValueError: ``name`` is not one of :data:`CONTENT_NAMES` / :data:`STYLE_NAMES`.
-    """
-    names = CONTENT_NAMES if kind == "content" else STYLE_NAMES
-    if name not in names:
-        raise _unknown(name, "content image" if kind == "content" else "style", names)
-    return DATA_DIR / ("content" if kind == "content" else "styles") / f"{name}.png"
-
-
-def _bundled(name: str, kind: Literal["content", "style"], size: int | None) -> Array:
-    """A bundled image as float32: the PNG in ``data/`` when present, else made afresh (same pixels)."""
-    path = bundled_path(name, kind)
-    _check_size(size)
-    img = _read_png(path)
-    if img is None:
-        img = _content_uint8(name) if kind == "content" else make_style(name, size=STYLE_SIZE)
-    if size is not None:
-        img = _resize_longest(img, int(size))
-    return img.astype(np.float32) / 255.0
-
-
-def content_image(name: str, *, size: int | None = None) -> Array:
-    """A bundled content photo.
-
-    Reads ``data/content/<name>.png`` when present, else takes it from ``skimage.data``.
-
-    Args:
-        name: one of :data:`CONTENT_NAMES`.
-        size: if given, resize (Lanczos) so that the longest side is ``size`` pixels.
-
-    Returns:
-        ``[H, W, 3]`` float32 in ``[0, 1]``.
-    """
-    return _bundled(name, "content", size)
-
-
-def style_image(name: str, *, size: int | None = None) -> Array:
-    """A bundled style image.
-
-    Reads ``data/styles/<name>.png`` when present, else paints it with :func:`make_style`
-    at 512 px (the same pixels).
-
-    Args:
-        name: one of :data:`STYLE_NAMES`.
-        size: if given, resize (Lanczos) so that the longest side is ``size`` pixels.
-
-    Returns:
-        ``[H, W, 3]`` float32 in ``[0, 1]``.
-    """
-    return _bundled(name, "style", size)
-
-
-def load_input(source, *, kind: Literal["content", "style"], size: int | None = None,
-               max_size: int = 4096) -> Array:
-    """A content or style image from a bundled name or anything :func:`gantransfer.images.load_image` takes.
-
-    Args:
-        source: a bundled name of ``kind``, a path, URL, bytes, PIL image or array.
-        kind: ``"content"`` or ``"style"`` (which bundled names are accepted).
-        size: if given, resize so that the longest side is ``size`` pixels.
-        max_size: larger files are downscaled to this while loading.
-
-    Returns:
-        ``[H, W, 3]`` float32 in ``[0, 1]``.
-
-    Raises:
-        ValueError: for an unknown name that is not an existing file either, or a bad image.
-    """
-    from . import images
-
-    if kind not in ("content", "style"):
-        raise ValueError(f"kind must be 'content' or 'style', got {kind!r}")
-    _check_size(size)
-    names = CONTENT_NAMES if kind == "content" else STYLE_NAMES
-    if isinstance(source, str) and source in names:
-        return _bundled(source, kind, size)
-    if isinstance(source, (str, Path)) and not str(source).startswith(("http://", "https://")) \
-            and not Path(source).exists():
-        raise ValueError(f"{source!r} is neither a bundled {kind} name nor an existing file; "
-                         f"bundled {kind} names: {', '.join(names)}")
-    img = images.load_image(source, max_size=max_size)
-    return images.resize_longest(img, int(size)) if size is not None else img
-
-
-def png_bytes(img: Array) -> bytes:
-    """Encode ``[H, W, 3]`` uint8 as PNG with fixed options (no metadata, ``optimize=False``).
-
-    The bytes are reproducible for a given Pillow/zlib build.
-    """
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(img, dtype=np.uint8)).save(
-        buf, format="PNG", optimize=False, compress_level=9)
-    return buf.getvalue()
-
-
-def _write(directory: Path, items: Iterable[tuple[str, Array]]) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, img in items:
-        path = directory / f"{name}.png"
-        path.write_bytes(png_bytes(img))
-        paths.append(path)
-    return paths
-
-
-def regenerate_styles(directory: Path | None = None) -> list[Path]:
-    """Write every style as ``<directory>/<name>.png`` (512 px, seed 0).
-
-    Args:
-        directory: target folder; defaults to ``DATA_DIR / "styles"``.
-
-    Returns:
-        The written paths, in :data:`STYLE_NAMES` order.
-    """
-    directory = Path(directory) if directory is not None else DATA_DIR / "styles"
-    return _write(directory, ((n, make_style(n)) for n in STYLE_NAMES))
-
-
-def regenerate_contents(directory: Path | None = None) -> list[Path]:
-    """Write every content photo as ``<directory>/<name>.png`` (longest side <= 384 px).
-
-    Args:
-        directory: target folder; defaults to ``DATA_DIR / "content"``.
-
-    Returns:
-        The written paths, in :data:`CONTENT_NAMES` order.
-    """
-    directory = Path(directory) if directory is not None else DATA_DIR / "content"
-    return _write(directory, ((n, _content_uint8(n)) for n in CONTENT_NAMES))
-
-
-_LABEL_H = 22
-_PAD = 8
-
-
-def _font(px: int):
-    try:
-        return ImageFont.load_default(size=px)
-    except TypeError:  # Pillow < 10.1
-        return ImageFont.load_default()
-
-
-def contact_sheet(names: Iterable[str] | None = None, *, kind: Literal["style", "content"] = "style",
-                  thumb: int = 192, columns: int = 4) -> Array:
-    """A grid of thumbnails, each with its name written under it.
-
-    With ``n`` names, ``c = min(columns, n)`` columns and ``r = ceil(n / c)`` rows, the sheet is
-    ``[r * (thumb + 22 + 8) + 8, c * (thumb + 8) + 8, 3]`` uint8 (white background; each
-    thumbnail fits a ``thumb`` x ``thumb`` cell, centred).
-
-    Args:
-        names: bundled names of ``kind``; defaults to all of them.
-        kind: ``"style"`` or ``"content"``.
-        thumb: side of a thumbnail cell in pixels (>= 16).
-        columns: maximum number of columns (>= 1).
-
-    Returns:
-        ``[H, W, 3]`` uint8.
-    """
-    if kind not in ("style", "content"):
-        raise ValueError(f"kind must be 'style' or 'content', got {kind!r}")
-    valid = STYLE_NAMES if kind == "style" else CONTENT_NAMES
-    names = list(valid if names is None else names)
-    if not names:
-        raise ValueError("names must not be empty")
-    for n in names:
-        if n not in valid:
-            raise _unknown(n, kind, valid)
-    if thumb < 16:
-        raise ValueError(f"thumb must be >= 16, got {thumb!r}")
-    if columns < 1:
-        raise ValueError(f"columns must be >= 1, got {columns!r}")
-    load = style_image if kind == "style" else content_image
-    cols = min(columns, len(names))
-    rows = math.ceil(len(names) / cols)
-    cell_w, cell_h = thumb + _PAD, thumb + _LABEL_H + _PAD
-    sheet = Image.new("RGB", (cols * cell_w + _PAD, rows * cell_h + _PAD), (255, 255, 255))
-    draw = ImageDraw.Draw(sheet)
-    font = _font(14)
-    for k, name in enumerate(names):
-        r, c = divmod(k, cols)
-        img = _to_uint8(load(name, size=thumb) * 255.0)
-        h, w = img.shape[:2]
-        x0, y0 = _PAD + c * cell_w, _PAD + r * cell_h
-        sheet.paste(Image.fromarray(img), (x0 + (thumb - w) // 2, y0 + (thumb - h) // 2))
-        text_w = draw.textlength(name, font=font)
-        draw.text((x0 + (thumb - text_w) / 2, y0 + thumb + 3), name, fill=(20, 20, 20), font=font)
-    return np.asarray(sheet, dtype=np.uint8)
-
-
-# ----------------------------------------------------------------------------- command line
-
-
-def _check(directory: Path, items: Iterable[tuple[str, Array]]) -> list[str]:
-    """Names whose PNG in ``directory`` is missing or differs from a fresh generation."""
-    bad = []
-    for name, img in items:
-        path = directory / f"{name}.png"
-        if not path.is_file() or path.read_bytes() != png_bytes(img):
-            bad.append(str(path))
-    return bad
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m gantransfer.samples [--check] [--only styles|contents] [--data-dir DIR]``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m gantransfer.samples",
-        description="Regenerate (or --check) the bundled content photos and style images in data/.")
-    parser.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 if any file differs from a fresh generation")
-    parser.add_argument("--only", choices=("styles", "contents"), help="only one kind of image")
-    parser.add_argument("--data-dir", type=Path, default=DATA_DIR, help=f"default: {DATA_DIR}")
-    args = parser.parse_args(argv)
-    styles_dir, content_dir = args.data_dir / "styles", args.data_dir / "content"
-    do_styles, do_contents = args.only in (None, "styles"), args.only in (None, "contents")
-    if args.check:
-        bad = []
-        if do_styles:
-            bad += _check(styles_dir, ((n, make_style(n)) for n in STYLE_NAMES))
-        if do_contents:
-            bad += _check(content_dir, ((n, _content_uint8(n)) for n in CONTENT_NAMES))
-        for path in bad:
-            print(f"differs: {path}", file=sys.stderr)
-        print("ok" if not bad else f"{len(bad)} file(s) differ; run python -m gantransfer.samples")
-        return 1 if bad else 0
-    written = []
-    if do_styles:
-        written += regenerate_styles(styles_dir)
-    if do_contents:
-        written += regenerate_contents(content_dir)
-    for path in written:
-        print(f"wrote {path} ({path.stat().st_size} bytes)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

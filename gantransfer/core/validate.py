@@ -5,6 +5,8 @@ tracers and only their static shape and dtype can be checked.
 """
 from __future__ import annotations
 
+import operator
+
 import math
 import numbers
 
@@ -32,10 +34,14 @@ def check_features(x, name: str = "features", *, min_ndim: int = 3) -> jax.Array
 
 def check_count(value, name: str, *, minimum: int = 1) -> int:
     """A Python ``int`` (not a bool) >= ``minimum``: a number of steps, levels, items; else a ValueError naming it."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        wanted = {1: "a positive integer", 0: "a non-negative integer"}.get(minimum, f"an integer >= {minimum}")
+    wanted = {1: "a positive integer", 0: "a non-negative integer"}.get(minimum, f"an integer >= {minimum}")
+    try:
+        number = None if isinstance(value, bool) else operator.index(value)   # int or a NumPy integer
+    except TypeError:
+        number = None
+    if number is None or number < minimum:
         raise ValueError(f"{name} must be {wanted}; got {value!r}")
-    return value
+    return int(number)
 
 
 def check_weight(value, name: str = "weight", *, allow_zero: bool = True):

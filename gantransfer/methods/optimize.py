@@ -88,7 +88,7 @@ class TransferConfig:
       report_every: yield a :class:`Progress` every this many steps.
       seed: seed of the noise initialisation (the rest is deterministic).
       pyramid_levels: optimise the image as a Laplacian pyramid of this many levels (see
-        :func:`to_pyramid`; 5 is a good choice); 1, the default, optimises the pixels themselves.
+        :func:`pyramid.to_pyramid`; 5 is a good choice); 1, the default, optimises the pixels themselves.
     """
 
     size: int = 256
@@ -192,18 +192,10 @@ class TransferConfig:
 BYTES_PER_PIXEL = 2.1 * 2 ** 30 / 512 ** 2
 
 
-def machine_memory_bytes() -> int:
-    """This machine's physical memory in bytes (16 GiB where the system does not say)."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 16 * 2 ** 30
-
-
 def max_size_for_memory(memory_bytes: int | None = None) -> int:
     """The largest output side (square) whose optimisation fits in ``memory_bytes`` (default: this machine's RAM)."""
     if memory_bytes is None:
-        memory_bytes = machine_memory_bytes()
+        memory_bytes = runtime.machine_memory_bytes()
     return int(math.sqrt(0.8 * memory_bytes / BYTES_PER_PIXEL))
 
 
@@ -328,70 +320,22 @@ def transfer_losses(params, image: jax.Array, problem: dict) -> tuple[jax.Array,
 # ---------------------------------------------------------------------------------------------------
 # What is optimised: the pixels, or a Laplacian pyramid of them.
 
-def pyramid_shapes(height: int, width: int, levels: int) -> tuple[tuple[int, int], ...]:
-    """``(h, w)`` of each pyramid level, finest (the image's own) first; each level halves, rounding up."""
-    shapes = [(int(height), int(width))]
-    for _ in range(levels - 1):
-        h, w = shapes[-1]
-        shapes.append(((h + 1) // 2, (w + 1) // 2))
-    return tuple(shapes)
-
-
-def _upsample(x: jax.Array, hw: tuple[int, int]) -> jax.Array:
-    return jax.image.resize(x, (x.shape[0], *hw, x.shape[-1]), "linear")
-
-
-def to_pyramid(image: jax.Array, levels: int) -> tuple[jax.Array, ...]:
-    """Laplacian pyramid of ``image`` (Burt & Adelson 1983), finest level first.
-
-    Args:
-      image: ``[N, H, W, C]``.
-      levels: number of levels (>= 1); level ``k`` is ``[N, ceil(H / 2^k), ceil(W / 2^k), C]``.
-    Returns:
-      ``(detail_0, …, detail_{L-2}, coarse)``: ``coarse`` is the image shrunk ``L - 1`` times, each
-      detail level what its size adds to the level below it upsampled; :func:`from_pyramid` inverts it exactly.
-    """
-    if image.ndim != 4:
-        raise ValueError(f"image must be [N, H, W, C]; got shape {image.shape}")
-    check_count(levels, "levels")
-    shapes = pyramid_shapes(image.shape[1], image.shape[2], levels)
-    blurred = [image]
-    for hw in shapes[1:]:
-        blurred.append(jax.image.resize(blurred[-1], (image.shape[0], *hw, image.shape[-1]), "linear",
-                                        antialias=True))
-    details = [fine - _upsample(coarse, fine.shape[1:3]) for fine, coarse in zip(blurred, blurred[1:])]
-    return (*details, blurred[-1])
-
-
-def from_pyramid(pyramid) -> jax.Array:
-    """The image ``[N, H, W, C]`` a pyramid from :func:`to_pyramid` stands for (a bare array is returned as is).
-
-    ``image = detail_0 + up(detail_1 + up(… + up(coarse)))`` with bilinear upsampling: linear, so the
-    gradient reaching a coarse level is the fine gradient summed over the pixels it covers.
-    """
-    if not isinstance(pyramid, (tuple, list)):
-        return pyramid
-    image = pyramid[-1]
-    for detail in pyramid[-2::-1]:
-        image = detail + _upsample(image, detail.shape[1:3])
-    return image
-
 
 def _project(pyramid):
     """Keep the image a pyramid stands for in [0, 1]: what clipping removes is taken off the finest level."""
     if not isinstance(pyramid, (tuple, list)):
         return jnp.clip(pyramid, 0.0, 1.0)
-    image = from_pyramid(pyramid)
+    image = pyramid.from_pyramid(pyramid)
     return (pyramid[0] + jnp.clip(image, 0.0, 1.0) - image, *pyramid[1:])
 
 
 def _image_of(pixels) -> jax.Array:
     # Clipped again: composing a projected pyramid can land a rounding error (1e-7) outside [0, 1].
-    return jnp.clip(from_pyramid(pixels), 0.0, 1.0)
+    return jnp.clip(pyramid.from_pyramid(pixels), 0.0, 1.0)
 
 
 def _pyramid_losses(params, pyramid, problem):
-    return transfer_losses(params, from_pyramid(pyramid), problem)
+    return transfer_losses(params, pyramid.from_pyramid(pyramid), problem)
 
 
 @functools.lru_cache(maxsize=None)
@@ -404,7 +348,7 @@ def _adam():
 def adam_step(params, pixels, opt_state, problem):
     """One projected-Adam step: ``(pixels, opt_state) -> (pixels, opt_state, losses)``.
 
-    ``pixels`` is the image ``[1, H, W, 3]`` or its pyramid (:func:`to_pyramid`); after the update the
+    ``pixels`` is the image ``[1, H, W, 3]`` or its pyramid (:func:`pyramid.to_pyramid`); after the update the
     image it stands for is put back into [0, 1].
     """
     (_, losses), grads = jax.value_and_grad(_pyramid_losses, argnums=1, has_aux=True)(params, pixels, problem)
@@ -581,7 +525,7 @@ def _run_scale(params, image, problem, n_steps, config, scale, step, start, shou
     """Steps at one scale; yields progress; returns ``(image, losses, step, stopped)``."""
     history: list[float] = []
     coarse = scale != config.scales[-1] and config.coarse_learning_rate is not None
-    pixels = to_pyramid(image, config.pyramid_levels) if config.pyramid_levels > 1 else image
+    pixels = pyramid.to_pyramid(image, config.pyramid_levels) if config.pyramid_levels > 1 else image
     opt_state = init_optimizer_state(config.optimizer, pixels,
                                      learning_rate=config.coarse_learning_rate if coarse else config.learning_rate)
     done, losses, stopped = 0, {}, False

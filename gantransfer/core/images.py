@@ -119,10 +119,10 @@ def load_image(
         decompression bomb, is too small or too large, has an unsupported shape, dtype, value range or
         colour mode, or the URL could not be fetched. The message names the source.
     """
-    min_size = _positive_int(min_size, "min_size")
-    max_pixels = _positive_int(max_pixels, "max_pixels")
+    min_size = check_count(min_size, "min_size")
+    max_pixels = check_count(max_pixels, "max_pixels")
     if max_size is not None:
-        max_size = _positive_int(max_size, "max_size")
+        max_size = check_count(max_size, "max_size")
         if max_size < min_size:
             raise ValueError(f"max_size ({max_size}) must be at least min_size ({min_size})")
     limits = dict(max_size=max_size, min_size=min_size, max_pixels=max_pixels)
@@ -143,19 +143,6 @@ def load_image(
 
 def _label(name: str | None, default: str) -> str:
     return f"'{name}'" if name else default
-
-
-def _positive_int(value: Any, what: str) -> int:
-    """``value`` as an int >= 1, or a ValueError naming ``what``."""
-    if isinstance(value, bool):
-        raise ValueError(f"{what} must be a positive integer; got {value!r}")
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise ValueError(f"{what} must be a positive integer; got {value!r}") from None
-    if value < 1:
-        raise ValueError(f"{what} must be a positive integer; got {value}")
-    return value
 
 
 def _fetch_url(url: str, label: str) -> bytes:
@@ -446,92 +433,6 @@ def check_image_array(image: Any, *, name: str = "image", batched: bool | None =
 # ----------------------------------------------------------------------------------------------
 
 
-def _check_hwc(image: Any, what: str) -> np.ndarray:
-    """``image`` as a finite float32 ``[H, W, C]`` array, or a ValueError."""
-    array = np.asarray(image)
-    if array.ndim != 3 or 0 in array.shape:
-        raise ValueError(f"{what} expects an image of shape [H, W, C]; got shape {array.shape}")
-    if not (array.dtype.kind == "f" or "float" in array.dtype.name):
-        raise ValueError(f"{what} expects a float image in [0, 1]; got dtype {array.dtype}")
-    array = array.astype(np.float32, copy=False)
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{what}: the image contains NaN or infinite values")
-    return array
-
-
-def _lanczos(array: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Lanczos-resample ``[H, W, C]`` float32 to ``[height, width, C]``, channel by channel in float."""
-    if array.shape[:2] == (height, width):
-        return array.copy()
-    channels = [
-        np.asarray(
-            Image.fromarray(np.ascontiguousarray(array[:, :, c])).resize(
-                (width, height), Image.Resampling.LANCZOS
-            )
-        )
-        for c in range(array.shape[-1])
-    ]
-    out = np.stack(channels, axis=-1).astype(np.float32, copy=False)
-    # Lanczos rings at sharp edges; keep the result inside the input's value range (e.g. [0, 1]).
-    return np.clip(out, array.min(), array.max(), out=out)
-
-
-def resize_longest(image: Any, size: int) -> np.ndarray:
-    """Resize so the longest side is ``size`` pixels, keeping the aspect ratio (anti-aliased).
-
-    Works for down- and up-scaling. Resampling is Lanczos in float32 (no 8-bit rounding); ringing is
-    clipped to the input's value range, so an image in [0, 1] stays in [0, 1].
-
-    Args:
-      image: ``[H, W, C]`` float array (normally C = 3, values in [0, 1]).
-      size: the longest side of the result, in pixels (>= 1).
-
-    Returns:
-      ``[h, w, C]`` float32 with ``max(h, w) == size``; the shorter side is rounded to the nearest
-      integer, and is at least 1.
-    """
-    array = _check_hwc(image, "resize_longest")
-    size = _positive_int(size, "size")
-    height, width = array.shape[:2]
-    scale = size / max(height, width)
-    new_h = size if height >= width else max(1, math.floor(height * scale + 0.5))
-    new_w = size if width >= height else max(1, math.floor(width * scale + 0.5))
-    return _lanczos(array, new_h, new_w)
-
-
-def resize_to(image: Any, height: int, width: int) -> np.ndarray:
-    """Resize to exactly ``height`` x ``width`` pixels (anti-aliased Lanczos in float32).
-
-    Args:
-      image: ``[H, W, C]`` float array.
-      height: rows of the result (>= 1).
-      width: columns of the result (>= 1).
-
-    Returns:
-      ``[height, width, C]`` float32; the aspect ratio is not kept.
-    """
-    array = _check_hwc(image, "resize_to")
-    return _lanczos(array, _positive_int(height, "height"), _positive_int(width, "width"))
-
-
-def center_crop_square(image: Any) -> np.ndarray:
-    """Crop the largest centred square.
-
-    Args:
-      image: ``[H, W, C]`` array.
-
-    Returns:
-      ``[S, S, C]`` array (same dtype) with ``S = min(H, W)``.
-    """
-    array = np.asarray(image)
-    if array.ndim != 3 or 0 in array.shape:
-        raise ValueError(f"center_crop_square expects shape [H, W, C]; got shape {array.shape}")
-    height, width = array.shape[:2]
-    side = min(height, width)
-    top, left = (height - side) // 2, (width - side) // 2
-    return array[top : top + side, left : left + side]
-
-
 # ----------------------------------------------------------------------------------------------
 # Output
 # ----------------------------------------------------------------------------------------------
@@ -593,7 +494,7 @@ def save_image(
             f"cannot save '{path}': unsupported suffix {path.suffix!r}; use one of "
             f"{', '.join(SAVE_FORMATS)}"
         )
-    quality = _positive_int(quality, "quality")
+    quality = check_count(quality, "quality")
     if quality > 100:
         raise ValueError(f"quality must be between 1 and 100; got {quality}")
     pil = Image.fromarray(to_uint8(image))

@@ -99,3 +99,11 @@ def set_debug(enabled: bool = True) -> None:
 
 if env_flag("GANTRANSFER_DEBUG"):
     set_debug(True)
+
+
+def machine_memory_bytes() -> int:
+    """This machine's physical memory in bytes (16 GiB where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 16 * 2 ** 30

@@ -1,0 +1,250 @@
+"""Notebook 04's dashboards: fusion in feature space (AdaIN, WCT) through the shipped decoder, and the style
+mosaic, with live controls.
+
+Taught in ``notebooks/04_fusion.ipynb``.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import html
+import math
+import threading
+import time
+from typing import Callable, Iterator, Mapping, NamedTuple, Sequence
+
+import ipywidgets as W
+import numpy as np
+
+from . import extractor, images, inversion, optimize, plots, samples
+from gantransfer.notebook.dashboards.base import dropdown, Dashboard, ControlValue, crop8
+from .validate import check_count, check_weight
+
+
+class FusionDashboard(Dashboard):
+    """Feed-forward fusion ``I_s = G(I_c, S)`` with live sliders (notebook 04).
+
+    The content and style images are encoded once (VGG16 to ``relu4_1``) and their features cached, and so
+    is each style's full fusion ``T_k = fusion.fuse(f(I_c), [f(S_k)], method)`` (WCT's eigendecompositions
+    of 512×512 covariances take seconds on a CPU). Since ``fusion.fuse`` with ``alpha`` and style weights
+    ``w`` is ``α·Σ_k w_k T_k + (1 − α)·f(I_c)``, moving the ``alpha`` or style-mix slider only blends and
+    runs the decoder (:func:`gantransfer.generator.decode`): one jit-compiled call, milliseconds.
+
+    Args:
+      decoder_params: decoder parameters (``nnx.State``), e.g. from :func:`gantransfer.train.load_decoder`.
+      width: the decoder's width multiplier.
+      content, style, style2: bundled names; ``style2="(none)"`` for a single style (the FileUploads
+        ``content_upload`` and ``style_upload`` add the student's own images).
+      size: content size (longest side, px; cropped to a multiple of 8).
+      method: ``"adain"`` or ``"wct"``; alpha: content–style trade-off; mix: share of ``style2``.
+      params: VGG16 parameters (loaded if ``None``).
+    Attributes:
+      image: the current ``[H, W, 3]`` numpy output; alpha, mix, method: the current settings;
+      seconds: wall time of the last fusion + decoding; renders: how many images were made;
+      encodes: how many images were encoded (changes only with the content or a style);
+      history: one ``{"alpha", "mix", "method", "seconds"}`` dict per render; error: the last error message.
+    """
+
+    def __init__(self, decoder_params, *, width: float = 1.0, content: str = samples.DEFAULT_CONTENT,
+                 style: str = samples.DEFAULT_STYLE, style2: str = "(none)", size: int = 128,
+                 method: str = "adain", alpha: float = 1.0, mix: float = 0.5, params=None, view_width: int = 256):
+        import jax
+
+        from . import fusion, generator
+
+        super().__init__()
+        if method not in fusion.FUSIONS:
+            raise ValueError(f"method must be one of {sorted(fusion.FUSIONS)}; got {method!r}")
+        if int(size) < extractor.MIN_SIZE:
+            raise ValueError(f"size must be >= {extractor.MIN_SIZE}; got {size}")
+        self.params = params if params is not None else extractor.load_params()
+        self.decoder_params, self.width, self.size = decoder_params, float(width), int(size)
+        self.image: np.ndarray | None = None
+        self.history: list[dict] = []
+        self.seconds = float("nan")
+        self.renders = self.encodes = 0
+        self._features: dict[tuple[str, str], object] = {}
+        self._fused: dict[tuple[str, str, str], object] = {}
+
+        def render(decoder_params, content, fused, alpha, weights, *, width):
+            # fuse(content, styles, alpha, weights) = α·Σ_k w_k T_k(content) + (1 − α)·content, with T_k the
+            # AdaIN or WCT of style k: the T_k are cached, so a slider only costs this blend and the decoder.
+            blended = fusion.mix(content, fused, weights=weights, alpha=alpha)  # [1, h, w, 512]
+            return jax.numpy.clip(generator.decode(decoder_params, blended, width=width), 0.0, 1.0)
+
+        self._render = jax.jit(render, static_argnames=("width",))
+        self._fusion = jax.jit(fusion.fuse, static_argnames=("method",))
+        self._encode = jax.jit(generator.encode)
+
+        self.content = dropdown("content", content, samples.CONTENT_NAMES, "content")
+        self.style = dropdown("style", style, samples.STYLE_NAMES, "style")
+        self.style2 = dropdown("style2", style2, ("(none)",) + samples.STYLE_NAMES, "2nd style")
+        self.content_upload = self._upload_button("content", self.content)
+        self.style_upload = self._upload_button("style", self.style, self.style2)
+        self.alpha_slider = W.FloatSlider(value=alpha, min=0.0, max=1.0, step=0.05, description="alpha α",
+                                          tooltip="0: the content's features; 1: fully fused")
+        self.mix_slider = W.FloatSlider(value=mix, min=0.0, max=1.0, step=0.05, description="style mix",
+                                        tooltip="share of the second style in the fused features")
+        self.method_toggle = W.ToggleButtons(options=[("AdaIN", "adain"), ("WCT", "wct")], value=method,
+                                             description="fusion")
+        self.image_view = W.Image(format="png", width=view_width)
+        self.inputs_view = W.Image(format="png", width=int(view_width * 1.5))
+        self._observe(self._on_images, self.content, self.style, self.style2)
+        self._observe(self.update, self.alpha_slider, self.mix_slider, self.method_toggle)
+        controls = W.VBox([self.content, self.style, self.style2, W.HBox([self.content_upload, self.style_upload]),
+                           self.mix_slider, self.alpha_slider, self.method_toggle])
+        self.widget = W.VBox([W.HBox([controls, self.inputs_view]), self.status,
+                              W.HBox([W.VBox([W.HTML("<b>I<sub>s</sub> = G(I<sub>c</sub>, S)</b>"), self.image_view])])])
+        self._on_images()
+
+    # -- settings as plain attributes -------------------------------------------------------------
+    alpha = ControlValue("alpha_slider", float)
+    mix = ControlValue("mix_slider", float)
+    method = ControlValue("method_toggle", str)
+
+    # -- computation ----------------------------------------------------------------------------
+    def features(self, kind: str, name: str):
+        """The cached ``relu4_1`` features ``[1, h, w, 512]`` of a bundled or uploaded image (encoded on first use)."""
+        key = (kind, name)
+        if key not in self._features:
+            image = crop8(self._image(kind, name, size=self.size))
+            self._features[key] = self._encode(self.params, np.asarray(image, np.float32)[None])
+            self.encodes += 1
+        return self._features[key]
+
+    def fused(self, method: str, content: str, style: str):
+        """The cached fully fused features ``fusion.fuse(content, [style], method=method)`` (``alpha = 1``)."""
+        key = (method, content, style)
+        if key not in self._fused:
+            self._fused[key] = self._fusion(self.features("content", content), [self.features("style", style)],
+                                            method=method)
+        return self._fused[key]
+
+    def _on_images(self, *_):
+        names = [self.style.value] + ([self.style2.value] if self.style2.value != "(none)" else [])
+        self.mix_slider.disabled = len(names) == 1
+        content = crop8(self._image("content", self.content.value, size=self.size))
+        styles = [self._image("style", n, size=self.size) for n in names]
+        fig = plots.show_images([content, *styles], titles=["content I_c"] + [f"style: {n}" for n in names],
+                                suptitle="inputs", size=1.6)
+        self.inputs_view.value = plots.figure_png(fig)
+        self.update()
+
+    def update(self, *_) -> np.ndarray | None:
+        """Fuse the cached features with the current settings and decode them; returns the image.
+
+        A failure (bad settings, a decoder whose output is not finite, …) is shown in ``status`` and
+        ``error``, keeps the last good image, and returns ``None``.
+        """
+        import time
+
+        import jax.numpy as jnp
+
+        self.error = None
+        try:
+            # The jit-compiled blend cannot check values (NaN would slip through as a NaN image): check here.
+            alpha = check_weight(self.alpha, "alpha")
+            content = self.features("content", self.content.value)
+            names = [self.style.value] + ([self.style2.value] if self.style2.value != "(none)" else [])
+            mix = check_weight(self.mix, "style mix") if len(names) > 1 else 0.0
+            weights = np.array([1.0] if len(names) == 1 else [1.0 - mix, mix], np.float32)
+            start = time.perf_counter()
+            fused = jnp.stack([self.fused(self.method, self.content.value, n) for n in names])  # [K, 1, h, w, c]
+            out = self._render(self.decoder_params, content, fused, np.float32(alpha), weights,
+                               width=self.width)
+            image = np.asarray(out[0])                                            # waits for the result
+            if not np.isfinite(image).all():
+                raise FloatingPointError("the decoder's output is not finite (NaN or inf): are the decoder's "
+                                         "parameters finite?")
+            self.image, self.seconds = image, time.perf_counter() - start
+        except Exception as err:
+            self._fail(err)
+            return None
+        self.renders += 1
+        self.history.append({"alpha": alpha, "mix": mix, "method": self.method, "seconds": self.seconds})
+        self.image_view.value = plots.image_png(self.image)
+        name = "AdaIN" if self.method == "adain" else "WCT"
+        self.status.value = (f"{name}, α = {alpha:.2f}" + (f", 2nd style {mix:.0%}" if len(names) > 1 else "")
+                             + f": fusion + decoder in {self.seconds * 1000:.0f} ms "
+                             f"(render {self.renders}; images encoded: {self.encodes})")
+        return self.image
+
+
+class MosaicDashboard(Dashboard):
+    """The style mosaic (:func:`gantransfer.mosaic.generate_mosaic`) with its ingredients as controls (notebook 04).
+
+    The guide's weight is a traced argument of the compiled mosaic, so moving its slider does not recompile;
+    switching balancing on or off compiles once per setting. The style is seen at
+    :data:`gantransfer.mosaic.STYLE_SCALE` × the photo's size, as ``gantransfer stylize --method mosaic`` sees it.
+
+    Args:
+      content, style: bundled names (the FileUploads ``content_upload`` and ``style_upload`` add the student's own).
+      size: the photo's longest side (px; cropped to a multiple of 8).
+      guide: the luminance guide's weight; balanced: Sinkhorn-balanced use of the style's patches (else the
+        nearest patch); keep_layout: strength of the photo's layout put back (:func:`gantransfer.color.keep_layout`).
+      params: VGG16 parameters (loaded if ``None``).
+    Attributes:
+      image: the current ``[H, W, 3]`` numpy picture; guide, balanced, keep_layout: the current settings;
+      seconds: wall time of the last mosaic; renders: pictures made; history: one ``{"guide", "balanced",
+      "keep_layout", "seconds"}`` dict per picture; error: the last error message.
+    """
+
+    def __init__(self, *, content: str = samples.DEFAULT_CONTENT, style: str = samples.DEFAULT_STYLE,
+                 size: int = 256, guide: float | None = None, balanced: bool = True, keep_layout: float = 1.0,
+                 params=None, view_width: int = 320):
+        from . import mosaic
+
+        super().__init__()
+        if int(size) < 2 * extractor.MIN_SIZE:
+            raise ValueError(f"size must be >= {2 * extractor.MIN_SIZE} (the style is seen at half of it); got {size}")
+        self.params = params if params is not None else extractor.load_params()
+        self.size = int(size)
+        self.image: np.ndarray | None = None
+        self.history: list[dict] = []
+        self.seconds = float("nan")
+        self.renders = 0
+        guide = mosaic.GUIDE_WEIGHT if guide is None else guide
+        self.content = dropdown("content", content, samples.CONTENT_NAMES, "content")
+        self.style = dropdown("style", style, samples.STYLE_NAMES, "style")
+        self.content_upload = self._upload_button("content", self.content)
+        self.style_upload = self._upload_button("style", self.style)
+        self.guide_slider = W.FloatSlider(value=guide, min=0.0, max=2.0, step=0.1, description="guide λ",
+                                          tooltip="weight of the photo's light and dark in the choice of patches")
+        self.balance_box = W.Checkbox(value=balanced, description="balanced use of the style's patches")
+        self.layout_slider = W.FloatSlider(value=keep_layout, min=0.0, max=1.0, step=0.1, description="layout",
+                                           tooltip="the photo's blurred light and dark put back (0: off)")
+        self.image_view = W.Image(format="png", width=view_width)
+        self._observe(self.update, self.content, self.style, self.guide_slider, self.balance_box, self.layout_slider)
+        controls = W.VBox([self.content, self.style, W.HBox([self.content_upload, self.style_upload]),
+                           self.guide_slider, self.balance_box, self.layout_slider])
+        self.widget = W.VBox([controls, self.status, self.image_view])
+        self.update()
+
+    guide = ControlValue("guide_slider", float)
+    balanced = ControlValue("balance_box", bool)
+    keep_layout = ControlValue("layout_slider", float)
+
+    def update(self, *_) -> np.ndarray | None:
+        """Paint the mosaic with the current settings; returns the picture (``None`` on an error, shown in
+        ``status``, the last good picture kept)."""
+        from . import generator, mosaic
+
+        self.error = None
+        try:
+            photo = self._image("content", self.content.value, size=self.size)
+            style = self._image("style", self.style.value, size=round(self.size * mosaic.STYLE_SCALE))
+            start = time.perf_counter()
+            settings = dict(guide=self.guide, balance_iterations=mosaic.BALANCE_ITERATIONS if self.balanced else 0)
+            picture = generator.stylize_image(self.params, None, photo, [style], method="mosaic",
+                                              keep_layout=self.keep_layout, mosaic_settings=settings)
+            self.image, self.seconds = np.asarray(picture), time.perf_counter() - start
+        except Exception as err:
+            self._fail(err)
+            return None
+        self.renders += 1
+        self.history.append({"guide": self.guide, "balanced": self.balanced, "keep_layout": self.keep_layout,
+                             "seconds": self.seconds})
+        self.image_view.value = plots.image_png(self.image)
+        self.status.value = (f"guide {self.guide:.1f}, {'balanced' if self.balanced else 'nearest patch'}, layout "
+                             f"{self.keep_layout:.1f}: {self.seconds:.2f} s (render {self.renders})")
+        return self.image
