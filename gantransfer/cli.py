@@ -38,7 +38,7 @@ def _positive_int(text: str) -> int:
 
 def _steps_spec(text: str) -> int | tuple[int, ...]:
     """``100`` (shared out over the scales) or ``60,180`` (the steps at each scale, coarse to fine; their
-    values are checked by :class:`~gantransfer.optimize.TransferConfig`, before anything is loaded)."""
+    values are checked by :class:`~gantransfer.methods.optimize.TransferConfig`, before anything is loaded)."""
     if "," not in text:
         return _positive_int(text)
     try:
@@ -78,7 +78,7 @@ def _default_output(content: str, styles: list[str]) -> Path:
 
 def _style_scale(args) -> float:
     """``--style-scale``, or the method's default: the mosaic's defaults were chosen with the style at half size."""
-    from . import mosaic, optimize
+    from gantransfer.methods import mosaic, optimize
 
     if args.style_scale is not None:
         return args.style_scale
@@ -86,7 +86,9 @@ def _style_scale(args) -> float:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    from . import generator, mosaic, optimize, samples
+    from gantransfer.core import paint, samples
+    from gantransfer.methods import mosaic, optimize
+    from gantransfer.pipeline import generator
 
     parser = _Parser(prog="gantransfer", description="Neural and adversarial style transfer (JAX/Flax).")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -96,7 +98,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("content", nargs="?", default=samples.DEFAULT_CONTENT,
                    help=f"content photo: a path or one of {', '.join(samples.CONTENT_NAMES)} (default %(default)s)")
     p.add_argument("styles", nargs="*", metavar="style",
-                   help=f"style image(s): paths or names from {', '.join(samples.STYLE_NAMES)} "
+                   help=f"style image(s): paths or names from {', '.join(paint.STYLE_NAMES)} "
                         f"(default {samples.DEFAULT_STYLE})")
     p.add_argument("-o", "--output", type=Path, help="output .png or .jpg (default: a new file in this folder)")
     p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
@@ -261,7 +263,8 @@ def _check_writable(output: Path) -> None:
 def _stylize(args) -> int:
     from tqdm.auto import tqdm
 
-    from . import images, optimize, runtime, samples
+    from gantransfer.core import images, runtime, samples
+    from gantransfer.methods import optimize
 
     styles = args.styles or [samples.DEFAULT_STYLE]
     if args.output is not None and args.output.exists() and not args.overwrite:
@@ -284,13 +287,13 @@ def _stylize(args) -> int:
     # Before any image is loaded (a photo is resized to --size on loading) and before minutes of work:
     # the optimisation's memory bound is an upper bound for the feed-forward methods too.
     optimize.check_fits_in_memory(config.largest_side)
-    from . import generator
+    from gantransfer.pipeline import generator
 
     if args.method == "optimize" and args.keep_layout:
         raise CliError(f"--keep-layout is for the feed-forward methods ({', '.join(generator.FEEDFORWARD_METHODS)}); "
                        "the optimisation keeps the layout through its content loss")
     if args.method != "optimize":
-        from . import train
+        from gantransfer.pipeline import decoder_file
 
         if args.alpha is not None and args.alpha > 1:
             raise CliError(f"--alpha must be in [0, 1]; got {args.alpha}")
@@ -298,7 +301,7 @@ def _stylize(args) -> int:
             raise CliError(f"--keep-layout must be in [0, 1]; got {args.keep_layout}")
         # The decoders are read here, before the images: a missing or damaged file fails first.
         if args.method == "mosaic":
-            from . import mosaic
+            from gantransfer.methods import mosaic
 
             if args.decoder is not None:
                 raise CliError("--decoder is for adain/wct/gan; the mosaic paints with the style's patches, no decoder")
@@ -309,14 +312,14 @@ def _stylize(args) -> int:
             if args.decoder is not None:
                 raise CliError("--decoder is for adain/wct/gan; multilevel uses the shipped level decoders "
                                f"({', '.join(str(p) for p in generator.SHIPPED_LEVEL_DECODERS.values())})")
-            decoder, width = train.load_level_decoders(), None   # a missing file: names it and how to train it
+            decoder, width = decoder_file.load_level_decoders(), None   # a missing file: names it and how to train it
         else:
             decoder_file = args.decoder or generator.shipped_decoder_path(args.method)
             if not Path(decoder_file).is_file():
                 how = "gan" if args.method == "gan" else "decoder"
                 raise CliError(f"no trained decoder at {decoder_file}; train one with `gantransfer train {how} "
                                f"--export {decoder_file}` or use --method optimize")
-            decoder, width = train.load_decoder(decoder_file)
+            decoder, width = decoder_file.load_decoder(decoder_file)
     _check_writable(output)
     if args.style_blend is not None and len(args.style_blend) != len(styles):
         raise CliError(f"{len(styles)} style image(s) but {len(args.style_blend)} --style-blend weight(s)")
@@ -339,7 +342,8 @@ def _stylize(args) -> int:
 
 
 def _train(args) -> int:
-    from . import generator, parallel
+    from gantransfer.pipeline import generator
+    from gantransfer.training import parallel
 
     # Before anything creates a JAX array: the distributed runtime must start first.
     parallel.maybe_initialize_distributed(True if args.distributed else None)
@@ -349,10 +353,11 @@ def _train(args) -> int:
         return _train_gan(args)
     from tqdm.auto import tqdm
 
-    from . import runtime, train
+    from gantransfer.core import runtime
+    from gantransfer.training import checkpoints, decoder_training
 
     args.workdir = args.workdir or Path("runs/decoder")
-    config = train.DecoderTrainConfig(steps=args.steps, batch=args.batch, crop=args.crop, learning_rate=args.lr,
+    config = decoder_training.DecoderTrainConfig(steps=args.steps, batch=args.batch, crop=args.crop, learning_rate=args.lr,
                                       style_weight=args.style_weight, style_loss=args.style_loss, width=args.width,
                                       checkpoint_every=args.checkpoint_every, seed=args.seed,
                                       decay_steps=args.decay_steps, style_variants=args.style_variants,
@@ -360,31 +365,32 @@ def _train(args) -> int:
                                       layer=args.layer)
     init = _initial_decoder_path(args, default="scratch")
     runtime.enable_compilation_cache()
-    start = (train.latest_step(args.workdir) or 0) if args.resume else 0
+    start = (checkpoints.latest_step(args.workdir) or 0) if args.resume else 0
     report = None
     with tqdm(total=config.steps, initial=start, desc="train decoder", unit="step", disable=args.quiet,
               file=sys.stderr) as bar:
-        for report in train.train_decoder(config, workdir=args.workdir, contents=args.contents,
+        for report in decoder_training.train_decoder(config, workdir=args.workdir, contents=args.contents,
                                           styles=args.styles, resume=args.resume, init_decoder=init):
             # To the step reported, not by one: a resume that fell back past a damaged checkpoint starts
             # earlier than the newest checkpoint the bar was opened at.
             bar.update(report.step - bar.n)
             bar.set_postfix(loss=f"{report.metrics['total']:.3f}", content=f"{report.metrics['content']:.3f}",
                             style=f"{report.metrics['style']:.3f}")
-    return _finish_training(args, report, start, config, train.abstract_train_state(config), "params")
+    return _finish_training(args, report, start, config, decoder_training.abstract_train_state(config), "params")
 
 
 def _finish_training(args, report, start: int, config, abstract_state, decoder_key: str) -> int:
     """Report the last step (or that nothing was left to train) and ``--export`` the newest checkpoint's decoder."""
-    from . import generator, train
+    from gantransfer.pipeline import decoder_file, generator
+    from gantransfer.training import checkpoints
 
     if report is None:
         print(f"nothing to train: {args.workdir} is already at step {start} of {config.steps}")
     else:
         print(f"step {report.step}: " + json.dumps({k: round(v, 4) for k, v in report.metrics.items()}))
     if args.export is not None:
-        state = train.restore_checkpoint(args.workdir, abstract_state)
-        path = train.export_decoder(state[decoder_key], args.export, width=config.width,
+        state = checkpoints.restore_checkpoint(args.workdir, abstract_state)
+        path = decoder_file.export_decoder(state[decoder_key], args.export, width=config.width,
                                     layer=getattr(config, "layer", generator.ENCODER_LAYER))
         print(f"wrote {path}")
     return 0
@@ -395,7 +401,7 @@ def _initial_decoder_path(args, *, default: str) -> Path | None:
     choice = args.init_decoder or default
     if args.resume or choice == "scratch":
         return None
-    from . import generator
+    from gantransfer.pipeline import generator
 
     path = generator.SHIPPED_DECODER if choice == "shipped" else Path(choice)
     if not path.is_file():
@@ -409,7 +415,8 @@ def _train_gan(args) -> int:
 
     from tqdm.auto import tqdm
 
-    from . import adversarial, generator, runtime, train
+    from gantransfer.core import runtime
+    from gantransfer.training import adversarial, checkpoints
 
     args.workdir = args.workdir or Path("runs/gan")
     config = adversarial.GanTrainConfig(
@@ -421,7 +428,7 @@ def _train_gan(args) -> int:
         pool_side=args.pool_side)
     init = _initial_decoder_path(args, default="shipped")
     runtime.enable_compilation_cache()
-    start = (train.latest_step(args.workdir) or 0) if args.resume else 0
+    start = (checkpoints.latest_step(args.workdir) or 0) if args.resume else 0
     report = None
     with tqdm(total=config.steps, initial=start, desc="train gan", unit="step", disable=args.quiet,
               file=sys.stderr) as bar, _warnings.catch_warnings():
@@ -442,14 +449,15 @@ def _stylize_feedforward(args, content, style_images, output, decoder, width) ->
 
     import jax.numpy as jnp
 
-    from . import extractor, generator, images
+    from gantransfer.core import images
+    from gantransfer.pipeline import extractor, generator
 
     start = time.perf_counter()
     out = generator.stylize_image(extractor.load_params(), decoder, content, style_images, method=args.method,
                                   alpha=args.alpha, weights=args.style_blend, width=width,
                                   keep_layout=args.keep_layout)[None]
     if args.preserve_color:
-        from . import color
+        from gantransfer.methods import color
 
         out = color.preserve_color(out, jnp.asarray(content)[None, : out.shape[1], : out.shape[2]])
     path = images.save_image(out[0], output, overwrite=args.overwrite)
@@ -458,7 +466,7 @@ def _stylize_feedforward(args, content, style_images, output, decoder, width) ->
 
 
 def _styles(args) -> int:
-    from . import images, samples
+    from gantransfer.core import images, samples
 
     sheet = samples.contact_sheet(kind=args.kind)
     path = images.save_image(sheet, args.output, overwrite=args.overwrite)
@@ -467,7 +475,7 @@ def _styles(args) -> int:
 
 
 def _grid(args) -> int:
-    from . import figures
+    from gantransfer.tools import figures
 
     path = figures.stylize_grid(args.contents, args.styles, method=args.method, size=args.size,
                                 output=args.output, overwrite=args.overwrite, decoder=args.decoder, cell=args.cell)
@@ -476,7 +484,7 @@ def _grid(args) -> int:
 
 
 def _bench(args) -> int:
-    from . import bench
+    from gantransfer.tools import bench
 
     if args.compare is not None:
         docs = []
@@ -489,7 +497,7 @@ def _bench(args) -> int:
         return 0
 
     if args.notebooks is not None:
-        from . import course
+        from gantransfer.tools import course
 
         doc = course.bench_notebooks(args.output, fast=args.fast, notebooks=args.notebooks or None)
         print(json.dumps(doc, indent=2))
@@ -522,7 +530,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:
         # A process of its own: before JAX's threads start, let XLA reuse its scratch space
         # (runtime.keep_freed_memory: a Gatys step 10-20 % faster).
-        from . import runtime
+        from gantransfer.core import runtime
 
         runtime.keep_freed_memory()
     code = _main(argv)
@@ -548,12 +556,12 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["handouts"]:  # its own parser: gantransfer.handouts.main
-        from . import handouts
+    if argv[:1] == ["handouts"]:  # its own parser: gantransfer.tools.handouts.main
+        from gantransfer.tools import handouts
 
         return handouts.main(argv[1:])
-    if argv[:1] == ["compare"]:  # its own parser: gantransfer.compare.main
-        from . import compare
+    if argv[:1] == ["compare"]:  # its own parser: gantransfer.tools.compare.main
+        from gantransfer.tools import compare
 
         return compare.main(argv[1:])
     parser = _build_parser()

@@ -35,7 +35,7 @@ DEEPEST = "conv4_1"
 
 
 def make_part(path: str) -> None:
-    from gantransfer import extractor
+    from gantransfer.pipeline import extractor
 
     arrays = extractor.load_vgg16_arrays()
     keep = extractor.CONV_NAMES[: extractor.CONV_NAMES.index(DEEPEST) + 1]
@@ -44,11 +44,11 @@ def make_part(path: str) -> None:
 
 
 def _patch_extractor(part_file: str, deeper: str) -> None:
-    """Make :func:`gantransfer.extractor.load_vgg16_arrays` return the part file's layers, and the deeper
+    """Make :func:`gantransfer.pipeline.extractor.load_vgg16_arrays` return the part file's layers, and the deeper
     ones filled with ``deeper``: ``"nan"`` (poison) or ``"random"`` (for timings)."""
     from flax import nnx
 
-    from gantransfer import extractor
+    from gantransfer.pipeline import extractor
 
     with np.load(part_file) as z:
         part = {key: z[key] for key in z.files}
@@ -75,7 +75,9 @@ def gpu_bench(part_file: str, out: str) -> None:
 
     import jax
 
-    from gantransfer import bench, extractor, generator, optimize
+    from gantransfer.methods import optimize
+    from gantransfer.pipeline import extractor, generator
+    from gantransfer.tools import bench
 
     _patch_extractor(part_file, "random")
     params = extractor.load_params()
@@ -116,22 +118,24 @@ def main(argv: list[str]) -> int:
         return 2
     part_file, export, train_args = argv[0], Path(argv[1]), argv[3:]
 
-    from gantransfer import cli, train
+    from gantransfer import cli
+    from gantransfer.pipeline import decoder_file
+    from gantransfer.training import checkpoints
 
     _patch_extractor(part_file, "nan")   # deeper than the part file: poison, so any use shows as a NaN loss
-    save = train.save_checkpoint
+    save = checkpoints.save_checkpoint
     start = time.perf_counter()
 
     def save_and_export(directory, step, state):
-        config = train.read_run_config(Path(directory) / "config.json") or {}
+        config = checkpoints.read_run_config(Path(directory) / "config.json") or {}
         decoder = state["params"] if "params" in state else state["g_params"]   # decoder or GAN training
-        train.export_decoder(decoder, export, width=config.get("width", 1.0), layer=config.get("layer", "relu4_1"))
+        decoder_file.export_decoder(decoder, export, width=config.get("width", 1.0), layer=config.get("layer", "relu4_1"))
         if (Path(directory) / "metrics.csv").is_file():
             shutil.copyfile(Path(directory) / "metrics.csv", export.with_suffix(".csv"))
         print(f"step {step}: exported {export} after {time.perf_counter() - start:.0f} s", flush=True)
         save(directory, step, state)
 
-    train.save_checkpoint = save_and_export
+    checkpoints.save_checkpoint = save_and_export
     return cli.main(["train", *train_args])
 
 

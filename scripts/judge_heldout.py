@@ -21,9 +21,11 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from gantransfer import extractor, figures, generator, images, mosaic, samples, train
+from gantransfer.core import images, paint, resize
+from gantransfer.methods import mosaic
+from gantransfer.pipeline import decoder_file, extractor, generator
+from gantransfer.tools import figures
 
 #: The held-out pairs of the README: photo, then style as ``name`` or ``name@seed`` (scikit-image's textures:
 #: ``gravel``, ``brick``).
@@ -42,7 +44,7 @@ def _photo(name: str) -> np.ndarray:
     img = np.asarray(img)
     if img.ndim == 2:
         img = np.stack([img] * 3, axis=-1)
-    img = images.resize_longest(img[..., :3].astype(np.float32) / 255.0, SIDE)
+    img = resize.resize_longest(img[..., :3].astype(np.float32) / 255.0, SIDE)
     return img[: img.shape[0] // 16 * 16, : img.shape[1] // 16 * 16]
 
 
@@ -52,8 +54,8 @@ def _style(spec: str) -> np.ndarray:
     name, _, seed = spec.partition("@")
     if name in ("gravel", "brick"):
         grey = np.asarray(getattr(skimage.data, name)(), np.float32) / 255.0
-        return images.resize_longest(np.stack([grey] * 3, axis=-1), SIDE)
-    return samples.make_style(name, size=SIDE, seed=int(seed or 0)).astype(np.float32) / 255.0
+        return resize.resize_longest(np.stack([grey] * 3, axis=-1), SIDE)
+    return paint.make_style(name, size=SIDE, seed=int(seed or 0)).astype(np.float32) / 255.0
 
 
 def _judge_module(path: Path):
@@ -85,15 +87,15 @@ def main(argv=None) -> int:
     if args.method == "mosaic":
         decoder, width = None, 1.0
     elif args.method == "multilevel":
-        decoder, width = train.load_level_decoders(), 1.0
+        decoder, width = decoder_file.load_level_decoders(), 1.0
     else:
-        decoder, width = train.load_decoder(generator.shipped_decoder_path(args.method))
+        decoder, width = decoder_file.load_decoder(generator.shipped_decoder_path(args.method))
     rows, results = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for pair in HELD_OUT if args.pairs == "held-out" else TUNING:
             photo_name, style_spec = pair.split(":")
             photo, style = _photo(photo_name), _style(style_spec)
-            seen = images.resize_longest(style, round(SIDE * args.style_scale))
+            seen = resize.resize_longest(style, round(SIDE * args.style_scale))
             settings = (dict(guide=args.guide, balance_iterations=args.balance_iterations)
                         if args.method == "mosaic" else None)
             picture = np.asarray(generator.stylize_image(params, decoder, photo, [seen], method=args.method,

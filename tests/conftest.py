@@ -9,7 +9,7 @@ os.environ.setdefault("GANTRANSFER_FAST", "1")
 
 @pytest.fixture(scope="session")
 def vgg_params():
-    from gantransfer import extractor
+    from gantransfer.pipeline import extractor
 
     return extractor.load_params()
 

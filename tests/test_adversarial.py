@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from gantransfer import adversarial as A
-from gantransfer import discriminator, generator, train
+from gantransfer.pipeline import decoder_file, discriminator, generator
+from gantransfer.training import adversarial as A
+from gantransfer.training import batches, checkpoints
 
 TINY = dict(batch=2, crop=32, pool_side=40, width=0.125, d_width=0.125, g_learning_rate=1e-3,
             d_learning_rate=1e-3, checkpoint_every=2, divergence_window=3)
@@ -17,13 +18,13 @@ TINY = dict(batch=2, crop=32, pool_side=40, width=0.125, d_width=0.125, g_learni
 
 @pytest.fixture(scope="module")
 def pools():
-    return (train.load_pool(["astronaut", "coffee"], kind="content", side=40),
-            train.load_pool(["waves"], kind="style", side=40))
+    return (batches.load_pool(["astronaut", "coffee"], kind="content", side=40),
+            batches.load_pool(["waves"], kind="style", side=40))
 
 
 @pytest.fixture(scope="module")
 def batch(pools):
-    return train.make_batch(*pools, seed=0, step=0, batch=2, crop=32)
+    return batches.make_batch(*pools, seed=0, step=0, batch=2, crop=32)
 
 
 def test_one_d_step_raises_the_margin(vgg_params, batch):
@@ -92,7 +93,7 @@ def test_unconditional_plain_lsgan_d_step(vgg_params, batch):
 def test_init_from_a_trained_decoder(tmp_path):
     config = A.GanTrainConfig(steps=1, **TINY)
     params = generator.init_decoder(jax.random.key(7), width=0.125)
-    path = train.export_decoder(params, tmp_path / "dec.npz", width=0.125)
+    path = decoder_file.export_decoder(params, tmp_path / "dec.npz", width=0.125)
     state = A.init_gan_state(config, init_decoder=path)
     for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(state["g_params"])):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-3, atol=1e-4)
@@ -107,10 +108,10 @@ def test_checkpoint_round_trip(tmp_path, vgg_params, batch):
     state = A.init_gan_state(config)
     state, _ = A.d_step(config, state, vgg_params, batch)
     state, _ = A.g_step(config, state, vgg_params, batch)
-    train.save_checkpoint(tmp_path, 1, state)
+    checkpoints.save_checkpoint(tmp_path, 1, state)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # orbax: no sharding given on restore (harmless on one CPU)
-        restored = train.restore_checkpoint(tmp_path, A.abstract_gan_state(config))
+        restored = checkpoints.restore_checkpoint(tmp_path, A.abstract_gan_state(config))
     assert jax.tree.structure(restored) == jax.tree.structure(state)
     for a, b in zip(jax.tree.leaves(state), jax.tree.leaves(restored)):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
@@ -129,12 +130,12 @@ def test_resume_equals_uninterrupted_run(tmp_path, vgg_params):
         first.append([report.metrics[k] for k in names])
         if report.step == 3:
             break
-    assert train.latest_step(tmp_path / "b") == 2
+    assert checkpoints.latest_step(tmp_path / "b") == 2
     first = first[:2]  # step 3 was lost with the kill
     rest = [[r.metrics[k] for k in names] for r in A.train_gan(A.GanTrainConfig(steps=4, **TINY),
                                                                workdir=tmp_path / "b", resume=True, **kw)]
     np.testing.assert_allclose(first + rest, straight, rtol=1e-6)
-    log = train.read_metrics(tmp_path / "b")
+    log = checkpoints.read_metrics(tmp_path / "b")
     np.testing.assert_array_equal(log["step"], [1, 2, 3, 4])
     np.testing.assert_allclose(log["g_total"], [s[1] for s in straight], rtol=1e-5)
     assert json.loads((tmp_path / "b" / "config.json").read_text())["loss"] == "hinge"
@@ -149,7 +150,7 @@ def test_resume_equals_uninterrupted_run(tmp_path, vgg_params):
 
 
 def test_nan_stops_training_and_keeps_the_last_checkpoint(tmp_path, vgg_params, monkeypatch):
-    real_make_batch = train.make_batch
+    real_make_batch = batches.make_batch
 
     def poisoned(*args, step, **kwargs):  # a NaN pixel enters at step 3, after the checkpoint of step 2
         batch = real_make_batch(*args, step=step, **kwargs)
@@ -157,13 +158,13 @@ def test_nan_stops_training_and_keeps_the_last_checkpoint(tmp_path, vgg_params, 
             batch.content[0, 0, 0, 0] = np.nan
         return batch
 
-    monkeypatch.setattr(train, "make_batch", poisoned)
+    monkeypatch.setattr(batches, "make_batch", poisoned)
     steps = []
     with pytest.raises(FloatingPointError, match="last good checkpoint.*step 2"):
         for report in A.train_gan(A.GanTrainConfig(steps=4, **TINY), workdir=tmp_path, contents=["astronaut"],
                                   styles=["waves"], vgg_params=vgg_params):
             steps.append(report.step)
-    assert steps == [1, 2] and train.latest_step(tmp_path) == 2
+    assert steps == [1, 2] and checkpoints.latest_step(tmp_path) == 2
 
 
 def test_divergence_alerts_on_synthetic_metrics():

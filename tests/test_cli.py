@@ -146,7 +146,7 @@ def test_bench_whole_process_times_both_commands_and_judges_both_pictures(tmp_pa
     (torch and ../shared/bench are not part of this repository)."""
     import json
 
-    from gantransfer import bench
+    from gantransfer.tools import bench
 
     tutorial = tmp_path / "tutorial.py"     # the peer's interface: WEIGHTS CONTENT STYLE SIZE OUT -> a PNG
     tutorial.write_text("import sys, shutil\nshutil.copy(sys.argv[2], sys.argv[5])\n")
@@ -169,7 +169,7 @@ def test_bench_whole_process_times_both_commands_and_judges_both_pictures(tmp_pa
 
 def test_bench_pairs_each_peer_measurement_with_ours(tmp_path, vgg_params):
     """`bench --peer`'s step ratio: rounds of ours-then-peer, the median of the rounds' ratios."""
-    from gantransfer import bench
+    from gantransfer.tools import bench
 
     peer = tmp_path / "peer.py"     # the peer's interface: WEIGHTS SIZE ITERS -> JSON with s_per_step
     peer.write_text("import json, sys\nprint(json.dumps({'s_per_step': int(sys.argv[2]) / 1000}))\n")
@@ -213,9 +213,9 @@ def test_train_a_level_decoder_and_stylize_multilevel(tmp_path, capsys, monkeypa
                            "--batch", "1", "--crop", "32", "--width", "0.125", "--contents", "astronaut", "--styles",
                            "waves", "--export", str(decoder), "--quiet"], capsys)
     assert code == 0 and decoder.is_file(), err
-    from gantransfer import train
+    from gantransfer.pipeline import decoder_file
     with pytest.raises(ValueError, match="inverts relu1_1"):
-        train.load_decoder(decoder)          # not a relu4_1 decoder: adain/wct refuse it
+        decoder_file.load_decoder(decoder)          # not a relu4_1 decoder: adain/wct refuse it
     code, _, err = _run(["stylize", "chelsea", "waves", "--method", "adain", "--decoder", str(decoder), "-o",
                          str(tmp_path / "x.png")], capsys)
     assert code == 2 and "inverts relu1_1, not relu4_1" in err
@@ -239,7 +239,7 @@ def test_train_a_level_decoder_and_stylize_multilevel(tmp_path, capsys, monkeypa
     code, _, err = _run(["stylize", "--method", "multilevel", "--decoder", str(decoder), "-o",
                          str(tmp_path / "y.png")], capsys)
     assert code == 2 and "shipped level decoders" in err
-    from gantransfer import generator
+    from gantransfer.pipeline import generator
     monkeypatch.setitem(generator.SHIPPED_LEVEL_DECODERS, "relu2_1", tmp_path / "gone.npz")
     code, _, err = _run(["stylize", "--method", "multilevel", "-o", str(tmp_path / "z.png")], capsys)
     assert code == 2 and "--layer relu2_1" in err and "gone.npz" in err and err.count("\n") == 1, err
@@ -259,7 +259,7 @@ def test_stylize_mosaic_needs_no_decoder_and_keeps_the_layout_by_default(tmp_pat
     code, _, err = _run(["stylize", "--method", "mosaic", "--decoder", str(tmp_path / "d.npz"), "-o",
                          str(tmp_path / "y.png")], capsys)
     assert code == 2 and "no decoder" in err and not (tmp_path / "y.png").exists()
-    from gantransfer import mosaic
+    from gantransfer.methods import mosaic
     with pytest.MonkeyPatch.context() as patch:      # a plan too large for this machine: refused before any work
         patch.setattr(mosaic, "PLAN_COPIES", 10 ** 9)
         code, _, err = _run(["stylize", "--method", "mosaic", "-o", str(tmp_path / "big.png")], capsys)
@@ -313,7 +313,8 @@ def test_compare_is_dispatched_with_one_line_errors(capsys):
 
 
 def test_bench_convergence_reports_the_time_to_a_converged_result():
-    from gantransfer import bench, extractor
+    from gantransfer.pipeline import extractor
+    from gantransfer.tools import bench
 
     result = bench.convergence(extractor.load_params(), 48, reference_steps=12, optimizer="lbfgs")
     reference = result["reference"]

@@ -6,7 +6,9 @@ import jax
 import numpy as np
 import pytest
 
-from gantransfer import compare, generator, optimize, train
+from gantransfer.methods import distortions, optimize
+from gantransfer.pipeline import decoder_file, generator
+from gantransfer.tools import compare, compare_report
 
 SIZE = 48
 
@@ -15,14 +17,14 @@ SIZE = 48
 def tiny_decoder(tmp_path_factory):
     """A random, narrow decoder exported like a trained one: the feed-forward methods' stand-in."""
     path = tmp_path_factory.mktemp("decoders") / "decoder.npz"
-    return train.export_decoder(generator.init_decoder(jax.random.key(0), width=0.125), path, width=0.125)
+    return decoder_file.export_decoder(generator.init_decoder(jax.random.key(0), width=0.125), path, width=0.125)
 
 
 @pytest.fixture(scope="module")
 def tiny_level_decoders(tmp_path_factory):
     """Random, narrow level decoders exported like the shipped ones: multilevel's stand-ins."""
     folder = tmp_path_factory.mktemp("levels")
-    return {layer: train.export_decoder(generator.init_decoder(jax.random.key(i), width=0.125, layer=layer),
+    return {layer: decoder_file.export_decoder(generator.init_decoder(jax.random.key(i), width=0.125, layer=layer),
                                         folder / f"decoder_{layer}.npz", width=0.125, layer=layer)
             for i, layer in enumerate(generator.MULTILEVEL_LAYERS)}
 
@@ -83,7 +85,7 @@ def test_results_images_and_metrics(comparison):
 def test_multilevel_is_the_cascade_and_is_skipped_without_its_decoders(comparison, tiny_level_decoders, vgg_params,
                                                                         tmp_path):
     photo, style = comparison.contents["astronaut"], comparison.styles["waves"]
-    expected = generator.generate_multilevel(vgg_params, train.load_level_decoders(tiny_level_decoders),
+    expected = generator.generate_multilevel(vgg_params, decoder_file.load_level_decoders(tiny_level_decoders),
                                              photo[None], [style[None]])[0]
     np.testing.assert_allclose(comparison.result("multilevel", "astronaut", "waves").image, np.asarray(expected),
                                atol=1e-3)
@@ -95,7 +97,7 @@ def test_multilevel_is_the_cascade_and_is_skipped_without_its_decoders(compariso
 
 
 def test_table_has_the_columns_means_pairs_and_skipped(comparison, tmp_path):
-    path = compare.write_table(comparison, tmp_path / "compare.md")
+    path = compare_report.write_table(comparison, tmp_path / "compare.md")
     text = path.read_text()
     headers = [line for line in text.splitlines() if line.startswith("| method |")]
     assert headers[0].split("|")[1:-1] == [" method ", " pairs ", " seconds ", " content LPIPS ↓ ",
@@ -110,22 +112,22 @@ def test_table_has_the_columns_means_pairs_and_skipped(comparison, tmp_path):
     for line in text.splitlines():
         if line.startswith("|"):
             assert line.count("|") in (8, 9), line          # every row complete (7 or 8 columns)
-    short = compare.table_markdown(comparison, heading=False)
+    short = compare_report.table_markdown(comparison, heading=False)
     assert short.startswith("## Means per method") and "Made by" not in short
     with pytest.raises(FileExistsError):
-        compare.write_table(comparison, path)
-    compare.write_table(comparison, path, overwrite=True)
-    doc = json.loads(compare.write_json(comparison, tmp_path / "compare.json").read_text())
+        compare_report.write_table(comparison, path)
+    compare_report.write_table(comparison, path, overwrite=True)
+    doc = json.loads(compare_report.write_json(comparison, tmp_path / "compare.json").read_text())
     assert doc["skipped"].keys() == {"gan"} and len(doc["results"]) == 8 and "image" not in doc["results"][0]
 
 
 def test_grid_rows_are_pairs_and_columns_photo_style_methods(comparison, tmp_path):
     from PIL import Image
 
-    grid = compare.grid_image(comparison, cell=40)
+    grid = compare_report.grid_image(comparison, cell=40)
     pad, left, top = 6, 110, 22            # figures.image_grid's layout
     assert grid.shape == (top + 1 * (40 + pad) + pad, left + (2 + 6) * (40 + pad) + pad, 3)
-    path = compare.write_grid(comparison, tmp_path / "compare.png", cell=40)
+    path = compare_report.write_grid(comparison, tmp_path / "compare.png", cell=40)
     assert np.asarray(Image.open(path)).shape == grid.shape
 
 
@@ -171,34 +173,34 @@ def test_command_line(comparison, tiny_decoder, tmp_path, capsys):
 
 def test_shuffle_tiles_keeps_every_pixel_and_moves_the_layout(rng):
     image = rng.random((40, 36, 3), dtype=np.float32)
-    out = compare.shuffle_tiles(image, 4, seed=1)
+    out = distortions.shuffle_tiles(image, 4, seed=1)
     assert out.shape == (40, 36, 3)
     tiles = lambda x: sorted(x[i * 10:(i + 1) * 10, j * 9:(j + 1) * 9].tobytes() for i in range(4) for j in range(4))
     assert tiles(out) == tiles(image) and not np.array_equal(out, image)
-    assert compare.shuffle_tiles(image, 3).shape == (39, 36, 3)      # cropped to multiples of 3
+    assert distortions.shuffle_tiles(image, 3).shape == (39, 36, 3)      # cropped to multiples of 3
     with pytest.raises(ValueError):
-        compare.shuffle_tiles(image, 0)
+        distortions.shuffle_tiles(image, 0)
 
 
-@pytest.mark.parametrize("kind", sorted(compare.DISTORTIONS))
+@pytest.mark.parametrize("kind", sorted(distortions.DISTORTIONS))
 def test_distortions(kind, rng):
     image = rng.random((32, 40, 3), dtype=np.float32)
     other = rng.random((20, 20, 3), dtype=np.float32)
-    np.testing.assert_array_equal(compare.distort(image, kind, 0.0, other=other), image)
-    out = compare.distort(image, kind, 1.0, other=other, seed=3)
+    np.testing.assert_array_equal(distortions.distort(image, kind, 0.0, other=other), image)
+    out = distortions.distort(image, kind, 1.0, other=other, seed=3)
     assert out.shape == image.shape and out.dtype == np.float32 and 0 <= out.min() and out.max() <= 1
     assert not np.allclose(out, image)
-    np.testing.assert_array_equal(out, compare.distort(image, kind, 1.0, other=other, seed=3))   # deterministic
+    np.testing.assert_array_equal(out, distortions.distort(image, kind, 1.0, other=other, seed=3))   # deterministic
 
 
 def test_distort_rejects_bad_arguments(rng):
     image = rng.random((32, 32, 3), dtype=np.float32)
     with pytest.raises(ValueError, match="kind"):
-        compare.distort(image, "sepia", 0.5)
+        distortions.distort(image, "sepia", 0.5)
     with pytest.raises(ValueError, match="strength"):
-        compare.distort(image, "noise", 1.5)
+        distortions.distort(image, "noise", 1.5)
     with pytest.raises(ValueError, match="other"):
-        compare.distort(image, "blend", 0.5)
+        distortions.distort(image, "blend", 0.5)
 
 
 def test_time_vs_size(vgg_params):

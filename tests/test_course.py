@@ -5,7 +5,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from gantransfer import course
+from gantransfer.tools import course
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -145,7 +145,7 @@ def test_class_capacity_from_measured_peak_memory():
 
 
 def test_bench_document_carries_the_notebook_figures(tmp_path):
-    from gantransfer import bench
+    from gantransfer.tools import bench
 
     path = tmp_path / "notebooks.json"
     assert bench.notebook_figures(path) == {}

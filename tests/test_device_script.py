@@ -6,7 +6,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gantransfer import extractor, train
+from gantransfer.pipeline import decoder_file, extractor
+from gantransfer.training import checkpoints
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "device_train.py"
 
@@ -18,7 +19,7 @@ def device_train(monkeypatch):
     spec.loader.exec_module(module)
     # The script replaces extractor.load_vgg16_arrays for its process; undo that (and the cached params) here.
     monkeypatch.setattr(extractor, "load_vgg16_arrays", extractor.load_vgg16_arrays)
-    monkeypatch.setattr(train, "save_checkpoint", train.save_checkpoint)
+    monkeypatch.setattr(checkpoints, "save_checkpoint", checkpoints.save_checkpoint)
     extractor.load_params.cache_clear()
     yield module
     extractor.load_params.cache_clear()
@@ -36,7 +37,7 @@ def test_part_file_trains_and_the_deeper_layers_are_poisoned(device_train, tmp_p
                               "--steps", "2", "--checkpoint-every", "1", "--batch", "1", "--crop", "32",
                               "--width", "0.125", "--contents", "astronaut", "--styles", "waves", "--quiet"])
     assert code == 0 and export.is_file() and export.with_suffix(".csv").is_file()
-    params, width = train.load_decoder(export)                      # exported at a checkpoint, loadable
+    params, width = decoder_file.load_decoder(export)                      # exported at a checkpoint, loadable
     assert width == 0.125
     image = jnp.full((1, 32, 32, 3), 0.5)
     features = extractor.extract(extractor.load_params(), image, ["relu4_1", "relu4_2"])

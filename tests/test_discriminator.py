@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from gantransfer import discriminator as D
+from gantransfer.pipeline import discriminator as D
 
 TINY = dict(width=0.125, n_layers=3, cond_dim=D.STYLE_STATS_DIM, spectral_norm=True)
 

@@ -3,7 +3,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gantransfer import exercises, style
+from gantransfer.notebook import checking, exercises, exercises_advanced
+from gantransfer.pipeline import style
 
 
 def run(checker, fn, capsys):
@@ -17,7 +18,7 @@ def run(checker, fn, capsys):
 def test_reference_solutions_pass(name, capsys):
     ok, out = run(exercises.CHECKERS[name], exercises.solution_function(name), capsys)
     assert ok, out
-    assert out.startswith(exercises.RIGHT)
+    assert out.startswith(checking.RIGHT)
 
 
 def test_solution_source_and_unknown_name():
@@ -37,7 +38,7 @@ def test_stubs_are_not_done_yet(name, capsys):
 
     for stub in (raises, ellipsis):
         ok, out = run(exercises.CHECKERS[name], stub, capsys)
-        assert not ok and out.startswith(exercises.TODO) and "not done yet" in out
+        assert not ok and out.startswith(checking.TODO) and "not done yet" in out
 
 
 @pytest.mark.parametrize("name", sorted(exercises.CHECKERS))
@@ -74,7 +75,7 @@ GRAM_MISTAKES = {
 def test_gram_mistakes(mistake, capsys):
     fn, message = GRAM_MISTAKES[mistake]
     ok, out = run(exercises.check_gram_matrix, fn, capsys)
-    assert not ok and out.startswith(exercises.WRONG) and message in out, out
+    assert not ok and out.startswith(checking.WRONG) and message in out, out
 
 
 def test_gram_accepts_numpy_style(capsys):
@@ -104,7 +105,7 @@ CONTENT_MISTAKES = {
 def test_content_loss_mistakes(mistake, capsys):
     fn, message = CONTENT_MISTAKES[mistake]
     ok, out = run(exercises.check_content_loss, fn, capsys)
-    assert not ok and out.startswith(exercises.WRONG) and message in out, out
+    assert not ok and out.startswith(checking.WRONG) and message in out, out
 
 
 # --- receptive_field --------------------------------------------------------------------------------
@@ -183,7 +184,7 @@ def test_style_loss_mistakes(fn, message, capsys):
 # --- the references the checkers use ---------------------------------------------------------------
 
 def test_receptive_field_reference_matches_known_vgg16_values():
-    from gantransfer import receptive
+    from gantransfer.notebook import receptive
 
     rf = {row["layer"]: row["receptive_field"] for row in receptive.vgg16_table(224)}
     # The standard values for VGG16 (e.g. conv5_3 sees 196 px, pool5 212 px).
@@ -225,17 +226,17 @@ ADAIN_MISTAKES = {
 @pytest.mark.parametrize("mistake", sorted(ADAIN_MISTAKES))
 def test_adain_mistakes(mistake, capsys):
     fn, message = ADAIN_MISTAKES[mistake]
-    ok, out = run(exercises.check_adain, fn, capsys)
-    assert not ok and out.startswith(exercises.WRONG) and message in out, out
+    ok, out = run(exercises_advanced.check_adain, fn, capsys)
+    assert not ok and out.startswith(checking.WRONG) and message in out, out
 
 
 def test_adain_accepts_library_and_numpy_std(capsys):
-    from gantransfer import fusion
+    from gantransfer.pipeline import fusion
 
-    ok, out = run(exercises.check_adain, lambda c, s: fusion.adain(c, s), capsys)
+    ok, out = run(exercises_advanced.check_adain, lambda c, s: fusion.adain(c, s), capsys)
     assert ok, out
     np_std = lambda c, s: (c - _m(c)) / np.std(c, axis=(1, 2), keepdims=True) * np.std(s, axis=(1, 2), keepdims=True) + _m(s)
-    ok, out = run(exercises.check_adain, np_std, capsys)
+    ok, out = run(exercises_advanced.check_adain, np_std, capsys)
     assert ok, out
 
 
@@ -258,14 +259,14 @@ MIX_MISTAKES = {
 @pytest.mark.parametrize("mistake", sorted(MIX_MISTAKES))
 def test_style_mix_mistakes(mistake, capsys):
     fn, message = MIX_MISTAKES[mistake]
-    ok, out = run(exercises.check_style_mix, fn, capsys)
-    assert not ok and out.startswith(exercises.WRONG) and message in out, out
+    ok, out = run(exercises_advanced.check_style_mix, fn, capsys)
+    assert not ok and out.startswith(checking.WRONG) and message in out, out
 
 
 def test_style_mix_accepts_the_library(capsys):
-    from gantransfer import fusion
+    from gantransfer.pipeline import fusion
 
-    ok, out = run(exercises.check_style_mix, lambda c, f, w, a: fusion.mix(c, f, weights=w, alpha=a), capsys)
+    ok, out = run(exercises_advanced.check_style_mix, lambda c, f, w, a: fusion.mix(c, f, weights=w, alpha=a), capsys)
     assert ok, out
 
 
@@ -300,17 +301,17 @@ HINGE_MISTAKES = {
 @pytest.mark.parametrize("mistake", sorted(HINGE_MISTAKES))
 def test_hinge_d_loss_mistakes(mistake, capsys):
     fn, message = HINGE_MISTAKES[mistake]
-    ok, out = run(exercises.check_hinge_d_loss, fn, capsys)
-    assert not ok and out.startswith(exercises.WRONG) and message in out, out
+    ok, out = run(exercises_advanced.check_hinge_d_loss, fn, capsys)
+    assert not ok and out.startswith(checking.WRONG) and message in out, out
 
 
 def test_hinge_d_loss_accepts_the_library_and_numpy(capsys):
-    from gantransfer import discriminator
+    from gantransfer.pipeline import discriminator
 
-    ok, out = run(exercises.check_hinge_d_loss, lambda r, f: discriminator.d_loss(r, f, kind="hinge"), capsys)
+    ok, out = run(exercises_advanced.check_hinge_d_loss, lambda r, f: discriminator.d_loss(r, f, kind="hinge"), capsys)
     assert ok, out
     numpy_style = lambda r, f: np.maximum(0, 1 - np.asarray(r)).mean() + np.maximum(0, 1 + np.asarray(f)).mean()
-    ok, out = run(exercises.check_hinge_d_loss, numpy_style, capsys)
+    ok, out = run(exercises_advanced.check_hinge_d_loss, numpy_style, capsys)
     assert ok, out
 
 
@@ -369,14 +370,14 @@ D_STEP_MISTAKES = {
 
 @pytest.mark.parametrize("mistake", sorted(D_STEP_MISTAKES))
 def test_d_step_mistakes(mistake, capsys):
-    ok, out = run(exercises.check_d_step, _d_step(mistake), capsys)
-    assert not ok and out.startswith(exercises.WRONG) and D_STEP_MISTAKES[mistake] in out, out
+    ok, out = run(exercises_advanced.check_d_step, _d_step(mistake), capsys)
+    assert not ok and out.startswith(checking.WRONG) and D_STEP_MISTAKES[mistake] in out, out
 
 
 def test_d_step_right_answer_and_checker_gradients_match_autodiff(capsys):
     import jax
 
-    ok, out = run(exercises.check_d_step, _d_step(None), capsys)
+    ok, out = run(exercises_advanced.check_d_step, _d_step(None), capsys)
     assert ok, out
     # the checker's hand-written gradients are what autodiff computes
     rng = np.random.default_rng(0)
@@ -385,8 +386,8 @@ def test_d_step_right_answer_and_checker_gradients_match_autodiff(capsys):
     real, z = rng.normal(0.5, 1.0, (4, 3)), rng.normal(size=(5, 3))
     batch = {"real": jnp.asarray(real, jnp.float32), "z": jnp.asarray(z, jnp.float32)}
     as_jax = lambda p: {k: jnp.asarray(v, jnp.float32) for k, v in p.items()}
-    grad_d, grad_g = exercises._hinge_grads(d, g, real, z)
-    auto_d, auto_g = jax.grad(exercises._hinge_d_loss_fn, argnums=(0, 1))(as_jax(d), as_jax(g), batch)
+    grad_d, grad_g = exercises_advanced._hinge_grads(d, g, real, z)
+    auto_d, auto_g = jax.grad(exercises_advanced._hinge_d_loss_fn, argnums=(0, 1))(as_jax(d), as_jax(g), batch)
     for mine, auto in [(grad_d, auto_d), (grad_g, auto_g)]:
         for k in mine:
             np.testing.assert_allclose(mine[k], auto[k], rtol=1e-4, atol=1e-6)

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gantransfer import extractor
+from gantransfer.pipeline import extractor
 
 
 def _raw_weights():

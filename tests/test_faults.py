@@ -23,7 +23,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gantransfer import cli, train
+from gantransfer import cli
+from gantransfer.pipeline import decoder_file
+from gantransfer.training import checkpoints
 
 TRAIN_ARGS = ["train", "decoder", "--batch", "1", "--crop", "32", "--width", "0.125", "--contents", "astronaut",
               "--styles", "waves", "--checkpoint-every", "1", "--quiet"]
@@ -95,7 +97,7 @@ def _log_lines(workdir: Path) -> list[str]:
 
 
 def _assert_same_losses(workdir: Path, reference: dict) -> None:
-    log = train.read_metrics(workdir)
+    log = checkpoints.read_metrics(workdir)
     np.testing.assert_array_equal(log["step"], np.arange(1, STEPS + 1))
     for name in reference:
         if name not in ("step", "seconds"):
@@ -104,7 +106,7 @@ def _assert_same_losses(workdir: Path, reference: dict) -> None:
 
 def _resume_and_check(workdir: Path, reference: dict) -> None:
     """Resume the interrupted run to the end; it must start after its newest checkpoint and match ``reference``."""
-    last = train.latest_step(workdir)
+    last = checkpoints.latest_step(workdir)
     assert last is not None and last >= 1
     lines_before = len(_log_lines(workdir))
     code, out, err = _finish(_start(workdir, "--resume"))
@@ -175,7 +177,7 @@ def reference(tmp_path_factory):
     code, out, err = _finish(_start(workdir))
     assert code == 0, err[-3000:]
     assert _complete_steps(_names(workdir))[-1] == STEPS
-    return train.read_metrics(workdir)
+    return checkpoints.read_metrics(workdir)
 
 
 def test_sigkill_after_a_checkpoint_then_resume(reference, tmp_path):
@@ -185,7 +187,7 @@ def test_sigkill_after_a_checkpoint_then_resume(reference, tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait(60)
     assert proc.returncode == -signal.SIGKILL
-    assert train.latest_step(workdir) >= 3
+    assert checkpoints.latest_step(workdir) >= 3
     _resume_and_check(workdir, reference)
 
 
@@ -198,7 +200,7 @@ def test_sigkill_in_the_middle_of_a_checkpoint_write_then_resume(reference, tmp_
             break
     else:
         pytest.fail("three kills all missed the checkpoint write")
-    assert train.latest_step(workdir) == writing - 1   # the half-written checkpoint does not count
+    assert checkpoints.latest_step(workdir) == writing - 1   # the half-written checkpoint does not count
     _resume_and_check(workdir, reference)
 
 
@@ -223,7 +225,7 @@ def test_sigint_in_the_middle_of_a_checkpoint_write_finishes_it(reference, tmp_p
         assert code == 130, err[-3000:]
         assert "gantransfer: interrupted" in err and "Traceback" not in err and "ERROR" not in err, err[-3000:]
         assert not any(TMP_CHECKPOINT.match(n) for n in _names(workdir))   # no half-written checkpoint left
-        if train.latest_step(workdir) == writing:   # the signal landed inside the write, which was finished
+        if checkpoints.latest_step(workdir) == writing:   # the signal landed inside the write, which was finished
             break
     else:
         pytest.fail("three interrupts all missed the checkpoint write")
@@ -234,12 +236,12 @@ def test_interrupts_held_raises_after_the_block():
     """In-process: a SIGINT inside the block does not cut it; KeyboardInterrupt comes at its end."""
     finished = False
     with pytest.raises(KeyboardInterrupt):
-        with train._interrupts_held():
+        with checkpoints._interrupts_held():
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.05)   # the handler runs between bytecodes: give it the chance to
             finished = True
     assert finished and signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    with train._interrupts_held():   # nothing received: nothing raised
+    with checkpoints._interrupts_held():   # nothing received: nothing raised
         pass
 
 
@@ -277,12 +279,12 @@ def test_read_only_folder_for_every_output(readonly_dir, tmp_path, capsys, monke
     code, _, err = _cli([*TRAIN_ARGS, "--steps", "1", "--workdir", str(workdir), "--export",
                          str(readonly_dir / "decoder.npz")], capsys)
     _assert_one_line_error(code, err, r"Read-only file system|Permission denied")
-    assert train.latest_step(workdir) == 1      # the training itself was kept
+    assert checkpoints.latest_step(workdir) == 1      # the training itself was kept
     assert list(readonly_dir.iterdir()) == []
 
 
 def test_unwritable_output_is_refused_before_stylising(readonly_dir, monkeypatch, capsys):
-    from gantransfer import optimize
+    from gantransfer.methods import optimize
 
     def stylise(*args, **kwargs):
         raise AssertionError("the optimisation started before the output folder was checked")
@@ -318,7 +320,7 @@ def test_disk_full_during_training_keeps_the_last_checkpoint(full_disk, referenc
     code, out, err = _finish(_start(workdir))
     assert code == 2, err[-3000:]
     assert err.strip().splitlines()[-1].startswith("gantransfer: error:") and "No space left on device" in err
-    last = train.latest_step(workdir)
+    last = checkpoints.latest_step(workdir)
     assert last is not None and last < STEPS          # the checkpoints written before the disk filled are whole
     moved = tmp_path / "moved"                        # "free some space": continue the run on a bigger disk
     shutil.copytree(workdir, moved)
@@ -339,7 +341,7 @@ def test_disk_full_while_saving_a_checkpoint_simulated(tmp_path, monkeypatch):
     import jax.numpy as jnp
     import orbax.checkpoint as ocp
 
-    train.save_checkpoint(tmp_path, 1, {"x": jnp.ones(8)})
+    checkpoints.save_checkpoint(tmp_path, 1, {"x": jnp.ones(8)})
 
     def save(self, step, *args, **kwargs):
         (tmp_path / f"{step}.orbax-checkpoint-tmp" / "default").mkdir(parents=True)   # what a cut write leaves
@@ -348,9 +350,9 @@ def test_disk_full_while_saving_a_checkpoint_simulated(tmp_path, monkeypatch):
 
     monkeypatch.setattr(ocp.CheckpointManager, "save", save)
     with pytest.raises(OSError, match=r"checkpoint 2 in .*: No space left on device") as info:
-        train.save_checkpoint(tmp_path, 2, {"x": jnp.ones(8)})
+        checkpoints.save_checkpoint(tmp_path, 2, {"x": jnp.ones(8)})
     assert info.value.errno == errno.ENOSPC and "\n" not in str(info.value)
-    assert _names(tmp_path) == {"1"} and train.latest_step(tmp_path) == 1
+    assert _names(tmp_path) == {"1"} and checkpoints.latest_step(tmp_path) == 1
 
 
 def test_disk_full_for_a_stylised_image(full_disk, capsys):
@@ -367,7 +369,7 @@ def test_disk_full_for_a_stylised_image(full_disk, capsys):
 def test_disk_full_while_exporting_a_decoder(tmp_path, monkeypatch):
     import jax
 
-    from gantransfer import generator
+    from gantransfer.pipeline import generator
 
     params = generator.init_decoder(jax.random.key(0), width=0.125)
 
@@ -378,12 +380,12 @@ def test_disk_full_while_exporting_a_decoder(tmp_path, monkeypatch):
     monkeypatch.setattr(np, "savez_compressed", savez_compressed)
     out = tmp_path / "exports" / "decoder.npz"
     with pytest.raises(OSError, match=r"decoder\.npz.*No space left on device"):
-        train.export_decoder(params, out, width=0.125)
+        decoder_file.export_decoder(params, out, width=0.125)
     assert list(out.parent.iterdir()) == []
 
 
 def test_disk_full_while_writing_bench_json(tmp_path, monkeypatch, capsys):
-    from gantransfer import bench
+    from gantransfer.tools import bench
 
     monkeypatch.setattr(bench, "run", lambda **kwargs: {"schema": 1, "quick": True})
     real = Path.write_text
@@ -400,13 +402,13 @@ def test_disk_full_while_writing_bench_json(tmp_path, monkeypatch, capsys):
 
 
 def test_metrics_log_survives_a_line_cut_by_a_full_disk(tmp_path):
-    log = train.MetricsLog(tmp_path / "metrics.csv")
+    log = checkpoints.MetricsLog(tmp_path / "metrics.csv")
     log.append(1, {"total": 1.5, "style": 0.25}, seconds=0.1)
     with open(log.path, "a") as f:          # what a disk that filled mid-line leaves: no newline at the end
         f.write("2,0.1000,1.")
     log.append(2, {"total": 2.5, "style": 0.75}, seconds=0.1)   # the resumed run writes step 2 again
     log.append(3, {"total": 3.5, "style": 0.5}, seconds=0.1)
-    table = train.read_metrics(log.path)
+    table = checkpoints.read_metrics(log.path)
     np.testing.assert_array_equal(table["step"], [1, 2, 3])
     np.testing.assert_allclose(table["total"], [1.5, 2.5, 3.5])
 
@@ -414,7 +416,7 @@ def test_metrics_log_survives_a_line_cut_by_a_full_disk(tmp_path):
 def test_metrics_log_skips_a_line_cut_by_a_kill(tmp_path):
     path = tmp_path / "metrics.csv"
     path.write_text("step,seconds,total\n1,0.1,1.5\n2,0.1,2.5\n3,0.")   # the process died mid-line 3
-    table = train.read_metrics(path)
+    table = checkpoints.read_metrics(path)
     np.testing.assert_array_equal(table["step"], [1, 2])
 
 
@@ -423,15 +425,16 @@ def test_metrics_log_skips_a_line_cut_by_a_kill(tmp_path):
 
 @pytest.fixture(scope="module")
 def params():
-    from gantransfer import extractor
+    from gantransfer.pipeline import extractor
 
     return extractor.load_params()
 
 
 def test_style_transfer_run_that_raises_mid_way_then_works_again(params, monkeypatch):
-    from gantransfer import optimize, widgets
+    from gantransfer.methods import optimize
+    from gantransfer.notebook import dashboards
 
-    dash = widgets.StyleTransferDashboard(size=32, steps=2, report_every=1, params=params)
+    dash = dashboards.StyleTransferDashboard(size=32, steps=2, report_every=1, params=params)
     real = optimize.stylize_iter
 
     def failing(*args, **kwargs):
@@ -458,9 +461,10 @@ def test_style_transfer_run_that_raises_mid_way_then_works_again(params, monkeyp
 def test_fusion_slider_callback_that_raises_then_works_again(params, monkeypatch):
     import jax
 
-    from gantransfer import generator, widgets
+    from gantransfer.notebook import dashboards
+    from gantransfer.pipeline import generator
 
-    dash = widgets.FusionDashboard(generator.init_decoder(jax.random.key(0), width=0.125), width=0.125, size=32,
+    dash = dashboards.FusionDashboard(generator.init_decoder(jax.random.key(0), width=0.125), width=0.125, size=32,
                                    params=params)
     assert dash.error is None
     first, renders = dash.image.copy(), dash.renders
@@ -485,18 +489,19 @@ def _raise(*args, **kwargs):
 
 @pytest.mark.parametrize("which", ["feature_browser", "texture", "style_preview"])
 def test_observer_callbacks_that_raise_show_the_error(which, params, monkeypatch):
-    from gantransfer import plots, samples, widgets
+    from gantransfer.core import samples
+    from gantransfer.notebook import dashboards, plots
 
     if which == "feature_browser":
-        dash = widgets.FeatureMapBrowser(content="chelsea", size=48, params=params, per_page=4)
+        dash = dashboards.FeatureMapBrowser(content="chelsea", size=48, params=params, per_page=4)
         monkeypatch.setattr(plots, "feature_grid", _raise)
         control, value = dash.layer, "relu2_1"
     elif which == "texture":
-        dash = widgets.TextureDashboard(size=32, steps=1, params=params)
+        dash = dashboards.TextureDashboard(size=32, steps=1, params=params)
         monkeypatch.setattr(samples, "style_image", _raise)
         control, value = dash.style, "mondrian"
     else:
-        dash = widgets.StyleTransferDashboard(size=32, steps=1, params=params)
+        dash = dashboards.StyleTransferDashboard(size=32, steps=1, params=params)
         monkeypatch.setattr(plots, "show_images", _raise)
         control, value = dash.style, "mondrian"
     control.value = value                       # must not raise out of the observer
@@ -520,17 +525,17 @@ def test_only_orbax_reports_are_dropped_after_an_orbax_failure(monkeypatch):
     other_error = ValueError("a bug of someone else's")
     for message in ("Task exception was never retrieved", "Future exception was never retrieved",
                     "_GatheringFuture exception was never retrieved"):
-        assert train._drop_abandoned_orbax_tasks(record(message, tensorstore_error)) is False
-        assert train._drop_abandoned_orbax_tasks(record(message, other_error)) is True
-    assert train._drop_abandoned_orbax_tasks(record("something else", tensorstore_error)) is True
+        assert checkpoints._drop_abandoned_orbax_tasks(record(message, tensorstore_error)) is False
+        assert checkpoints._drop_abandoned_orbax_tasks(record(message, other_error)) is True
+    assert checkpoints._drop_abandoned_orbax_tasks(record("something else", tensorstore_error)) is True
 
     seen = []
-    quieter = train._without_closed_event_loop_reports(seen.append)
+    quieter = checkpoints._without_closed_event_loop_reports(seen.append)
     report = lambda error: types.SimpleNamespace(exc_value=error, exc_traceback=None, object=None)
-    monkeypatch.setattr(train, "_orbax_failed", False)
+    monkeypatch.setattr(checkpoints, "_orbax_failed", False)
     quieter(report(RuntimeError("Event loop is closed")))
     quieter(report(tensorstore_error))                       # no orbax failure yet: reported
-    monkeypatch.setattr(train, "_orbax_failed", True)
+    monkeypatch.setattr(checkpoints, "_orbax_failed", True)
     quieter(report(tensorstore_error))                       # after one: dropped
     quieter(report(other_error))                             # never dropped
     assert [r.exc_value for r in seen] == [tensorstore_error, other_error]

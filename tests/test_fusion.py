@@ -3,7 +3,7 @@ import jax
 import numpy as np
 import pytest
 
-from gantransfer import fusion
+from gantransfer.pipeline import fusion
 
 
 def _feats(rng, shape, scale=1.0, shift=0.0):

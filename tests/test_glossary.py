@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from gantransfer import course, glossary
+from gantransfer.notebook import glossary
+from gantransfer.tools import course
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_TERMS = ("内容解析", "风格矩阵", "融合", "生成器", "判别器", "生成对抗网络", "对抗训练", "卷积神经网络", "特征映射")
@@ -60,9 +61,9 @@ def test_every_taught_notebook_has_terms():
 
 
 def test_lookup():
-    assert glossary.lookup("style matrix").function == "gantransfer.style.gram_matrix"
+    assert glossary.lookup("style matrix").function == "gantransfer.pipeline.style.gram_matrix"
     assert glossary.lookup("Gram matrix") is glossary.lookup("风格矩阵")
-    assert glossary.lookup("adain").function == "gantransfer.fusion.adain"
+    assert glossary.lookup("adain").function == "gantransfer.pipeline.fusion.adain"
     assert glossary.lookup("Discriminator").chinese == "判别器"
     assert glossary.resolve(glossary.lookup("R1 gradient penalty")).__name__ == "r1_penalty"
     with pytest.raises(KeyError, match="ambiguous"):
@@ -84,7 +85,7 @@ def test_tables():
 
 def test_formulas_become_mathml():
     pytest.importorskip("latex2mathml")
-    from gantransfer import handouts
+    from gantransfer.tools import handouts_math
 
     for e in glossary.GLOSSARY:
-        assert handouts.math_to_html(e.formula).startswith("<math"), e.formula
+        assert handouts_math.math_to_html(e.formula).startswith("<math"), e.formula

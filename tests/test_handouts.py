@@ -6,7 +6,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from gantransfer import exercises, handouts
+from gantransfer.notebook import exercises
+from gantransfer.tools import handouts, handouts_math
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -15,7 +16,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 # --- math -------------------------------------------------------------------------------------------
 
 def _math(text):
-    return [(value, display) for kind, value, display in handouts.split_math(text) if kind == "math"]
+    return [(value, display) for kind, value, display in handouts_math.split_math(text) if kind == "math"]
 
 
 def test_split_math():
@@ -26,16 +27,16 @@ def test_split_math():
     assert _math("costs \\$5, or $5 and $10") == []                  # escaped and currency dollars
     assert _math("$ x$ and $x $") == []                              # not math in JupyterLab either
     text = "keep *this* $a_b$ _here_"
-    assert "".join(v if k == "text" else f"${v}$" for k, v, _ in handouts.split_math(text)) == text
+    assert "".join(v if k == "text" else f"${v}$" for k, v, _ in handouts_math.split_math(text)) == text
 
 
 def test_math_to_html():
     if handouts.MATH_RENDERING.startswith("MathML"):
-        out = handouts.math_to_html("\\hat x = \\arg\\min_x f", display=True)
+        out = handouts_math.math_to_html("\\hat x = \\arg\\min_x f", display=True)
         assert out.startswith("<math") and 'display="block"' in out and "\\arg" not in out.split(">", 1)[1]
-        assert "<code>" in handouts.math_to_html("\\notacommand x")           # unknown: shown as its source
+        assert "<code>" in handouts_math.math_to_html("\\notacommand x")           # unknown: shown as its source
     else:
-        assert handouts.math_to_html("x^2") == '<span class="gt-tex"><code>$x^2$</code></span>'
+        assert handouts_math.math_to_html("x^2") == '<span class="gt-tex"><code>$x^2$</code></span>'
 
 
 def test_every_formula_in_the_notebooks_becomes_mathml():
@@ -44,7 +45,7 @@ def test_every_formula_in_the_notebooks_becomes_mathml():
         for cell in nbformat.read(path, as_version=4).cells:
             if cell.cell_type == "markdown":
                 for tex, display in _math(cell.source):
-                    assert handouts.math_to_html(tex, display=display).startswith("<math"), (path.name, tex)
+                    assert handouts_math.math_to_html(tex, display=display).startswith("<math"), (path.name, tex)
 
 
 # --- the offline check ------------------------------------------------------------------------------

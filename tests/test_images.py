@@ -1,4 +1,4 @@
-"""Tests for gantransfer.images: loading, conversion, validation, resizing and saving."""
+"""Tests for gantransfer.core.images: loading, conversion, validation, resizing and saving."""
 
 import io
 import os
@@ -11,16 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gantransfer import images
-from gantransfer.images import (
-    center_crop_square,
-    check_image_array,
-    load_image,
-    resize_longest,
-    resize_to,
-    save_image,
-    to_uint8,
-)
+from gantransfer.core import images
+from gantransfer.core.images import check_image_array, load_image, save_image, to_uint8
+from gantransfer.core.resize import center_crop_square, resize_longest, resize_to
 
 
 def _rgb(height=40, width=48, seed=0):

@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from gantransfer import color, extractor, generator, samples, train
+from gantransfer.core import samples
+from gantransfer.methods import color
+from gantransfer.pipeline import decoder_file, extractor, generator
 
 LUMA = np.array([0.299, 0.587, 0.114])
 
@@ -72,7 +74,7 @@ def test_keep_layout_refuses_mismatched_images():
 def test_stylize_image_keep_layout_brings_back_the_photos_layout():
     """The shipped multi-level cascade at 128 px: with keep_layout=1 the blurred luminance follows the photo."""
     params = extractor.load_params()
-    decoders = train.load_level_decoders()
+    decoders = decoder_file.load_level_decoders()
     photo = samples.content_image("astronaut", size=128)
     style = samples.style_image("waves", size=128)
     plain = np.asarray(generator.stylize_image(params, decoders, photo, [style], method="multilevel"))

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from gantransfer import extractor, metrics
+from gantransfer.methods import metrics
+from gantransfer.pipeline import extractor
 
 
 @pytest.fixture(scope="module")

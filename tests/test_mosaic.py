@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 
-from gantransfer import generator, mosaic
+from gantransfer.methods import mosaic
+from gantransfer.pipeline import generator
 
 
 def test_feature_patches_are_zero_padded_neighbourhoods(rng):
@@ -161,7 +162,7 @@ def test_stylize_image_mosaic_crops_and_keeps_the_layout(vgg_params, rng):
 
 
 def test_stylize_image_passes_the_mosaics_settings_through(vgg_params, rng):
-    from gantransfer import color
+    from gantransfer.methods import color
 
     photo = rng.random((32, 40, 3)).astype(np.float32)
     style = rng.random((32, 32, 3)).astype(np.float32)

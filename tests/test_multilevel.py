@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from gantransfer import extractor, fusion, generator, samples, train
+from gantransfer.core import samples
+from gantransfer.pipeline import decoder_file, extractor, fusion, generator
+from gantransfer.training import batches, checkpoints, decoder_training
 
 WIDTH = 0.125
 
@@ -35,29 +37,29 @@ def test_unknown_level_is_refused():
     with pytest.raises(ValueError, match="no decoder for layer"):
         generator.init_decoder(jax.random.key(0), layer="relu5_1")
     with pytest.raises(ValueError, match="layer must be one of"):
-        train.DecoderTrainConfig(layer="conv3_1")
+        decoder_training.DecoderTrainConfig(layer="conv3_1")
 
 
 def test_export_records_the_layer_and_load_checks_it(tmp_path):
     params = generator.init_decoder(jax.random.key(1), width=WIDTH, layer="relu2_1")
-    path = train.export_decoder(params, tmp_path / "d2.npz", width=WIDTH, layer="relu2_1")
-    loaded, width = train.load_decoder(path, layer="relu2_1")
+    path = decoder_file.export_decoder(params, tmp_path / "d2.npz", width=WIDTH, layer="relu2_1")
+    loaded, width = decoder_file.load_decoder(path, layer="relu2_1")
     assert width == WIDTH
     for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(loaded)):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-3, atol=1e-4)
     with pytest.raises(ValueError, match="inverts relu2_1, not relu4_1"):
-        train.load_decoder(path)
+        decoder_file.load_decoder(path)
     with pytest.raises(FileNotFoundError, match="--layer relu1_1"):
-        train.load_level_decoders({"relu1_1": tmp_path / "missing.npz"})
+        decoder_file.load_level_decoders({"relu1_1": tmp_path / "missing.npz"})
 
 
 def test_shallow_decoder_loss_reads_only_layers_up_to_its_own(vgg_params):
-    assert train.style_layers_up_to("relu2_1") == ("relu1_1", "relu2_1")
-    assert train.style_layers_up_to("relu4_1") == train.STYLE_LAYERS
+    assert decoder_training.style_layers_up_to("relu2_1") == ("relu1_1", "relu2_1")
+    assert decoder_training.style_layers_up_to("relu4_1") == decoder_training.STYLE_LAYERS
     rng = np.random.default_rng(0)
-    batch = train.Batch(rng.random((1, 32, 32, 3), dtype=np.float32), rng.random((1, 32, 32, 3), dtype=np.float32))
+    batch = batches.Batch(rng.random((1, 32, 32, 3), dtype=np.float32), rng.random((1, 32, 32, 3), dtype=np.float32))
     params = generator.init_decoder(jax.random.key(2), width=WIDTH, layer="relu2_1")
-    total, m = train.decoder_losses(params, vgg_params, batch, style_weight=3.0, width=WIDTH, identity_weight=5.0,
+    total, m = decoder_training.decoder_losses(params, vgg_params, batch, style_weight=3.0, width=WIDTH, identity_weight=5.0,
                                     layer="relu2_1")
     # independently: content on AdaIN-fused relu2_1 features, mean/std style loss over relu1_1 and relu2_1
     feats = lambda x, names: extractor.forward(vgg_params, x, names)
@@ -79,14 +81,14 @@ def test_shallow_decoder_loss_reads_only_layers_up_to_its_own(vgg_params):
 
 
 def test_a_short_relu1_1_run_lowers_its_loss(tmp_path, vgg_params):
-    config = train.DecoderTrainConfig(steps=8, batch=1, crop=32, pool_side=40, width=WIDTH, learning_rate=3e-3,
+    config = decoder_training.DecoderTrainConfig(steps=8, batch=1, crop=32, pool_side=40, width=WIDTH, learning_rate=3e-3,
                                       warmup=0, checkpoint_every=8, layer="relu1_1")
-    reports = list(train.train_decoder(config, workdir=tmp_path / "run", contents=["astronaut"], styles=["waves"],
+    reports = list(decoder_training.train_decoder(config, workdir=tmp_path / "run", contents=["astronaut"], styles=["waves"],
                                        vgg_params=vgg_params))
     assert reports[-1].metrics["total"] < reports[0].metrics["total"]
-    state = train.restore_checkpoint(tmp_path / "run", train.abstract_train_state(config))
-    path = train.export_decoder(state["params"], tmp_path / "d1.npz", width=WIDTH, layer="relu1_1")
-    assert train.load_level_decoders({"relu1_1": path})["relu1_1"][1] == WIDTH
+    state = checkpoints.restore_checkpoint(tmp_path / "run", decoder_training.abstract_train_state(config))
+    path = decoder_file.export_decoder(state["params"], tmp_path / "d1.npz", width=WIDTH, layer="relu1_1")
+    assert decoder_file.load_level_decoders({"relu1_1": path})["relu1_1"][1] == WIDTH
 
 
 def test_cascade_is_wct_then_decode_level_after_level(vgg_params, level_decoders):
@@ -132,7 +134,7 @@ def test_cascade_refuses_bad_inputs(vgg_params, level_decoders, change, message)
 
 
 def test_shipped_level_decoders_load_and_stylise(vgg_params):
-    decoders = train.load_level_decoders()
+    decoders = decoder_file.load_level_decoders()
     assert set(decoders) == set(generator.MULTILEVEL_LAYERS)
     photo, style = samples.content_image("coffee", size=96), samples.style_image("hatching", size=96)
     out = np.asarray(generator.stylize_image(vgg_params, decoders, photo, [style], method="multilevel"))

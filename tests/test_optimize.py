@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from gantransfer import color, optimize
+from gantransfer.methods import color, optimize, pyramid
 
 
 def _pair(rng, size=40):
@@ -74,22 +74,22 @@ def _numpy_upsample(x, h, w):
 
 def test_laplacian_pyramid_levels_and_exact_inverse(rng):
     image = rng.random((1, 13, 20, 3), dtype=np.float32)
-    pyramid = optimize.to_pyramid(image, 3)
-    assert [lv.shape for lv in pyramid] == [(1, 13, 20, 3), (1, 7, 10, 3), (1, 4, 5, 3)]
-    assert optimize.pyramid_shapes(13, 20, 3) == ((13, 20), (7, 10), (4, 5))
+    levels = pyramid.to_pyramid(image, 3)
+    assert [lv.shape for lv in levels] == [(1, 13, 20, 3), (1, 7, 10, 3), (1, 4, 5, 3)]
+    assert pyramid.pyramid_shapes(13, 20, 3) == ((13, 20), (7, 10), (4, 5))
     # The image is the coarse level upsampled twice plus each detail level, computed here in numpy.
-    mid = pyramid[1] + _numpy_upsample(np.asarray(pyramid[2]), 7, 10)
-    np.testing.assert_allclose(np.asarray(pyramid[0]) + _numpy_upsample(mid, 13, 20), image, atol=1e-5)
-    np.testing.assert_allclose(optimize.from_pyramid(pyramid), image, atol=1e-5)
+    mid = levels[1] + _numpy_upsample(np.asarray(levels[2]), 7, 10)
+    np.testing.assert_allclose(np.asarray(levels[0]) + _numpy_upsample(mid, 13, 20), image, atol=1e-5)
+    np.testing.assert_allclose(pyramid.from_pyramid(levels), image, atol=1e-5)
     # A flat image has no detail: everything sits in the coarse level.
-    flat = optimize.to_pyramid(np.full((1, 16, 16, 3), 0.3, np.float32), 4)
+    flat = pyramid.to_pyramid(np.full((1, 16, 16, 3), 0.3, np.float32), 4)
     assert all(np.abs(np.asarray(lv)).max() < 1e-6 for lv in flat[:-1])
     np.testing.assert_allclose(flat[-1], 0.3, atol=1e-6)
-    assert optimize.from_pyramid(image) is image   # a bare image is its own one-level pyramid
+    assert pyramid.from_pyramid(image) is image   # a bare image is its own one-level pyramid
     with pytest.raises(ValueError, match="levels"):
-        optimize.to_pyramid(image, 0)
+        pyramid.to_pyramid(image, 0)
     with pytest.raises(ValueError, match=r"\[N, H, W, C\]"):
-        optimize.to_pyramid(image[0], 2)
+        pyramid.to_pyramid(image[0], 2)
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])

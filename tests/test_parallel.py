@@ -13,28 +13,29 @@ import jax
 import numpy as np
 import pytest
 
-from gantransfer import parallel, train
+from gantransfer.training import batches, parallel
 
 LR = 1e-3
 
 FOUR_DEVICES = textwrap.dedent(f"""
     import json, sys
     import jax, numpy as np
-    from gantransfer import extractor, generator, parallel, train
+    from gantransfer.pipeline import extractor, generator
+    from gantransfer.training import parallel, batches, decoder_training
 
     out = {{"devices": jax.device_count()}}
-    config = train.DecoderTrainConfig(steps=2, batch=4, crop=32, pool_side=40, width=0.125,
+    config = decoder_training.DecoderTrainConfig(steps=2, batch=4, crop=32, pool_side=40, width=0.125,
                                       learning_rate={LR}, warmup=0, checkpoint_every=1)
     vgg = extractor.load_params()
     rng = np.random.default_rng(0)
-    batch = train.Batch(rng.random((4, 32, 32, 3), dtype=np.float32), rng.random((4, 32, 32, 3), dtype=np.float32))
+    batch = batches.Batch(rng.random((4, 32, 32, 3), dtype=np.float32), rng.random((4, 32, 32, 3), dtype=np.float32))
     params = generator.init_decoder(jax.random.key(0), width=config.width)
-    opt = train.make_optimizer(config).init(params)
+    opt = decoder_training.make_optimizer(config).init(params)
     one, four = parallel.make_mesh(jax.devices()[:1]), parallel.make_mesh()
 
     # (1) one step on one device and on four, from the same parameters and batch
-    p1, _, m1 = train.train_step(config, params, opt, vgg, batch, mesh=one)
-    p4, _, m4 = train.train_step(config, params, opt, vgg, batch, mesh=four)
+    p1, _, m1 = decoder_training.train_step(config, params, opt, vgg, batch, mesh=one)
+    p4, _, m4 = decoder_training.train_step(config, params, opt, vgg, batch, mesh=four)
     diffs = [np.abs(np.asarray(a) - np.asarray(b)).ravel() for a, b in zip(jax.tree.leaves(p1), jax.tree.leaves(p4))]
     diffs = np.concatenate(diffs)
     out["max_param_diff"] = float(diffs.max())
@@ -53,9 +54,9 @@ FOUR_DEVICES = textwrap.dedent(f"""
 
     # (3) a batch the devices cannot split evenly
     errors = []
-    odd = train.Batch(batch.content[:3], batch.style[:3])
-    for call in (lambda: train.train_step(config, params, opt, vgg, odd, mesh=four),
-                 lambda: next(train.train_decoder(train.DecoderTrainConfig(steps=1, batch=6, crop=32, pool_side=40),
+    odd = batches.Batch(batch.content[:3], batch.style[:3])
+    for call in (lambda: decoder_training.train_step(config, params, opt, vgg, odd, mesh=four),
+                 lambda: next(decoder_training.train_decoder(decoder_training.DecoderTrainConfig(steps=1, batch=6, crop=32, pool_side=40),
                                                   workdir=sys.argv[1] + "/never", vgg_params=vgg))):
         try:
             call()
@@ -67,12 +68,12 @@ FOUR_DEVICES = textwrap.dedent(f"""
     # The whole loop on four devices: orbax saves and restores the replicated state, and a resumed run
     # reproduces the uninterrupted one.
     kw = dict(contents=["astronaut"], styles=["waves"], vgg_params=vgg)
-    straight = [r.metrics["total"] for r in train.train_decoder(config, workdir=sys.argv[1] + "/a", **kw)]
-    first = next(train.train_decoder(config, workdir=sys.argv[1] + "/b", **kw)).metrics["total"]
-    rest = [r.metrics["total"] for r in train.train_decoder(config, workdir=sys.argv[1] + "/b", resume=True, **kw)]
+    straight = [r.metrics["total"] for r in decoder_training.train_decoder(config, workdir=sys.argv[1] + "/a", **kw)]
+    first = next(decoder_training.train_decoder(config, workdir=sys.argv[1] + "/b", **kw)).metrics["total"]
+    rest = [r.metrics["total"] for r in decoder_training.train_decoder(config, workdir=sys.argv[1] + "/b", resume=True, **kw)]
     out["straight"], out["resumed"] = straight, [first] + rest
     # fresh, stepped and restored parameters all reach the step in one layout: it compiled once per mesh
-    out["compilations"] = [train._compiled_step(config, mesh)[1]._cache_size() for mesh in (one, four)]
+    out["compilations"] = [decoder_training._compiled_step(config, mesh)[1]._cache_size() for mesh in (one, four)]
     print("RESULT " + json.dumps(out))
 """)
 
@@ -124,7 +125,7 @@ def test_resume_on_four_devices_equals_uninterrupted_run(four):
 
 DISTRIBUTED = textwrap.dedent("""
     import json, socket
-    from gantransfer import parallel
+    from gantransfer.training import parallel
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -162,12 +163,12 @@ def test_distributed_off_by_default_and_refused_once_jax_has_started(monkeypatch
 def test_one_device_mesh_in_this_process():
     mesh = parallel.make_mesh()
     assert mesh.axis_names == ("data",) and parallel.device_count(mesh) == jax.device_count()
-    batch = train.Batch(np.zeros((2, 8, 8, 3), np.float32), np.ones((2, 8, 8, 3), np.float32))
+    batch = batches.Batch(np.zeros((2, 8, 8, 3), np.float32), np.ones((2, 8, 8, 3), np.float32))
     sharded = parallel.shard_batch(batch, mesh)
-    assert isinstance(sharded, train.Batch) and sharded.style.shape == (2, 8, 8, 3)
+    assert isinstance(sharded, batches.Batch) and sharded.style.shape == (2, 8, 8, 3)
     assert parallel.check_batch_divisible(4, mesh) == 4 // jax.device_count()
     with pytest.raises(ValueError, match="different batch sizes"):
-        parallel.shard_batch(train.Batch(batch.content, batch.style[:1]), mesh)
+        parallel.shard_batch(batches.Batch(batch.content, batch.style[:1]), mesh)
     with pytest.raises(ValueError, match="positive integer"):
         parallel.check_batch_divisible(0, mesh)
     tree = {"w": np.ones((3, 3), np.float32)}

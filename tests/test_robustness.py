@@ -28,8 +28,13 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from PIL import Image
 
-from gantransfer import cli, extractor, fusion, generator, optimize, samples, style, train, widgets
-from gantransfer.validate import check_count, check_weight
+from gantransfer import cli
+from gantransfer.core import samples
+from gantransfer.core.validate import check_count, check_weight
+from gantransfer.methods import optimize
+from gantransfer.notebook import dashboards
+from gantransfer.pipeline import decoder_file, extractor, fusion, generator, style
+from gantransfer.training import checkpoints
 
 SMALL = ["--size", "32", "--steps", "1", "--quiet"]
 TINY_TRAIN = ["--batch", "1", "--crop", "32", "--width", "0.125", "--checkpoint-every", "1", "--quiet"]
@@ -395,7 +400,7 @@ def test_stylize_bad_steps_per_scale(tmp_path, capsys):
 
 
 def test_bench_bad_arguments(tmp_path, monkeypatch, capsys):
-    from gantransfer import bench
+    from gantransfer.tools import bench
 
     monkeypatch.setattr(bench, "run", lambda **kwargs: pytest.fail("the benchmark should not have started"))
     code, _, err = _cli(["bench", "--peer"], capsys)
@@ -408,7 +413,7 @@ def test_bench_bad_arguments(tmp_path, monkeypatch, capsys):
 
 
 def test_bench_checks_the_peer_python_before_benchmarking(monkeypatch, capsys):
-    from gantransfer import bench
+    from gantransfer.tools import bench
 
     def started(**kwargs):
         raise AssertionError("the benchmark started before --torch-python was checked")
@@ -419,7 +424,7 @@ def test_bench_checks_the_peer_python_before_benchmarking(monkeypatch, capsys):
 
 
 def test_bench_failing_peer_is_one_line(monkeypatch, tmp_path, capsys):
-    from gantransfer import bench
+    from gantransfer.tools import bench
 
     peer = tmp_path / "peer.py"
     peer.write_text("import sys\nsys.exit('No module named torch')\n")   # a venv without torch
@@ -430,7 +435,7 @@ def test_bench_failing_peer_is_one_line(monkeypatch, tmp_path, capsys):
 
 
 def test_bench_failing_tutorial_peer_is_one_line(monkeypatch, tmp_path, capsys):
-    from gantransfer import bench
+    from gantransfer.tools import bench
 
     tutorial = tmp_path / "tutorial.py"
     tutorial.write_text("import sys\nsys.exit('No module named torch')\n")
@@ -549,13 +554,13 @@ def test_extract_refuses_non_finite_or_out_of_range_images(vgg, fill):
 
 
 # ---------------------------------------------------------------------------------------------------
-# Decoder files (train.load_decoder): missing, corrupt, wrong shape -- at the API and from the command line.
+# Decoder files (decoder_file.load_decoder): missing, corrupt, wrong shape -- at the API and from the command line.
 
 @pytest.fixture(scope="module")
 def decoder_files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("decoders")
     params = generator.init_decoder(jax.random.key(0), width=0.125)
-    good = train.export_decoder(params, folder / "good.npz", width=0.125)
+    good = decoder_file.export_decoder(params, folder / "good.npz", width=0.125)
     data = good.read_bytes()
     with np.load(good) as z:
         arrays = dict(z)
@@ -594,14 +599,14 @@ DECODER_CASES = ["zero.npz", "text.npz", "truncated.npz", "flipped.npz", "no_wid
 @pytest.mark.parametrize("name", DECODER_CASES)
 def test_load_decoder_refuses_bad_files(decoder_files, name):
     with pytest.raises(ValueError) as info:
-        train.load_decoder(decoder_files[name])
+        decoder_file.load_decoder(decoder_files[name])
     assert name in str(info.value)
 
 
 def test_load_decoder_missing_and_good(decoder_files, tmp_path):
     with pytest.raises(FileNotFoundError, match="missing.npz"):
-        train.load_decoder(tmp_path / "missing.npz")
-    params, width = train.load_decoder(decoder_files["good.npz"])
+        decoder_file.load_decoder(tmp_path / "missing.npz")
+    params, width = decoder_file.load_decoder(decoder_files["good.npz"])
     assert width == 0.125
 
 
@@ -638,7 +643,7 @@ def trained_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("checkpoints") / "run"
     code = cli.main(["train", "decoder", "--workdir", str(workdir), "--steps", "2", *TINY_TRAIN,
                      "--contents", "astronaut", "--styles", "waves"])
-    assert code == 0 and train.latest_step(workdir) == 2
+    assert code == 0 and checkpoints.latest_step(workdir) == 2
     return workdir
 
 
@@ -708,28 +713,28 @@ def test_resume_with_other_settings_or_no_checkpoint(trained_run, tmp_path, caps
                          "--contents", "astronaut", "--styles", "waves", "--resume"], capsys)
     _one_line_error(code, err, "--resume: no checkpoint in")
     with pytest.raises(FileNotFoundError, match="no checkpoint"):
-        train.restore_checkpoint(workdir, {"step": 0})
+        checkpoints.restore_checkpoint(workdir, {"step": 0})
 
 
 @pytest.mark.parametrize("how", ["manifest truncated", "emptied"])  # the others still restore so small a tree
 def test_restore_falls_back_past_a_damaged_checkpoint(tmp_path, how):
     """At the API, on a small pytree: the newest checkpoint that restores, the damaged one set aside."""
     for step in (1, 2):
-        train.save_checkpoint(tmp_path, step, {"x": jnp.full((64, 64), float(step)), "step": step})
+        checkpoints.save_checkpoint(tmp_path, step, {"x": jnp.full((64, 64), float(step)), "step": step})
     _damage(tmp_path, how)
     target = {"x": jnp.zeros((64, 64)), "step": 0}
     with pytest.warns(UserWarning, match=r"checkpoint 2 in .* moved it to 2\.damaged and resumed from checkpoint 1"):
-        state = train.restore_newest_intact(tmp_path, target)
+        state = checkpoints.restore_newest_intact(tmp_path, target)
     assert int(state["step"]) == 1 and float(state["x"][0, 0]) == 1.0
-    assert train.latest_step(tmp_path) == 1 and (tmp_path / "2.damaged" / "default").is_dir()
+    assert checkpoints.latest_step(tmp_path) == 1 and (tmp_path / "2.damaged" / "default").is_dir()
 
 
 def test_restore_moves_nothing_when_no_checkpoint_restores(tmp_path):
     """Every checkpoint fails alike (another run's structure): one line naming the newest; nothing renamed."""
     for step in (1, 2):
-        train.save_checkpoint(tmp_path, step, {"x": jnp.ones(3)})
-    with pytest.raises(train.CheckpointError, match="checkpoint 2 in") as info:
-        train.restore_newest_intact(tmp_path, {"x": jnp.ones(3), "y": jnp.ones(3)})
+        checkpoints.save_checkpoint(tmp_path, step, {"x": jnp.ones(3)})
+    with pytest.raises(checkpoints.CheckpointError, match="checkpoint 2 in") as info:
+        checkpoints.restore_newest_intact(tmp_path, {"x": jnp.ones(3), "y": jnp.ones(3)})
     assert str(tmp_path) in str(info.value) and "\n" not in str(info.value)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["1", "2"]
 
@@ -929,7 +934,7 @@ def test_numeric_functions_refuse_bad_arguments(call, message):
 
 def test_dashboard_sliders_clamp_out_of_range_values(vgg):
     """Documented ipywidgets behaviour: a value past a slider's end is clamped to it, and the run is valid."""
-    dash = widgets.StyleTransferDashboard(size=32, steps=1, params=vgg)
+    dash = dashboards.StyleTransferDashboard(size=32, steps=1, params=vgg)
     dash.size.value, dash.steps.value, dash.blend.value = 100_000, -3, 7.0
     dash.style_weight.value, dash.learning_rate.value = -5.0, 0.0
     config = dash.config()
@@ -939,7 +944,7 @@ def test_dashboard_sliders_clamp_out_of_range_values(vgg):
 
 
 def test_dashboard_nan_weight_is_shown_and_the_dashboard_keeps_working(vgg):
-    dash = widgets.StyleTransferDashboard(size=32, steps=1, report_every=1, params=vgg)
+    dash = dashboards.StyleTransferDashboard(size=32, steps=1, report_every=1, params=vgg)
     dash.style_weight.value = float("nan")
     assert dash.run(block=True) is False
     assert "finite" in dash.error and "⚠" in dash.status.value and not dash.running
@@ -948,15 +953,15 @@ def test_dashboard_nan_weight_is_shown_and_the_dashboard_keeps_working(vgg):
 
 
 @pytest.mark.parametrize("make, message", [
-    (lambda p: widgets.StyleTransferDashboard(report_every=0, params=p), "report_every"),
-    (lambda p: widgets.FeatureMapBrowser(per_page=0, params=p), "per_page"),
-    (lambda p: widgets.FeatureMapBrowser(size=8, params=p), "at least 32 px"),
-    (lambda p: widgets.FeatureMapBrowser(layers=("relu9_9",), params=p), "unknown layer 'relu9_9'"),
-    (lambda p: widgets.StyleTransferDashboard(style="no_such_style", params=p), "no_such_style"),
-    (lambda p: widgets.FusionDashboard(None, content="no_such_photo", params=p), "no_such_photo"),
-    (lambda p: widgets.StyleTransferDashboard(style_weight=-1.0, params=p), "style_weight"),
-    (lambda p: widgets.StyleTransferDashboard(content_weight=float("nan"), params=p), "content_weight"),
-    (lambda p: widgets.TextureDashboard(layers=("relu9_9",), params=p), "relu9_9"),
+    (lambda p: dashboards.StyleTransferDashboard(report_every=0, params=p), "report_every"),
+    (lambda p: dashboards.FeatureMapBrowser(per_page=0, params=p), "per_page"),
+    (lambda p: dashboards.FeatureMapBrowser(size=8, params=p), "at least 32 px"),
+    (lambda p: dashboards.FeatureMapBrowser(layers=("relu9_9",), params=p), "unknown layer 'relu9_9'"),
+    (lambda p: dashboards.StyleTransferDashboard(style="no_such_style", params=p), "no_such_style"),
+    (lambda p: dashboards.FusionDashboard(None, content="no_such_photo", params=p), "no_such_photo"),
+    (lambda p: dashboards.StyleTransferDashboard(style_weight=-1.0, params=p), "style_weight"),
+    (lambda p: dashboards.StyleTransferDashboard(content_weight=float("nan"), params=p), "content_weight"),
+    (lambda p: dashboards.TextureDashboard(layers=("relu9_9",), params=p), "relu9_9"),
 ])
 def test_dashboards_refuse_bad_arguments(vgg, make, message):
     with pytest.raises(ValueError, match=message):
@@ -966,7 +971,7 @@ def test_dashboards_refuse_bad_arguments(vgg, make, message):
 @pytest.mark.parametrize("fault", ["nan alpha", "nan decoder"])
 def test_fusion_dashboard_non_finite_values_are_errors(vgg, tiny_decoder, fault):
     decoder = jax.tree.map(lambda a: a * np.nan, tiny_decoder) if fault == "nan decoder" else tiny_decoder
-    dash = widgets.FusionDashboard(decoder, width=0.125, size=32, params=vgg)
+    dash = dashboards.FusionDashboard(decoder, width=0.125, size=32, params=vgg)
     if fault == "nan alpha":
         assert dash.error is None
         dash.alpha = float("nan")
@@ -975,5 +980,5 @@ def test_fusion_dashboard_non_finite_values_are_errors(vgg, tiny_decoder, fault)
 
 
 def test_fusion_dashboard_without_a_decoder_shows_an_error(vgg):
-    dash = widgets.FusionDashboard(None, width=0.125, size=32, params=vgg)
+    dash = dashboards.FusionDashboard(None, width=0.125, size=32, params=vgg)
     assert dash.error and dash.image is None and "⚠" in dash.status.value

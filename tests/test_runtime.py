@@ -12,7 +12,7 @@ import pytest
 # prints the minor page faults of its later calls, per call.
 _PROBE = textwrap.dedent("""
     import resource
-    from gantransfer import runtime
+    from gantransfer.core import runtime
     runtime.keep_freed_memory()
     import jax, jax.numpy as jnp
     f = jax.jit(lambda x, w: jnp.sum(jnp.tanh(x @ w) * (x @ w).sum(0)))
@@ -45,7 +45,7 @@ def test_scratch_space_is_reused_instead_of_faulted_in_again():
 
 
 def test_opt_out_leaves_malloc_alone(monkeypatch):
-    from gantransfer import runtime
+    from gantransfer.core import runtime
 
     monkeypatch.setattr(runtime, "_freed_memory_kept", False)
     monkeypatch.setenv("GANTRANSFER_SYSTEM_MALLOC", "1")
@@ -53,7 +53,8 @@ def test_opt_out_leaves_malloc_alone(monkeypatch):
 
 
 def test_the_command_line_applies_it_first(monkeypatch):
-    from gantransfer import cli, runtime
+    from gantransfer import cli
+    from gantransfer.core import runtime
 
     calls = []
     monkeypatch.setattr(runtime, "keep_freed_memory", lambda: calls.append(True) or True)

@@ -1,4 +1,4 @@
-"""Tests for gantransfer.samples: bundled content photos and procedural style images."""
+"""Tests for gantransfer.core.samples: bundled content photos and procedural style images."""
 
 from __future__ import annotations
 
@@ -9,18 +9,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gantransfer import samples
-from gantransfer.samples import (
+from gantransfer.core import paint, samples
+from gantransfer.core.paint import STYLE_NAMES, make_style
+from gantransfer.core.samples import (
     CONTENT_NAMES,
     DATA_DIR,
     DEFAULT_CONTENT,
     DEFAULT_STYLE,
-    STYLE_NAMES,
     bundled_kind,
     contact_sheet,
     content_image,
     is_bundled,
-    make_style,
     regenerate_styles,
     style_image,
 )
@@ -45,7 +44,7 @@ def test_style_deterministic_and_seeded(name):
 
 @pytest.mark.parametrize("name", STYLE_NAMES)
 def test_style_smallest_size(name):
-    img = make_style(name, size=samples.MIN_STYLE_SIZE)
+    img = make_style(name, size=paint.MIN_STYLE_SIZE)
     assert img.shape == (32, 32, 3) and img.dtype == np.uint8
     assert img.std() > 5  # not blank
 
@@ -71,13 +70,13 @@ def test_committed_styles_are_byte_identical(tmp_path):
     assert [p.name for p in paths] == [f"{n}.png" for n in STYLE_NAMES]
     for path in paths:
         committed = DATA_DIR / "styles" / path.name
-        assert committed.is_file(), f"{committed} missing: run python -m gantransfer.samples"
+        assert committed.is_file(), f"{committed} missing: run python -m gantransfer.core.samples"
         if committed.read_bytes() != path.read_bytes():
             with Image.open(committed) as im:
                 same_pixels = np.array_equal(np.asarray(im.convert("RGB")), make_style(path.stem))
             pytest.fail(f"{committed} differs from a fresh generation "
                         f"({'same pixels: PNG encoder differs' if same_pixels else 'pixels differ'}); "
-                        "run python -m gantransfer.samples")
+                        "run python -m gantransfer.core.samples")
 
 
 def test_committed_contents_match(tmp_path):

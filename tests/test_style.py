@@ -2,10 +2,11 @@
 import jax
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from gantransfer import style
+from gantransfer.pipeline import style
 
 
 def _np_gram(f):

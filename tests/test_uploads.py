@@ -16,7 +16,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gantransfer import images, inversion, optimize, plots, widgets
+from gantransfer.core import images, resize
+from gantransfer.methods import optimize
+from gantransfer.notebook import dashboards, inversion, plots
 
 SIZE = 48   # the dashboards' size: a portrait upload of 96×64 px becomes 48×32 (VGG16's minimum is 32)
 
@@ -60,20 +62,20 @@ BAD = [  # (file name, content, what the one-line message says)
 def decoder():
     import jax
 
-    from gantransfer import generator
+    from gantransfer.pipeline import generator
 
     return generator.init_decoder(jax.random.key(0), width=0.125)
 
 
 def _make(which: str, params, decoder):
     if which == "feature_browser":
-        return widgets.FeatureMapBrowser(content="chelsea", size=SIZE, layers=("relu1_1", "relu2_1"), per_page=4,
+        return dashboards.FeatureMapBrowser(content="chelsea", size=SIZE, layers=("relu1_1", "relu2_1"), per_page=4,
                                          params=params)
     if which == "texture":
-        return widgets.TextureDashboard(style="waves", size=SIZE, steps=1, report_every=1, params=params)
+        return dashboards.TextureDashboard(style="waves", size=SIZE, steps=1, report_every=1, params=params)
     if which == "style_transfer":
-        return widgets.StyleTransferDashboard(size=SIZE, steps=1, report_every=1, params=params)
-    return widgets.FusionDashboard(decoder, width=0.125, size=SIZE, params=params)
+        return dashboards.StyleTransferDashboard(size=SIZE, steps=1, report_every=1, params=params)
+    return dashboards.FusionDashboard(decoder, width=0.125, size=SIZE, params=params)
 
 
 def _descendants(widget):
@@ -126,10 +128,10 @@ def test_bad_uploads_are_one_line_errors_and_a_good_one_is_used(which, kind, vgg
     np.testing.assert_array_equal(mine, images.load_image(GOOD))       # loaded by the library's loader
 
     if which == "feature_browser":
-        np.testing.assert_allclose(dash.photo, images.resize_longest(mine, SIZE))
+        np.testing.assert_allclose(dash.photo, resize.resize_longest(mine, SIZE))
         assert dash.features["relu1_1"].shape[:2] == (48, 32)
     elif which == "texture":
-        assert dash.style_view.value == plots.image_png(images.resize_longest(mine, SIZE))
+        assert dash.style_view.value == plots.image_png(resize.resize_longest(mine, SIZE))
         seen = _spy(monkeypatch, inversion, "synthesize_texture_iter")
         assert dash.run(block=True), dash.error
         np.testing.assert_array_equal(seen[0][0], mine)
@@ -155,7 +157,7 @@ def test_bad_uploads_are_one_line_errors_and_a_good_one_is_used(which, kind, vgg
 
 def test_an_upload_that_loads_but_is_too_thin_for_the_network(vgg_params):
     """A 32×200 px strip loads, but at 48 px it is 8 px tall: VGG16's refusal is shown, and the next change works."""
-    dash = widgets.FeatureMapBrowser(content="chelsea", size=SIZE, layers=("relu1_1",), params=vgg_params)
+    dash = dashboards.FeatureMapBrowser(content="chelsea", size=SIZE, layers=("relu1_1",), params=vgg_params)
     dash.content_upload.value = (_file("strip.png", _png(32, 200)),)
     assert "at least 32 px" in dash.error and "⚠" in dash.status.value
     assert dash.content.value == "upload: strip.png" and dash.photo.shape[:2] == (32, 48)   # chelsea still shown
@@ -164,17 +166,17 @@ def test_an_upload_that_loads_but_is_too_thin_for_the_network(vgg_params):
 
 
 def test_a_second_file_of_the_same_name_gets_its_own_entry(vgg_params):
-    dash = widgets.FeatureMapBrowser(size=SIZE, layers=("relu1_1",), params=vgg_params)
+    dash = dashboards.FeatureMapBrowser(size=SIZE, layers=("relu1_1",), params=vgg_params)
     for seed in (1, 2):
         dash.content_upload.value = (_file("me.png", _png(64, 64, seed=seed)),)
     assert dash.content.value == "upload 2: me.png"
     assert dash.content.options[-2:] == ("upload: me.png", "upload 2: me.png")
     assert not np.array_equal(dash.uploads["upload: me.png"], dash.uploads["upload 2: me.png"])
     dash.content.value = "upload: me.png"
-    np.testing.assert_allclose(dash.photo, images.resize_longest(dash.uploads["upload: me.png"], SIZE))
+    np.testing.assert_allclose(dash.photo, resize.resize_longest(dash.uploads["upload: me.png"], SIZE))
 
 
 def test_a_file_name_is_shown_as_text_not_markup(vgg_params):
-    dash = widgets.FeatureMapBrowser(size=SIZE, layers=("relu1_1",), params=vgg_params)
+    dash = dashboards.FeatureMapBrowser(size=SIZE, layers=("relu1_1",), params=vgg_params)
     dash.content_upload.value = (_file("<b>bold</b>.png", b"not an image"),)
     assert "<b>bold</b>" in dash.error and "&lt;b&gt;bold&lt;/b&gt;" in dash.status.value

@@ -2,7 +2,9 @@
 import numpy as np
 import pytest
 
-from gantransfer import extractor, optimize, widgets
+from gantransfer.methods import optimize
+from gantransfer.notebook import dashboards
+from gantransfer.pipeline import extractor
 
 
 @pytest.fixture(scope="module")
@@ -11,7 +13,7 @@ def params():
 
 
 def test_style_transfer_dashboard_runs_and_reacts(params):
-    dash = widgets.StyleTransferDashboard(size=48, steps=4, report_every=2, params=params)
+    dash = dashboards.StyleTransferDashboard(size=48, steps=4, report_every=2, params=params)
     assert dash.image is None and dash.history == []
     config = dash.config()
     assert config.size == 48 and config.steps == 4
@@ -36,7 +38,7 @@ def test_style_transfer_dashboard_runs_and_reacts(params):
 
 
 def test_style_transfer_dashboard_options(params):
-    dash = widgets.StyleTransferDashboard(size=48, steps=2, report_every=1, params=params)
+    dash = dashboards.StyleTransferDashboard(size=48, steps=2, report_every=1, params=params)
     dash.style2.value = "mondrian"
     dash.blend.value = 0.25
     dash.preserve_color.value = True
@@ -53,7 +55,7 @@ def test_style_transfer_dashboard_options(params):
 
 
 def test_bad_settings_show_an_error_not_a_traceback(params):
-    dash = widgets.StyleTransferDashboard(size=48, steps=2, params=params)
+    dash = dashboards.StyleTransferDashboard(size=48, steps=2, params=params)
     for box in dash.style_layers.values():
         box.value = False
     assert dash.run(block=True) is False
@@ -66,7 +68,7 @@ def test_bad_settings_show_an_error_not_a_traceback(params):
 
 
 def test_stop_button_ends_a_background_run(params):
-    dash = widgets.StyleTransferDashboard(size=48, steps=400, report_every=1, params=params)
+    dash = dashboards.StyleTransferDashboard(size=48, steps=400, report_every=1, params=params)
     dash.run_button.click()                 # runs in a thread, as in JupyterLab
     assert dash.running
     assert dash.run(block=True) is False    # a second run is refused while one is going
@@ -79,7 +81,7 @@ def test_stop_button_ends_a_background_run(params):
 
 def test_texture_dashboard_cache_and_run(params):
     cached = np.zeros((48, 48, 3), np.float32)
-    dash = widgets.TextureDashboard(style="waves", layers=("relu1_1",), size=48, steps=2, report_every=1,
+    dash = dashboards.TextureDashboard(style="waves", layers=("relu1_1",), size=48, steps=2, report_every=1,
                                     params=params, cache={("waves", ("relu1_1",)): cached})
     assert dash.image is cached             # shown at once from the cache
     dash.layers["relu2_1"].value = True     # a new set: needs a run
@@ -94,7 +96,7 @@ def test_texture_dashboard_cache_and_run(params):
 
 
 def test_feature_map_browser_reacts(params):
-    browser = widgets.FeatureMapBrowser(content="chelsea", size=64, params=params, per_page=16)
+    browser = dashboards.FeatureMapBrowser(content="chelsea", size=64, params=params, per_page=16)
     assert browser.renders == 1 and browser.channels == list(range(16))
     assert browser.page.max == 64 // 16 - 1
     browser.layer.value = "relu3_1"
@@ -112,14 +114,14 @@ def test_feature_map_browser_reacts(params):
     assert browser.layer.value == "relu3_1" and browser.renders >= 4
     assert not np.allclose(browser.features["relu3_1"].mean(axis=(0, 1)), before)
     with pytest.raises(ValueError, match="unknown"):
-        widgets.FeatureMapBrowser(layers=("relu9_9",), params=params)
+        dashboards.FeatureMapBrowser(layers=("relu9_9",), params=params)
 
 
 @pytest.fixture(scope="module")
 def tiny_decoder():
     import jax
 
-    from gantransfer import generator
+    from gantransfer.pipeline import generator
 
     return generator.init_decoder(jax.random.key(0), width=0.125)
 
@@ -127,9 +129,9 @@ def tiny_decoder():
 def test_fusion_dashboard_sliders_rerun_only_fusion_and_decoder(params, tiny_decoder):
     import jax.numpy as jnp
 
-    from gantransfer import fusion, generator
+    from gantransfer.pipeline import fusion, generator
 
-    dash = widgets.FusionDashboard(tiny_decoder, width=0.125, content="astronaut", style="waves", size=48,
+    dash = dashboards.FusionDashboard(tiny_decoder, width=0.125, content="astronaut", style="waves", size=48,
                                    params=params)
     assert dash.error is None and dash.image.shape == (48, 48, 3)
     assert 0 <= dash.image.min() and dash.image.max() <= 1
@@ -165,17 +167,18 @@ def test_fusion_dashboard_sliders_rerun_only_fusion_and_decoder(params, tiny_dec
 
 def test_fusion_dashboard_rejects_bad_settings(params, tiny_decoder):
     with pytest.raises(ValueError, match="method"):
-        widgets.FusionDashboard(tiny_decoder, width=0.125, method="gram", params=params)
+        dashboards.FusionDashboard(tiny_decoder, width=0.125, method="gram", params=params)
     with pytest.raises(ValueError, match="size"):
-        widgets.FusionDashboard(tiny_decoder, width=0.125, size=8, params=params)
+        dashboards.FusionDashboard(tiny_decoder, width=0.125, size=8, params=params)
 
 
 def test_mosaic_dashboard_paints_what_generate_mosaic_paints_and_reacts(params):
     import jax.numpy as jnp
 
-    from gantransfer import mosaic, samples
+    from gantransfer.core import samples
+    from gantransfer.methods import mosaic
 
-    dash = widgets.MosaicDashboard(content="astronaut", style="waves", size=64, keep_layout=0.0, params=params)
+    dash = dashboards.MosaicDashboard(content="astronaut", style="waves", size=64, keep_layout=0.0, params=params)
     assert dash.error is None and dash.renders == 1 and dash.image.shape == (64, 64, 3)
     assert dash.guide == pytest.approx(mosaic.GUIDE_WEIGHT) and dash.balanced
     photo = samples.content_image("astronaut", size=64)
@@ -191,12 +194,12 @@ def test_mosaic_dashboard_paints_what_generate_mosaic_paints_and_reacts(params):
     dash.keep_layout = 1.0
     assert dash.renders == 4 and np.abs(dash.image - first).max() > 1e-3 and dash.error is None
     with pytest.raises(ValueError, match="size"):
-        widgets.MosaicDashboard(size=32, params=params)
+        dashboards.MosaicDashboard(size=32, params=params)
 
 
 @pytest.fixture(scope="module")
 def gan_base():
-    from gantransfer import adversarial
+    from gantransfer.training import adversarial
 
     return adversarial.GanTrainConfig(steps=3, batch=2, crop=32, pool_side=40, width=0.125, d_width=0.125,
                                       g_learning_rate=1e-3, d_learning_rate=4e-3, divergence_window=2,
@@ -204,7 +207,7 @@ def gan_base():
 
 
 def _gan_dash(base, params, decoder, **kwargs):
-    return widgets.GanDashboard(base, init_decoder=decoder, contents=("astronaut", "coffee"), styles=("waves",),
+    return dashboards.GanDashboard(base, init_decoder=decoder, contents=("astronaut", "coffee"), styles=("waves",),
                                 sample_content="chelsea", sample_size=32, report_every=2, params=params, **kwargs)
 
 
@@ -229,11 +232,11 @@ def test_gan_dashboard_runs_and_records(params, tiny_decoder, gan_base):
 
 
 def test_gan_dashboard_presets_and_settings(params, tiny_decoder, gan_base):
-    from gantransfer import adversarial
+    from gantransfer.training import adversarial
 
     dash = _gan_dash(gan_base, params, tiny_decoder)
     dash.preset.value = "discriminator too strong"
-    preset = widgets.GAN_PRESETS["discriminator too strong"]
+    preset = dashboards.GAN_PRESETS["discriminator too strong"]
     config = dash.config()
     assert config.g_learning_rate == pytest.approx(preset["g_learning_rate"])
     assert config.d_learning_rate == pytest.approx(preset["d_learning_rate"])
@@ -249,7 +252,7 @@ def test_gan_dashboard_presets_and_settings(params, tiny_decoder, gan_base):
     config = dash.config()
     assert (config.loss, config.r1_weight, config.steps) == ("ns", pytest.approx(0.5), 7)
     assert config.g_learning_rate == pytest.approx(1e-7)
-    for name in widgets.GAN_PRESETS:             # every preset makes a valid config
+    for name in dashboards.GAN_PRESETS:             # every preset makes a valid config
         dash.preset.value = name
         assert isinstance(dash.config(), adversarial.GanTrainConfig)
 
@@ -258,7 +261,7 @@ def test_gan_dashboard_alerts_errors_and_stop(params, tiny_decoder, gan_base, mo
     import jax
     import jax.numpy as jnp
 
-    from gantransfer import adversarial
+    from gantransfer.training import adversarial
 
     # A decoder of zeros paints the same (black) picture for every photo: a collapse from step 1.
     dead = jax.tree.map(jnp.zeros_like, tiny_decoder)
@@ -297,18 +300,18 @@ def test_gan_dashboard_alerts_errors_and_stop(params, tiny_decoder, gan_base, mo
 
 def test_gan_dashboard_rejects_bad_arguments(params, gan_base):
     with pytest.raises(ValueError, match="GanTrainConfig"):
-        widgets.GanDashboard({"steps": 3}, params=params)
+        dashboards.GanDashboard({"steps": 3}, params=params)
     with pytest.raises(ValueError, match="sample_size"):
-        widgets.GanDashboard(gan_base, sample_size=30, params=params)
+        dashboards.GanDashboard(gan_base, sample_size=30, params=params)
 
 
 def test_gan_figure_draws_curves_samples_and_alerts():
     history = [{"step": i, "d_loss": 2.0 - 0.1 * i, "g_adv": 0.1 * i, "d_real": 0.1 * i, "d_fake": -0.1 * i,
                 "d_margin": 0.05 * i, "diversity": 0.5} for i in range(1, 13)]
     image = np.zeros((16, 16, 3), np.float32)
-    fig = widgets.gan_figure(history, samples=[(5, image), (10, image)], alerts=[(11, "discriminator wins: …")],
+    fig = dashboards.gan_figure(history, samples=[(5, image), (10, image)], alerts=[(11, "discriminator wins: …")],
                              loss="hinge")
     assert len(fig.axes) == 5 and "1 alert" in fig._suptitle.get_text()
     exploding = [{**h, "d_real": 1e4 * h["step"]} for h in history]   # a symmetric-log scale keeps it readable
-    assert widgets.gan_figure(exploding).axes[1].get_yscale() == "symlog"
-    assert len(widgets.gan_figure([]).axes) == 3
+    assert dashboards.gan_figure(exploding).axes[1].get_yscale() == "symlog"
+    assert len(dashboards.gan_figure([]).axes) == 3

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import io
 import math
-import operator
 import os
 import pathlib
 import secrets
@@ -35,14 +34,14 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from gantransfer.core import resize
+from gantransfer.core.validate import check_count
+
 __all__ = [
     "WARN_PIXELS",
     "WARN_DOWNSCALE_TO",
     "load_image",
     "check_image_array",
-    "resize_longest",
-    "resize_to",
-    "center_crop_square",
     "to_uint8",
     "save_image",
 ]
@@ -363,7 +362,7 @@ def _finish(
 ) -> np.ndarray:
     """Downscale ``[H, W, C]`` (C = 1 or 3) to ``target`` if needed; return ``[H, W, 3]`` float32."""
     if target is not None and max(values.shape[:2]) > target:
-        values = resize_longest(values, target)
+        values = resize.resize_longest(values, target)
         if min(values.shape[:2]) < min_size:
             h, w = values.shape[:2]
             raise ValueError(

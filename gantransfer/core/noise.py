@@ -3,17 +3,9 @@ smooth value noise, colour ramps, edges of label maps, grain. Deterministic give
 """
 from __future__ import annotations
 
-import argparse
-import io
-import math
-import sys
-from pathlib import Path
-from typing import Callable, Iterable, Literal
-
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 from scipy import ndimage
-
 
 Array = np.ndarray
 

@@ -9,17 +9,15 @@ Shown in ``notebooks/00_overview.ipynb`` and ``02_style_matrix.ipynb``.
 """
 from __future__ import annotations
 
-import argparse
-import io
 import math
-import sys
-from pathlib import Path
-from typing import Callable, Iterable, Literal
+from typing import Callable
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 from scipy import ndimage
 
+from gantransfer.core import noise as pn
+from gantransfer.core.noise import Array
 
 #: Side of the style images as stored in ``data/styles``.
 STYLE_SIZE = 512
@@ -40,7 +38,7 @@ def make_stained_glass(size: int, rng: np.random.Generator) -> Array:
         ``[size, size, 3]`` uint8.
     """
     s = size / 512
-    y, x = nz.grid(size)
+    y, x = pn.grid(size)
     # Voronoi panes from a jittered grid of seeds.
     n = 12
     gy, gx = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
@@ -82,15 +80,15 @@ def make_stained_glass(size: int, rng: np.random.Generator) -> Array:
     # Glass shading: panes glow at their seed, plus a mottled glass texture.
     radius = size / n * 0.75
     glow = 1.18 - 0.5 * np.clip(dist / radius, 0.0, 1.3)
-    mottle = 0.85 + 0.3 * nz.value_noise(rng, size, cells=28, octaves=2)
-    light = 0.8 + 0.35 * nz.value_noise(rng, size, cells=2, octaves=1)
+    mottle = 0.85 + 0.3 * pn.value_noise(rng, size, cells=28, octaves=2)
+    light = 0.8 + 0.35 * pn.value_noise(rng, size, cells=2, octaves=1)
     img = reg_colour[inv] * (glow * mottle * light)[..., None]
 
-    lead = nz.thicken(nz.edges(inv), nz.px(2, s, 0))
-    lead |= nz.thicken(np.abs(r - 0.475) < 1.5 / size, nz.px(3, s, 0))
-    lead_col = 28 + 20 * nz.value_noise(rng, size, cells=40)
+    lead = pn.thicken(pn.edges(inv), pn.px(2, s, 0))
+    lead |= pn.thicken(np.abs(r - 0.475) < 1.5 / size, pn.px(3, s, 0))
+    lead_col = 28 + 20 * pn.value_noise(rng, size, cells=40)
     img = np.where(lead[..., None], lead_col[..., None] * np.array([1.0, 0.95, 1.05]), img)
-    return nz.to_uint8(img)
+    return pn.to_uint8(img)
 
 
 def make_brush_strokes(size: int, rng: np.random.Generator) -> Array:
@@ -107,9 +105,9 @@ def make_brush_strokes(size: int, rng: np.random.Generator) -> Array:
         ``[size, size, 3]`` uint8.
     """
     s, ss = size / 512, 2
-    y, x = nz.grid(size)
+    y, x = pn.grid(size)
     # Flow field: a smooth noise angle plus swirling vortices; hills flow sideways.
-    base = 2 * np.pi * 1.5 * nz.value_noise(rng, size, cells=3, octaves=2)
+    base = 2 * np.pi * 1.5 * pn.value_noise(rng, size, cells=3, octaves=2)
     vx, vy = 0.5 * np.cos(base), 0.5 * np.sin(base)
     vortices = [(rng.uniform(0.18, 0.32), rng.uniform(0.2, 0.4), 0.17),
                 (rng.uniform(0.3, 0.45), rng.uniform(0.6, 0.8), 0.13),
@@ -122,7 +120,7 @@ def make_brush_strokes(size: int, rng: np.random.Generator) -> Array:
         vx += w * (-dy / d + 0.15 * dx / d)
         vy += w * (dx / d + 0.15 * dy / d)
         glow = np.maximum(glow, np.exp(-(d / (0.45 * rad)) ** 2))
-    hill_line = 0.66 + 0.08 * (nz.noise1d(rng, size, cells=4) - 0.5) * 2
+    hill_line = 0.66 + 0.08 * (pn.noise1d(rng, size, cells=4) - 0.5) * 2
     hill = np.clip((y - hill_line[None, :]) * 40, 0, 1)
     vx = vx * (1 - hill) + 1.0 * hill
     vy = vy * (1 - hill) + 0.25 * np.sin(x * 9) * hill
@@ -135,17 +133,17 @@ def make_brush_strokes(size: int, rng: np.random.Generator) -> Array:
     vy = vy * (1 - cyp) - 1.0 * cyp
     angle = np.arctan2(vy, vx)
 
-    sky = nz.ramp(nz.value_noise(rng, size, cells=3, octaves=3),
+    sky = pn.ramp(pn.value_noise(rng, size, cells=3, octaves=3),
                 [(10, 25, 75), (25, 60, 150), (55, 105, 190), (110, 165, 215), (180, 210, 225)])
-    warm = nz.ramp(nz.value_noise(rng, size, cells=5, octaves=2), [(250, 240, 175), (245, 205, 60), (225, 140, 35)])
+    warm = pn.ramp(pn.value_noise(rng, size, cells=5, octaves=2), [(250, 240, 175), (245, 205, 60), (225, 140, 35)])
     colour = sky * (1 - glow[..., None]) + warm * glow[..., None]
-    land = nz.ramp(nz.value_noise(rng, size, cells=6, octaves=2),
+    land = pn.ramp(pn.value_noise(rng, size, cells=6, octaves=2),
                  [(12, 28, 50), (25, 60, 75), (45, 90, 80), (110, 115, 60), (30, 45, 100)])
     colour = colour * (1 - hill[..., None]) + land * hill[..., None]
-    tree = nz.ramp(nz.value_noise(rng, size, cells=12), [(5, 14, 12), (15, 40, 28), (45, 62, 30), (12, 20, 42)])
+    tree = pn.ramp(pn.value_noise(rng, size, cells=12), [(5, 14, 12), (15, 40, 28), (45, 62, 30), (12, 20, 42)])
     colour = colour * (1 - cyp[..., None]) + tree * cyp[..., None]
 
-    under = nz.to_uint8(ndimage.gaussian_filter(colour, sigma=(6 * s, 6 * s, 0)))
+    under = pn.to_uint8(ndimage.gaussian_filter(colour, sigma=(6 * s, 6 * s, 0)))
     canvas = Image.fromarray(under).resize((size * ss, size * ss), Image.Resampling.BILINEAR)
     draw = ImageDraw.Draw(canvas)
     layers = [(1100, 56, 12.0), (2600, 34, 7.0), (4200, 20, 4.0)]  # (count, length px, width px)
@@ -158,7 +156,7 @@ def make_brush_strokes(size: int, rng: np.random.Generator) -> Array:
         bright = rng.uniform(0.82, 1.22, (m, 1))
         ix = np.clip(px.astype(int), 0, size - 1)
         iy = np.clip(py.astype(int), 0, size - 1)
-        cols = nz.to_uint8(colour[iy, ix] * bright + jitter)
+        cols = pn.to_uint8(colour[iy, ix] * bright + jitter)
         pts = [(px, py)]
         step = length * s / steps
         for _ in range(steps):
@@ -179,7 +177,7 @@ def make_brush_strokes(size: int, rng: np.random.Generator) -> Array:
             for ex, ey in (line[0], line[-1]):
                 draw.ellipse((ex - r, ey - r, ex + r, ey + r), fill=c)
             draw.line([(px_ - hw, py_ - hw) for px_, py_ in line[1:-1]], fill=hi, width=hw)
-    return nz.downsample(canvas, ss)
+    return pn.downsample(canvas, ss)
 
 
 def make_pointillism(size: int, rng: np.random.Generator) -> Array:
@@ -193,27 +191,27 @@ def make_pointillism(size: int, rng: np.random.Generator) -> Array:
         ``[size, size, 3]`` uint8.
     """
     s, ss = size / 512, 2
-    y, x = nz.grid(size)
-    scene = nz.ramp(y / 0.6, [(80, 140, 220), (140, 190, 235), (245, 225, 170), (250, 170, 120)])
+    y, x = pn.grid(size)
+    scene = pn.ramp(y / 0.6, [(80, 140, 220), (140, 190, 235), (245, 225, 170), (250, 170, 120)])
     sun_y, sun_x = rng.uniform(0.18, 0.3), rng.uniform(0.6, 0.8)
     sd = np.hypot(y - sun_y, x - sun_x)
     sun = np.clip((0.085 - sd) * 60, 0, 1)[..., None]
     halo = np.exp(-(sd / 0.2) ** 2)[..., None]
     scene = scene * (1 - 0.6 * halo) + np.array([255, 210, 120]) * 0.6 * halo
     scene = scene * (1 - sun) + np.array([255, 240, 120]) * sun
-    hills = 0.5 + 0.12 * (nz.noise1d(rng, size, cells=4) - 0.5) * 2
+    hills = 0.5 + 0.12 * (pn.noise1d(rng, size, cells=4) - 0.5) * 2
     m_hill = (y > hills[None, :])[..., None]
-    hill_col = nz.ramp(nz.value_noise(rng, size, cells=4, octaves=2), [(90, 80, 160), (120, 110, 180), (80, 130, 150)])
+    hill_col = pn.ramp(pn.value_noise(rng, size, cells=4, octaves=2), [(90, 80, 160), (120, 110, 180), (80, 130, 150)])
     scene = np.where(m_hill, hill_col, scene)
-    water = 0.62 + 0.02 * (nz.noise1d(rng, size, cells=3) - 0.5)
+    water = 0.62 + 0.02 * (pn.noise1d(rng, size, cells=3) - 0.5)
     m_water = (y > water[None, :])[..., None]
-    ripple = 0.5 + 0.5 * np.sin(y * size * 0.35 + 3 * nz.value_noise(rng, size, cells=8))
-    water_col = nz.ramp(0.3 * ripple + 0.7 * (y - 0.6) / 0.15, [(120, 170, 225), (60, 110, 190), (40, 80, 160)])
+    ripple = 0.5 + 0.5 * np.sin(y * size * 0.35 + 3 * pn.value_noise(rng, size, cells=8))
+    water_col = pn.ramp(0.3 * ripple + 0.7 * (y - 0.6) / 0.15, [(120, 170, 225), (60, 110, 190), (40, 80, 160)])
     scene = np.where(m_water, water_col, scene)
-    meadow = 0.76 + 0.06 * (nz.noise1d(rng, size, cells=3) - 0.5) * 2
+    meadow = 0.76 + 0.06 * (pn.noise1d(rng, size, cells=3) - 0.5) * 2
     m_meadow = (y > meadow[None, :])[..., None]
-    grass = nz.ramp(nz.value_noise(rng, size, cells=10, octaves=2), [(40, 110, 50), (90, 160, 60), (180, 190, 70)])
-    flowers = (nz.value_noise(rng, size, cells=40) > 0.78)[..., None]
+    grass = pn.ramp(pn.value_noise(rng, size, cells=10, octaves=2), [(40, 110, 50), (90, 160, 60), (180, 190, 70)])
+    flowers = (pn.value_noise(rng, size, cells=40) > 0.78)[..., None]
     grass = np.where(flowers, np.array([235, 80, 60]), grass)
     scene = np.where(m_meadow, grass, scene)
     # Two round trees on the meadow.
@@ -222,7 +220,7 @@ def make_pointillism(size: int, rng: np.random.Generator) -> Array:
         td = np.hypot((y - ty) / 1.2, x - tx)
         trunk = (np.abs(x - tx) < 0.012) & (y > ty) & (y < ty + 1.9 * tr)
         scene = np.where(trunk[..., None], np.array([90, 60, 40]), scene)
-        scene = np.where((td < tr)[..., None], nz.ramp(1 - td / tr, [(20, 70, 50), (50, 130, 60), (110, 170, 70)]), scene)
+        scene = np.where((td < tr)[..., None], pn.ramp(1 - td / tr, [(20, 70, 50), (50, 130, 60), (110, 170, 70)]), scene)
 
     ground = np.full((size * ss, size * ss, 3), (244, 236, 215), dtype=np.uint8)
     canvas = Image.fromarray(ground)
@@ -236,12 +234,12 @@ def make_pointillism(size: int, rng: np.random.Generator) -> Array:
         use_accent = rng.random(m) < 0.22
         accent = accents[rng.integers(0, len(accents), m)]
         cols = np.where(use_accent[:, None], 0.45 * base + 0.55 * accent, base) + rng.normal(0, 14, (m, 3))
-        cols = nz.to_uint8(cols * rng.uniform(0.9, 1.12, (m, 1)))
+        cols = pn.to_uint8(cols * rng.uniform(0.9, 1.12, (m, 1)))
         rad = radius * s * ss * rng.uniform(0.75, 1.25, m)
         for i in range(m):
             cx, cy, r = px[i] * ss, py[i] * ss, max(0.7, rad[i])
             draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=tuple(int(v) for v in cols[i]))
-    return nz.downsample(canvas, ss)
+    return pn.downsample(canvas, ss)
 
 
 def make_waves(size: int, rng: np.random.Generator) -> Array:
@@ -259,9 +257,9 @@ def make_waves(size: int, rng: np.random.Generator) -> Array:
     """
     s, ss = size / 512, 2
     S = size * ss
-    y, x = nz.grid(size)
-    paper = nz.ramp(y / 0.42, [(238, 226, 196), (236, 218, 180), (228, 200, 160)]) * nz.grain(rng, size, 0.08)
-    canvas = Image.fromarray(nz.to_uint8(paper)).resize((S, S), Image.Resampling.BILINEAR)
+    y, x = pn.grid(size)
+    paper = pn.ramp(y / 0.42, [(238, 226, 196), (236, 218, 180), (228, 200, 160)]) * pn.grain(rng, size, 0.08)
+    canvas = Image.fromarray(pn.to_uint8(paper)).resize((S, S), Image.Resampling.BILINEAR)
     draw = ImageDraw.Draw(canvas)
     navy = (18, 32, 70)
     # Sun, distant mountain, and stylised cloud bands.
@@ -289,7 +287,7 @@ def make_waves(size: int, rng: np.random.Generator) -> Array:
         k = q / amp
         x0 = rng.uniform(0, 2 * np.pi / k)
         theta = np.linspace(k * (-0.1 * S - x0), k * (1.1 * S - x0), 900)
-        mod = 0.75 + 0.5 * nz.noise1d(rng, 900, cells=5)
+        mod = 0.75 + 0.5 * pn.noise1d(rng, 900, cells=5)
         r = amp * mod
         cx = theta / k - amp * np.sin(theta) + x0
         cy = base - r * np.cos(theta)
@@ -319,7 +317,7 @@ def make_waves(size: int, rng: np.random.Generator) -> Array:
                 ex, ey = cx[t], cy[t] - ll
                 draw.ellipse((ex - rr, ey - rr, ex + rr, ey + rr), fill=(246, 244, 236), outline=navy,
                              width=max(1, lw // 2))
-    return nz.downsample(canvas, ss)
+    return pn.downsample(canvas, ss)
 
 
 def make_cubist(size: int, rng: np.random.Generator) -> Array:
@@ -335,7 +333,7 @@ def make_cubist(size: int, rng: np.random.Generator) -> Array:
         ``[size, size, 3]`` uint8.
     """
     s = size / 512
-    y, x = nz.grid(size)
+    y, x = pn.grid(size)
     code = np.zeros((size, size), dtype=np.int64)
     n_lines = 15
     for k in range(n_lines):
@@ -368,10 +366,10 @@ def make_cubist(size: int, rng: np.random.Generator) -> Array:
     dots = (np.hypot(np.mod(u, 1.0) - 0.5, np.mod(v, 1.0) - 0.5) < 0.22) & (kind == 1)
     img = np.where(stripes[..., None], img * 0.55, img)
     img = np.where(dots[..., None], img * 0.5 + 110, img)
-    edge = nz.thicken(nz.edges(inv), nz.px(1.5, s, 0))
+    edge = pn.thicken(pn.edges(inv), pn.px(1.5, s, 0))
     img = np.where(edge[..., None], np.array([40, 30, 22]), img)
-    img *= nz.grain(rng, size, 0.12)
-    return nz.to_uint8(img)
+    img *= pn.grain(rng, size, 0.12)
+    return pn.to_uint8(img)
 
 
 def make_mondrian(size: int, rng: np.random.Generator) -> Array:
@@ -421,9 +419,9 @@ def make_mondrian(size: int, rng: np.random.Generator) -> Array:
         if box[2] >= box[0] and box[3] >= box[1]:
             draw.rectangle(box, fill=colours[name])
     arr = np.asarray(img, dtype=np.float64)
-    streak = nz.normalise(ndimage.gaussian_filter(rng.standard_normal((size, size)), sigma=(0.7, 10 * s + 0.5)))
+    streak = pn.normalise(ndimage.gaussian_filter(rng.standard_normal((size, size)), sigma=(0.7, 10 * s + 0.5)))
     texture = 1.0 + 0.1 * (streak - 0.5) + 0.0
-    return nz.to_uint8(arr * texture[..., None] * nz.grain(rng, size, 0.05))
+    return pn.to_uint8(arr * texture[..., None] * pn.grain(rng, size, 0.05))
 
 
 def make_hatching(size: int, rng: np.random.Generator) -> Array:
@@ -440,12 +438,12 @@ def make_hatching(size: int, rng: np.random.Generator) -> Array:
         ``[size, size, 3]`` uint8.
     """
     s = size / 512
-    y, x = nz.grid(size)
-    horizon = 0.6 + 0.04 * (nz.noise1d(rng, size, cells=3) - 0.5)
-    clouds = nz.value_noise(rng, size, cells=3, octaves=3)
+    y, x = pn.grid(size)
+    horizon = 0.6 + 0.04 * (pn.noise1d(rng, size, cells=3) - 0.5)
+    clouds = pn.value_noise(rng, size, cells=3, octaves=3)
     tone = 1.05 - 0.55 * np.clip((clouds - 0.55) / 0.3, 0, 1) - 0.2 * np.clip(y / 0.6, 0, 1) ** 4
     ground = y > horizon[None, :]
-    floor = 0.88 - 0.3 * (y - 0.6) / 0.4 + 0.25 * (nz.value_noise(rng, size, cells=5, octaves=2) - 0.5)
+    floor = 0.88 - 0.3 * (y - 0.6) / 0.4 + 0.25 * (pn.value_noise(rng, size, cells=5, octaves=2) - 0.5)
     tone = np.where(ground, floor, tone)
     light = np.array([-0.55, -0.65, 0.55])
     light = light / math.sqrt(float(light @ light))
@@ -479,19 +477,19 @@ def make_hatching(size: int, rng: np.random.Generator) -> Array:
         u = (x * np.cos(a) + y * np.sin(a)) * size
         for k, (cy, cx, cr) in enumerate(spheres):  # curved hatching on the spheres
             u = np.where(owner == k, np.hypot(x - cx - ox * cr, y - cy - oy * cr) * size, u)
-        u = u + (nz.value_noise(rng, size, cells=7) - 0.5) * period * 1.2
+        u = u + (pn.value_noise(rng, size, cells=7) - 0.5) * period * 1.2
         dist = np.abs(np.mod(u, period) - period / 2)
         strength = np.clip((thr - tone) / 0.12, 0, 1)
-        pen = 0.55 + 0.45 * (nz.value_noise(rng, size, cells=size / 12) > 0.22)
+        pen = 0.55 + 0.45 * (pn.value_noise(rng, size, cells=size / 12) > 0.22)
         half_w = 0.8 * max(s, 0.6) * strength * pen
         coverage = np.minimum(np.clip(half_w + 0.5 - dist, 0, 1), np.minimum(1.0, 2 * half_w))
         ink = np.maximum(ink, coverage)
     ink = np.maximum(ink, outline)
     horizon_line = np.clip(line_w / 2 + 0.5 - np.abs(y - horizon[None, :]) * size, 0, 1) * (owner < 0)
     ink = np.maximum(ink, 0.85 * horizon_line)
-    paper = np.array([244, 234, 210]) * nz.grain(rng, size, 0.08)
+    paper = np.array([244, 234, 210]) * pn.grain(rng, size, 0.08)
     ink_col = np.array([48, 32, 26])
-    return nz.to_uint8(paper * (1 - ink[..., None]) + ink_col * ink[..., None])
+    return pn.to_uint8(paper * (1 - ink[..., None]) + ink_col * ink[..., None])
 
 
 def make_marbling(size: int, rng: np.random.Generator) -> Array:
@@ -507,7 +505,7 @@ def make_marbling(size: int, rng: np.random.Generator) -> Array:
     Returns:
         ``[size, size, 3]`` uint8.
     """
-    y, x = nz.grid(size)
+    y, x = pn.grid(size)
     u, v = x.copy(), y.copy()
     for _ in range(4):  # undo swirls
         cy, cx = rng.uniform(0.15, 0.85, 2)
@@ -516,13 +514,13 @@ def make_marbling(size: int, rng: np.random.Generator) -> Array:
         ang = -strength * np.exp(-(np.hypot(dy, dx) / rad) ** 2)
         ca, sa = np.cos(ang), np.sin(ang)
         u, v = cx + dx * ca - dy * sa, cy + dx * sa + dy * ca
-    u = u + 0.05 * (nz.value_noise(rng, size, cells=3, octaves=2) - 0.5)
-    v = v + 0.05 * (nz.value_noise(rng, size, cells=3, octaves=2) - 0.5)
+    u = u + 0.05 * (pn.value_noise(rng, size, cells=3, octaves=2) - 0.5)
+    v = v + 0.05 * (pn.value_noise(rng, size, cells=3, octaves=2) - 0.5)
     v = v - 0.035 * np.sin(2 * np.pi * 7 * u + rng.uniform(0, 2 * np.pi))  # comb
     v = v - 0.06 * np.sin(2 * np.pi * 1.5 * u + rng.uniform(0, 2 * np.pi))  # wave
     palette = np.array([(20, 40, 75), (20, 115, 125), (215, 170, 60), (125, 30, 50), (236, 226, 200),
                         (190, 95, 50), (60, 130, 90)], dtype=np.float64)
-    bands = v * 16 + 0.5 * (nz.value_noise(rng, size, cells=5) - 0.5)
+    bands = v * 16 + 0.5 * (pn.value_noise(rng, size, cells=5) - 0.5)
     lo = int(np.floor(bands.min()))
     i = np.floor(bands).astype(np.int64) - lo
     table = palette[rng.integers(0, len(palette), int(i.max()) + 2)]
@@ -538,8 +536,8 @@ def make_marbling(size: int, rng: np.random.Generator) -> Array:
         img *= (1 - 0.6 * np.exp(-(((d - 1) / 0.08) ** 2)))[..., None]
     veins = np.exp(-((f / 0.035) ** 2)) + np.exp(-(((1 - f) / 0.02) ** 2))
     img *= (1 - 0.45 * np.clip(veins, 0, 1))[..., None]
-    img *= nz.grain(rng, size, 0.1)
-    return nz.to_uint8(img)
+    img *= pn.grain(rng, size, 0.1)
+    return pn.to_uint8(img)
 
 
 _GENERATORS: dict[str, Callable[[int, np.random.Generator], Array]] = {
@@ -573,7 +571,7 @@ def make_style(name: str, *, size: int = STYLE_SIZE, seed: int = 0) -> Array:
         ValueError: for an unknown name or a size below :data:`MIN_STYLE_SIZE`.
     """
     if name not in _GENERATORS:
-        raise _unknown(name, "style", STYLE_NAMES)
+        raise ValueError(f"unknown style {name!r}; valid names: {', '.join(STYLE_NAMES)}")
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < MIN_STYLE_SIZE:
         raise ValueError(f"size must be an integer >= {MIN_STYLE_SIZE}, got {size!r}")
     out = _GENERATORS[name](int(size), np.random.default_rng(seed))

@@ -4,21 +4,13 @@ Used by the loaders (:mod:`gantransfer.core.images`), the bundled samples and th
 """
 from __future__ import annotations
 
-import io
 import math
-import operator
-import os
-import pathlib
-import secrets
-import sys
-import urllib.error
-import urllib.request
-import warnings
-from http.client import HTTPException
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
+
+from gantransfer.core.validate import check_count
 
 
 def _check_hwc(image: Any, what: str) -> np.ndarray:

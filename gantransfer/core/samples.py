@@ -1,13 +1,13 @@
 """Bundled sample images: content photos and procedurally generated style images.
 
 Content photos are public-domain / CC0 colour photographs that ship with scikit-image
-(``skimage.data``), stored downscaled in ``data/content/<name>.png``.
+(``skimage.data``), stored downscaled in ``gantransfer/data/content/<name>.png``.
 
 Style images are the project's own work, painted by the ``make_<name>(size, rng)`` functions
 below from nothing but a seeded ``np.random.default_rng``, ``scipy.ndimage`` and
 ``PIL.ImageDraw``, so the output is byte-for-byte reproducible. They are stored in
-``data/styles/<name>.png``; ``python -m gantransfer.samples`` regenerates everything in
-``data/`` and ``python -m gantransfer.samples --check`` verifies the files on disk.
+``gantransfer/data/styles/<name>.png``; ``python -m gantransfer.core.samples`` regenerates everything in
+``gantransfer/data/`` and ``python -m gantransfer.core.samples --check`` verifies the files on disk.
 
 Every image at this API is ``[H, W, 3]``: ``uint8`` from the generators, ``float32`` in
 ``[0, 1]`` from :func:`content_image` and :func:`style_image`.
@@ -20,48 +20,42 @@ import io
 import math
 import sys
 from pathlib import Path
-from typing import Callable, Iterable, Literal
+from typing import Iterable, Literal
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
-from scipy import ndimage
+
+from gantransfer.core import noise as pn
+from gantransfer.core import resources
+from gantransfer.core.paint import STYLE_NAMES, STYLE_SIZE, make_style
 
 __all__ = [
     "CONTENT_NAMES",
     "DATA_DIR",
     "DEFAULT_CONTENT",
     "DEFAULT_STYLE",
-    "MIN_STYLE_SIZE",
-    "STYLE_NAMES",
     "bundled_kind",
     "bundled_path",
     "content_image",
     "contact_sheet",
     "is_bundled",
     "load_input",
-    "make_brush_strokes",
-    "make_cubist",
-    "make_hatching",
-    "make_marbling",
-    "make_mondrian",
-    "make_pointillism",
-    "make_stained_glass",
-    "make_style",
-    "make_waves",
     "png_bytes",
     "regenerate_contents",
     "regenerate_styles",
     "style_image",
 ]
 
-#: The repository's ``data/`` folder (absent when the package is installed without the repo).
-DATA_DIR: Path = Path(__file__).resolve().parent.parent / "data"
+#: The package's data folder (:data:`gantransfer.core.resources.PACKAGE_DATA`): ``content/`` and ``styles/``.
+DATA_DIR: Path = resources.PACKAGE_DATA
 
 #: Colour photos from ``skimage.data`` (each name is the ``skimage.data`` function).
 CONTENT_NAMES: tuple[str, ...] = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field")
 DEFAULT_CONTENT = "astronaut"
 
-#: Longest side of the content photos as stored in ``data/content``.
+Array = np.ndarray
+
+#: Longest side of the content photos as stored in ``gantransfer/data/content``.
 CONTENT_MAX_SIDE = 384
 
 
@@ -118,7 +112,7 @@ def _read_png(path: Path) -> Array | None:
 
 
 def _content_uint8(name: str) -> Array:
-    """The content photo as stored in ``data/content``: ``[H, W, 3]`` uint8, longest side <= 384."""
+    """The content photo as stored in ``gantransfer/data/content``: ``[H, W, 3]`` uint8, longest side <= 384."""
     import skimage.data
 
     img = np.asarray(getattr(skimage.data, name)())
@@ -131,7 +125,7 @@ def _content_uint8(name: str) -> Array:
 
 
 def bundled_path(name: str, kind: Literal["content", "style"]) -> Path:
-    """Where a bundled image's PNG lives: ``data/content/<name>.png`` or ``data/styles/<name>.png``.
+    """Where a bundled image's PNG lives: ``gantransfer/data/content/<name>.png`` or ``gantransfer/data/styles/<name>.png``.
 
     Raises:
         ValueError: ``name`` is not one of :data:`CONTENT_NAMES` / :data:`STYLE_NAMES`.
@@ -157,7 +151,7 @@ def _bundled(name: str, kind: Literal["content", "style"], size: int | None) -> 
 def content_image(name: str, *, size: int | None = None) -> Array:
     """A bundled content photo.
 
-    Reads ``data/content/<name>.png`` when present, else takes it from ``skimage.data``.
+    Reads ``gantransfer/data/content/<name>.png`` when present, else takes it from ``skimage.data``.
 
     Args:
         name: one of :data:`CONTENT_NAMES`.
@@ -172,7 +166,7 @@ def content_image(name: str, *, size: int | None = None) -> Array:
 def style_image(name: str, *, size: int | None = None) -> Array:
     """A bundled style image.
 
-    Reads ``data/styles/<name>.png`` when present, else paints it with :func:`make_style`
+    Reads ``gantransfer/data/styles/<name>.png`` when present, else paints it with :func:`make_style`
     at 512 px (the same pixels).
 
     Args:
@@ -187,7 +181,7 @@ def style_image(name: str, *, size: int | None = None) -> Array:
 
 def load_input(source, *, kind: Literal["content", "style"], size: int | None = None,
                max_size: int = 4096) -> Array:
-    """A content or style image from a bundled name or anything :func:`gantransfer.images.load_image` takes.
+    """A content or style image from a bundled name or anything :func:`gantransfer.core.images.load_image` takes.
 
     Args:
         source: a bundled name of ``kind``, a path, URL, bytes, PIL image or array.
@@ -201,7 +195,7 @@ def load_input(source, *, kind: Literal["content", "style"], size: int | None = 
     Raises:
         ValueError: for an unknown name that is not an existing file either, or a bad image.
     """
-    from . import images
+    from gantransfer.core import images, resize
 
     if kind not in ("content", "style"):
         raise ValueError(f"kind must be 'content' or 'style', got {kind!r}")
@@ -214,7 +208,7 @@ def load_input(source, *, kind: Literal["content", "style"], size: int | None = 
         raise ValueError(f"{source!r} is neither a bundled {kind} name nor an existing file; "
                          f"bundled {kind} names: {', '.join(names)}")
     img = images.load_image(source, max_size=max_size)
-    return images.resize_longest(img, int(size)) if size is not None else img
+    return resize.resize_longest(img, int(size)) if size is not None else img
 
 
 def png_bytes(img: Array) -> bytes:
@@ -314,7 +308,7 @@ def contact_sheet(names: Iterable[str] | None = None, *, kind: Literal["style", 
     font = _font(14)
     for k, name in enumerate(names):
         r, c = divmod(k, cols)
-        img = nz.to_uint8(load(name, size=thumb) * 255.0)
+        img = pn.to_uint8(load(name, size=thumb) * 255.0)
         h, w = img.shape[:2]
         x0, y0 = _PAD + c * cell_w, _PAD + r * cell_h
         sheet.paste(Image.fromarray(img), (x0 + (thumb - w) // 2, y0 + (thumb - h) // 2))
@@ -337,9 +331,9 @@ def _check(directory: Path, items: Iterable[tuple[str, Array]]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m gantransfer.samples [--check] [--only styles|contents] [--data-dir DIR]``."""
+    """``python -m gantransfer.core.samples [--check] [--only styles|contents] [--data-dir DIR]``."""
     parser = argparse.ArgumentParser(
-        prog="python -m gantransfer.samples",
+        prog="python -m gantransfer.core.samples",
         description="Regenerate (or --check) the bundled content photos and style images in data/.")
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 if any file differs from a fresh generation")
@@ -356,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
             bad += _check(content_dir, ((n, _content_uint8(n)) for n in CONTENT_NAMES))
         for path in bad:
             print(f"differs: {path}", file=sys.stderr)
-        print("ok" if not bad else f"{len(bad)} file(s) differ; run python -m gantransfer.samples")
+        print("ok" if not bad else f"{len(bad)} file(s) differ; run python -m gantransfer.core.samples")
         return 1 if bad else 0
     written = []
     if do_styles:

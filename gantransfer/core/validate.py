@@ -5,10 +5,9 @@ tracers and only their static shape and dtype can be checked.
 """
 from __future__ import annotations
 
-import operator
-
 import math
 import numbers
+import operator
 
 import jax
 import jax.numpy as jnp

@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .validate import check_features, check_weight
+from gantransfer.core.validate import check_features, check_weight
 
 # ITU-R BT.601 luma and chroma (JPEG's YCbCr, full range, centred on 0). numpy constants: creating JAX
 # arrays at import would start JAX's backend (too early for jax.distributed.initialize) and, imported
@@ -102,7 +102,7 @@ LAYOUT_SCALE = 0.02
 
 def _blur(y: jax.Array, sigma: float) -> jax.Array:
     """Separable Gaussian blur of ``[M, H, W]`` with mirror padding (the radius is 3σ, at most the image)."""
-    from .metrics import gaussian_window
+    from gantransfer.methods.metrics import gaussian_window
 
     _, h, w = y.shape
     radius = int(min(math.ceil(3 * sigma), h - 1, w - 1))

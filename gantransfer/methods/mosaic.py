@@ -4,7 +4,7 @@ A decoder has to *learn* to paint a style's strokes; with little training (these
 faintly, and a picture's style statistics stay close to the photo's. A mosaic paints with the style itself:
 
 1. **Where.** Content and style go through VGG16 to ``relu4_1`` (stride 8). The content features are first
-   whitened and coloured with the style's covariance (WCT, :func:`gantransfer.fusion.wct`), so they are
+   whitened and coloured with the style's covariance (WCT, :func:`gantransfer.pipeline.fusion.wct`), so they are
    compared with the style's in the style's own statistics; every ``3 × 3`` patch of them is compared with
    every ``3 × 3`` style patch by normalised cross-correlation (cosine), as in style-swap (Chen & Schmidt
    2016) and Avatar-Net's style decorator (Sheng et al. 2018).
@@ -33,8 +33,9 @@ from typing import Sequence
 import jax
 import jax.numpy as jnp
 
-from . import color, extractor, fusion, generator
-from .validate import check_count, check_features, check_weight
+from gantransfer.core.validate import check_count, check_features, check_weight
+from gantransfer.methods import color
+from gantransfer.pipeline import extractor, fusion, generator
 
 #: The encoder layer whose features choose the patches (stride 8: a patch per 8 × 8 px of the photo).
 MOSAIC_LAYER = "relu4_1"
@@ -77,7 +78,7 @@ def plan_bytes(content_side: int, style_sides: Sequence[int], *, layer: str = MO
 def check_fits_in_memory(content_side: int, style_sides: Sequence[int], *, layer: str = MOSAIC_LAYER,
                          memory_bytes: int | None = None) -> None:
     """Refuse (``ValueError``) a mosaic whose assignment would take more than 80 % of the machine's memory."""
-    from .optimize import machine_memory_bytes
+    from gantransfer.core.runtime import machine_memory_bytes
 
     memory_bytes = machine_memory_bytes() if memory_bytes is None else memory_bytes
     needed = plan_bytes(content_side, style_sides, layer=layer)
@@ -385,7 +386,7 @@ def generate_mosaic(vgg_params, content: jax.Array, styles: Sequence[jax.Array],
     """``G(content, style)`` without a decoder: paint the photo with the style's pixel patches (module docstring).
 
     Args:
-      vgg_params: VGG16 parameters (:func:`gantransfer.extractor.load_params`).
+      vgg_params: VGG16 parameters (:func:`gantransfer.pipeline.extractor.load_params`).
       content: ``[N, H, W, 3]`` in [0, 1]; ``H, W`` multiples of the layer's stride (8 at ``relu4_1``).
       styles: ``K`` style images ``[1, H', W', 3]``, sides multiples of the stride. Seen at their own size:
         a style at half the photo's size (:data:`STYLE_SCALE`) gives strokes half as large.
@@ -401,7 +402,7 @@ def generate_mosaic(vgg_params, content: jax.Array, styles: Sequence[jax.Array],
     Returns:
       ``[N, H, W, 3]`` in [0, 1].
     Raises:
-      ValueError: as :func:`gantransfer.generator.generate`, sides not multiples of the stride, or a bad setting.
+      ValueError: as :func:`gantransfer.pipeline.generator.generate`, sides not multiples of the stride, or a bad setting.
     References:
       Chen & Schmidt, "Fast Patch-based Style Transfer of Arbitrary Style", 2016; Efros & Freeman, "Image
       Quilting for Texture Synthesis and Transfer", SIGGRAPH 2001; Cuturi, "Sinkhorn Distances", NeurIPS 2013.

@@ -30,7 +30,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import os
 import time
 from typing import Iterator, Mapping, NamedTuple, Sequence
 
@@ -39,9 +38,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from . import color, extractor
-from .style import gram_matrix, total_variation_loss
-from .validate import check_count, check_weight
+from gantransfer.core import runtime
+from gantransfer.core.validate import check_count, check_weight
+from gantransfer.methods import color, pyramid
+from gantransfer.pipeline import extractor
+from gantransfer.pipeline.style import gram_matrix, total_variation_loss
 
 #: Johnson et al. (2016)'s VGG16 style layers, the last ReLU of each block, up to block 3: ``relu4_3`` is
 #: left out, as is a ``relu4_2`` content layer (Gatys et al.'s choice), so the network stops at ``relu3_3``
@@ -258,7 +259,7 @@ def make_problem(
     """Targets and weights of the objective at the content's size, as a pytree of arrays.
 
     Args:
-      params: VGG16 parameters (:func:`gantransfer.extractor.load_params`).
+      params: VGG16 parameters (:func:`gantransfer.pipeline.extractor.load_params`).
       content: ``[1, H, W, 3]`` in [0, 1], already at this scale.
       styles: list of ``[1, H_s, W_s, 3]`` style images in [0, 1] (any sizes); their Gram matrices are
         blended by ``config.style_blend``.
@@ -448,7 +449,7 @@ def _shape_at(content_hw: tuple[int, int], longest: int) -> tuple[int, int]:
 
 
 def _as_batch(image, name: str) -> jax.Array:
-    from .images import check_image_array
+    from gantransfer.core.images import check_image_array
 
     array = check_image_array(image, name=name)
     return jnp.asarray(array if array.ndim == 4 else array[None])

@@ -7,21 +7,9 @@ Taught in ``notebooks/03_style_transfer.ipynb``.
 """
 from __future__ import annotations
 
-import dataclasses
-import functools
-import math
-import os
-import time
-from typing import Iterator, Mapping, NamedTuple, Sequence
-
 import jax
-import jax.numpy as jnp
-import numpy as np
-import optax
 
-from . import color, extractor
-from .style import gram_matrix, total_variation_loss
-from .validate import check_count, check_weight
+from gantransfer.core.validate import check_count
 
 
 def pyramid_shapes(height: int, width: int, levels: int) -> tuple[tuple[int, int], ...]:

@@ -6,14 +6,9 @@ never a traceback.
 """
 from __future__ import annotations
 
-import textwrap
-from typing import Any, Callable
+from typing import Callable
 
-import jax.numpy as jnp
 import numpy as np
-
-from . import receptive, style
-
 
 RIGHT, WRONG, TODO = "✔", "✘", "…"
 

@@ -9,16 +9,16 @@ missing normalisation, a sum where a mean belongs, …), or ``…`` not done yet
 
 | exercise | notebook | reference |
 | --- | --- | --- |
-| ``receptive_field`` | 01 | :func:`gantransfer.receptive.receptive_field` |
-| ``content_loss`` | 01 | :func:`gantransfer.style.content_loss` |
-| ``gram_matrix`` | 02 | :func:`gantransfer.style.gram_matrix` |
-| ``style_layer_loss`` | 02 | :func:`gantransfer.style.gram_distance` |
-| ``tv_loss`` | 03 | :func:`gantransfer.style.total_variation_loss` |
-| ``style_loss`` | 03 | :func:`gantransfer.style.style_loss` |
-| ``adain`` | 04 | :func:`gantransfer.fusion.adain` |
-| ``style_mix`` | 04 | :func:`gantransfer.fusion.mix` |
-| ``hinge_d_loss`` | 05 | :func:`gantransfer.discriminator.d_loss` (``kind="hinge"``) |
-| ``d_step`` | 05 | :func:`gantransfer.adversarial.d_step` (its core, on a tiny linear ``D``) |
+| ``receptive_field`` | 01 | :func:`gantransfer.notebook.receptive.receptive_field` |
+| ``content_loss`` | 01 | :func:`gantransfer.pipeline.style.content_loss` |
+| ``gram_matrix`` | 02 | :func:`gantransfer.pipeline.style.gram_matrix` |
+| ``style_layer_loss`` | 02 | :func:`gantransfer.pipeline.style.gram_distance` |
+| ``tv_loss`` | 03 | :func:`gantransfer.pipeline.style.total_variation_loss` |
+| ``style_loss`` | 03 | :func:`gantransfer.pipeline.style.style_loss` |
+| ``adain`` | 04 | :func:`gantransfer.pipeline.fusion.adain` |
+| ``style_mix`` | 04 | :func:`gantransfer.pipeline.fusion.mix` |
+| ``hinge_d_loss`` | 05 | :func:`gantransfer.pipeline.discriminator.d_loss` (``kind="hinge"``) |
+| ``d_step`` | 05 | :func:`gantransfer.training.adversarial.d_step` (its core, on a tiny linear ``D``) |
 """
 from __future__ import annotations
 
@@ -26,11 +26,20 @@ import textwrap
 from typing import Any, Callable
 
 import jax.numpy as jnp
-from gantransfer.notebook.checking import Wrong, call_student, as_array, scalar, close, report, need_callable, ratio_hint
 import numpy as np
 
-from . import receptive, style
-
+from gantransfer.notebook import exercises_advanced, receptive
+from gantransfer.notebook.checking import (
+    Wrong,
+    as_array,
+    call_student,
+    close,
+    need_callable,
+    ratio_hint,
+    report,
+    scalar,
+)
+from gantransfer.pipeline import style
 
 #: Reference solutions, as a student would write them (shown by :func:`solution`).
 SOLUTIONS: dict[str, str] = {
@@ -127,7 +136,7 @@ def solution_function(name: str) -> Callable:
 # 01: receptive field and content loss.
 
 def check_receptive_field(fn: Callable) -> bool:
-    """Check ``fn(kernels, strides) -> int`` against :func:`gantransfer.receptive.receptive_field`."""
+    """Check ``fn(kernels, strides) -> int`` against :func:`gantransfer.notebook.receptive.receptive_field`."""
     name = "receptive_field"
     if not need_callable(name, fn):
         return False
@@ -173,7 +182,7 @@ def _feature_pair(rng, shape=(1, 4, 6, 5)):
 
 
 def check_content_loss(fn: Callable) -> bool:
-    """Check ``fn(features, target) -> scalar`` (``[1, h, w, c]`` each) against :func:`gantransfer.style.content_loss`."""
+    """Check ``fn(features, target) -> scalar`` (``[1, h, w, c]`` each) against :func:`gantransfer.pipeline.style.content_loss`."""
     name = "content_loss"
     if not need_callable(name, fn):
         return False
@@ -215,7 +224,7 @@ def check_content_loss(fn: Callable) -> bool:
 # 02: the Gram matrix and the style loss of one layer.
 
 def check_gram_matrix(fn: Callable) -> bool:
-    """Check ``fn(features [h, w, c]) -> [c, c]`` against :func:`gantransfer.style.gram_matrix`."""
+    """Check ``fn(features [h, w, c]) -> [c, c]`` against :func:`gantransfer.pipeline.style.gram_matrix`."""
     name = "gram_matrix"
     if not need_callable(name, fn):
         return False
@@ -307,7 +316,7 @@ def check_style_layer_loss(fn: Callable) -> bool:
 # 03: total variation and the multi-layer style loss.
 
 def check_tv_loss(fn: Callable) -> bool:
-    """Check ``fn(image [H, W, 3]) -> scalar`` against :func:`gantransfer.style.total_variation_loss`."""
+    """Check ``fn(image [H, W, 3]) -> scalar`` against :func:`gantransfer.pipeline.style.total_variation_loss`."""
     name = "tv_loss"
     if not need_callable(name, fn):
         return False
@@ -346,7 +355,7 @@ def check_tv_loss(fn: Callable) -> bool:
 
 
 def check_style_loss(fn: Callable) -> bool:
-    """Check ``fn(features, target_grams, layer_weights) -> scalar`` against :func:`gantransfer.style.style_loss`.
+    """Check ``fn(features, target_grams, layer_weights) -> scalar`` against :func:`gantransfer.pipeline.style.style_loss`.
 
     ``features`` is ``{layer: [1, h, w, c]}``, ``target_grams`` ``{layer: [1, c, c]}``, ``layer_weights``
     ``{layer: w_l}``.
@@ -388,14 +397,6 @@ def check_style_loss(fn: Callable) -> bool:
     return report(name, body)
 
 
-# ---------------------------------------------------------------------------------------------------
-# 04: AdaIN.
-
-
-# ---------------------------------------------------------------------------------------------------
-# 05: the discriminator's hinge loss and one discriminator update.
-
-
 #: Every checker by exercise name.
 CHECKERS: dict[str, Callable[[Callable], bool]] = {
     "receptive_field": check_receptive_field,
@@ -404,8 +405,8 @@ CHECKERS: dict[str, Callable[[Callable], bool]] = {
     "style_layer_loss": check_style_layer_loss,
     "tv_loss": check_tv_loss,
     "style_loss": check_style_loss,
-    "adain": check_adain,
-    "style_mix": check_style_mix,
-    "hinge_d_loss": check_hinge_d_loss,
-    "d_step": check_d_step,
+    "adain": exercises_advanced.check_adain,
+    "style_mix": exercises_advanced.check_style_mix,
+    "hinge_d_loss": exercises_advanced.check_hinge_d_loss,
+    "d_step": exercises_advanced.check_d_step,
 }

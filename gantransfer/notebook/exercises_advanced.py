@@ -6,23 +6,21 @@ The reference solutions are in :data:`gantransfer.notebook.exercises.SOLUTIONS`.
 """
 from __future__ import annotations
 
-import textwrap
-from typing import Any, Callable
+from typing import Callable
 
 import jax.numpy as jnp
-from gantransfer.notebook.checking import Wrong, call_student, as_array, scalar, close, report, need_callable
 import numpy as np
 
-from . import receptive, style
+from gantransfer.notebook.checking import Wrong, as_array, call_student, close, need_callable, report, scalar
 
 
 def check_adain(fn: Callable) -> bool:
     """Check ``fn(content [1, h, w, c], style [1, h', w', c]) -> [1, h, w, c]`` against
-    :func:`gantransfer.fusion.adain`: ``σ(s)·(c − μ(c))/σ(c) + μ(s)`` per channel, statistics over positions."""
+    :func:`gantransfer.pipeline.fusion.adain`: ``σ(s)·(c − μ(c))/σ(c) + μ(s)`` per channel, statistics over positions."""
     name = "adain"
     if not need_callable(name, fn):
         return False
-    from . import fusion
+    from gantransfer.pipeline import fusion
 
     def body():
         rng = np.random.default_rng(6)
@@ -82,11 +80,11 @@ def check_adain(fn: Callable) -> bool:
 
 def check_style_mix(fn: Callable) -> bool:
     """Check ``fn(content [N, h, w, c], fused (list of K [N, h, w, c]), weights (K floats), alpha) -> [N, h, w, c]``
-    against :func:`gantransfer.fusion.mix`: ``α · Σ_k w_k T_k / Σ_k w_k + (1 − α) · c``."""
+    against :func:`gantransfer.pipeline.fusion.mix`: ``α · Σ_k w_k T_k / Σ_k w_k + (1 − α) · c``."""
     name = "style_mix"
     if not need_callable(name, fn):
         return False
-    from . import fusion
+    from gantransfer.pipeline import fusion
 
     def body():
         rng = np.random.default_rng(7)
@@ -126,12 +124,12 @@ def check_style_mix(fn: Callable) -> bool:
 
 
 def check_hinge_d_loss(fn: Callable) -> bool:
-    """Check ``fn(real_logits, fake_logits) -> scalar`` against :func:`gantransfer.discriminator.d_loss`
+    """Check ``fn(real_logits, fake_logits) -> scalar`` against :func:`gantransfer.pipeline.discriminator.d_loss`
     with ``kind="hinge"``: ``mean(relu(1 − D(real))) + mean(relu(1 + D(fake)))``."""
     name = "hinge_d_loss"
     if not need_callable(name, fn):
         return False
-    from . import discriminator
+    from gantransfer.pipeline import discriminator
 
     def body():
         rng = np.random.default_rng(8)
@@ -204,7 +202,7 @@ def _linear_g(params, z):
 
 def _hinge_d_loss_fn(d_params, g_params, batch):
     """``L_D`` of the linear pair: hinge loss of ``D`` on ``batch["real"]`` and on ``G(batch["z"])``."""
-    from . import discriminator
+    from gantransfer.pipeline import discriminator
 
     fake = _linear_g(g_params, batch["z"])
     return discriminator.d_loss(_linear_d(d_params, batch["real"]), _linear_d(d_params, fake), kind="hinge")
@@ -253,7 +251,7 @@ def _unpack_step(out) -> tuple:
 def check_d_step(fn: Callable) -> bool:
     """Check ``fn(d_params, opt_state, g_params, batch, loss_fn, optimizer) -> (d_params, opt_state, loss)``:
     one update of the discriminator, on a tiny linear ``D`` and ``G`` whose gradients the checker computes
-    by hand. The reference is the core of :func:`gantransfer.adversarial.d_step`: gradient of ``loss_fn``
+    by hand. The reference is the core of :func:`gantransfer.training.adversarial.d_step`: gradient of ``loss_fn``
     with respect to ``D``'s parameters only, ``optimizer.update``, ``optax.apply_updates``."""
     name = "d_step"
     if not need_callable(name, fn):

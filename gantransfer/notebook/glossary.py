@@ -11,7 +11,7 @@ documented, and ``notebooks/00_overview.ipynb`` shows it as a table (:func:`as_m
     >>> from gantransfer import glossary
     >>> entry = glossary.lookup("style matrix")
     >>> entry.chinese, entry.function
-    ('风格矩阵', 'gantransfer.style.gram_matrix')
+    ('风格矩阵', 'gantransfer.pipeline.style.gram_matrix')
     >>> glossary.resolve(entry)                       # doctest: +ELLIPSIS
     <function gram_matrix at ...>
 
@@ -56,115 +56,115 @@ _T = Term
 GLOSSARY: tuple[Term, ...] = (
     # 01 · content parsing
     _T("content image (the seed's source image)", "源图像", r"I_c", "01_content_parsing",
-       "gantransfer.samples.content_image", in_seed=True),
+       "gantransfer.core.samples.content_image", in_seed=True),
     _T("convolutional neural network (CNN)", "卷积神经网络",
        r"x^{l} = \max\big(0,\; W^{l} * x^{l-1} + b^{l}\big)", "01_content_parsing",
-       "gantransfer.extractor.VGG16", in_seed=True,
+       "gantransfer.pipeline.extractor.VGG16", in_seed=True,
        note="VGG16 (Simonyan & Zisserman 2015) replaces Gatys et al.'s VGG19, as in Johnson et al. 2016."),
     _T("content parsing", "内容解析", r"I_c \mapsto \{F^l(I_c)\}_{l = 1 \ldots L}", "01_content_parsing",
-       "gantransfer.extractor.extract", in_seed=True,
+       "gantransfer.pipeline.extractor.extract", in_seed=True,
        note="The seed's first step: a CNN decomposes the image into feature maps at several levels of "
             "abstraction (抽象层次)."),
     _T("feature map", "特征映射", r"F^l(x) \in \mathbb{R}^{h \times w \times c}", "01_content_parsing",
-       "gantransfer.extractor.forward", in_seed=True),
+       "gantransfer.pipeline.extractor.forward", in_seed=True),
     _T("receptive field", "感受野", r"r \leftarrow r + (k - 1)\,j,\quad j \leftarrow j\,s", "01_content_parsing",
-       "gantransfer.receptive.receptive_field"),
+       "gantransfer.notebook.receptive.receptive_field"),
     _T("content loss", "内容损失", r"\mathcal{L}_\text{content} = \operatorname{mean}\big(F^l(x) - F^l(I_c)\big)^2",
-       "01_content_parsing", "gantransfer.style.content_loss"),
+       "01_content_parsing", "gantransfer.pipeline.style.content_loss"),
     _T("feature inversion (content reconstruction)", "特征重建",
        r"\hat x = \arg\min_x \mathcal{L}_\text{content}(x, I_c, l)", "01_content_parsing",
-       "gantransfer.inversion.reconstruct_content"),
+       "gantransfer.notebook.inversion.reconstruct_content"),
     # 02 · style matrix
-    _T("style image", "风格图像", r"I_\text{style}", "02_style_matrix", "gantransfer.samples.style_image",
+    _T("style image", "风格图像", r"I_\text{style}", "02_style_matrix", "gantransfer.core.samples.style_image",
        in_seed=True),
     _T("style matrix (Gram matrix)", "风格矩阵", r"G^l = \tfrac{1}{hw}\,(F^l)^\top F^l \in \mathbb{R}^{c \times c}",
-       "02_style_matrix", "gantransfer.style.gram_matrix", in_seed=True,
+       "02_style_matrix", "gantransfer.pipeline.style.gram_matrix", in_seed=True,
        note="The seed's second step, 风格转移, turns the style image into this matrix: how each local "
             "feature co-varies with the others."),
     _T("texture synthesis", "纹理合成", r"\hat x = \arg\min_x \sum_{l} w_l\,\operatorname{mean}\big(G^l(x) - A^l\big)^2",
-       "02_style_matrix", "gantransfer.inversion.synthesize_texture"),
+       "02_style_matrix", "gantransfer.notebook.inversion.synthesize_texture"),
     # 03 · style transfer by optimisation
     _T("style loss", "风格损失", r"\mathcal{L}_\text{style} = \sum_l w_l\,\operatorname{mean}\big(G^l(x) - A^l\big)^2",
-       "03_style_transfer", "gantransfer.style.style_loss"),
+       "03_style_transfer", "gantransfer.pipeline.style.style_loss"),
     _T("total variation", "全变分",
        r"\mathrm{TV}(x) = \operatorname{mean}\lvert x_{i+1,j} - x_{i,j}\rvert"
        r" + \operatorname{mean}\lvert x_{i,j+1} - x_{i,j}\rvert",
-       "03_style_transfer", "gantransfer.style.total_variation_loss"),
+       "03_style_transfer", "gantransfer.pipeline.style.total_variation_loss"),
     _T("fusion (by optimisation)", "融合",
        r"I_s = \arg\min_x\ \alpha\,\mathcal{L}_\text{content}"
        r" + \beta\,\mathcal{L}_\text{style} + \gamma\,\mathrm{TV}(x)",
-       "03_style_transfer", "gantransfer.optimize.transfer_losses", in_seed=True,
+       "03_style_transfer", "gantransfer.methods.optimize.transfer_losses", in_seed=True,
        note="The seed's third step. Notebook 03 fuses by optimising the pixels; notebook 04 in feature space."),
-    _T("style transfer", "风格迁移", r"I_s = G(I_c, S)", "03_style_transfer", "gantransfer.optimize.stylize",
+    _T("style transfer", "风格迁移", r"I_s = G(I_c, S)", "03_style_transfer", "gantransfer.methods.optimize.stylize",
        in_seed=True),
     _T("colour preservation", "颜色保留", r"I_s \leftarrow \big(Y(I_s),\ C_b(I_c),\ C_r(I_c)\big)",
-       "03_style_transfer", "gantransfer.color.preserve_color"),
+       "03_style_transfer", "gantransfer.methods.color.preserve_color"),
     # 04 · fusion in feature space, the generator
     _T("feature statistics (mean and std)", "特征均值与标准差",
        r"\mu_k = \operatorname{mean}_p F_{pk},\quad \sigma_k = \sqrt{\operatorname{var}_p F_{pk} + \varepsilon}",
-       "04_fusion", "gantransfer.style.feature_mean_std"),
+       "04_fusion", "gantransfer.pipeline.style.feature_mean_std"),
     _T("adaptive instance normalisation (AdaIN)", "自适应实例归一化",
        r"\mathrm{AdaIN}(c, s) = \sigma(s)\,\frac{c - \mu(c)}{\sigma(c)} + \mu(s)", "04_fusion",
-       "gantransfer.fusion.adain"),
+       "gantransfer.pipeline.fusion.adain"),
     _T("covariance matrix", "协方差矩阵", r"\Sigma = \tfrac{1}{hw}\sum_p (x_p - \mu)(x_p - \mu)^\top", "04_fusion",
-       "gantransfer.style.covariance"),
+       "gantransfer.pipeline.style.covariance"),
     _T("whitening and colouring transform (WCT)", "白化与着色变换",
        r"\mathrm{WCT}(c, s) = \Sigma_s^{1/2}\,\Sigma_c^{-1/2}\,(c - \mu_c) + \mu_s", "04_fusion",
-       "gantransfer.fusion.wct"),
+       "gantransfer.pipeline.fusion.wct"),
     _T("fusion (in feature space)", "融合", r"t = \alpha \sum_k w_k\,T\big(f(I_c), f(S_k)\big) + (1 - \alpha)\,f(I_c)",
-       "04_fusion", "gantransfer.fusion.fuse", in_seed=True),
+       "04_fusion", "gantransfer.pipeline.fusion.fuse", in_seed=True),
     _T("style interpolation (content–style trade-off)", "风格插值",
-       r"\alpha \sum_k \frac{w_k}{\sum_j w_j}\,T_k + (1 - \alpha)\,c", "04_fusion", "gantransfer.fusion.mix"),
-    _T("encoder", "编码器", r"f(I) = F^{\text{relu4\_1}}(I)", "04_fusion", "gantransfer.generator.encode"),
-    _T("decoder", "解码器", r"D(t) \in \mathbb{R}^{8h \times 8w \times 3}", "04_fusion", "gantransfer.generator.Decoder",
+       r"\alpha \sum_k \frac{w_k}{\sum_j w_j}\,T_k + (1 - \alpha)\,c", "04_fusion", "gantransfer.pipeline.fusion.mix"),
+    _T("encoder", "编码器", r"f(I) = F^{\text{relu4\_1}}(I)", "04_fusion", "gantransfer.pipeline.generator.encode"),
+    _T("decoder", "解码器", r"D(t) \in \mathbb{R}^{8h \times 8w \times 3}", "04_fusion", "gantransfer.pipeline.generator.Decoder",
        note="Notebook 04 writes the decoder D; from notebook 05 on, D is the discriminator."),
     _T("generator", "生成器", r"I_s = G(I_c, S) = D\big(T(f(I_c), f(I_\text{style}))\big)", "04_fusion",
-       "gantransfer.generator.generate", in_seed=True),
+       "gantransfer.pipeline.generator.generate", in_seed=True),
     _T("perceptual loss (the decoder's training loss)", "感知损失",
        r"\lVert f(D(t)) - t \rVert^2 + \lambda \sum_l \lVert \mu(\phi_l(D(t))) - \mu(\phi_l(s)) \rVert^2"
        r" + \lVert \sigma(\phi_l(D(t))) - \sigma(\phi_l(s)) \rVert^2",
-       "04_fusion", "gantransfer.train.decoder_losses"),
+       "04_fusion", "gantransfer.training.decoder_training.decoder_losses"),
     # 05 · adversarial training
     _T("discriminator", "判别器", r"D(x, s) = \psi\big(\phi(x)\big) + \big\langle E\,s,\ \phi(x) \big\rangle",
-       "05_adversarial_training", "gantransfer.discriminator.Discriminator", in_seed=True),
+       "05_adversarial_training", "gantransfer.pipeline.discriminator.Discriminator", in_seed=True),
     _T("patch discriminator (PatchGAN)", "图像块判别器", r"D(x) \in \mathbb{R}^{h \times w}\ \text{(one logit per patch)}",
-       "05_adversarial_training", "gantransfer.discriminator.discriminate"),
+       "05_adversarial_training", "gantransfer.pipeline.discriminator.discriminate"),
     _T("generative adversarial network (GAN)", "生成对抗网络",
        r"\min_G \max_D\ \mathbb{E}_x \log D(x) + \mathbb{E}_z \log\big(1 - D(G(z))\big)",
-       "05_adversarial_training", "gantransfer.adversarial.train_gan", in_seed=True),
+       "05_adversarial_training", "gantransfer.training.adversarial.train_gan", in_seed=True),
     _T("adversarial training", "对抗训练",
        r"\mathcal{L}_D = \ell_D\big(D(s), D(G(c, s))\big) + \tfrac{\gamma}{2} R_1,\quad"
        r" \mathcal{L}_G = \mathcal{L}_\text{content} + \lambda\,\mathcal{L}_\text{style}"
        r" + \beta\,\ell_G\big(D(G(c, s))\big)",
-       "05_adversarial_training", "gantransfer.adversarial.train_gan", in_seed=True,
+       "05_adversarial_training", "gantransfer.training.adversarial.train_gan", in_seed=True,
        note="One step of D on L_D, then one of G on L_G, on the same batch."),
     _T("discriminator loss (hinge)", "判别器损失",
        r"\ell_D = \operatorname{mean}\,\max(0, 1 - D(x_\text{real}))"
        r" + \operatorname{mean}\,\max(0, 1 + D(x_\text{fake}))",
-       "05_adversarial_training", "gantransfer.discriminator.d_loss"),
+       "05_adversarial_training", "gantransfer.pipeline.discriminator.d_loss"),
     _T("generator adversarial loss (hinge)", "生成器对抗损失", r"\ell_G = -\operatorname{mean}\,D\big(G(c, s)\big)",
-       "05_adversarial_training", "gantransfer.discriminator.g_loss"),
+       "05_adversarial_training", "gantransfer.pipeline.discriminator.g_loss"),
     _T("R1 gradient penalty", "R1 梯度惩罚", r"R_1 = \mathbb{E}_x \lVert \nabla_x D(x) \rVert^2",
-       "05_adversarial_training", "gantransfer.discriminator.r1_penalty"),
+       "05_adversarial_training", "gantransfer.pipeline.discriminator.r1_penalty"),
     _T("spectral normalisation", "谱归一化", r"\bar W = W / \sigma_{\max}(W)", "05_adversarial_training",
-       "gantransfer.discriminator.spectral_normalize"),
+       "gantransfer.pipeline.discriminator.spectral_normalize"),
     _T("mode collapse", "模式崩溃",
        r"\text{diversity} = \frac{\operatorname{std}_\text{batch} G(c, s)}{\operatorname{std}_\text{batch}\, c} \to "
        r"0",
-       "05_adversarial_training", "gantransfer.adversarial.DivergenceDetector"),
+       "05_adversarial_training", "gantransfer.training.adversarial.DivergenceDetector"),
     # 06 · evaluation and scaling out
     _T("perceptual distance (LPIPS)", "感知距离",
        r"d(x, y) = \sum_l \tfrac{1}{h_l w_l} \sum_{h, w} \sum_c w_{l,c} \big(\hat\phi_l(x)_{hwc} - \hat\phi_l(y)_{hwc}\big)^2",
-       "06_evaluation_and_scale", "gantransfer.metrics.lpips_distance",
+       "06_evaluation_and_scale", "gantransfer.methods.metrics.lpips_distance",
        note="Zhang et al. 2018: VGG16 features, unit-normalised per position, weighted by heads fitted to human judgements."),
     _T("style distance (Gram)", "风格距离", r"d(x, s) = \sum_l \operatorname{mean}\big(G^l(x) - G^l(s)\big)^2",
-       "06_evaluation_and_scale", "gantransfer.metrics.style_distance",
+       "06_evaluation_and_scale", "gantransfer.methods.metrics.style_distance",
        note="Blind to layout: positions are summed away. Report it as a ratio to the photo's own distance."),
     _T("structural similarity (SSIM)", "结构相似性",
        r"\mathrm{SSIM} = \frac{(2\mu_x\mu_y + C_1)(2\sigma_{xy} + C_2)}{(\mu_x^2 + \mu_y^2 + C_1)(\sigma_x^2 + \sigma_y^2 + C_2)}",
-       "06_evaluation_and_scale", "gantransfer.metrics.ssim"),
+       "06_evaluation_and_scale", "gantransfer.methods.metrics.ssim"),
     _T("data parallelism (device mesh)", "数据并行", r"\nabla_\theta \tfrac{1}{B} \sum_{i} \ell_i = \tfrac{1}{n} \sum_{d = 1}^{n} g_d",
-       "06_evaluation_and_scale", "gantransfer.parallel.make_mesh",
+       "06_evaluation_and_scale", "gantransfer.training.parallel.make_mesh",
        note="The batch is split along the mesh axis \"data\"; parameters are replicated; jit inserts the all-reduce."),
 )
 
@@ -201,7 +201,7 @@ def resolve(entry: Term | str) -> Callable[..., Any]:
     """The function (or class) an entry names, imported: ``resolve(lookup("AdaIN"))`` is ``fusion.adain``.
 
     Args:
-      entry: a :class:`Term`, or a dotted path such as ``"gantransfer.style.gram_matrix"``.
+      entry: a :class:`Term`, or a dotted path such as ``"gantransfer.pipeline.style.gram_matrix"``.
     Raises:
       ImportError: the module does not exist; AttributeError: it has no such name.
     """

@@ -1,6 +1,6 @@
 """Inverting VGG16: content reconstruction and texture synthesis from noise (Gatys et al. 2016, Fig. 1).
 
-Both are the style-transfer objective of :mod:`gantransfer.optimize` with one of its terms switched off:
+Both are the style-transfer objective of :mod:`gantransfer.methods.optimize` with one of its terms switched off:
 
 * **content reconstruction** — start from noise and match only the feature map ``F_l`` of a photo at one
   layer ``l`` (``β = 0``). Shallow layers give the photo back almost exactly; deep layers keep the layout
@@ -10,7 +10,7 @@ Both are the style-transfer objective of :mod:`gantransfer.optimize` with one of
   more structured texture (the bottom row of Fig. 1; Gatys, Ecker & Bethge, "Texture Synthesis Using
   Convolutional Neural Networks", NeurIPS 2015).
 
-Both run :func:`gantransfer.optimize.stylize_iter`, so they yield the same :class:`~gantransfer.optimize.Progress`
+Both run :func:`gantransfer.methods.optimize.stylize_iter`, so they yield the same :class:`~gantransfer.methods.optimize.Progress`
 reports for live display. Taught in ``notebooks/01_content_parsing.ipynb`` (reconstruction) and
 ``notebooks/02_style_matrix.ipynb`` (synthesis).
 """
@@ -20,8 +20,8 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from . import extractor
-from .optimize import Progress, TransferConfig, stylize_iter
+from gantransfer.methods.optimize import Progress, TransferConfig, stylize_iter
+from gantransfer.pipeline import extractor
 
 #: Gatys et al.'s Fig. 1 layers, in VGG16's names: the first ReLU of each block.
 FIG1_LAYERS: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -82,7 +82,7 @@ def reconstruct_content(content, *, layer: str, size: int = 128, steps: int = 10
 
     Args:
       content: ``[H, W, 3]`` float image in [0, 1].
-      layer: a layer of :data:`gantransfer.extractor.LAYER_NAMES`, e.g. ``"relu3_1"``.
+      layer: a layer of :data:`gantransfer.pipeline.extractor.LAYER_NAMES`, e.g. ``"relu3_1"``.
       size: longest side of the reconstruction in px (>= 32).
       steps: optimisation steps.
       params: VGG16 parameters (loaded once if ``None``).

@@ -5,7 +5,7 @@ from a widget's background thread and is never shown twice); in a notebook, ``di
 ``display(fig, display_id=True).update(fig)`` redraws it in place. Images are drawn with
 ``aspect="equal"``: never stretched.
 
-Used by ``notebooks/01_content_parsing.ipynb`` … ``03_style_transfer.ipynb`` and :mod:`gantransfer.widgets`.
+Used by ``notebooks/01_content_parsing.ipynb`` … ``03_style_transfer.ipynb`` and :mod:`gantransfer.notebook.dashboards`.
 """
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import html
 from typing import Sequence
 
-from . import extractor
+from gantransfer.pipeline import extractor
 
 
 def receptive_field(kernels: Sequence[int], strides: Sequence[int]) -> int:
@@ -51,7 +51,7 @@ def vgg16_table(size: int = 224, *, layers: Sequence[str] | None = None) -> list
 
     Args:
       size: the input's side in px.
-      layers: which layers to list (all of :data:`gantransfer.extractor.LAYER_NAMES` by default).
+      layers: which layers to list (all of :data:`gantransfer.pipeline.extractor.LAYER_NAMES` by default).
     Returns:
       ``[{"layer", "kind", "shape": (h, w, c), "stride", "receptive_field", "parameters"}, ...]``.
     """

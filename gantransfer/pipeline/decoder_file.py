@@ -7,33 +7,15 @@ Taught in ``notebooks/04_fusion.ipynb``.
 """
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import errno
-import functools
-import gc
-import json
-import logging
 import math
 import os
-import shutil
-import signal
-import sys
-import threading
-import time
-import traceback
-import warnings
 from pathlib import Path
-from typing import Iterator, Mapping, NamedTuple, Sequence
+from typing import Mapping
 
-import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
-from . import extractor, fusion, generator, images, parallel, samples
-from .style import feature_mean_std, gram_matrix, mean_std_loss
-from .validate import check_count, check_weight
+from gantransfer.pipeline import generator
 
 
 def export_decoder(params, path: str | os.PathLike, *, width: float = 1.0,
@@ -105,8 +87,8 @@ def load_decoder(path: str | os.PathLike, *, layer: str = generator.ENCODER_LAYE
 
 
 def load_level_decoders(paths: Mapping[str, str | os.PathLike] | None = None) -> dict[str, tuple]:
-    """The decoders of multi-level WCT (:func:`gantransfer.generator.generate_multilevel`):
-    ``{layer: (params, width)}``, by default the shipped ones (:data:`gantransfer.generator.SHIPPED_LEVEL_DECODERS`).
+    """The decoders of multi-level WCT (:func:`gantransfer.pipeline.generator.generate_multilevel`):
+    ``{layer: (params, width)}``, by default the shipped ones (:data:`gantransfer.pipeline.generator.SHIPPED_LEVEL_DECODERS`).
 
     Raises:
       FileNotFoundError: a file is missing (the message says how to train it).

@@ -16,7 +16,7 @@ style image) or fake (the generator's output). Three ideas, each from its paper:
 
 There are no normalisation layers: instance normalisation would erase the channel statistics that
 carry the style ``D`` is asked to judge. The public computations are pure functions over an
-``nnx.State`` (:func:`init_discriminator`, :func:`discriminate`), like :mod:`gantransfer.generator`.
+``nnx.State`` (:func:`init_discriminator`, :func:`discriminate`), like :mod:`gantransfer.pipeline.generator`.
 
 Taught in ``notebooks/05_adversarial_training.ipynb``.
 """
@@ -30,9 +30,9 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from . import extractor
-from .style import feature_mean_std
-from .validate import check_features
+from gantransfer.core.validate import check_features
+from gantransfer.pipeline import extractor
+from gantransfer.pipeline.style import feature_mean_std
 
 #: VGG16 layers whose per-channel mean and std describe a style to the discriminator (the layers the
 #: decoder's style loss matches).
@@ -45,7 +45,7 @@ STYLE_STATS_DIM = 2 * sum(extractor.LAYER_CHANNELS[name] for name in COND_LAYERS
 LOSS_KINDS = ("ns", "hinge", "lsgan")
 
 #: Each loss's discriminator value at chance (all logits 0): ``2 log 2``, ``2`` and ``1/2``. The
-#: divergence detector (:mod:`gantransfer.adversarial`) measures ``d_loss`` relative to it.
+#: divergence detector (:mod:`gantransfer.training.adversarial`) measures ``d_loss`` relative to it.
 D_LOSS_AT_CHANCE = {"ns": 2.0 * float(np.log(2.0)), "hinge": 2.0, "lsgan": 0.5}
 
 _LEAK = 0.2  # leaky ReLU slope of DCGAN and pix2pix
@@ -318,7 +318,7 @@ def style_statistics(vgg_params: nnx.State, images: jax.Array, *, layers: Sequen
     to similar ranges before the linear embedding.
 
     Args:
-      vgg_params: VGG16 parameters (:func:`gantransfer.extractor.load_params`).
+      vgg_params: VGG16 parameters (:func:`gantransfer.pipeline.extractor.load_params`).
       images: ``[N, H, W, 3]`` in [0, 1], ``H, W >= 32``.
       layers: VGG16 layer names.
     Returns:

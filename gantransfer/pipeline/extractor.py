@@ -26,8 +26,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from .images import check_image_array
-from .runtime import cache_dir
+from gantransfer.core.images import check_image_array
+from gantransfer.core.runtime import cache_dir
 
 # (block, number of convs, output channels) of VGG16's feature trunk.
 _BLOCKS = ((1, 2, 64), (2, 2, 128), (3, 3, 256), (4, 3, 512), (5, 3, 512))

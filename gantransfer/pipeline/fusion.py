@@ -9,7 +9,7 @@ Two ways, from the first to the second order of the style matrix:
   so the fused features have exactly the style's covariance, i.e. its centred style matrix.
 
 Both are pure, jit-safe functions of ``[N, h, w, c]`` features. A decoder turns the fused features back
-into an image (:mod:`gantransfer.generator`): ``I_s = G(I_c, S)``.
+into an image (:mod:`gantransfer.pipeline.generator`): ``I_s = G(I_c, S)``.
 
 Taught in ``notebooks/04_fusion.ipynb``.
 """
@@ -20,8 +20,8 @@ from typing import Sequence
 import jax
 import jax.numpy as jnp
 
-from .style import feature_mean_std
-from .validate import check_features, check_weight
+from gantransfer.core.validate import check_features, check_weight
+from gantransfer.pipeline.style import feature_mean_std
 
 
 def _check_pair(content, style):

@@ -1,7 +1,7 @@
 """The generator ``I_s = G(I_c, S)``: frozen VGG16 encoder → fusion → trained decoder.
 
-The encoder is VGG16 up to ``relu4_1`` (:mod:`gantransfer.extractor`), the fusion AdaIN or WCT
-(:mod:`gantransfer.fusion`), and the decoder a mirror of the encoder (Huang & Belongie 2017): 3×3
+The encoder is VGG16 up to ``relu4_1`` (:mod:`gantransfer.pipeline.extractor`), the fusion AdaIN or WCT
+(:mod:`gantransfer.pipeline.fusion`), and the decoder a mirror of the encoder (Huang & Belongie 2017): 3×3
 convolutions with reflection padding (no border artefacts) and nearest-neighbour upsampling followed by a
 convolution (no checkerboard artefacts, Odena et al. 2016), in place of transposed convolutions.
 
@@ -17,11 +17,12 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from . import extractor, fusion
-from .validate import check_weight
+from gantransfer.core.validate import check_weight
+from gantransfer.core import resources
+from gantransfer.pipeline import extractor, fusion
 
 #: Where ``gantransfer train decoder --export`` puts the decoder the package ships.
-SHIPPED_DECODER = Path(__file__).resolve().parent.parent / "data" / "checkpoints" / "decoder.npz"
+SHIPPED_DECODER = resources.checkpoint("decoder.npz")
 #: The same decoder after adversarial fine-tuning (``gantransfer train gan --export``); AdaIN fusion.
 SHIPPED_GAN_DECODER = SHIPPED_DECODER.with_name("gan_decoder.npz")
 
@@ -138,9 +139,9 @@ def _generate(vgg_params, decoder_state, content: jax.Array, styles: Sequence[ja
 
 
 def check_generator_inputs(content, styles, alpha, weights, *, multiple: int, smallest: int):
-    """The checks :func:`generate`, :func:`generate_multilevel` and :func:`gantransfer.mosaic.generate_mosaic`
+    """The checks :func:`generate`, :func:`generate_multilevel` and :func:`gantransfer.methods.mosaic.generate_mosaic`
     share (concrete inputs only): ``(content, styles, alpha, weights)`` back, checked."""
-    from . import images
+    from gantransfer.core import images
 
     if not isinstance(content, jax.core.Tracer):
         content = images.check_image_array(content, name="content", batched=True)
@@ -171,12 +172,12 @@ def generate(vgg_params, decoder_state, content: jax.Array, styles: Sequence[jax
     """``I_s = G(I_c, S)``: stylise ``content`` with one or several styles in one forward pass.
 
     Args:
-      vgg_params: VGG16 parameters (:func:`gantransfer.extractor.load_params`).
+      vgg_params: VGG16 parameters (:func:`gantransfer.pipeline.extractor.load_params`).
       decoder_state: trained decoder parameters.
       content: ``[N, H, W, 3]`` in [0, 1], ``H, W`` multiples of 8.
       styles: list of ``[1 or N, H', W', 3]`` style images.
       method: ``"adain"`` or ``"wct"``.
-      alpha, weights, masks: as in :func:`gantransfer.fusion.fuse`.
+      alpha, weights, masks: as in :func:`gantransfer.pipeline.fusion.fuse`.
     Returns:
       ``[N, H, W, 3]`` in [0, 1].
     Raises:
@@ -208,18 +209,18 @@ def generate_multilevel(vgg_params, decoders: Mapping[str, tuple], content: jax.
     """Multi-level WCT (Li et al. 2017, "Universal Style Transfer via Feature Transforms"): coarse to fine.
 
     At each layer in turn (deep to shallow), encode the current image, whiten-and-colour its features with
-    the style's (:func:`gantransfer.fusion.wct`, blended by ``alpha``) and decode with that layer's decoder;
+    the style's (:func:`gantransfer.pipeline.fusion.wct`, blended by ``alpha``) and decode with that layer's decoder;
     the next, shallower level starts from that image. Deep levels move the style's larger patterns, shallow
     ones its fine texture and colours, which one ``relu4_1`` pass cannot reach.
 
     Args:
       vgg_params: VGG16 parameters.
       decoders: ``{layer: (decoder_state, width)}`` for every layer of ``layers``
-        (:func:`gantransfer.train.load_level_decoders` loads the shipped ones).
+        (:func:`gantransfer.pipeline.decoder_file.load_level_decoders` loads the shipped ones).
       content: ``[N, H, W, 3]`` in [0, 1], ``H, W`` multiples of the deepest level's stride (4 at ``relu3_1``).
       styles: list of ``[1 or N, H', W', 3]`` style images.
       alpha: content–style trade-off in [0, 1] at every level (Li et al.: 0.6).
-      weights, masks: as in :func:`gantransfer.fusion.fuse`.
+      weights, masks: as in :func:`gantransfer.pipeline.fusion.fuse`.
       layers: the levels, deep to shallow; each must have a decoder (:data:`DECODER_PLANS`).
     Returns:
       ``[N, H, W, 3]`` in [0, 1].
@@ -268,12 +269,12 @@ def stylize_image(vgg_params, decoder_state, content: jax.Array, styles: Sequenc
     The photo is cropped to a multiple of 8 (the decoder upsamples three times); ``method="gan"`` is AdaIN
     fusion (use it with the GAN-trained decoder); ``method="multilevel"`` is :func:`generate_multilevel`, and
     then ``decoder_state`` is its ``{layer: (decoder_state, width)}`` mapping (``width`` unused);
-    ``method="mosaic"`` is :func:`gantransfer.mosaic.generate_mosaic` (no decoder: pass ``None``; the styles are
+    ``method="mosaic"`` is :func:`gantransfer.methods.mosaic.generate_mosaic` (no decoder: pass ``None``; the styles are
     cropped to multiples of 8 too). ``alpha=None`` is the method's default: 1 for one fusion and the mosaic,
     :data:`MULTILEVEL_ALPHA` at each level. ``keep_layout`` in [0, 1]: put the photo's layout of light and dark
-    back under the picture with that strength (:func:`gantransfer.color.keep_layout`; ``None`` is the method's
+    back under the picture with that strength (:func:`gantransfer.methods.color.keep_layout`; ``None`` is the method's
     default, :data:`DEFAULT_KEEP_LAYOUT`, else 0: the picture as generated). ``mosaic_settings``: keyword
-    arguments of :func:`gantransfer.mosaic.generate_mosaic` (``guide=``, ``balance_iterations=``, …), for
+    arguments of :func:`gantransfer.methods.mosaic.generate_mosaic` (``guide=``, ``balance_iterations=``, …), for
     ``method="mosaic"`` only.
     """
     if method not in FEEDFORWARD_METHODS:
@@ -286,7 +287,7 @@ def stylize_image(vgg_params, decoder_state, content: jax.Array, styles: Sequenc
         keep_layout = DEFAULT_KEEP_LAYOUT.get(method, 0.0)
     photo = jnp.asarray(content)[: content.shape[0] // 8 * 8, : content.shape[1] // 8 * 8][None]
     if method == "mosaic":
-        from . import mosaic
+        from gantransfer.methods import mosaic
 
         cropped = [jnp.asarray(s)[: s.shape[0] // 8 * 8, : s.shape[1] // 8 * 8][None] for s in styles]
         out = mosaic.generate_mosaic(vgg_params, photo, cropped, alpha=alpha, weights=weights,
@@ -299,7 +300,7 @@ def stylize_image(vgg_params, decoder_state, content: jax.Array, styles: Sequenc
         out = generate(vgg_params, decoder_state, photo, [jnp.asarray(s)[None] for s in styles],
                        method=fusion_method, alpha=alpha, weights=weights, width=width)
     if keep_layout:
-        from . import color
+        from gantransfer.methods import color
 
         out = color.keep_layout(out, photo, strength=keep_layout)
     return out[0]

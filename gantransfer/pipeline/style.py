@@ -13,7 +13,7 @@ from typing import Mapping
 import jax
 import jax.numpy as jnp
 
-from .validate import check_features, check_weight
+from gantransfer.core.validate import check_features, check_weight
 
 
 @jax.custom_vjp

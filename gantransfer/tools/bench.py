@@ -52,7 +52,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import extractor, optimize, runtime, samples
+from gantransfer.core import runtime, samples
+from gantransfer.methods import optimize
+from gantransfer.pipeline import extractor
 
 #: The PyTorch peer's loss layers, so both sides time the same algorithm (Gatys with VGG16).
 PEER_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
@@ -206,7 +208,7 @@ def feedforward_ms(params, decoder, size: int, *, method: str = "adain", width: 
     Timings do not depend on the decoder's weights, so an untrained one serves. ``layer`` is the layer the
     decoder inverts (default ``relu4_1``); ``alpha`` the fusion's blend.
     """
-    from . import fusion, generator
+    from gantransfer.pipeline import fusion, generator
 
     layer = layer or generator.ENCODER_LAYER
     rng = np.random.default_rng(0)
@@ -227,7 +229,7 @@ def feedforward_ms(params, decoder, size: int, *, method: str = "adain", width: 
 
 
 def multilevel_ms(params, decoders, size: int, *, repeats: int = 5) -> dict:
-    """Milliseconds per multi-level WCT image (:func:`gantransfer.generator.generate_multilevel`, batch 1,
+    """Milliseconds per multi-level WCT image (:func:`gantransfer.pipeline.generator.generate_multilevel`, batch 1,
     ``size``² content and style, after compilation), with its parts summed over the levels: the style's
     encodings (once per level), the current image's encodings, the WCT fusions and the decoders, each level
     timed by :func:`feedforward_ms` (the style and the image have the same shape, so one encoding time
@@ -237,7 +239,7 @@ def multilevel_ms(params, decoders, size: int, *, repeats: int = 5) -> dict:
       decoders: ``{layer: (decoder_state, width)}`` as ``generate_multilevel`` takes; timings do not depend on
         the weights, so fresh ones of the shipped widths serve.
     """
-    from . import generator
+    from gantransfer.pipeline import generator
 
     rng = np.random.default_rng(0)
     content = jnp.asarray(rng.random((1, size, size, 3), dtype=np.float32))
@@ -258,10 +260,11 @@ def multilevel_ms(params, decoders, size: int, *, repeats: int = 5) -> dict:
 
 
 def mosaic_ms(params, size: int, *, repeats: int = 5) -> dict:
-    """Milliseconds per style mosaic (:func:`gantransfer.mosaic.generate_mosaic`, batch 1, a ``size``² photo and
-    a style at :data:`gantransfer.mosaic.STYLE_SCALE` × ``size``, after compilation): the two ``relu4_1``
+    """Milliseconds per style mosaic (:func:`gantransfer.methods.mosaic.generate_mosaic`, batch 1, a ``size``² photo and
+    a style at :data:`gantransfer.methods.mosaic.STYLE_SCALE` × ``size``, after compilation): the two ``relu4_1``
     encodings, and the rest (scores, luminance guide, Sinkhorn assignment, pasting) as the total less them."""
-    from . import generator, mosaic
+    from gantransfer.methods import mosaic
+    from gantransfer.pipeline import generator
 
     rng = np.random.default_rng(0)
     side = round(size * mosaic.STYLE_SCALE) // 8 * 8
@@ -278,18 +281,19 @@ def mosaic_ms(params, size: int, *, repeats: int = 5) -> dict:
 def decoder_train_steps_per_second(params, crop: int, *, batch: int = 4, width: float = 1.0,
                                    repeats: int = 3) -> float:
     """Decoder training steps per second on ``batch`` random crops of ``crop``² (after compilation)."""
-    from . import generator, train
+    from gantransfer.pipeline import generator
+    from gantransfer.training import batches, decoder_training
 
-    config = train.DecoderTrainConfig(steps=10, batch=batch, crop=crop, pool_side=max(crop, 256), width=width)
-    tx, _ = train._compiled_step(config)
+    config = decoder_training.DecoderTrainConfig(steps=10, batch=batch, crop=crop, pool_side=max(crop, 256), width=width)
+    tx, _ = decoder_training._compiled_step(config)
     rng = np.random.default_rng(0)
-    batch_ = train.Batch(rng.random((batch, crop, crop, 3), dtype=np.float32),
+    batch_ = batches.Batch(rng.random((batch, crop, crop, 3), dtype=np.float32),
                          rng.random((batch, crop, crop, 3), dtype=np.float32))
     state = {"params": generator.init_decoder(jax.random.key(0), width=width)}
     state["opt"] = tx.init(state["params"])
 
     def step():
-        state["params"], state["opt"], metrics = train.train_step(config, state["params"], state["opt"], params, batch_)
+        state["params"], state["opt"], metrics = decoder_training.train_step(config, state["params"], state["opt"], params, batch_)
         jax.block_until_ready(metrics)
 
     return 1.0 / _timeit(step, repeats=repeats, warmup=1)
@@ -298,11 +302,11 @@ def decoder_train_steps_per_second(params, crop: int, *, batch: int = 4, width: 
 def gan_train_steps_per_second(params, crop: int = 128, *, batch: int = 4, width: float = 1.0,
                                repeats: int = 3) -> float:
     """Adversarial training steps (one ``D`` update + one ``G`` update) per second at ``crop``², ``batch``."""
-    from . import adversarial, train
+    from gantransfer.training import adversarial, batches
 
     config = adversarial.GanTrainConfig(steps=10, batch=batch, crop=crop, pool_side=max(crop, 256), width=width)
     rng = np.random.default_rng(0)
-    batch_ = train.Batch(rng.random((batch, crop, crop, 3), dtype=np.float32),
+    batch_ = batches.Batch(rng.random((batch, crop, crop, 3), dtype=np.float32),
                          rng.random((batch, crop, crop, 3), dtype=np.float32))
     state = {"s": adversarial.init_gan_state(config)}
 
@@ -316,8 +320,8 @@ def gan_train_steps_per_second(params, crop: int = 128, *, batch: int = 4, width
 
 def shipped_decoder_width(path: str | os.PathLike | None = None) -> float:
     """Width of a shipped decoder file (default ``data/checkpoints/decoder.npz``) if it exists, else
-    :data:`gantransfer.generator.DEFAULT_WIDTH`."""
-    from . import generator
+    :data:`gantransfer.pipeline.generator.DEFAULT_WIDTH`."""
+    from gantransfer.pipeline import generator
 
     path = Path(generator.SHIPPED_DECODER if path is None else path)
     if path.is_file():
@@ -329,7 +333,7 @@ def shipped_decoder_width(path: str | os.PathLike | None = None) -> float:
 def timing_level_decoders() -> dict:
     """Fresh decoders of the shipped level decoders' widths, ``{layer: (state, width)}`` for
     :func:`multilevel_ms` (timings do not depend on the weights)."""
-    from . import generator
+    from gantransfer.pipeline import generator
 
     widths = {layer: shipped_decoder_width(path) for layer, path in generator.SHIPPED_LEVEL_DECODERS.items()}
     return {layer: (generator.init_decoder(jax.random.key(0), width=w, layer=layer), w) for layer, w in widths.items()}
@@ -438,11 +442,11 @@ def notebook_figures(path: str | os.PathLike | None = None) -> dict:
     """The notebooks' latest measured figures, ``{stem: {"seconds", "peak_rss_mib", "date"}}``.
 
     Executing the notebooks takes minutes each, so :func:`run` does not: it copies what
-    ``gantransfer bench --notebooks`` last wrote (:func:`gantransfer.course.read_timings`, default
+    ``gantransfer bench --notebooks`` last wrote (:func:`gantransfer.tools.course.read_timings`, default
     ``data/bench/notebooks.json``). Fast-mode timings and failed notebooks are left out: they are not the
     notebooks' figures.
     """
-    from . import course
+    from gantransfer.tools import course
 
     return {stem: {key: entry.get(key) for key in ("seconds", "peak_rss_mib", "date")}
             for stem, entry in course.read_timings(path).items()
@@ -471,7 +475,7 @@ def run(*, quick: bool = False, torch_python: str | None = None, sizes=None, con
         result[f"peak_rss_mib_after_{size}"] = peak_rss_mib()
     result["stylize_default"] = stylize_default(params, 64 if quick else 256, steps=4 if quick else None)
     result["peak_rss_mib"] = peak_rss_mib()
-    from . import generator
+    from gantransfer.pipeline import generator
 
     # The shipped decoder's width (timings do not depend on its weights, so a fresh one of that width serves).
     width = shipped_decoder_width()

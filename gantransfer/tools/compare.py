@@ -1,23 +1,23 @@
-"""Comparing style-transfer methods on the same photos and styles, with the metrics of :mod:`gantransfer.metrics`.
+"""Comparing style-transfer methods on the same photos and styles, with the metrics of :mod:`gantransfer.methods.metrics`.
 
 :func:`compare_methods` stylises every content × style pair with each method and measures, per
 (method, content, style):
 
 * **wall time**: for the feed-forward methods (AdaIN, WCT, the GAN's decoder, multi-level WCT) a *second*
   call of the jit-compiled generator, so compilation is excluded; for optimisation the whole run of
-  :func:`gantransfer.optimize.stylize`, compilation included (about 1–2 s for each new image size);
-* **content distance**: LPIPS to the photo (:func:`gantransfer.metrics.lpips_distance`), lower = closer;
-* **style distance**: the Gram distance to the style image (:func:`gantransfer.metrics.style_distance`),
+  :func:`gantransfer.methods.optimize.stylize`, compilation included (about 1–2 s for each new image size);
+* **content distance**: LPIPS to the photo (:func:`gantransfer.methods.metrics.lpips_distance`), lower = closer;
+* **style distance**: the Gram distance to the style image (:func:`gantransfer.methods.metrics.style_distance`),
   and the **style ratio**, that distance over the photo's own (below 1 = moved towards the style);
-* **SSIM** to the photo (:func:`gantransfer.metrics.ssim`, luminance), higher = more structure kept.
+* **SSIM** to the photo (:func:`gantransfer.methods.metrics.ssim`, luminance), higher = more structure kept.
 
 The methods (:data:`METHODS`): ``"adam"`` and ``"lbfgs"`` — Gatys' optimisation at the defaults of
-:class:`gantransfer.optimize.TransferConfig` (L-BFGS with ``optimizer="lbfgs"``); ``"adain"`` and
-``"wct"`` — one pass of ``G(I_c, S)`` with the shipped decoder (:data:`gantransfer.generator.SHIPPED_DECODER`);
-``"gan"`` — AdaIN with the adversarially fine-tuned decoder (:data:`gantransfer.generator.SHIPPED_GAN_DECODER`);
+:class:`gantransfer.methods.optimize.TransferConfig` (L-BFGS with ``optimizer="lbfgs"``); ``"adain"`` and
+``"wct"`` — one pass of ``G(I_c, S)`` with the shipped decoder (:data:`gantransfer.pipeline.generator.SHIPPED_DECODER`);
+``"gan"`` — AdaIN with the adversarially fine-tuned decoder (:data:`gantransfer.pipeline.generator.SHIPPED_GAN_DECODER`);
 ``"multilevel"`` — WCT at ``relu3_1``, ``relu2_1``, ``relu1_1`` in turn with the shipped level decoders
-(:func:`gantransfer.generator.generate_multilevel`, Li et al. 2017); ``"mosaic"`` — the photo painted with the
-style's own pixel patches (:mod:`gantransfer.mosaic`, no decoder), as ``gantransfer stylize --method mosaic``
+(:func:`gantransfer.pipeline.generator.generate_multilevel`, Li et al. 2017); ``"mosaic"`` — the photo painted with the
+style's own pixel patches (:mod:`gantransfer.methods.mosaic`, no decoder), as ``gantransfer stylize --method mosaic``
 runs it: the style seen at half the size, the photo's layout kept. A method whose decoder file does not
 exist is *skipped*, with the reason, in the results, the table and the printed summary — never silently.
 
@@ -30,18 +30,15 @@ Taught in ``notebooks/06_evaluation_and_scale.ipynb``.
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import datetime
-import json
-import math
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
+
+from gantransfer.methods import distortions
 
 #: Every method :func:`compare_methods` knows, in the order of the table.
 METHODS: tuple[str, ...] = ("adam", "lbfgs", "adain", "wct", "gan", "multilevel", "mosaic")
@@ -189,16 +186,16 @@ def _crop8(image: np.ndarray) -> np.ndarray:
 
 
 def default_config(method: str, size: int, **overrides):
-    """The :class:`gantransfer.optimize.TransferConfig` an optimisation method runs with: the defaults
+    """The :class:`gantransfer.methods.optimize.TransferConfig` an optimisation method runs with: the defaults
     (``optimizer="lbfgs"`` for ``"lbfgs"``) at ``size``, with ``overrides`` (e.g. ``steps=4`` in tests)."""
-    from . import optimize
+    from gantransfer.methods import optimize
 
     if method not in OPTIMIZATION:
         raise ValueError(f"{method!r} is not an optimisation method ({', '.join(OPTIMIZATION)})")
     return optimize.TransferConfig(**{"size": size, "optimizer": OPTIMIZATION[method], **overrides})
 
 
-def _shown_path(path: Path) -> str:
+def shown_path(path: Path) -> str:
     """``path`` relative to the current folder when it is inside it (tables carry no home folders)."""
     try:
         return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
@@ -206,7 +203,7 @@ def _shown_path(path: Path) -> str:
         return str(path)
 
 
-def _check_methods(methods) -> tuple[str, ...]:
+def check_methods(methods) -> tuple[str, ...]:
     if isinstance(methods, str):
         methods = (methods,)
     methods = tuple(methods)
@@ -220,7 +217,7 @@ def _check_methods(methods) -> tuple[str, ...]:
     return methods
 
 
-def _check_size(size) -> int:
+def check_size(size) -> int:
     if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 32 or size % 8:
         raise ValueError(f"size must be a multiple of 8 and >= 32 (the decoder upsamples ×8, VGG16 needs 32 px); "
                          f"got {size!r}")
@@ -232,7 +229,7 @@ def _load_decoders(methods, decoder, gan_decoder) -> tuple[dict, dict[str, str]]
 
     For ``"multilevel"`` ``params`` is the ``{layer: (params, width)}`` mapping of the shipped level decoders.
     """
-    from . import generator, train
+    from gantransfer.pipeline import decoder_file, generator
 
     files = {"adain": decoder, "wct": decoder, "gan": gan_decoder}
     how = {"adain": "decoder", "wct": "decoder", "gan": "gan"}
@@ -242,7 +239,7 @@ def _load_decoders(methods, decoder, gan_decoder) -> tuple[dict, dict[str, str]]
             continue
         if method == "multilevel":
             try:
-                loaded[method] = (train.load_level_decoders(), None, generator.SHIPPED_LEVEL_DECODERS)
+                loaded[method] = (decoder_file.load_level_decoders(), None, generator.SHIPPED_LEVEL_DECODERS)
             except FileNotFoundError as err:      # its message names the file and the command that trains it
                 skipped[method] = str(err)
             except (OSError, KeyError, ValueError) as err:
@@ -250,18 +247,25 @@ def _load_decoders(methods, decoder, gan_decoder) -> tuple[dict, dict[str, str]]
             continue
         path = Path(files[method])
         if not path.is_file():
-            shown = _shown_path(path)
+            shown = shown_path(path)
             skipped[method] = (f"no decoder checkpoint at {shown}; train one with `gantransfer train {how[method]} "
                                f"--export {shown}`")
             continue
         if path not in cache:
             try:
-                cache[path] = train.load_decoder(path)
+                cache[path] = decoder_file.load_decoder(path)
             except (OSError, KeyError, ValueError) as err:
                 raise ValueError(f"{method}: cannot read the decoder file {path}: {err}") from err
         params, width = cache[path]
         loaded[method] = (params, width, path)
     return loaded, skipped
+
+
+def config_summary(config) -> dict:
+    return {"optimizer": config.optimizer, "scales": list(config.scales), "steps": list(config.scale_steps),
+            "learning_rate": config.learning_rate, "coarse_learning_rate": config.coarse_learning_rate,
+            "content_weight": config.content_weight, "style_weight": config.style_weight,
+            "tv_weight": config.tv_weight}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -287,7 +291,7 @@ def compare_methods(
     Args:
       contents: photos: bundled names (``samples.CONTENT_NAMES``) or image files. Each is resized so its
         longest side is ``size`` and centre-cropped to multiples of 8; every method sees that same photo.
-      styles: style images: bundled names (``samples.STYLE_NAMES``) or files, resized to ``size``.
+      styles: style images: bundled names (``paint.STYLE_NAMES``) or files, resized to ``size``.
       size: longest side in px, a multiple of 8, >= 32.
       methods: a subset of :data:`METHODS`, in the order wanted.
       configs: ``{"adam" | "lbfgs": TransferConfig}`` replacing that method's defaults
@@ -297,7 +301,7 @@ def compare_methods(
       baselines: add the rows ``"photo"`` (the photo itself) and ``"style"`` (the style image at the
         photo's shape): the two ends every metric should be read against.
       params: VGG16 parameters (loaded once if ``None``).
-      lpips_params: from :func:`gantransfer.metrics.load_lpips_params` (loaded if ``None``).
+      lpips_params: from :func:`gantransfer.methods.metrics.load_lpips_params` (loaded if ``None``).
       progress: show a tqdm bar.
       on_result: called after each result with ``(result, comparison so far)`` (a notebook's live display).
     Returns:
@@ -309,10 +313,12 @@ def compare_methods(
     import jax
     import jax.numpy as jnp
 
-    from . import extractor, generator, metrics, mosaic, optimize, samples
+    from gantransfer.core import samples
+    from gantransfer.methods import metrics, mosaic, optimize
+    from gantransfer.pipeline import extractor, generator
 
-    size = _check_size(size)
-    methods = _check_methods(methods)
+    size = check_size(size)
+    methods = check_methods(methods)
     contents, styles = list(contents), list(styles)
     if not contents or not styles:
         raise ValueError("compare_methods needs at least one content photo and one style image")
@@ -350,12 +356,12 @@ def compare_methods(
     params = extractor.load_params() if params is None else params
     lpips_params = metrics.load_lpips_params() if lpips_params is None else lpips_params
     pairs = [(c, s) for c in photos for s in style_imgs]
-    settings = {name: _config_summary(cfg) for name, cfg in configs.items() if name in methods}
-    settings.update({m: {"decoder": _shown_path(path), "width": width, "fusion": FEEDFORWARD[m]}
+    settings = {name: config_summary(cfg) for name, cfg in configs.items() if name in methods}
+    settings.update({m: {"decoder": shown_path(path), "width": width, "fusion": FEEDFORWARD[m]}
                      for m, (_, width, path) in decoders.items() if m != "multilevel"})
     if "multilevel" in decoders:
         level_files = decoders["multilevel"][2]
-        settings["multilevel"] = {"decoders": {layer: _shown_path(path) for layer, path in level_files.items()},
+        settings["multilevel"] = {"decoders": {layer: shown_path(path) for layer, path in level_files.items()},
                                   "fusion": "wct", "alpha": generator.MULTILEVEL_ALPHA}
     if "mosaic" in methods:
         settings["mosaic"] = {"style_scale": mosaic.STYLE_SCALE, "layer": mosaic.MOSAIC_LAYER,
@@ -386,7 +392,7 @@ def compare_methods(
                                                        jnp.asarray(style_img)[None])[0])
             if baselines:
                 measure("photo", content, style, photo, None, "baseline", photo_style)
-                measure("style", content, style, cover_crop(style_img, *photo.shape[:2]), None, "baseline", photo_style)
+                measure("style", content, style, distortions.cover_crop(style_img, *photo.shape[:2]), None, "baseline", photo_style)
             for method in ran:
                 bar.set_postfix_str(f"{method}: {content} × {style}")
                 if method in OPTIMIZATION:
@@ -439,7 +445,7 @@ def time_vs_size(sizes: Sequence[int], *, methods: Sequence[str] = ("adam", "lbf
     optimisation is ``TransferConfig().steps`` (100) of them, fewer at the coarse scale — and one whole
     feed-forward image. Inputs are random images: the work does not depend on what they show. The decoder
     is a random one of ``width`` (default: the shipped decoder's, else
-    :data:`gantransfer.generator.DEFAULT_WIDTH`): its speed does not depend on its weights. ``"gan"``
+    :data:`gantransfer.pipeline.generator.DEFAULT_WIDTH`): its speed does not depend on its weights. ``"gan"``
     runs the same network as ``"adain"`` and is not timed separately; ``"multilevel"`` is not timed here
     (:func:`compare_methods` times it per image).
 
@@ -454,9 +460,11 @@ def time_vs_size(sizes: Sequence[int], *, methods: Sequence[str] = ("adam", "lbf
     import jax
     import jax.numpy as jnp
 
-    from . import bench, extractor, generator, optimize
+    from gantransfer.methods import optimize
+    from gantransfer.pipeline import extractor, generator
+    from gantransfer.tools import bench
 
-    sizes = [_check_size(s) for s in sizes]
+    sizes = [check_size(s) for s in sizes]
     methods = tuple(methods)
     if "gan" in methods:
         raise ValueError("'gan' runs the same network as 'adain' (another decoder's weights): time 'adain'")
@@ -471,7 +479,7 @@ def time_vs_size(sizes: Sequence[int], *, methods: Sequence[str] = ("adam", "lbf
     out = {"sizes": sizes, "seconds": {m: {} for m in methods}, "units": {m: TIMED_UNITS[m] for m in methods},
            "width": width}
 
-    from .bench import _timeit
+    from gantransfer.tools.bench import _timeit
 
     timed = lambda fn: _timeit(fn, repeats=repeats, warmup=1)   # the first call compiles
 
@@ -505,103 +513,3 @@ def time_vs_size(sizes: Sequence[int], *, methods: Sequence[str] = ("adam", "lbf
 
 # ---------------------------------------------------------------------------------------------------
 # Controlled distortions: where each metric fails (notebook 06, section 1).
-
-
-# ---------------------------------------------------------------------------------------------------
-# gantransfer compare
-
-def build_parser(prog: str = "gantransfer compare") -> argparse.ArgumentParser:
-    """The argument parser of ``gantransfer compare`` (also usable as a ``cli.py`` sub-parser's template)."""
-    from . import generator
-
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description="Stylise photos × styles with every method (Adam, L-BFGS, AdaIN, WCT, GAN decoder) and write "
-                    "a Markdown table (time, LPIPS to the photo, Gram distance to the style, SSIM), a PNG grid "
-                    "and a JSON file. Methods whose decoder file is missing are reported as skipped.")
-    parser.add_argument("--contents", nargs="+", default=list(DEFAULT_CONTENTS), metavar="CONTENT",
-                        help=f"photos: bundled names or files (default: {' '.join(DEFAULT_CONTENTS)})")
-    parser.add_argument("--styles", nargs="+", default=list(DEFAULT_STYLES), metavar="STYLE",
-                        help=f"styles: bundled names or files (default: {' '.join(DEFAULT_STYLES)})")
-    parser.add_argument("--size", type=int, default=256, help="longest side in px, a multiple of 8 (default 256)")
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS, metavar="METHOD",
-                        help=f"which methods, in order (default: {' '.join(METHODS)})")
-    parser.add_argument("-o", "--output", default=None,
-                        help="output path without suffix: writes OUTPUT.md, OUTPUT.png and OUTPUT.json "
-                             f"(default {DEFAULT_OUTPUT}; with --quick {QUICK_OUTPUT}, in this folder)")
-    parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
-    parser.add_argument("--decoder", default=None,
-                        help=f"decoder .npz for adain and wct (default {generator.SHIPPED_DECODER})")
-    parser.add_argument("--gan-decoder", default=None,
-                        help=f"decoder .npz for gan (default {generator.SHIPPED_GAN_DECODER})")
-    parser.add_argument("--steps", type=int, default=None,
-                        help="optimisation steps for adam and lbfgs (default: optimize.TransferConfig's)")
-    parser.add_argument("--no-baselines", action="store_true", help="leave out the photo and style baseline rows")
-    parser.add_argument("--quick", action="store_true",
-                        help="a smoke test: 64 px, one photo × one style unless given, 4 optimisation steps")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    return parser
-
-
-def run_cli(args: argparse.Namespace) -> int:
-    """Run ``gantransfer compare`` from parsed arguments; raises ``ValueError`` / ``FileExistsError`` on bad input."""
-    from . import runtime
-
-    size, steps = args.size, args.steps
-    contents, styles = args.contents, args.styles
-    if args.quick:
-        size = 64 if size == 256 else size
-        steps = steps or 4
-        contents = contents[:1] if contents == list(DEFAULT_CONTENTS) else contents
-        styles = styles[:1] if styles == list(DEFAULT_STYLES) else styles
-    _check_size(size)
-    if steps is not None and steps < 1:
-        raise ValueError(f"--steps must be a positive integer; got {steps}")
-    out = Path(args.output or (QUICK_OUTPUT if args.quick else DEFAULT_OUTPUT))
-    if out.suffix.lower() in (".md", ".png", ".json"):
-        out = out.with_suffix("")
-    targets = {s: out.with_name(out.name + s) for s in (".md", ".png", ".json")}
-    for path in targets.values():   # before minutes of work
-        _check_target(path, (path.suffix,), args.overwrite)
-    configs = {m: default_config(m, size, steps=steps) for m in OPTIMIZATION if m in args.methods} if steps else None
-    runtime.enable_compilation_cache()
-    result = compare_methods(contents, styles, size=size, methods=args.methods, configs=configs,
-                             decoder=args.decoder, gan_decoder=args.gan_decoder,
-                             baselines=not args.no_baselines, progress=not args.quiet)
-    write_table(result, targets[".md"], overwrite=args.overwrite)
-    write_json(result, targets[".json"], overwrite=args.overwrite)
-    if result.ran():
-        write_grid(result, targets[".png"], overwrite=args.overwrite)
-        written = list(targets.values())
-    else:
-        written = [targets[".md"], targets[".json"]]
-    for method, reason in result.skipped.items():
-        print(f"skipped {method}: {reason}", file=sys.stderr)
-    means = result.means()
-    for method in result.ran():
-        m = means[method]
-        print(f"{method:>6}: {m['seconds']:8.3f} s  LPIPS {m['content_distance']:.3f}  style ratio "
-              f"{m['style_ratio']:.3f}  SSIM {m['ssim']:.3f}")
-    print("wrote " + ", ".join(str(p) for p in written))
-    return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``gantransfer compare``: exit code 0, or 2 with a one-line error for bad arguments or inputs."""
-    parser = build_parser()
-    args = parser.parse_args(argv)   # argparse prints usage errors and exits with 2
-    try:
-        return run_cli(args)
-    except (ValueError, FileNotFoundError, FileExistsError, PermissionError, IsADirectoryError) as err:
-        print(f"gantransfer compare: error: {err}", file=sys.stderr)
-        return 2
-    except FloatingPointError as err:
-        print(f"gantransfer compare: error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("gantransfer compare: interrupted", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

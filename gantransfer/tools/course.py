@@ -43,10 +43,13 @@ __all__ = ["Notebook", "COURSE", "NOTEBOOK_DIR", "TIMINGS_FILE", "FAST_TIMINGS_F
            "bench_notebooks", "read_timings", "format_seconds", "map_markdown", "class_capacity",
            "capacity_markdown", "pipeline_figure"]
 
-_ROOT = Path(__file__).resolve().parent.parent
+_ROOT = resources.REPOSITORY if resources.REPOSITORY is not None else Path.cwd()
 
 #: Where the notebooks live (a checkout's ``notebooks/``).
-NOTEBOOK_DIR = _ROOT / "notebooks"
+try:
+    NOTEBOOK_DIR = resources.notebook_dir()
+except FileNotFoundError:  # an installation without the notebooks: the course map still describes them
+    NOTEBOOK_DIR = _ROOT / "notebooks"
 
 #: Where ``gantransfer bench --notebooks`` writes the timings at default settings, and the overview reads them.
 TIMINGS_FILE = _ROOT / "data" / "bench" / "notebooks.json"
@@ -205,6 +208,8 @@ def run_notebook(nb, path: str | os.PathLike, *, fast: bool = False, timeout: in
 # The last cell of a timed notebook: the kernel's own peak resident memory (Linux reports KiB, macOS bytes).
 _MEMORY_PROBE = """\
 import sys as _gt_sys
+
+from gantransfer.core import resources
 try:
     import resource as _gt_resource
     _gt_kib = _gt_resource.getrusage(_gt_resource.RUSAGE_SELF).ru_maxrss
@@ -433,7 +438,7 @@ def class_capacity(memory_gib: float, *, reserve_gib: float = 2.0, server_mib: f
     Returns:
       ``{notebook stem: students}``, in course order.
     """
-    from .validate import check_weight
+    from gantransfer.core.validate import check_weight
 
     memory_gib = check_weight(memory_gib, "memory_gib", allow_zero=False)
     reserve_gib, server_mib = check_weight(reserve_gib, "reserve_gib"), check_weight(server_mib, "server_mib")

@@ -7,7 +7,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from . import images
+from gantransfer.core import images, resize
 
 
 def image_grid(cells: Sequence[Sequence[np.ndarray]], *, row_labels: Sequence[str] = (),
@@ -33,7 +33,7 @@ def image_grid(cells: Sequence[Sequence[np.ndarray]], *, row_labels: Sequence[st
         for c, img in enumerate(row):
             if img is None:
                 continue
-            fitted = images.resize_longest(np.asarray(img, np.float32), cell)
+            fitted = resize.resize_longest(np.asarray(img, np.float32), cell)
             h, w = fitted.shape[:2]
             x0 = left + pad + c * (cell + pad) + (cell - w) // 2
             y0 = top + pad + r * (cell + pad) + (cell - h) // 2
@@ -50,17 +50,19 @@ def stylize_grid(contents: Sequence[str], styles: Sequence[str], *, method: str 
                  decoder: str | Path | None = None, cell: int = 192) -> Path:
     """Stylise every content × style pair with ``method`` at its defaults and save a labelled grid.
 
-    ``method`` is ``"optimize"`` (Gatys, :class:`gantransfer.optimize.TransferConfig` defaults or ``config``)
+    ``method`` is ``"optimize"`` (Gatys, :class:`gantransfer.methods.optimize.TransferConfig` defaults or ``config``)
     or a feed-forward generator, ``"adain"``, ``"wct"`` or ``"gan"``, with ``decoder`` (default: the shipped
     one of that method), ``"multilevel"`` with the shipped level decoders at its default ``alpha``, or
-    ``"mosaic"`` (:mod:`gantransfer.mosaic`; its style images are seen at :data:`gantransfer.mosaic.STYLE_SCALE`
+    ``"mosaic"`` (:mod:`gantransfer.methods.mosaic`; its style images are seen at :data:`gantransfer.methods.mosaic.STYLE_SCALE`
     × ``size``, as ``gantransfer stylize --method mosaic`` sees them). The first row shows the styles and the
     first column the photos, each image fitted into a ``cell``-px square. ``output`` defaults to
     ``data/figures/grid_<method>.png``.
     """
     from tqdm.auto import tqdm
 
-    from . import extractor, generator, mosaic, optimize, samples, train
+    from gantransfer.core import samples
+    from gantransfer.methods import mosaic, optimize
+    from gantransfer.pipeline import decoder_file, extractor, generator
 
     output = Path(output) if output is not None else Path("data/figures") / f"grid_{method}.png"
     if output.exists() and not overwrite:
@@ -77,14 +79,14 @@ def stylize_grid(contents: Sequence[str], styles: Sequence[str], *, method: str 
     elif method == "multilevel":
         if decoder is not None:
             raise ValueError("multilevel uses the shipped level decoders; it takes no decoder file")
-        decoders = train.load_level_decoders()
+        decoders = decoder_file.load_level_decoders()
         stylize = lambda content, style: np.asarray(generator.stylize_image(
             params, decoders, content, [style], method=method))
     else:
         path = Path(decoder) if decoder is not None else generator.shipped_decoder_path(method)
         if not path.is_file():
             raise FileNotFoundError(f"no trained decoder at {path} for --method {method}")
-        decoder_state, width = train.load_decoder(path)
+        decoder_state, width = decoder_file.load_decoder(path)
         stylize = lambda content, style: np.asarray(generator.stylize_image(
             params, decoder_state, content, [style], method=method, width=width))
     style_side = round(size * mosaic.STYLE_SCALE) if method == "mosaic" else size

@@ -2,7 +2,7 @@
 and a teacher's edition with the exercises solved.
 
     gantransfer handouts [-o handouts] [--solutions | --both] [--fast] [NOTEBOOK ...]
-    python -m gantransfer.handouts ...          # the same, before the subcommand is wired up
+    python -m gantransfer.tools.handouts ...          # the same, before the subcommand is wired up
 
 nbconvert's own HTML templates load MathJax, require.js, the widget manager and mermaid from CDNs, so
 their pages are blank or broken offline. Here nothing is loaded from anywhere:
@@ -40,19 +40,14 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from gantransfer.tools import handouts_math
-from . import course
+from gantransfer.tools import course, handouts_math
 
-__all__ = ["render", "main", "remote_references", "teacher_edition", "exercise_cells", "to_html", "handouts_math.math_to_html",
-           "handouts_math.split_math", "MATH_RENDERING", "HandoutError"]
+__all__ = ["render", "main", "remote_references", "teacher_edition", "exercise_cells", "to_html", "MATH_RENDERING",
+           "HandoutError"]
 
-#: How formulas end up in the HTML: ``"MathML (latex2mathml)"`` or ``"TeX source"`` (latex2mathml missing).
-try:
-    import latex2mathml.converter as _latex2mathml
-    MATH_RENDERING = "MathML (latex2mathml)"
-except ImportError:  # pragma: no cover - depends on the environment
-    _latex2mathml = None
-    MATH_RENDERING = "TeX source"
+#: How formulas end up in the HTML (:data:`gantransfer.tools.handouts_math.MATH_RENDERING`).
+MATH_RENDERING = handouts_math.MATH_RENDERING
+
 
 #: The line that marks an exercise cell's unwritten function body.
 EXERCISE_MARK = "raise NotImplementedError"
@@ -179,7 +174,7 @@ def _snapshot_widgets(nb) -> None:
 
 def _solution_functions() -> dict[str, str]:
     """``{"my_gram": "gram_matrix", ...}``: the function each reference solution defines → exercise name."""
-    from . import exercises
+    from gantransfer.notebook import exercises
 
     names = {}
     for exercise in exercises.SOLUTIONS:
@@ -211,7 +206,7 @@ def exercise_cells(nb) -> list[tuple[int, str, str]]:
 
     An exercise cell is a code cell containing ``raise NotImplementedError`` inside a ``def my_…`` function.
     Raises :class:`HandoutError` for one whose function has no reference solution in
-    :data:`gantransfer.exercises.SOLUTIONS`.
+    :data:`gantransfer.notebook.exercises.SOLUTIONS`.
     """
     known = _solution_functions()
     cells = []
@@ -234,7 +229,7 @@ def teacher_edition(nb):
     """
     import nbformat
 
-    from . import exercises
+    from gantransfer.notebook import exercises
 
     nb = copy.deepcopy(nb)
     done = []
@@ -254,7 +249,7 @@ def teacher_edition(nb):
         done.append(exercise)
     note = ("**Teacher's edition.** " + (
         f"The exercise cells hold the reference solutions ({', '.join(f'`{e}`' for e in done)}, from "
-        "`gantransfer.exercises.solution(name)`), and each checker below shows ✔." if done else
+        "`gantransfer.notebook.exercises.solution(name)`), and each checker below shows ✔." if done else
         "This notebook has no exercises."))
     nb.cells.insert(0, nbformat.v4.new_markdown_cell(note))
     return nb
@@ -344,7 +339,7 @@ def remote_references(html: str, *, local: bool = False) -> list[str]:
 
 _TEMPLATE = r"""
 {%- extends 'index.html.j2' -%}
-{#- nbconvert's lab template without anything that loads from a CDN (gantransfer.handouts). -#}
+{#- nbconvert's lab template without anything that loads from a CDN (gantransfer.tools.handouts). -#}
 {%- block html_head_js -%}{%- endblock html_head_js -%}
 {%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
@@ -410,7 +405,7 @@ def to_html(nb, *, name: str, path: str | Path | None = None, title: str | None 
     folder = str(Path(path).resolve().parent) if path else "."
     body, _ = _exporter().from_notebook_node(nb, resources={"metadata": {"name": name, "path": folder}})
     page = stash.restore(body)
-    page = page.replace("<head>", f"<head>\n<!-- rendered offline by gantransfer.handouts; math: {MATH_RENDERING} -->",
+    page = page.replace("<head>", f"<head>\n<!-- rendered offline by gantransfer.tools.handouts; math: {MATH_RENDERING} -->",
                         1)
     bad = remote_references(page, local=True)
     if bad:

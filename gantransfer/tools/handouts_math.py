@@ -3,19 +3,16 @@ MathML, so an offline handout needs no script and no web font.
 """
 from __future__ import annotations
 
-import argparse
-import ast
-import base64
-import copy
 import html as html_lib
 import re
-import sys
-from html.parser import HTMLParser
-from pathlib import Path
-from typing import Iterable, Sequence
 
-from . import course
-
+#: How formulas end up in the HTML: ``"MathML (latex2mathml)"`` or ``"TeX source"`` (latex2mathml missing).
+try:
+    import latex2mathml.converter as _latex2mathml
+    MATH_RENDERING = "MathML (latex2mathml)"
+except ImportError:  # pragma: no cover - depends on the environment
+    _latex2mathml = None
+    MATH_RENDERING = "TeX source"
 
 _INLINE_MATH = re.compile(r"\$(?=\S)((?:\\.|[^$\\\n]|\n(?![ \t]*\n))+?)(?<=[^\s\\])\$(?!\d)")
 

@@ -1,16 +1,16 @@
 """Adversarial training of ``I_s = G(I_c, S)``: the decoder against a style-conditioned PatchGAN.
 
-``G`` is the frozen VGG16 encoder, AdaIN and the trainable decoder (:mod:`gantransfer.generator`); ``D`` the
-discriminator of :mod:`gantransfer.discriminator`, shown crops of the style images as "real" and ``G``'s
+``G`` is the frozen VGG16 encoder, AdaIN and the trainable decoder (:mod:`gantransfer.pipeline.generator`); ``D`` the
+discriminator of :mod:`gantransfer.pipeline.discriminator`, shown crops of the style images as "real" and ``G``'s
 outputs as "fake", both with the style's statistics. Each step updates ``D`` once, then ``G`` once:
 
     L_D = d_loss(D(s, σ_s), D(G(c, s), σ_s)) + (γ/2) R1
     L_G = content + λ style + β g_loss(D(G(c, s), σ_s))
 
-with the content and style terms of the decoder's own loss (:func:`gantransfer.train.decoder_losses`).
+with the content and style terms of the decoder's own loss (:func:`gantransfer.training.decoder_training.decoder_losses`).
 The adversarial term asks for what a per-channel mean/std cannot express: the brush strokes, edges and
 textures a style is made of, at the scale of ``D``'s patches. Everything else follows decoder training
-(:mod:`gantransfer.train`): pure jit-compiled steps over an explicit state pytree
+(:mod:`gantransfer.training.decoder_training`): pure jit-compiled steps over an explicit state pytree
 ``{"g_params", "g_opt", "d_params", "d_opt", "step"}``, batches that are a pure function of
 ``(seed, step)``, orbax checkpoints with exact resume, a NaN guard, ``metrics.csv``. What is new is a
 divergence detector (:class:`DivergenceDetector`): a GAN can fail while its losses look fine.
@@ -36,13 +36,15 @@ import numpy as np
 import optax
 from flax import nnx
 
-from . import discriminator, extractor, fusion, generator, samples, train
-from .validate import check_count, check_weight
+from gantransfer.core import samples
+from gantransfer.core.validate import check_count, check_weight
+from gantransfer.pipeline import decoder_file, discriminator, extractor, fusion, generator
+from gantransfer.training import batches, checkpoints, decoder_training
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class GanTrainConfig:
-    """Settings of adversarial training (tests shrink them, as with :class:`gantransfer.train.DecoderTrainConfig`).
+    """Settings of adversarial training (tests shrink them, as with :class:`gantransfer.training.decoder_training.DecoderTrainConfig`).
 
     Attributes:
       steps: total steps; one step is one update of ``D`` then one of ``G``, on the same batch.
@@ -53,12 +55,12 @@ class GanTrainConfig:
         that makes two players chase each other in circles.
       adv_weight: β above. The content + style loss of a decoder is O(100) (README), so β = 1 makes
         the adversarial term a refinement of the AdaIN objective, not a replacement.
-      loss: adversarial loss, ``"ns"``, ``"hinge"`` or ``"lsgan"`` (:func:`gantransfer.discriminator.d_loss`).
+      loss: adversarial loss, ``"ns"``, ``"hinge"`` or ``"lsgan"`` (:func:`gantransfer.pipeline.discriminator.d_loss`).
       r1_weight: γ above (0 switches R1 off and skips its double backward pass).
       style_weight, style_loss, identity_weight: λ, the style loss and the identity-loss weight of the
-        decoder's objective (:func:`gantransfer.train.decoder_losses`); keep those the decoder was trained with.
+        decoder's objective (:func:`gantransfer.training.decoder_training.decoder_losses`); keep those the decoder was trained with.
       width: decoder width (must match ``init_decoder`` when one is given).
-      d_width, d_layers, spectral_norm: the discriminator (:class:`gantransfer.discriminator.Discriminator`).
+      d_width, d_layers, spectral_norm: the discriminator (:class:`gantransfer.pipeline.discriminator.Discriminator`).
       conditional: condition ``D`` on the style statistics (projection); ``False`` gives an unconditional
         ``D`` that can only judge "is this any of the styles".
       divergence_window: steps a warning condition must hold before :class:`DivergenceDetector` warns.
@@ -118,7 +120,7 @@ class GanTrainConfig:
                 raise ValueError(f"{name} must be True or False; got {getattr(self, name)!r}")
 
     def d_arch(self) -> dict:
-        """The keyword arguments of :func:`gantransfer.discriminator.discriminate` for this run's ``D``."""
+        """The keyword arguments of :func:`gantransfer.pipeline.discriminator.discriminate` for this run's ``D``."""
         return dict(width=self.d_width, n_layers=self.d_layers, spectral_norm=self.spectral_norm,
                     cond_dim=discriminator.STYLE_STATS_DIM if self.conditional else 0)
 
@@ -136,7 +138,7 @@ def stylize(g_params: nnx.State, vgg_params: nnx.State, content: jax.Array, styl
 
     Unclipped because clipping would cut the gradient of every out-of-range pixel; ``D`` sees the raw
     values and ``G`` learns that real images stay in [0, 1]. The AdaIN target is a constant, as in
-    :func:`gantransfer.train.decoder_losses`, so XLA recognises the two computations as one.
+    :func:`gantransfer.training.decoder_training.decoder_losses`, so XLA recognises the two computations as one.
     """
     target = jax.lax.stop_gradient(fusion.adain(generator.encode(vgg_params, content),
                                                 generator.encode(vgg_params, style)))   # [N, H/8, W/8, 512]
@@ -165,14 +167,14 @@ def init_gan_state(config: GanTrainConfig, *, init_decoder=None) -> dict:
     Args:
       config: the run's settings.
       init_decoder: ``None`` (a decoder from scratch, seeded by ``config.seed``), decoder parameters
-        (an ``nnx.State``), or the path of an exported decoder (:func:`gantransfer.train.load_decoder`),
-        e.g. :data:`gantransfer.generator.SHIPPED_DECODER`: adversarial fine-tuning of a trained ``G``.
+        (an ``nnx.State``), or the path of an exported decoder (:func:`gantransfer.pipeline.decoder_file.load_decoder`),
+        e.g. :data:`gantransfer.pipeline.generator.SHIPPED_DECODER`: adversarial fine-tuning of a trained ``G``.
     """
     g_key, d_key = jax.random.split(jax.random.key(config.seed))
     if init_decoder is None:
         g_params = generator.init_decoder(g_key, width=config.width)
     elif isinstance(init_decoder, (str, os.PathLike)):
-        g_params, width = train.load_decoder(init_decoder)
+        g_params, width = decoder_file.load_decoder(init_decoder)
         if width != config.width:
             raise ValueError(f"decoder {init_decoder} has width {width}, the config says {config.width}")
     else:
@@ -186,7 +188,7 @@ def init_gan_state(config: GanTrainConfig, *, init_decoder=None) -> dict:
 
 
 def abstract_gan_state(config: GanTrainConfig) -> dict:
-    """The structure (shapes and dtypes) of a checkpoint of this run, for :func:`gantransfer.train.restore_checkpoint`."""
+    """The structure (shapes and dtypes) of a checkpoint of this run, for :func:`gantransfer.training.checkpoints.restore_checkpoint`."""
     return jax.eval_shape(lambda: init_gan_state(config))
 
 
@@ -246,7 +248,7 @@ def _compiled_steps(key: GanTrainConfig):
         d = functools.partial(D, state["d_params"])
 
         def loss_fn(g_params):
-            base, parts = train.decoder_losses(g_params, vgg_params, batch, style_weight=style_weight,
+            base, parts = decoder_training.decoder_losses(g_params, vgg_params, batch, style_weight=style_weight,
                                                style_loss=key.style_loss, width=key.width,
                                                identity_weight=key.identity_weight)
             fake = stylize(g_params, vgg_params, batch.content, batch.style, width=key.width)
@@ -269,11 +271,11 @@ def _compiled_steps(key: GanTrainConfig):
     return d_step, g_step
 
 
-def _as_batch(batch) -> train.Batch:
-    return train.Batch(*map(jnp.asarray, batch))
+def _as_batch(batch) -> batches.Batch:
+    return batches.Batch(*map(jnp.asarray, batch))
 
 
-def d_step(config: GanTrainConfig, state: dict, vgg_params: nnx.State, batch: train.Batch) -> tuple[dict, dict]:
+def d_step(config: GanTrainConfig, state: dict, vgg_params: nnx.State, batch: batches.Batch) -> tuple[dict, dict]:
     """One pure, jit-compiled update of ``D``: ``-> (state, metrics)``.
 
     Refreshes the spectral-norm vectors (one power iteration), then one Adam step on
@@ -283,7 +285,7 @@ def d_step(config: GanTrainConfig, state: dict, vgg_params: nnx.State, batch: tr
       config: the run's settings.
       state: ``{"g_params", "g_opt", "d_params", "d_opt", "step"}`` (:func:`init_gan_state`).
       vgg_params: VGG16 parameters.
-      batch: ``content`` and ``style`` crops, ``[B, crop, crop, 3]`` in [0, 1] (:func:`gantransfer.train.make_batch`).
+      batch: ``content`` and ``style`` crops, ``[B, crop, crop, 3]`` in [0, 1] (:func:`gantransfer.training.batches.make_batch`).
     Returns:
       The state with new ``d_params``/``d_opt``, and scalar metrics ``d_loss`` (without R1), ``r1``,
       ``d_real``/``d_fake`` (mean logits), ``d_margin`` (mean sigmoid margin), ``d_grad_norm``, computed
@@ -296,7 +298,7 @@ def d_step(config: GanTrainConfig, state: dict, vgg_params: nnx.State, batch: tr
                 jnp.float32(config.d_learning_rate))
 
 
-def g_step(config: GanTrainConfig, state: dict, vgg_params: nnx.State, batch: train.Batch) -> tuple[dict, dict]:
+def g_step(config: GanTrainConfig, state: dict, vgg_params: nnx.State, batch: batches.Batch) -> tuple[dict, dict]:
     """One pure, jit-compiled update of ``G``'s decoder: ``-> (state, metrics)``; ``step`` advances by one.
 
     Minimises ``content + style_weight · style + adv_weight · g_loss(D(G(content, style)))`` with ``D`` fixed.
@@ -320,7 +322,7 @@ def g_step(config: GanTrainConfig, state: dict, vgg_params: nnx.State, batch: tr
 # Divergence detection.
 
 #: ``D`` has won when ``d_loss`` stays below this fraction of its value at chance
-#: (:data:`gantransfer.discriminator.D_LOSS_AT_CHANCE`) — 0.069 for "ns" (patch probabilities ≈ 0.97 vs 0.03),
+#: (:data:`gantransfer.pipeline.discriminator.D_LOSS_AT_CHANCE`) — 0.069 for "ns" (patch probabilities ≈ 0.97 vs 0.03),
 #: 0.1 for "hinge", 0.025 for "lsgan" — ...
 D_WINS_RELATIVE_LOSS = 0.05
 #: ... or when its probability margin ``mean σ(D(real)) - mean σ(D(fake))`` stays above this. Either way
@@ -441,34 +443,34 @@ def train_gan(config: GanTrainConfig, *, workdir: str | os.PathLike, contents: S
       workdir: checkpoint folder.
       contents, styles: bundled names, files or folders; default all bundled photos and styles.
       resume: continue from the newest checkpoint in ``workdir`` (one must exist); a damaged newest one is set
-        aside with a warning and the one before it used (:func:`gantransfer.train.resume_state`).
+        aside with a warning and the one before it used (:func:`gantransfer.training.checkpoints.resume_state`).
       init_decoder: where ``G`` starts (:func:`init_gan_state`); ignored on resume, where the
         checkpoint holds ``G``.
-      vgg_params: VGG16 parameters (default: :func:`gantransfer.extractor.load_params`).
+      vgg_params: VGG16 parameters (default: :func:`gantransfer.pipeline.extractor.load_params`).
     """
     workdir = Path(workdir)
     vgg_params = extractor.load_params() if vgg_params is None else vgg_params
     contents = list(contents) if contents else list(samples.CONTENT_NAMES)
-    styles = list(styles) if styles else train.default_styles(config.style_variants)
-    pool_c = train.load_pool(contents, kind="content", side=config.pool_side)
-    pool_s = train.load_pool(styles, kind="style", side=config.pool_side)
+    styles = list(styles) if styles else batches.default_styles(config.style_variants)
+    pool_c = batches.load_pool(contents, kind="content", side=config.pool_side)
+    pool_s = batches.load_pool(styles, kind="style", side=config.pool_side)
 
     config_file = workdir / "config.json"
     if resume:
-        state = train.resume_state(workdir, config, abstract_gan_state(config), may_change=_RESUMABLE)
+        state = checkpoints.resume_state(workdir, config, abstract_gan_state(config), may_change=_RESUMABLE)
     else:
-        if train.latest_step(workdir) is not None:
+        if checkpoints.latest_step(workdir) is not None:
             raise FileExistsError(f"{workdir} already holds checkpoints; pass --resume to continue, or another folder")
         state = init_gan_state(config, init_decoder=init_decoder)
     start = int(state["step"])
     workdir.mkdir(parents=True, exist_ok=True)
     config_file.write_text(json.dumps(dataclasses.asdict(config), indent=1))
 
-    log = train.MetricsLog(workdir / "metrics.csv")
+    log = checkpoints.MetricsLog(workdir / "metrics.csv")
     detector = DivergenceDetector(loss=config.loss, window=config.divergence_window)
     for step in range(start, config.steps):
         tic = time.perf_counter()
-        batch = train.make_batch(pool_c, pool_s, seed=config.seed, step=step, batch=config.batch, crop=config.crop)
+        batch = batches.make_batch(pool_c, pool_s, seed=config.seed, step=step, batch=config.batch, crop=config.crop)
         new_state, d_metrics = d_step(config, state, vgg_params, batch)
         new_state, g_metrics = g_step(config, new_state, vgg_params, batch)
         metrics = {k: float(v) for k, v in {**d_metrics, **g_metrics}.items()}
@@ -476,7 +478,7 @@ def train_gan(config: GanTrainConfig, *, workdir: str | os.PathLike, contents: S
             bad = sorted(k for k, v in metrics.items() if not math.isfinite(v))
             raise FloatingPointError(
                 f"non-finite {', '.join(bad)} at step {step + 1} ({metrics}); training stopped, the last good "
-                f"checkpoint in {workdir} (step {train.latest_step(workdir)}) is kept. Lower the learning rates "
+                f"checkpoint in {workdir} (step {checkpoints.latest_step(workdir)}) is kept. Lower the learning rates "
                 f"and resume.")
         state = new_state
         done = step + 1
@@ -484,5 +486,5 @@ def train_gan(config: GanTrainConfig, *, workdir: str | os.PathLike, contents: S
         alerts = tuple(detector.update(metrics))
         save = done % config.checkpoint_every == 0 or done == config.steps
         if save:
-            train.save_checkpoint(workdir, done, state)
+            checkpoints.save_checkpoint(workdir, done, state)
         yield GanReport(done, metrics, save, alerts)

@@ -8,33 +8,12 @@ Taught in ``notebooks/04_fusion.ipynb``.
 """
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import errno
-import functools
-import gc
-import json
-import logging
-import math
-import os
-import shutil
-import signal
-import sys
-import threading
-import time
-import traceback
-import warnings
 from pathlib import Path
-from typing import Iterator, Mapping, NamedTuple, Sequence
+from typing import NamedTuple, Sequence
 
-import jax
-import jax.numpy as jnp
 import numpy as np
-import optax
 
-from . import extractor, fusion, generator, images, parallel, samples
-from .style import feature_mean_std, gram_matrix, mean_std_loss
-from .validate import check_count, check_weight
+from gantransfer.core import paint, resize, samples
 
 
 class Batch(NamedTuple):
@@ -62,15 +41,15 @@ def load_pool(sources: Sequence, *, kind: str, side: int) -> list[np.ndarray]:
         img = samples.load_input(source, kind=kind)
         h, w = img.shape[:2]
         scale = side / min(h, w)
-        pool.append(images.resize_to(img, max(side, round(h * scale)), max(side, round(w * scale))))
+        pool.append(resize.resize_to(img, max(side, round(h * scale)), max(side, round(w * scale))))
     return pool
 
 
 def default_styles(variants: int = 1) -> list:
     """The bundled style names, plus each procedural style painted with seeds ``1 … variants - 1``
     (``[512, 512, 3]`` float32 arrays): more style statistics for a decoder to learn from."""
-    return list(samples.STYLE_NAMES) + [samples.make_style(name, seed=seed).astype(np.float32) / 255.0
-                                        for seed in range(1, variants) for name in samples.STYLE_NAMES]
+    return list(paint.STYLE_NAMES) + [paint.make_style(name, seed=seed).astype(np.float32) / 255.0
+                                        for seed in range(1, variants) for name in paint.STYLE_NAMES]
 
 
 def make_batch(pool_content: list, pool_style: list, *, seed: int, step: int, batch: int, crop: int) -> Batch:

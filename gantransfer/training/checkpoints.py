@@ -9,30 +9,22 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
-import functools
 import gc
 import json
 import logging
-import math
 import os
 import shutil
 import signal
 import sys
 import threading
-import time
 import traceback
 import warnings
 from pathlib import Path
-from typing import Iterator, Mapping, NamedTuple, Sequence
+from typing import Iterator, Sequence
 
-import jax
-import jax.numpy as jnp
 import numpy as np
-import optax
 
-from . import extractor, fusion, generator, images, parallel, samples
-from .style import feature_mean_std, gram_matrix, mean_std_loss
-from .validate import check_count, check_weight
+from gantransfer.training import parallel
 
 
 class CheckpointError(ValueError):

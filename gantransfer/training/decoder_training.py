@@ -10,7 +10,7 @@ mean/std). The step is the functional form of Flax's NNX guide: ``jax.jit(step)(
 over explicit pytrees. Batches are a pure function of ``(seed, step)``, so a resumed run sees exactly
 the batches an uninterrupted one would, and reproduces its losses.
 
-The step is data-parallel (:mod:`gantransfer.parallel`): each batch is split over all devices along a
+The step is data-parallel (:mod:`gantransfer.training.parallel`): each batch is split over all devices along a
 1-D mesh, parameters and optimiser state are replicated, and ``jit`` adds the gradient all-reduce. The
 same code runs on one device or many; the batch must be a multiple of the device count.
 
@@ -18,33 +18,24 @@ Taught in ``notebooks/04_fusion.ipynb``.
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import errno
 import functools
-import gc
 import json
-import logging
 import math
 import os
-import shutil
-import signal
-import sys
-import threading
 import time
-import traceback
-import warnings
 from pathlib import Path
-from typing import Iterator, Mapping, NamedTuple, Sequence
+from typing import Iterator, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
-from . import extractor, fusion, generator, images, parallel, samples
-from .style import feature_mean_std, gram_matrix, mean_std_loss
-from .validate import check_count, check_weight
+from gantransfer.core import samples
+from gantransfer.core.validate import check_count, check_weight
+from gantransfer.pipeline import decoder_file, extractor, fusion, generator
+from gantransfer.pipeline.style import feature_mean_std, gram_matrix, mean_std_loss
+from gantransfer.training import batches, checkpoints, parallel
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 
@@ -67,11 +58,11 @@ class DecoderTrainConfig:
       pool_side: images are resized once so their shorter side is this, then cropped.
       identity_weight: μ of the identity loss ``mean((D(f(c)) − c)²)`` (:func:`decoder_losses`); 0 = off.
       style_variants: with the default (bundled) styles, also paint each procedural style with seeds
-        ``1 … style_variants - 1`` (:func:`gantransfer.samples.make_style`): more style statistics to learn
+        ``1 … style_variants - 1`` (:func:`gantransfer.core.paint.make_style`): more style statistics to learn
         from, so the decoder generalises to styles it never saw. Ignored when styles are given.
-      layer: the encoder layer the decoder inverts (:data:`gantransfer.generator.DECODER_PLANS`):
+      layer: the encoder layer the decoder inverts (:data:`gantransfer.pipeline.generator.DECODER_PLANS`):
         ``relu4_1`` for ``G``; ``relu3_1``/``relu2_1``/``relu1_1`` for the shallower levels of the
-        multi-level cascade (:func:`gantransfer.generator.generate_multilevel`), whose style loss reads only
+        multi-level cascade (:func:`gantransfer.pipeline.generator.generate_multilevel`), whose style loss reads only
         the style layers up to ``layer``.
     """
 
@@ -125,7 +116,7 @@ def make_optimizer(config: DecoderTrainConfig) -> optax.GradientTransformation:
     return optax.chain(optax.clip_by_global_norm(1.0), optax.adam(schedule))
 
 
-def decoder_losses(decoder_params, vgg_params, batch: Batch, *, style_weight, style_loss: str = "mean_std",
+def decoder_losses(decoder_params, vgg_params, batch: batches.Batch, *, style_weight, style_loss: str = "mean_std",
                    width: float = 1.0, identity_weight: float = 0.0,
                    layer: str = generator.ENCODER_LAYER) -> tuple[jax.Array, dict]:
     """The AdaIN decoder loss of one batch: ``(total, {"total", "content", "style"[, "identity"]})``.
@@ -193,21 +184,21 @@ def _compiled_step_on(config: DecoderTrainConfig, mesh):
     return tx, step
 
 
-def train_step(config: DecoderTrainConfig, decoder_params, opt_state, vgg_params, batch: Batch, *, mesh=None):
+def train_step(config: DecoderTrainConfig, decoder_params, opt_state, vgg_params, batch: batches.Batch, *, mesh=None):
     """One pure, jit-compiled, data-parallel step: ``-> (decoder_params, opt_state, metrics)``.
 
     Args:
       config: the run's settings.
       decoder_params, opt_state, vgg_params: pytrees; replicated over ``mesh`` here unless they already are.
-      batch: the global :class:`Batch`, ``[B, crop, crop, 3]`` each, split here into ``[B / n, ...]`` blocks.
-      mesh: a 1-D mesh (:func:`gantransfer.parallel.make_mesh`); default all devices.
+      batch: the global :class:`batches.Batch`, ``[B, crop, crop, 3]`` each, split here into ``[B / n, ...]`` blocks.
+      mesh: a 1-D mesh (:func:`gantransfer.training.parallel.make_mesh`); default all devices.
     Raises:
       ValueError: if the ``n`` devices of ``mesh`` do not divide ``B``.
     """
     mesh = parallel.default_mesh() if mesh is None else mesh
     _, step = _compiled_step(config, mesh)
     decoder_params, opt_state, vgg_params = parallel.replicate((decoder_params, opt_state, vgg_params), mesh)
-    return step(decoder_params, opt_state, vgg_params, parallel.shard_batch(Batch(*batch), mesh),
+    return step(decoder_params, opt_state, vgg_params, parallel.shard_batch(batches.Batch(*batch), mesh),
                 jnp.float32(config.style_weight))
 
 
@@ -247,12 +238,12 @@ def train_decoder(config: DecoderTrainConfig, *, workdir: str | os.PathLike, con
       workdir: checkpoint folder.
       contents, styles: bundled names, files or folders; default all bundled photos and styles.
       resume: continue from the newest checkpoint in ``workdir`` (one must exist); a damaged newest one is set
-        aside with a warning and the one before it used (:func:`gantransfer.train.resume_state`).
+        aside with a warning and the one before it used (:func:`gantransfer.training.checkpoints.resume_state`).
       init_decoder: start a new run from these decoder parameters (or an exported ``.npz``) instead of a
         random initialisation — e.g. to continue a finished run with another objective; ignored on resume.
-      mesh: devices to split each batch over (:func:`gantransfer.parallel.make_mesh`); default all of
+      mesh: devices to split each batch over (:func:`gantransfer.training.parallel.make_mesh`); default all of
         them. ``config.batch`` must be a multiple of their number (else ``ValueError``). With several
-        processes (:func:`gantransfer.parallel.maybe_initialize_distributed`) every process runs this
+        processes (:func:`gantransfer.training.parallel.maybe_initialize_distributed`) every process runs this
         same loop; only process 0 writes ``config.json`` and ``metrics.csv``.
     """
     workdir = Path(workdir)
@@ -261,9 +252,9 @@ def train_decoder(config: DecoderTrainConfig, *, workdir: str | os.PathLike, con
     primary = parallel.is_primary()
     vgg_params = extractor.load_params() if vgg_params is None else vgg_params
     contents = list(contents) if contents else list(samples.CONTENT_NAMES)
-    styles = list(styles) if styles else default_styles(config.style_variants)
-    pool_c = load_pool(contents, kind="content", side=config.pool_side)
-    pool_s = load_pool(styles, kind="style", side=config.pool_side)
+    styles = list(styles) if styles else batches.default_styles(config.style_variants)
+    pool_c = batches.load_pool(contents, kind="content", side=config.pool_side)
+    pool_s = batches.load_pool(styles, kind="style", side=config.pool_side)
 
     tx, _ = _compiled_step(config, mesh)
     params = generator.init_decoder(jax.random.key(config.seed), width=config.width, layer=config.layer)
@@ -274,31 +265,31 @@ def train_decoder(config: DecoderTrainConfig, *, workdir: str | os.PathLike, con
     start = 0
     config_file = workdir / "config.json"
     if resume:
-        state = resume_state(workdir, config, {"params": params, "opt_state": opt_state, "step": 0})
+        state = checkpoints.resume_state(workdir, config, {"params": params, "opt_state": opt_state, "step": 0})
         params, opt_state, start = state["params"], state["opt_state"], int(state["step"])
-    elif latest_step(workdir) is not None:
+    elif checkpoints.latest_step(workdir) is not None:
         raise FileExistsError(f"{workdir} already holds checkpoints; pass --resume to continue, or another folder")
     if primary:
         workdir.mkdir(parents=True, exist_ok=True)
         config_file.write_text(json.dumps(dataclasses.asdict(config), indent=1))
 
-    log = MetricsLog(workdir / "metrics.csv")
+    log = checkpoints.MetricsLog(workdir / "metrics.csv")
     for step in range(start, config.steps):
         tic = time.perf_counter()
-        batch = make_batch(pool_c, pool_s, seed=config.seed, step=step, batch=config.batch, crop=config.crop)
+        batch = batches.make_batch(pool_c, pool_s, seed=config.seed, step=step, batch=config.batch, crop=config.crop)
         new_params, new_opt, metrics = train_step(config, params, opt_state, vgg_params, batch, mesh=mesh)
         metrics = {k: float(v) for k, v in metrics.items()}
         if not all(math.isfinite(v) for v in metrics.values()):
             raise FloatingPointError(
                 f"non-finite loss at step {step + 1} ({metrics}); training stopped, the last good checkpoint "
-                f"in {workdir} (step {latest_step(workdir)}) is kept. Lower the learning rate and resume.")
+                f"in {workdir} (step {checkpoints.latest_step(workdir)}) is kept. Lower the learning rate and resume.")
         params, opt_state = new_params, new_opt
         done = step + 1
         if primary:
             log.append(done, metrics, seconds=time.perf_counter() - tic)
         save = done % config.checkpoint_every == 0 or done == config.steps
         if save:
-            save_checkpoint(workdir, done, {"params": params, "opt_state": opt_state, "step": done})
+            checkpoints.save_checkpoint(workdir, done, {"params": params, "opt_state": opt_state, "step": done})
         yield TrainReport(done, metrics, save)
 
 
@@ -306,7 +297,7 @@ def _initial_decoder(source, fresh, width: float, layer: str = generator.ENCODER
     """Decoder parameters to start from: an exported ``.npz`` path or a parameter pytree, checked against
     the structure of ``fresh`` (a run's own initialisation)."""
     if isinstance(source, (str, os.PathLike)):
-        source, saved_width = load_decoder(source, layer=layer)
+        source, saved_width = decoder_file.load_decoder(source, layer=layer)
         if saved_width != width:
             raise ValueError(f"the initial decoder has width {saved_width}, the run {width}")
     if jax.tree.structure(source) != jax.tree.structure(fresh) or any(

@@ -3,7 +3,7 @@
 * :class:`FeatureMapBrowser` (notebook 01): a photo's VGG16 feature maps, by layer and page of channels.
 * :class:`TextureDashboard` (notebook 02): texture synthesis from the Gram matrices of a chosen layer set.
 * :class:`StyleTransferDashboard` (notebook 03): the full Gatys transfer with every knob of
-  :class:`gantransfer.optimize.TransferConfig`, a live image, live loss curves and a stop button.
+  :class:`gantransfer.methods.optimize.TransferConfig`, a live image, live loss curves and a stop button.
 * :class:`FusionDashboard` (notebook 04): feed-forward fusion with live alpha and style-mix sliders.
 * :class:`MosaicDashboard` (notebook 04 §5d): the style mosaic with its luminance guide, balancing and the
   photo's layout as controls.
@@ -15,7 +15,7 @@ Every dashboard keeps its state in plain attributes, so it can be driven and ins
 (the tests do): ``dash.image`` (the current ``[H, W, 3]`` numpy image), ``dash.history`` (one loss dict
 per report), ``dash.error`` (the last error message, shown in the dashboard instead of a traceback).
 Every dashboard that picks a content or style image also offers a FileUpload ("your content", "your
-style") beside the bundled names: a student's own image is loaded by :func:`gantransfer.images.load_image`,
+style") beside the bundled names: a student's own image is loaded by :func:`gantransfer.core.images.load_image`,
 added to the dropdowns as ``"upload: <file name>"`` and selected (``dash.uploads`` holds it); a bad file
 (not an image, empty, truncated, too small, too large) is a one-line error, and the dashboard keeps working.
 Runs happen in a background thread when the Run button is pressed (so the Stop button stays live);
@@ -25,18 +25,17 @@ or by making it a cell's last expression.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import html
-import math
 import threading
-import time
-from typing import Callable, Iterator, Mapping, NamedTuple, Sequence
+from typing import Callable, Iterator, Sequence
 
 import ipywidgets as W
 import numpy as np
 
-from . import extractor, images, inversion, optimize, plots, samples
-from .validate import check_count, check_weight
+from gantransfer.core import images, resize, samples
+from gantransfer.methods import optimize
+from gantransfer.notebook import plots
+from gantransfer.pipeline import extractor
 
 #: The style layers offered as checkboxes: the first and last ReLU of every block.
 STYLE_LAYER_CHOICES: tuple[str, ...] = ("relu1_1", "relu1_2", "relu2_1", "relu2_2", "relu3_1", "relu3_3",
@@ -128,7 +127,7 @@ class Dashboard:
     def _upload_button(self, kind: str, *dropdowns: W.Dropdown) -> W.FileUpload:
         """A FileUpload for a student's own ``kind`` ("content" or "style") image.
 
-        A good file is loaded (:func:`gantransfer.images.load_image`, downscaled to :data:`UPLOAD_MAX_SIDE`),
+        A good file is loaded (:func:`gantransfer.core.images.load_image`, downscaled to :data:`UPLOAD_MAX_SIDE`),
         added to every one of ``dropdowns`` as ``"upload: <name>"`` and selected in the first, whose own
         observer then shows it. A bad one raises inside the observer: a one-line error.
         """
@@ -159,7 +158,7 @@ class Dashboard:
         """The image a dropdown names, uploaded or bundled: ``[H, W, 3]`` float32, longest side ``size``."""
         if name in self.uploads:
             image = self.uploads[name]
-            return image if size is None else images.resize_longest(image, size)
+            return image if size is None else resize.resize_longest(image, size)
         return (samples.content_image if kind == "content" else samples.style_image)(name, size=size)
 
     def _ipython_display_(self):
@@ -170,7 +169,7 @@ class Dashboard:
 
 class Runner(Dashboard):
     """Run/Stop buttons, a progress bar, a status line, a live image and live loss curves around a
-    generator of :class:`gantransfer.optimize.Progress` reports (subclasses supply :meth:`_start`)."""
+    generator of :class:`gantransfer.methods.optimize.Progress` reports (subclasses supply :meth:`_start`)."""
 
     loss_keys: tuple[str, ...] = ("content", "style", "tv")
     title = "result"

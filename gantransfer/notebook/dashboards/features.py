@@ -4,27 +4,22 @@ Taught in ``notebooks/01_content_parsing.ipynb``.
 """
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import html
-import math
-import threading
-import time
-from typing import Callable, Iterator, Mapping, NamedTuple, Sequence
+from typing import Sequence
 
 import ipywidgets as W
 import numpy as np
 
-from . import extractor, images, inversion, optimize, plots, samples
-from gantransfer.notebook.dashboards.base import dropdown, Dashboard
-from .validate import check_count, check_weight
+from gantransfer.core import samples
+from gantransfer.notebook import plots
+from gantransfer.notebook.dashboards.base import Dashboard, dropdown
+from gantransfer.pipeline import extractor
 
 
 class FeatureMapBrowser(Dashboard):
     """Browse a photo's VGG16 feature maps: pick a layer and a page of channels (notebook 01).
 
     Args:
-      content: a name from :data:`gantransfer.samples.CONTENT_NAMES`.
+      content: a name from :data:`gantransfer.core.samples.CONTENT_NAMES`.
       size: the photo's longest side in px.
       layers: the layers offered (all ReLUs and poolings by default).
       per_page: channels per page.

@@ -5,20 +5,16 @@ Taught in ``notebooks/04_fusion.ipynb``.
 """
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import html
-import math
-import threading
 import time
-from typing import Callable, Iterator, Mapping, NamedTuple, Sequence
 
 import ipywidgets as W
 import numpy as np
 
-from . import extractor, images, inversion, optimize, plots, samples
-from gantransfer.notebook.dashboards.base import dropdown, Dashboard, ControlValue, crop8
-from .validate import check_count, check_weight
+from gantransfer.core import paint, samples
+from gantransfer.core.validate import check_weight
+from gantransfer.notebook import plots
+from gantransfer.notebook.dashboards.base import ControlValue, Dashboard, crop8, dropdown
+from gantransfer.pipeline import extractor
 
 
 class FusionDashboard(Dashboard):
@@ -28,10 +24,10 @@ class FusionDashboard(Dashboard):
     is each style's full fusion ``T_k = fusion.fuse(f(I_c), [f(S_k)], method)`` (WCT's eigendecompositions
     of 512×512 covariances take seconds on a CPU). Since ``fusion.fuse`` with ``alpha`` and style weights
     ``w`` is ``α·Σ_k w_k T_k + (1 − α)·f(I_c)``, moving the ``alpha`` or style-mix slider only blends and
-    runs the decoder (:func:`gantransfer.generator.decode`): one jit-compiled call, milliseconds.
+    runs the decoder (:func:`gantransfer.pipeline.generator.decode`): one jit-compiled call, milliseconds.
 
     Args:
-      decoder_params: decoder parameters (``nnx.State``), e.g. from :func:`gantransfer.train.load_decoder`.
+      decoder_params: decoder parameters (``nnx.State``), e.g. from :func:`gantransfer.pipeline.decoder_file.load_decoder`.
       width: the decoder's width multiplier.
       content, style, style2: bundled names; ``style2="(none)"`` for a single style (the FileUploads
         ``content_upload`` and ``style_upload`` add the student's own images).
@@ -50,7 +46,7 @@ class FusionDashboard(Dashboard):
                  method: str = "adain", alpha: float = 1.0, mix: float = 0.5, params=None, view_width: int = 256):
         import jax
 
-        from . import fusion, generator
+        from gantransfer.pipeline import fusion, generator
 
         super().__init__()
         if method not in fusion.FUSIONS:
@@ -77,8 +73,8 @@ class FusionDashboard(Dashboard):
         self._encode = jax.jit(generator.encode)
 
         self.content = dropdown("content", content, samples.CONTENT_NAMES, "content")
-        self.style = dropdown("style", style, samples.STYLE_NAMES, "style")
-        self.style2 = dropdown("style2", style2, ("(none)",) + samples.STYLE_NAMES, "2nd style")
+        self.style = dropdown("style", style, paint.STYLE_NAMES, "style")
+        self.style2 = dropdown("style2", style2, ("(none)",) + paint.STYLE_NAMES, "2nd style")
         self.content_upload = self._upload_button("content", self.content)
         self.style_upload = self._upload_button("style", self.style, self.style2)
         self.alpha_slider = W.FloatSlider(value=alpha, min=0.0, max=1.0, step=0.05, description="alpha α",
@@ -171,17 +167,17 @@ class FusionDashboard(Dashboard):
 
 
 class MosaicDashboard(Dashboard):
-    """The style mosaic (:func:`gantransfer.mosaic.generate_mosaic`) with its ingredients as controls (notebook 04).
+    """The style mosaic (:func:`gantransfer.methods.mosaic.generate_mosaic`) with its ingredients as controls (notebook 04).
 
     The guide's weight is a traced argument of the compiled mosaic, so moving its slider does not recompile;
     switching balancing on or off compiles once per setting. The style is seen at
-    :data:`gantransfer.mosaic.STYLE_SCALE` × the photo's size, as ``gantransfer stylize --method mosaic`` sees it.
+    :data:`gantransfer.methods.mosaic.STYLE_SCALE` × the photo's size, as ``gantransfer stylize --method mosaic`` sees it.
 
     Args:
       content, style: bundled names (the FileUploads ``content_upload`` and ``style_upload`` add the student's own).
       size: the photo's longest side (px; cropped to a multiple of 8).
       guide: the luminance guide's weight; balanced: Sinkhorn-balanced use of the style's patches (else the
-        nearest patch); keep_layout: strength of the photo's layout put back (:func:`gantransfer.color.keep_layout`).
+        nearest patch); keep_layout: strength of the photo's layout put back (:func:`gantransfer.methods.color.keep_layout`).
       params: VGG16 parameters (loaded if ``None``).
     Attributes:
       image: the current ``[H, W, 3]`` numpy picture; guide, balanced, keep_layout: the current settings;
@@ -192,7 +188,7 @@ class MosaicDashboard(Dashboard):
     def __init__(self, *, content: str = samples.DEFAULT_CONTENT, style: str = samples.DEFAULT_STYLE,
                  size: int = 256, guide: float | None = None, balanced: bool = True, keep_layout: float = 1.0,
                  params=None, view_width: int = 320):
-        from . import mosaic
+        from gantransfer.methods import mosaic
 
         super().__init__()
         if int(size) < 2 * extractor.MIN_SIZE:
@@ -205,7 +201,7 @@ class MosaicDashboard(Dashboard):
         self.renders = 0
         guide = mosaic.GUIDE_WEIGHT if guide is None else guide
         self.content = dropdown("content", content, samples.CONTENT_NAMES, "content")
-        self.style = dropdown("style", style, samples.STYLE_NAMES, "style")
+        self.style = dropdown("style", style, paint.STYLE_NAMES, "style")
         self.content_upload = self._upload_button("content", self.content)
         self.style_upload = self._upload_button("style", self.style)
         self.guide_slider = W.FloatSlider(value=guide, min=0.0, max=2.0, step=0.1, description="guide λ",
@@ -227,7 +223,8 @@ class MosaicDashboard(Dashboard):
     def update(self, *_) -> np.ndarray | None:
         """Paint the mosaic with the current settings; returns the picture (``None`` on an error, shown in
         ``status``, the last good picture kept)."""
-        from . import generator, mosaic
+        from gantransfer.methods import mosaic
+        from gantransfer.pipeline import generator
 
         self.error = None
         try:

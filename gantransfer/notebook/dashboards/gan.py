@@ -4,21 +4,18 @@ Taught in ``notebooks/05_adversarial_training.ipynb``.
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import html
 import math
-import threading
 import time
-from typing import Callable, Iterator, Mapping, NamedTuple, Sequence
+from typing import Iterator, Mapping, NamedTuple, Sequence
 
 import ipywidgets as W
 import numpy as np
 
-from . import extractor, images, inversion, optimize, plots, samples
-from gantransfer.notebook.dashboards.base import log_slider, Runner
-from .validate import check_count, check_weight
-
+from gantransfer.core.validate import check_count
+from gantransfer.notebook import plots
+from gantransfer.notebook.dashboards.base import Runner, log_slider
+from gantransfer.pipeline import extractor
 
 #: Settings that make a short run fail on purpose (notebook 05), on top of the dashboard's base settings.
 #: Found by trial with 64 px crops, batch 2, a half-width decoder from scratch, G at lr 1e-3 and D at 4e-3
@@ -58,24 +55,25 @@ def gan_figure(history: Sequence[Mapping[str, float]], *, samples: Sequence[tupl
 
     * **losses**: ``d_loss`` (D's, without R1), ``g_adv`` (G's adversarial term) and ``r1`` (the R1
       penalty, how steep D is on real images), with D's loss at chance
-      (:data:`gantransfer.discriminator.D_LOSS_AT_CHANCE`) dashed;
+      (:data:`gantransfer.pipeline.discriminator.D_LOSS_AT_CHANCE`) dashed;
     * **D's scores**: the mean patch logit on real crops (``d_real``) and on G's outputs (``d_fake``);
     * **warning signs**: D's probability margin ``d_margin`` and G's output ``diversity``, with the
-      thresholds of :mod:`gantransfer.adversarial`'s divergence detector dashed.
+      thresholds of :mod:`gantransfer.training.adversarial`'s divergence detector dashed.
 
     Thin lines are the steps, thick ones a running mean of 10 (a GAN's losses jump from batch to batch).
     A red vertical line marks each step at which a divergence alert started.
 
     Args:
       history: one dict per step: ``{"step": int, "d_loss": float, ...}`` (the metrics of
-        :func:`gantransfer.adversarial.d_step` and :func:`~gantransfer.adversarial.g_step`).
+        :func:`gantransfer.training.adversarial.d_step` and :func:`~gantransfer.training.adversarial.g_step`).
       samples: ``(step, [H, W, 3] image)`` pairs; the last four are drawn.
       alerts: ``(step, message)`` pairs.
       loss: the adversarial loss kind (sets the chance level).
     """
     from matplotlib.figure import Figure
 
-    from . import adversarial, discriminator
+    from gantransfer.pipeline import discriminator
+    from gantransfer.training import adversarial
 
     shown = list(samples)[-4:]
     fig = Figure(figsize=(width, 3.2 + (2.6 if shown else 0.0)), layout="constrained")
@@ -140,8 +138,8 @@ class GanDashboard(Runner):
     lsgan), the adversarial weight, the R1 penalty, spectral normalisation, the number of steps, or a
     preset from :data:`GAN_PRESETS` that fails on purpose. It shows live curves (:func:`gan_figure`),
     ``G``'s output on a held-out photo, and the divergence detector's alerts
-    (:func:`gantransfer.adversarial.divergence_alerts`). The steps are the library's pure
-    :func:`gantransfer.adversarial.d_step` and :func:`~gantransfer.adversarial.g_step`; learning rates and
+    (:func:`gantransfer.training.adversarial.divergence_alerts`). The steps are the library's pure
+    :func:`gantransfer.training.adversarial.d_step` and :func:`~gantransfer.training.adversarial.g_step`; learning rates and
     weights are traced values of their compiled code (moving a slider does not recompile), while a new loss
     kind, spectral norm or R1 switched on or off, or another ``D`` width compiles new steps (tens of seconds
     on a CPU, once).
@@ -149,7 +147,7 @@ class GanDashboard(Runner):
     Args:
       base: the settings the controls start from and do not show (crop, batch, widths, …); default a
         small run from scratch: 64 px crops, batch 2, G at 1e-3, D at 4e-3, a detector window of 10.
-      init_decoder: where ``G`` starts (:func:`gantransfer.adversarial.init_gan_state`): ``None`` (from
+      init_decoder: where ``G`` starts (:func:`gantransfer.training.adversarial.init_gan_state`): ``None`` (from
         scratch), decoder parameters, or the path of an exported decoder.
       contents, styles: bundled names (or files) of the training crops; the first style is the sample's.
       sample_content: a photo *not* in ``contents``, stylised after every report (held out).
@@ -160,7 +158,7 @@ class GanDashboard(Runner):
     Attributes:
       history: one dict of metrics per step of the last run; image: ``G``'s latest sample ``[H, W, 3]``;
       samples: ``(step, image)`` of the last run; alerts: ``(step, message)`` of the last run;
-      state: the GAN state after the last run; last_config: its :class:`~gantransfer.adversarial.GanTrainConfig`;
+      state: the GAN state after the last run; last_config: its :class:`~gantransfer.training.adversarial.GanTrainConfig`;
       error: the last error (bad settings, or a run that produced NaN), shown in the dashboard.
     """
 
@@ -170,7 +168,8 @@ class GanDashboard(Runner):
                  styles: Sequence[str] = ("brush_strokes",), sample_content: str = "chelsea",
                  sample_size: int | None = None, report_every: int = 5, presets: Mapping[str, dict] | None = None,
                  params=None, view_width: int = 256):
-        from . import adversarial, generator
+        from gantransfer.pipeline import generator
+        from gantransfer.training import adversarial
 
         super().__init__(params=params, view_width=view_width)
         if base is None:
@@ -273,7 +272,7 @@ class GanDashboard(Runner):
                                  if self._extra else "")
 
     def config(self):
-        """The :class:`~gantransfer.adversarial.GanTrainConfig` the controls describe (ValueError if impossible)."""
+        """The :class:`~gantransfer.training.adversarial.GanTrainConfig` the controls describe (ValueError if impossible)."""
         return dataclasses.replace(
             self.base, **{**dict(
                 steps=int(self.steps.value), g_learning_rate=float(self.g_lr.value), d_learning_rate=float(self.d_lr.value),
@@ -283,19 +282,19 @@ class GanDashboard(Runner):
 
     # -- running ------------------------------------------------------------------------------------
     def _pools_for(self, config):
-        from . import train
+        from gantransfer.training import batches
 
         key = (config.pool_side,)
         if key not in self._pools:
-            self._pools[key] = (train.load_pool(self.contents, kind="content", side=config.pool_side),
-                                train.load_pool(self.styles, kind="style", side=config.pool_side))
+            self._pools[key] = (batches.load_pool(self.contents, kind="content", side=config.pool_side),
+                                batches.load_pool(self.styles, kind="style", side=config.pool_side))
         return self._pools[key]
 
     def _sample_inputs(self):
         """The held-out photo's central ``sample_size`` square and the first style: ``[1, S, S, 3]`` each."""
-        from . import train
+        from gantransfer.training import batches
 
-        content, style = (train.load_pool([name], kind=kind, side=self.sample_size)[0]
+        content, style = (batches.load_pool([name], kind=kind, side=self.sample_size)[0]
                           for name, kind in [(self.sample_content, "content"), (self.styles[0], "style")])
 
         def centre(img):
@@ -305,7 +304,7 @@ class GanDashboard(Runner):
         return centre(content), centre(style)
 
     def _start(self):
-        from . import adversarial
+        from gantransfer.training import adversarial
 
         config = self.config()
         pools = self._pools_for(config)
@@ -318,7 +317,7 @@ class GanDashboard(Runner):
     def _train(self, config, state, pools, sample) -> Iterator[GanProgress]:
         import jax
 
-        from . import adversarial, train
+        from gantransfer.training import adversarial, batches
 
         if self._sample_fn is None:
             self._sample_fn = jax.jit(lambda g, v, c, s, width: jax.numpy.clip(adversarial.stylize(g, v, c, s, width=width), 0, 1),
@@ -330,7 +329,7 @@ class GanDashboard(Runner):
         for step in range(config.steps):
             if self.should_stop():
                 break
-            batch = train.make_batch(*pools, seed=config.seed, step=step, batch=config.batch, crop=config.crop)
+            batch = batches.make_batch(*pools, seed=config.seed, step=step, batch=config.batch, crop=config.crop)
             state, d_metrics = adversarial.d_step(config, state, self.params, batch)
             state, g_metrics = adversarial.g_step(config, state, self.params, batch)
             metrics = {k: float(v) for k, v in {**d_metrics, **g_metrics}.items()}

@@ -5,20 +5,16 @@ Taught in ``notebooks/02_style_matrix.ipynb`` and ``03_style_transfer.ipynb``.
 """
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import html
-import math
-import threading
-import time
-from typing import Callable, Iterator, Mapping, NamedTuple, Sequence
+from typing import Sequence
 
 import ipywidgets as W
-import numpy as np
 
-from . import extractor, images, inversion, optimize, plots, samples
-from gantransfer.notebook.dashboards.base import dropdown, checkboxes, log_slider, ticked, Runner
-from .validate import check_count, check_weight
+from gantransfer.core import paint, samples
+from gantransfer.core.validate import check_count, check_weight
+from gantransfer.methods import optimize
+from gantransfer.notebook import inversion, plots
+from gantransfer.notebook.dashboards.base import STYLE_LAYER_CHOICES, Runner, checkboxes, dropdown, log_slider, ticked
+from gantransfer.pipeline import extractor
 
 
 class StyleTransferDashboard(Runner):
@@ -30,10 +26,10 @@ class StyleTransferDashboard(Runner):
     Run/Stop buttons, a live image and live loss curves (content, style, TV).
 
     Args:
-      content, style: names from :data:`gantransfer.samples.CONTENT_NAMES` / ``STYLE_NAMES``.
+      content, style: names from :data:`gantransfer.core.samples.CONTENT_NAMES` / ``STYLE_NAMES``.
       size: output size (longest side, px); steps: optimisation steps; report_every: refresh period.
       style_weight, content_weight, tv_weight, learning_rate: initial slider values (``None``: the
-        defaults of :class:`gantransfer.optimize.TransferConfig`).
+        defaults of :class:`gantransfer.methods.optimize.TransferConfig`).
       params: VGG16 parameters (loaded on the first run if ``None``).
     Attributes:
       image, history, error: see the module docstring; :meth:`config` is the TransferConfig of the controls;
@@ -56,8 +52,8 @@ class StyleTransferDashboard(Runner):
                                 ("tv_weight", tv_weight), ("learning_rate", learning_rate)])
         self.report_every = check_count(report_every, "report_every")
         self.content = dropdown("content", content, samples.CONTENT_NAMES, "content")
-        self.style = dropdown("style", style, samples.STYLE_NAMES, "style")
-        self.style2 = W.Dropdown(options=("(none)",) + samples.STYLE_NAMES, value="(none)", description="2nd style")
+        self.style = dropdown("style", style, paint.STYLE_NAMES, "style")
+        self.style2 = W.Dropdown(options=("(none)",) + paint.STYLE_NAMES, value="(none)", description="2nd style")
         self.content_upload = self._upload_button("content", self.content)
         self.style_upload = self._upload_button("style", self.style, self.style2)
         self.blend = W.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="2nd weight",
@@ -142,7 +138,7 @@ class TextureDashboard(Runner):
     the notebook's grid), it is shown at once, else press Run to synthesise it from noise.
 
     Args:
-      style: a name from :data:`gantransfer.samples.STYLE_NAMES`.
+      style: a name from :data:`gantransfer.core.paint.STYLE_NAMES`.
       layers: the initially ticked layers.
       size, steps, report_every: of the synthesis.
       cache: ``{(style, layers): image}`` of results already computed.
@@ -160,7 +156,7 @@ class TextureDashboard(Runner):
         self.report_every = check_count(report_every, "report_every")
         self.learning_rate = check_weight(learning_rate, "learning_rate", allow_zero=False)
         self.cache = dict(cache or {})
-        self.style = dropdown("style", style, samples.STYLE_NAMES, "style")
+        self.style = dropdown("style", style, paint.STYLE_NAMES, "style")
         self.style_upload = self._upload_button("style", self.style)
         # Unknown layer names are an error (as in FeatureMapBrowser); a known one without a checkbox gets one.
         layers = extractor.check_layers(layers) if layers else ()

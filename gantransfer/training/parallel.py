@@ -18,7 +18,7 @@ Several processes (several hosts, or one per GPU) take part after :func:`maybe_i
 then ``jax.devices()`` lists every process's devices, and each process fills only its own devices' blocks
 of a global array (:func:`shard_batch`, :func:`replicate`).
 
-Used by :mod:`gantransfer.train`; the GAN trainer can use it the same way. Taught in ``notebooks/06_evaluation_and_scale.ipynb``.
+Used by :mod:`gantransfer.training.decoder_training`; the GAN trainer can use it the same way. Taught in ``notebooks/06_evaluation_and_scale.ipynb``.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ import jax
 import numpy as np
 from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec
 
-from .runtime import env_flag
+from gantransfer.core.runtime import env_flag
 
 #: The mesh axis the batch is split along.
 DATA_AXIS = "data"
@@ -145,7 +145,7 @@ def shard_batch(batch: Any, mesh: Mesh) -> Any:
     """Split a global batch over the devices: every leaf ``[B, ...]`` becomes ``[B / n, ...]`` per device.
 
     Args:
-      batch: a pytree (e.g. :class:`gantransfer.train.Batch`) of arrays ``[B, ...]`` with one ``B``, the
+      batch: a pytree (e.g. :class:`gantransfer.training.batches.Batch`) of arrays ``[B, ...]`` with one ``B``, the
         *global* batch. With several processes every process passes the same values (our batches are a
         pure function of ``(seed, step)``) and keeps only its own devices' blocks.
       mesh: from :func:`make_mesh`.
