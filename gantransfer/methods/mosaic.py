@@ -304,6 +304,8 @@ def _choose(vgg_params, photo, styles, style_feats, mass, guide, temperature, *,
 
 
 _SETTINGS = ("layer", "feature_patch", "pixel_patch", "guide_cells", "balance_iterations")
+#: The keyword settings of :func:`generate_mosaic` beyond the images, ``weights`` and ``alpha``.
+SETTINGS = (*_SETTINGS, "guide", "temperature")
 
 
 @functools.partial(jax.jit, static_argnames=("paint", *_SETTINGS))

@@ -1,19 +1,23 @@
 """Figures the notebooks draw: image rows, feature-map grids, Gram heat-maps, loss curves.
 
 Every function returns a :class:`matplotlib.figure.Figure` built without ``pyplot`` (so it is safe to draw
-from a widget's background thread and is never shown twice); in a notebook, ``display(fig)`` shows it and
-``display(fig, display_id=True).update(fig)`` redraws it in place. Images are drawn with
+from a widget's background thread and is never shown twice); in a notebook, ``display(fig)`` shows it, and
+:class:`LiveFigure` redraws one output area in place while a loop runs. Images are drawn with
 ``aspect="equal"``: never stretched.
 
-Used by ``notebooks/01_content_parsing.ipynb`` … ``03_style_transfer.ipynb`` and :mod:`gantransfer.notebook.dashboards`.
+Used by ``notebooks/01_content_parsing.ipynb`` … ``06_evaluation_and_scale.ipynb`` and
+:mod:`gantransfer.notebook.dashboards`.
 """
 from __future__ import annotations
 
 import io
 import math
-from typing import Mapping, Sequence
+import sys
+from typing import Any, Callable, Mapping, Sequence
 
+import IPython
 import numpy as np
+from IPython import display as ipython_display
 from matplotlib.figure import Figure
 
 
@@ -166,3 +170,110 @@ def image_png(image) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(array).save(buf, format="PNG")
     return buf.getvalue()
+
+
+def patch_logits_figure(real_image, real_logits, fake_image, fake_logits, *, title: str) -> Figure:
+    """The discriminator's verdict, patch by patch: a real image and a fake, each beside its map of logits.
+
+    Args:
+      real_image, fake_image: ``[H, W, 3]`` in [0, 1] (the fake is clipped for drawing).
+      real_logits, fake_logits: ``[N, h, w, 1]`` patch logits of the whole batches
+        (:func:`gantransfer.pipeline.discriminator.patch_logits`); the maps of the first image are drawn,
+        each titled with the mean over its batch.
+      title: the figure's title.
+    Both maps share one colour scale, symmetric about 0 (green: "real", red: "fake").
+    """
+    real_logits, fake_logits = np.asarray(real_logits, np.float32), np.asarray(fake_logits, np.float32)
+    for name, logits in (("real_logits", real_logits), ("fake_logits", fake_logits)):
+        if logits.ndim != 4 or logits.shape[-1] != 1:
+            raise ValueError(f"{name} must be [N, h, w, 1]; got shape {logits.shape}")
+    m = float(max(np.abs(real_logits).max(), np.abs(fake_logits).max(), 1e-3))
+    fig = _figure(11, 2.9)
+    axes = fig.subplots(1, 4)
+    for (ax_img, ax_map), image, logits, what in [(axes[:2], real_image, real_logits, "real: a style crop"),
+                                                  (axes[2:], fake_image, fake_logits, "fake: G(c, s)")]:
+        draw_image(ax_img, image, what)
+        im = ax_map.imshow(logits[0, ..., 0], cmap="RdYlGn", vmin=-m, vmax=m)
+        ax_map.set_title(f"D's logits (mean over the batch {float(logits.mean()):+.2f})", fontsize=9)
+        ax_map.set_xticks([])
+        ax_map.set_yticks([])
+    fig.colorbar(im, ax=axes[3], shrink=0.8, label="logit (green: real)")
+    fig.suptitle(title)
+    return fig
+
+
+class LiveFigure:
+    """One output area of a notebook that a loop redraws in place, as the run goes on.
+
+    ``draw(*args, **kwargs)`` makes what to show (a :class:`~matplotlib.figure.Figure`, or anything
+    ``display`` accepts, such as a ``Markdown`` table); each :meth:`update` calls it and shows the result in
+    the same place: the first with ``display(obj, display_id=True)``, the next ones with the handle's
+    ``update(obj)``, the lightest live plot that works both in JupyterLab and under nbclient. A figure
+    that ``pyplot`` manages is closed once replaced, and the last one when the ``with`` block ends, so the
+    inline backend never shows it a second time (this module's figures are built without ``pyplot``:
+    nothing to close). Outside IPython (a script, a test) nothing is shown, but ``draw`` still runs and
+    :attr:`figure` holds its latest result::
+
+        with plots.LiveFigure(lambda step: plots.show_images(row, suptitle=f"step {step}")) as live:
+            for step in range(steps):
+                ...
+                live.update(step)
+
+    Args:
+      draw: makes the object to show from :meth:`update`'s arguments; without it, :meth:`update` shows
+        its one argument as it is.
+      placeholder: shown at once, until the first update (say ``Markdown("*measuring…*")``).
+    Attributes:
+      figure: the object shown last (``None`` before the first update); updates: how many there were.
+    """
+
+    def __init__(self, draw: Callable[..., Any] | None = None, *, placeholder: Any = None):
+        self.draw = draw
+        self.figure: Any = None
+        self.updates = 0
+        self._handle = None
+        if placeholder is not None:
+            self._show(placeholder)
+
+    def _show(self, obj) -> None:
+        if IPython.get_ipython() is None:          # not in a kernel: display() would print the repr
+            return
+        if self._handle is None:
+            self._handle = ipython_display.display(obj, display_id=True)
+        else:
+            self._handle.update(obj)
+
+    def update(self, *args, **kwargs) -> Any:
+        """Draw (``draw(*args, **kwargs)``, or the one argument itself) and show it in place of the last;
+        returns what was drawn."""
+        if self.draw is None:
+            if len(args) != 1 or kwargs:
+                raise TypeError("LiveFigure without draw: update(obj) takes exactly the object to show")
+            obj = args[0]
+        else:
+            obj = self.draw(*args, **kwargs)
+        self._show(obj)
+        if self.figure is not None and self.figure is not obj:
+            _close_if_pyplot(self.figure)
+        self.figure = obj
+        self.updates += 1
+        return obj
+
+    def close(self) -> None:
+        """Close the last figure if ``pyplot`` manages it (the output area keeps showing it)."""
+        if self.figure is not None:
+            _close_if_pyplot(self.figure)
+
+    def __enter__(self) -> "LiveFigure":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _close_if_pyplot(obj) -> None:
+    # Only a figure made by pyplot is registered with it; if pyplot was never imported there is none, and
+    # importing it here (it picks a GUI backend) would be wrong in a widget's thread: look it up instead.
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None and isinstance(obj, Figure):
+        pyplot.close(obj)

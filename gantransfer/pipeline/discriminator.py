@@ -294,6 +294,30 @@ def discriminate(state: nnx.State, images: jax.Array, style_stats: jax.Array | N
     return model(images, style_stats)
 
 
+def patch_logits(state: nnx.State, real: jax.Array, fake: jax.Array, style_stats: jax.Array | None = None, *,
+                 width: float = 1.0, n_layers: int = 3, cond_dim: int = STYLE_STATS_DIM,
+                 spectral_norm: bool = True) -> tuple[jax.Array, jax.Array]:
+    """``D``'s verdict on every patch of real images and of fakes, both judged as the same style.
+
+    What a training step of ``D`` looks at (:func:`d_loss` takes exactly these two maps): ``D(real, s)``
+    and ``D(fake, s)``, where ``s`` describes the style the fakes are meant to be in, usually
+    ``style_statistics(vgg_params, real)`` with ``real`` a batch of style crops.
+
+    Args:
+      state: from :func:`init_discriminator` with the same settings.
+      real: ``[N, H, W, 3]`` in [0, 1], e.g. crops of the style image.
+      fake: ``[M, H', W', 3]``, e.g. the generator's outputs ``G(c, s)`` (unclipped values are allowed).
+      style_stats: ``[1 or N, cond_dim]`` from :func:`style_statistics` (``[1 or M, ...]`` for the fakes too);
+        ``None`` when ``cond_dim = 0``.
+      width, n_layers, cond_dim, spectral_norm: the architecture (:class:`Discriminator`).
+    Returns:
+      ``(real_logits [N, h, w, 1], fake_logits [M, h', w', 1])`` with ``h = H / 2^n_layers - 1``: one logit
+      per overlapping :func:`receptive_field`-sized patch; positive means "real".
+    """
+    arch = dict(width=width, n_layers=n_layers, cond_dim=cond_dim, spectral_norm=spectral_norm)
+    return discriminate(state, real, style_stats, **arch), discriminate(state, fake, style_stats, **arch)
+
+
 def refresh_spectral(state: nnx.State, *, iterations: int = 1, width: float = 1.0, n_layers: int = 3,
                      cond_dim: int = STYLE_STATS_DIM, spectral_norm: bool = True) -> nnx.State:
     """A new state whose :class:`SpectralVector` s moved ``iterations`` power iterations on the current kernels.

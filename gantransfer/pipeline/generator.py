@@ -10,7 +10,6 @@ Taught in ``notebooks/04_fusion.ipynb``.
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 from typing import Mapping, Sequence
 
 import jax
@@ -242,66 +241,3 @@ def generate_multilevel(vgg_params, decoders: Mapping[str, tuple], content: jax.
     widths = tuple(float(decoders[layer][1]) for layer in layers)
     return _generate_multilevel(vgg_params, states, content, checked, alpha=alpha, weights=weights, masks=masks,
                                 layers=layers, widths=widths)
-
-
-#: The feed-forward methods of :func:`stylize_image` and ``gantransfer stylize --method``.
-FEEDFORWARD_METHODS = ("adain", "wct", "gan", "multilevel", "mosaic")
-
-#: ``keep_layout`` when :func:`stylize_image` is not given one: the mosaic paints with 16 px patches of the
-#: style, and the photo's blurred light and dark put back under them keeps its layout where the patches lose it
-#: (held-out `structure` 0.91 → 0.99, worst pair 0.78 → 0.98, at the same style ratio; README).
-DEFAULT_KEEP_LAYOUT = {"mosaic": 1.0}
-
-
-def shipped_decoder_path(method: str) -> Path:
-    """The decoder a one-decoder ``method`` uses: ``"adain"``/``"wct"`` the decoder, ``"gan"`` the GAN-trained
-    one (``"multilevel"`` has three: :data:`SHIPPED_LEVEL_DECODERS`)."""
-    if method not in ("adain", "wct", "gan"):
-        raise ValueError(f"method must be 'adain', 'wct' or 'gan'; got {method!r}")
-    return SHIPPED_GAN_DECODER if method == "gan" else SHIPPED_DECODER
-
-
-def stylize_image(vgg_params, decoder_state, content: jax.Array, styles: Sequence[jax.Array], *,
-                  method: str = "adain", alpha: float | None = None, weights=None, width: float = 1.0,
-                  keep_layout: float | None = None, mosaic_settings: Mapping | None = None) -> jax.Array:
-    """:func:`generate` for one ``[H, W, 3]`` photo and ``[H', W', 3]`` style images → ``[8⌊H/8⌋, 8⌊W/8⌋, 3]``.
-
-    The photo is cropped to a multiple of 8 (the decoder upsamples three times); ``method="gan"`` is AdaIN
-    fusion (use it with the GAN-trained decoder); ``method="multilevel"`` is :func:`generate_multilevel`, and
-    then ``decoder_state`` is its ``{layer: (decoder_state, width)}`` mapping (``width`` unused);
-    ``method="mosaic"`` is :func:`gantransfer.methods.mosaic.generate_mosaic` (no decoder: pass ``None``; the styles are
-    cropped to multiples of 8 too). ``alpha=None`` is the method's default: 1 for one fusion and the mosaic,
-    :data:`MULTILEVEL_ALPHA` at each level. ``keep_layout`` in [0, 1]: put the photo's layout of light and dark
-    back under the picture with that strength (:func:`gantransfer.methods.color.keep_layout`; ``None`` is the method's
-    default, :data:`DEFAULT_KEEP_LAYOUT`, else 0: the picture as generated). ``mosaic_settings``: keyword
-    arguments of :func:`gantransfer.methods.mosaic.generate_mosaic` (``guide=``, ``balance_iterations=``, …), for
-    ``method="mosaic"`` only.
-    """
-    if method not in FEEDFORWARD_METHODS:
-        raise ValueError(f"method must be one of {', '.join(FEEDFORWARD_METHODS)}; got {method!r}")
-    if mosaic_settings and method != "mosaic":
-        raise ValueError(f"mosaic_settings are for method='mosaic'; got method={method!r}")
-    if alpha is None:
-        alpha = MULTILEVEL_ALPHA if method == "multilevel" else 1.0
-    if keep_layout is None:
-        keep_layout = DEFAULT_KEEP_LAYOUT.get(method, 0.0)
-    photo = jnp.asarray(content)[: content.shape[0] // 8 * 8, : content.shape[1] // 8 * 8][None]
-    if method == "mosaic":
-        from gantransfer.methods import mosaic
-
-        cropped = [jnp.asarray(s)[: s.shape[0] // 8 * 8, : s.shape[1] // 8 * 8][None] for s in styles]
-        out = mosaic.generate_mosaic(vgg_params, photo, cropped, alpha=alpha, weights=weights,
-                                     **(mosaic_settings or {}))
-    elif method == "multilevel":
-        out = generate_multilevel(vgg_params, decoder_state, photo, [jnp.asarray(s)[None] for s in styles],
-                                  alpha=alpha, weights=weights)
-    else:
-        fusion_method = "adain" if method == "gan" else method
-        out = generate(vgg_params, decoder_state, photo, [jnp.asarray(s)[None] for s in styles],
-                       method=fusion_method, alpha=alpha, weights=weights, width=width)
-    if keep_layout:
-        from gantransfer.methods import color
-
-        out = color.keep_layout(out, photo, strength=keep_layout)
-    return out[0]
-

@@ -39,6 +39,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from gantransfer.methods import distortions
+from gantransfer.methods import registry
 
 #: Every method :func:`compare_methods` knows, in the order of the table.
 METHODS: tuple[str, ...] = ("adam", "lbfgs", "adain", "wct", "gan", "multilevel", "mosaic")
@@ -225,39 +226,20 @@ def check_size(size) -> int:
 
 
 def _load_decoders(methods, decoder, gan_decoder) -> tuple[dict, dict[str, str]]:
-    """``({method: (params, width, path)}, {method: reason skipped})``; a file that exists but is damaged raises.
-
-    For ``"multilevel"`` ``params`` is the ``{layer: (params, width)}`` mapping of the shipped level decoders.
-    """
-    from gantransfer.pipeline import decoder_file, generator
-
+    """``({method: (networks, {key: path})}, {method: reason skipped})`` through
+    :func:`gantransfer.methods.registry.load_decoders`; a file that exists but is damaged raises."""
     files = {"adain": decoder, "wct": decoder, "gan": gan_decoder}
-    how = {"adain": "decoder", "wct": "decoder", "gan": "gan"}
-    loaded, skipped, cache = {}, {}, {}
+    loaded, skipped = {}, {}
     for method in methods:
-        if method not in FEEDFORWARD:
+        if method in OPTIMIZATION or not registry.get(method).decoders:
             continue
-        if method == "multilevel":
-            try:
-                loaded[method] = (decoder_file.load_level_decoders(), None, generator.SHIPPED_LEVEL_DECODERS)
-            except FileNotFoundError as err:      # its message names the file and the command that trains it
-                skipped[method] = str(err)
-            except (OSError, KeyError, ValueError) as err:
-                raise ValueError(f"{method}: cannot read a level decoder: {err}") from err
-            continue
-        path = Path(files[method])
-        if not path.is_file():
-            shown = shown_path(path)
-            skipped[method] = (f"no decoder checkpoint at {shown}; train one with `gantransfer train {how[method]} "
-                               f"--export {shown}`")
-            continue
-        if path not in cache:
-            try:
-                cache[path] = decoder_file.load_decoder(path)
-            except (OSError, KeyError, ValueError) as err:
-                raise ValueError(f"{method}: cannot read the decoder file {path}: {err}") from err
-        params, width = cache[path]
-        loaded[method] = (params, width, path)
+        paths = {"decoder": Path(files[method])} if files.get(method) is not None else registry.get(method).decoders
+        try:
+            loaded[method] = (registry.load_decoders(method, decoder=files.get(method)), paths)
+        except FileNotFoundError as err:      # its message names the file and the command that trains it
+            skipped[method] = str(err)
+        except (OSError, KeyError, ValueError) as err:
+            raise ValueError(f"{method}: cannot read a decoder file: {err}") from err
     return loaded, skipped
 
 
@@ -357,15 +339,14 @@ def compare_methods(
     lpips_params = metrics.load_lpips_params() if lpips_params is None else lpips_params
     pairs = [(c, s) for c in photos for s in style_imgs]
     settings = {name: config_summary(cfg) for name, cfg in configs.items() if name in methods}
-    settings.update({m: {"decoder": shown_path(path), "width": width, "fusion": FEEDFORWARD[m]}
-                     for m, (_, width, path) in decoders.items() if m != "multilevel"})
-    if "multilevel" in decoders:
-        level_files = decoders["multilevel"][2]
-        settings["multilevel"] = {"decoders": {layer: shown_path(path) for layer, path in level_files.items()},
-                                  "fusion": "wct", "alpha": generator.MULTILEVEL_ALPHA}
+    for m, (networks, paths) in decoders.items():
+        settings[m] = {"decoders": {key: shown_path(path) for key, path in paths.items()}, "fusion": FEEDFORWARD[m],
+                       "alpha": registry.get(m).alpha}
+        if m != "multilevel":
+            settings[m]["width"] = networks[1]
     if "mosaic" in methods:
         settings["mosaic"] = {"style_scale": mosaic.STYLE_SCALE, "layer": mosaic.MOSAIC_LAYER,
-                              "keep_layout": generator.DEFAULT_KEEP_LAYOUT["mosaic"]}
+                              "keep_layout": registry.get("mosaic").keep_layout}
     comparison = Comparison(size, methods, [], skipped, photos, style_imgs, pairs, settings)
     ran = [m for m in methods if m not in skipped]
 
@@ -400,20 +381,12 @@ def compare_methods(
                     image, _ = optimize.stylize(photo, style_img, configs[method], params=params)
                     seconds, timing = time.perf_counter() - start, "whole run, compilation included"
                 else:
-                    if method == "mosaic":       # no decoder; its own scale of the style, the layout kept
-                        run = lambda: generator.stylize_image(params, None, photo, [mosaic_styles[style]],
-                                                              method="mosaic")[None]
-                    else:
-                        dec, width, _ = decoders[method]
-                        c, s = jnp.asarray(photo)[None], [jnp.asarray(style_img)[None]]
-                        if method == "multilevel":
-                            run = lambda: generator.generate_multilevel(params, dec, c, s)
-                        else:
-                            run = lambda: generator.generate(params, dec, c, s, method=FEEDFORWARD[method],
-                                                             width=width)
+                    seen = mosaic_styles[style] if method == "mosaic" else style_img   # the method's style scale
+                    networks = decoders[method][0] if method in decoders else None
+                    run = lambda: registry.stylize(photo, seen, method=method, params=params, decoders=networks)
                     jax.block_until_ready(run())                 # compiles (once per shape)
                     start = time.perf_counter()
-                    image = np.asarray(jax.block_until_ready(run())[0])
+                    image = np.asarray(jax.block_until_ready(run()))
                     seconds, timing = time.perf_counter() - start, "second call (compilation excluded)"
                 measure(method, content, style, image, seconds, timing, photo_style)
                 bar.update()

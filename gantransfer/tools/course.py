@@ -38,6 +38,8 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from gantransfer.core import resources
+
 __all__ = ["Notebook", "COURSE", "NOTEBOOK_DIR", "TIMINGS_FILE", "FAST_TIMINGS_FILE", "BENCH_COMMAND",
            "notebook_paths", "kernel_env", "run_notebook", "time_notebook", "time_notebooks", "write_timings",
            "bench_notebooks", "read_timings", "format_seconds", "map_markdown", "class_capacity",
@@ -208,8 +210,6 @@ def run_notebook(nb, path: str | os.PathLike, *, fast: bool = False, timeout: in
 # The last cell of a timed notebook: the kernel's own peak resident memory (Linux reports KiB, macOS bytes).
 _MEMORY_PROBE = """\
 import sys as _gt_sys
-
-from gantransfer.core import resources
 try:
     import resource as _gt_resource
     _gt_kib = _gt_resource.getrusage(_gt_resource.RUSAGE_SELF).ru_maxrss

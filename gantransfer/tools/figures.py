@@ -1,13 +1,17 @@
 """Figures for the README, each made by a CLI command (``gantransfer grid``)."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+from tqdm.auto import tqdm
 
-from gantransfer.core import images, resize
+from gantransfer.core import images, resize, samples
+from gantransfer.methods import registry
+from gantransfer.pipeline import extractor
 
 
 def image_grid(cells: Sequence[Sequence[np.ndarray]], *, row_labels: Sequence[str] = (),
@@ -45,9 +49,14 @@ def image_grid(cells: Sequence[Sequence[np.ndarray]], *, row_labels: Sequence[st
     return np.asarray(sheet)
 
 
-def stylize_grid(contents: Sequence[str], styles: Sequence[str], *, method: str = "optimize", size: int = 256,
-                 output: str | Path | None = None, overwrite: bool = False, config=None,
-                 decoder: str | Path | None = None, cell: int = 192) -> Path:
+#: The grid's photos and styles when none are given (``gantransfer grid``).
+GRID_CONTENTS: tuple[str, ...] = ("astronaut", "chelsea", "coffee")
+GRID_STYLES: tuple[str, ...] = ("brush_strokes", "stained_glass", "waves")
+
+
+def stylize_grid(contents: Sequence[str] | None = None, styles: Sequence[str] | None = None, *,
+                 method: str = "optimize", size: int = 256, output: str | Path | None = None, overwrite: bool = False,
+                 config=None, decoder: str | Path | None = None, cell: int = 192) -> Path:
     """Stylise every content × style pair with ``method`` at its defaults and save a labelled grid.
 
     ``method`` is ``"optimize"`` (Gatys, :class:`gantransfer.methods.optimize.TransferConfig` defaults or ``config``)
@@ -58,43 +67,24 @@ def stylize_grid(contents: Sequence[str], styles: Sequence[str], *, method: str 
     first column the photos, each image fitted into a ``cell``-px square. ``output`` defaults to
     ``data/figures/grid_<method>.png``.
     """
-    from tqdm.auto import tqdm
-
-    from gantransfer.core import samples
-    from gantransfer.methods import mosaic, optimize
-    from gantransfer.pipeline import decoder_file, extractor, generator
-
+    contents = list(GRID_CONTENTS if contents is None else contents)
+    styles = list(GRID_STYLES if styles is None else styles)
     output = Path(output) if output is not None else Path("data/figures") / f"grid_{method}.png"
     if output.exists() and not overwrite:
         raise FileExistsError(f"{output} exists; pass --overwrite to replace it")
     params = extractor.load_params()
-    if method == "optimize":
-        config = config or optimize.TransferConfig(size=size)
-        stylize = lambda content, style: optimize.stylize(content, style, config, params=params)[0]
-    elif method == "mosaic":
-        if decoder is not None:
-            raise ValueError("the mosaic paints with the style's own patches; it takes no decoder file")
-        stylize = lambda content, style: np.asarray(generator.stylize_image(params, None, content, [style],
-                                                                            method=method))
-    elif method == "multilevel":
-        if decoder is not None:
-            raise ValueError("multilevel uses the shipped level decoders; it takes no decoder file")
-        decoders = decoder_file.load_level_decoders()
-        stylize = lambda content, style: np.asarray(generator.stylize_image(
-            params, decoders, content, [style], method=method))
-    else:
-        path = Path(decoder) if decoder is not None else generator.shipped_decoder_path(method)
-        if not path.is_file():
-            raise FileNotFoundError(f"no trained decoder at {path} for --method {method}")
-        decoder_state, width = decoder_file.load_decoder(path)
-        stylize = lambda content, style: np.asarray(generator.stylize_image(
-            params, decoder_state, content, [style], method=method, width=width))
-    style_side = round(size * mosaic.STYLE_SCALE) if method == "mosaic" else size
+    networks = registry.load_decoders(method, decoder=decoder)   # before minutes of work: a missing file fails now
+    settings = dataclasses.asdict(config) if config is not None else {}
+    size_of = settings.pop("size", size)
+    settings.pop("style_scale", None)
+    stylize = lambda content, style: registry.stylize(content, style, method=method, params=params,
+                                                      decoders=networks, **settings)
+    style_side = registry.style_side(method, size_of, style_scale=config.style_scale if config else None)
     style_imgs = [samples.load_input(s, kind="style", size=style_side) for s in styles]
     rows = [[None, *style_imgs]]
     with tqdm(total=len(contents) * len(styles), desc=f"grid ({method})", unit="image") as bar:
         for name in contents:
-            content = samples.load_input(name, kind="content", size=size)
+            content = samples.load_input(name, kind="content", size=size_of)
             row = [content]
             for style in style_imgs:
                 row.append(stylize(content, style))

@@ -8,10 +8,12 @@
 What they share (controls, uploads, the background runner) is in :mod:`.base`.
 """
 from gantransfer.notebook.dashboards.base import STYLE_LAYER_CHOICES, UPLOAD_MAX_SIDE, Dashboard, Runner
+from gantransfer.notebook.dashboards.evaluation import DistortionExplorer
 from gantransfer.notebook.dashboards.features import FeatureMapBrowser
 from gantransfer.notebook.dashboards.fusion import FusionDashboard, MosaicDashboard
 from gantransfer.notebook.dashboards.gan import GAN_PRESETS, GanDashboard, GanProgress, gan_figure
 from gantransfer.notebook.dashboards.transfer import StyleTransferDashboard, TextureDashboard
 
 __all__ = ["STYLE_LAYER_CHOICES", "UPLOAD_MAX_SIDE", "Dashboard", "Runner", "FeatureMapBrowser", "FusionDashboard",
-           "MosaicDashboard", "GAN_PRESETS", "GanDashboard", "GanProgress", "gan_figure", "StyleTransferDashboard", "TextureDashboard"]
+           "MosaicDashboard", "GAN_PRESETS", "GanDashboard", "GanProgress", "gan_figure", "StyleTransferDashboard", "TextureDashboard",
+           "DistortionExplorer"]

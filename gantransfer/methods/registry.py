@@ -1,0 +1,226 @@
+"""One entry point, ``stylize(content, style, method=..., **settings)``, and the registry of methods behind it.
+
+Each :class:`Method` says what it needs: the decoder files it reads, the scale at which it sees the style
+image, the multiple its content sides are cropped to, its default ``keep_layout``, and the settings it takes.
+The CLI (``gantransfer stylize|grid``), :mod:`gantransfer.tools.compare`, the notebooks and the dashboards all
+go through :func:`stylize` and :func:`style_side`, so adding a method is one entry in :data:`METHODS`.
+
+Methods: ``"optimize"`` (Gatys et al. 2016, :mod:`gantransfer.methods.optimize`); ``"adain"`` (Huang &
+Belongie 2017) and ``"wct"`` (Li et al. 2017) through the shipped decoder; ``"gan"``, AdaIN through the
+adversarially fine-tuned decoder; ``"multilevel"`` (WCT at three levels, Li et al. 2017); ``"mosaic"`` (the
+photo painted with the style's own patches, :mod:`gantransfer.methods.mosaic`).
+
+Taught in ``notebooks/00_overview.ipynb``; each method in the notebook named by its entry.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+from pathlib import Path
+from typing import Callable, Mapping
+
+import jax.numpy as jnp
+import numpy as np
+
+from gantransfer.core import images
+from gantransfer.methods import color, mosaic, optimize
+from gantransfer.pipeline import decoder_file, extractor, generator
+
+
+@dataclasses.dataclass(frozen=True)
+class Method:
+    """What a style-transfer method is and needs.
+
+    Attributes:
+      name: the ``--method`` name.
+      label: one line for tables and figures.
+      paper: where it comes from.
+      notebook: the notebook that teaches it.
+      decoders: the files it reads, ``{key: path}`` (``{}`` for none): ``"decoder"`` for one decoder, else the
+        encoder layer each decoder inverts.
+      train_command: how to make a missing decoder file (``{path}`` and ``{layer}`` are filled in).
+      style_scale: the style image is seen at this fraction of the content's size by default.
+      crop: content (and, for the mosaic, style) sides are cropped to a multiple of this.
+      keep_layout: the default strength of :func:`gantransfer.methods.color.keep_layout` (0: off).
+      alpha: the default fusion strength (``None``: the method has none).
+      settings: the keyword settings :func:`stylize` accepts for it.
+    """
+
+    name: str
+    label: str
+    paper: str
+    notebook: str
+    decoders: Mapping[str, Path] = dataclasses.field(default_factory=dict)
+    train_command: str = ""
+    style_scale: float = 1.0
+    crop: int = 1
+    keep_layout: float = 0.0
+    alpha: float | None = None
+    settings: tuple[str, ...] = ()
+
+    @property
+    def feedforward(self) -> bool:
+        """One pass of a network (or of the mosaic's matching), not an optimisation."""
+        return self.name != "optimize"
+
+
+_FEEDFORWARD_SETTINGS = ("alpha", "weights", "keep_layout", "preserve_color")
+_DECODER_TRAINING = "gantransfer train decoder --export {path}"
+
+#: Every method, by name, in the order of tables.
+METHODS: dict[str, Method] = {m.name: m for m in (
+    Method("optimize", "optimisation of the pixels (Gatys)", "Gatys et al. 2016", "03_style_transfer",
+           settings=tuple(f.name for f in dataclasses.fields(optimize.TransferConfig) if f.name != "size")),
+    Method("adain", "AdaIN + decoder", "Huang & Belongie 2017", "04_fusion",
+           decoders={"decoder": generator.SHIPPED_DECODER}, train_command=_DECODER_TRAINING, crop=8, alpha=1.0,
+           settings=_FEEDFORWARD_SETTINGS),
+    Method("wct", "WCT + decoder", "Li et al. 2017", "04_fusion",
+           decoders={"decoder": generator.SHIPPED_DECODER}, train_command=_DECODER_TRAINING, crop=8, alpha=1.0,
+           settings=_FEEDFORWARD_SETTINGS),
+    Method("gan", "AdaIN + GAN decoder", "Huang & Belongie 2017; Isola et al. 2017", "05_adversarial_training",
+           decoders={"decoder": generator.SHIPPED_GAN_DECODER}, train_command="gantransfer train gan --export {path}",
+           crop=8, alpha=1.0, settings=_FEEDFORWARD_SETTINGS),
+    Method("multilevel", "multi-level WCT + 3 decoders", "Li et al. 2017", "04_fusion",
+           decoders=dict(generator.SHIPPED_LEVEL_DECODERS),
+           train_command="gantransfer train decoder --layer {layer} --export {path}", crop=8,
+           alpha=generator.MULTILEVEL_ALPHA, settings=_FEEDFORWARD_SETTINGS),
+    Method("mosaic", "style mosaic, no decoder", "Chen & Schmidt 2016; Efros & Freeman 2001", "04_fusion",
+           style_scale=mosaic.STYLE_SCALE, crop=8, keep_layout=1.0, alpha=1.0,
+           settings=(*_FEEDFORWARD_SETTINGS, *mosaic.SETTINGS)),
+)}
+
+
+def get(method: str) -> Method:
+    """The :class:`Method` named ``method``; a ``ValueError`` lists the names otherwise."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+    return METHODS[method]
+
+
+def style_side(method: str, content_side: int, *, style_scale: float | None = None) -> int:
+    """The side at which ``method`` sees the style image, for content of side ``content_side`` px."""
+    scale = get(method).style_scale if style_scale is None else style_scale
+    if not 0 < scale <= optimize.MAX_STYLE_SCALE:
+        raise ValueError(f"style_scale must be in (0, {optimize.MAX_STYLE_SCALE}]; got {style_scale}")
+    return max(extractor.MIN_SIZE, round(content_side * scale))
+
+
+def missing_files(method: str) -> dict[str, str]:
+    """``{path: command that makes it}`` for every file ``method`` needs that does not exist."""
+    entry = get(method)
+    return {str(path): entry.train_command.format(path=path, layer=key)
+            for key, path in entry.decoders.items() if not Path(path).is_file()}
+
+
+@functools.lru_cache(maxsize=8)
+def _read_decoder(path: str, layer: str):
+    return decoder_file.load_decoder(path, layer=layer)
+
+
+def load_decoders(method: str, *, decoder: str | Path | None = None):
+    """The networks ``method`` runs, read once per file (and cached): ``(params, width)`` for one decoder,
+    ``{layer: (params, width)}`` for ``"multilevel"``, ``None`` for methods without one.
+
+    Args:
+      decoder: another decoder file than the shipped one (``"adain"``, ``"wct"``, ``"gan"`` only).
+    Raises:
+      FileNotFoundError: a file is missing; the message names it and the command that trains it.
+      ValueError: a damaged or foreign file (:func:`gantransfer.pipeline.decoder_file.load_decoder`).
+    """
+    entry = get(method)
+    if decoder is not None and set(entry.decoders) != {"decoder"}:
+        raise ValueError(f"a decoder file is for adain, wct and gan; {method} "
+                         + ("uses the shipped level decoders" if entry.decoders else "uses no decoder"))
+    if not entry.decoders:
+        return None
+    paths = {"decoder": Path(decoder)} if decoder is not None else dict(entry.decoders)
+    loaded = {}
+    for key, path in paths.items():
+        if not path.is_file():
+            raise FileNotFoundError(f"no trained decoder at {path} (for {method}); train one with "
+                                    f"`{entry.train_command.format(path=path, layer=key)}`, or use method 'optimize'")
+        loaded[key] = _read_decoder(str(path), generator.ENCODER_LAYER if key == "decoder" else key)
+    return loaded["decoder"] if set(loaded) == {"decoder"} else loaded
+
+
+def _crop(image, multiple: int) -> jnp.ndarray:
+    image = jnp.asarray(image)
+    return image[: image.shape[0] // multiple * multiple, : image.shape[1] // multiple * multiple]
+
+
+def _check_settings(entry: Method, settings: Mapping) -> None:
+    unknown = sorted(set(settings) - set(entry.settings))
+    if unknown:
+        raise ValueError(f"{entry.name} takes no setting {', '.join(unknown)}; its settings: "
+                         f"{', '.join(entry.settings) or 'none'}")
+
+
+def stylize(content, style, *, method: str = "optimize", params=None, decoders=None, size: int | None = None,
+            progress: Callable[[optimize.Progress], None] | None = None, **settings) -> np.ndarray:
+    """Stylise one photo: ``I_s = G(I_c, S)`` by any method of :data:`METHODS`.
+
+    Args:
+      content: the photo, ``[H, W, 3]`` float32 in [0, 1].
+      style: a style image ``[H', W', 3]``, or a sequence of them (blended; ``weights=`` or ``style_blend=``).
+        Give it at :func:`style_side` of the content's size to see it as the method is tuned to.
+      method: a name of :data:`METHODS`.
+      params: VGG16's parameters (default: :func:`gantransfer.pipeline.extractor.load_params`).
+      decoders: what :func:`load_decoders` returns for ``method`` (default: the shipped files).
+      size: ``"optimize"`` only: the output's longest side (default: the photo's own longest side).
+      progress: ``"optimize"`` only: called with each :class:`gantransfer.methods.optimize.Progress`.
+      **settings: the method's settings (:attr:`Method.settings`): for ``"optimize"`` the fields of
+        :class:`gantransfer.methods.optimize.TransferConfig`; for the others ``alpha`` (fusion strength),
+        ``weights`` (of several styles), ``keep_layout`` (the photo's light and dark put back, in [0, 1]),
+        ``preserve_color`` (the photo's colours kept), and for ``"mosaic"`` the settings of
+        :func:`gantransfer.methods.mosaic.generate_mosaic`.
+    Returns:
+      ``[H'', W'', 3]`` float32 in [0, 1]: the photo's size for ``"optimize"`` (resized to ``size``), else
+      the photo cropped to a multiple of :attr:`Method.crop`.
+    Raises:
+      ValueError: an unknown method or setting, or a bad image; FileNotFoundError: a missing decoder file.
+    """
+    entry = get(method)
+    _check_settings(entry, settings)
+    photo = images.check_image_array(content, name="content", batched=False)
+    styles = [style] if isinstance(style, np.ndarray) or hasattr(style, "shape") else list(style)
+    if not styles:
+        raise ValueError("no style image given")
+    styles = [images.check_image_array(s, name="style", batched=False) for s in styles]
+    params = extractor.load_params() if params is None else params
+    if not entry.feedforward:
+        config = optimize.TransferConfig(size=size or max(photo.shape[:2]), **settings)
+        image = None
+        for report in optimize.stylize_iter(photo, styles, config, params=params):
+            image = report.image if report.image is not None else image
+            if progress is not None:
+                progress(report)
+        return image
+    if size is not None:
+        raise ValueError(f"size is for method='optimize'; give {method} the photo at the size wanted")
+    if progress is not None:
+        raise ValueError(f"progress is for method='optimize'; {method} is one pass")
+    decoders = load_decoders(method) if decoders is None and entry.decoders else decoders
+    preserve = settings.pop("preserve_color", False)
+    keep = settings.pop("keep_layout", None)
+    keep = entry.keep_layout if keep is None else keep
+    alpha = settings.pop("alpha", None)
+    alpha = entry.alpha if alpha is None else alpha
+    weights = settings.pop("weights", None)
+    photo = _crop(photo, entry.crop)[None]                                     # [1, H, W, 3]
+    if method == "mosaic":
+        out = mosaic.generate_mosaic(params, photo, [_crop(s, entry.crop)[None] for s in styles], alpha=alpha,
+                                     weights=weights, **settings)
+    elif method == "multilevel":
+        out = generator.generate_multilevel(params, decoders, photo, [jnp.asarray(s)[None] for s in styles],
+                                            alpha=alpha, weights=weights)
+    else:
+        state, width = decoders
+        fusion = "adain" if method == "gan" else method
+        out = generator.generate(params, state, photo, [jnp.asarray(s)[None] for s in styles], method=fusion,
+                                 alpha=alpha, weights=weights, width=width)
+    if keep:
+        out = color.keep_layout(out, photo, strength=keep)
+    if preserve:
+        out = color.preserve_color(out, photo)
+    return np.asarray(out[0])
+
