@@ -9,8 +9,8 @@ __all__ = ["stylize"]
 
 
 def __getattr__(name: str):
-    # lazy: `import gantransfer.core.images` (or any low layer) must not load JAX and every method first.
     if name == "stylize":
+        # lazy: `import gantransfer.core.images` (or any low layer) must not load JAX and every method first.
         from gantransfer.methods.registry import stylize
 
         return stylize

@@ -26,6 +26,7 @@ from gantransfer.core import arguments, images, paint, resources, runtime, sampl
 from gantransfer.methods import mosaic, optimize, registry
 from gantransfer.pipeline import generator
 
+
 def _default_output(content: str, styles: list[str]) -> Path:
     stem = f"stylized_{Path(content).stem}_{'+'.join(Path(s).stem for s in styles)}"
     path = Path(f"{stem}.png")
@@ -345,18 +346,16 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 def _own_parser(command: str):
     """The ``main(argv)`` of a command with a parser of its own, or ``None``."""
-    # lazy: each loads for its own command only, so that `gantransfer stylize` never imports the training code
-    # (orbax, the data pipeline) nor the tools.
     if command == "train":
-        from gantransfer.training import command as train_command
+        from gantransfer.training import command as train_command  # lazy: stylize never loads the training code
 
         return train_command.main
     if command == "compare":
-        from gantransfer.tools import compare_report
+        from gantransfer.tools import compare_report  # lazy: a tool loads for its own command only
 
         return compare_report.main
     if command == "handouts":
-        from gantransfer.tools import handouts
+        from gantransfer.tools import handouts  # lazy: a tool loads for its own command only
 
         return handouts.main
     return None

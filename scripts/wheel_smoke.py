@@ -104,7 +104,9 @@ def check_import() -> bool:
         fail("import", f"gantransfer is imported from {where}, outside this interpreter's site-packages "
                        f"({', '.join(sorted(map(str, site)))})")
         return False
-    ok("import", f"gantransfer {getattr(gantransfer, '__version__', '?')} from {where}")
+    from importlib.metadata import version
+
+    ok("import", f"gantransfer {version('gantransfer')} from {where}")
     return True
 
 

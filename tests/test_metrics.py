@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from gantransfer.methods import metrics
+from gantransfer.methods import color, metrics
 from gantransfer.pipeline import extractor
 
 
@@ -192,7 +192,7 @@ def test_ssim_of_an_image_with_itself_is_one(pairs):
     a, _ = pairs
     np.testing.assert_allclose(metrics.ssim(a, a), 1.0, atol=1e-5)
     assert metrics.ssim(a[1], a[1]).shape == ()
-    np.testing.assert_allclose(metrics.gaussian_window().sum(), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(color.gaussian_window(metrics.SSIM_WINDOW, metrics.SSIM_SIGMA).sum(), 1.0, rtol=1e-6)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -1,4 +1,6 @@
 """plots.LiveFigure without a kernel (IPython's display is replaced by a recorder), and patch_logits_figure."""
+import types
+
 import IPython
 import matplotlib
 import numpy as np
@@ -31,9 +33,11 @@ class Recorder:
 
 @pytest.fixture
 def kernel(monkeypatch):
-    """Pretend to run in IPython: get_ipython() is not None, display() records."""
+    """Pretend to run in IPython: get_ipython() is a shell (pyplot registers an event hook on it), display() records."""
     recorder = Recorder()
-    monkeypatch.setattr(IPython, "get_ipython", lambda: object())
+    shell = types.SimpleNamespace(events=types.SimpleNamespace(register=lambda *args: None))
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    monkeypatch.setattr(plt, "_REPL_DISPLAYHOOK", plt._REPL_DISPLAYHOOK)   # restored afterwards: the shell is fake
     monkeypatch.setattr("IPython.display.display", recorder)
     return recorder
 

@@ -25,8 +25,8 @@ from typing import Iterable, Literal
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from gantransfer.core import images, resize, resources
 from gantransfer.core import noise as pn
-from gantransfer.core import resources
 from gantransfer.core.paint import STYLE_NAMES, STYLE_SIZE, make_style
 
 __all__ = [
@@ -113,7 +113,7 @@ def _read_png(path: Path) -> Array | None:
 
 def _content_uint8(name: str) -> Array:
     """The content photo as stored in ``gantransfer/data/content``: ``[H, W, 3]`` uint8, longest side <= 384."""
-    import skimage.data
+    import skimage.data  # lazy: only when a bundled PNG is missing (scikit-image takes a second to import)
 
     img = np.asarray(getattr(skimage.data, name)())
     if img.ndim == 2:
@@ -195,7 +195,6 @@ def load_input(source, *, kind: Literal["content", "style"], size: int | None = 
     Raises:
         ValueError: for an unknown name that is not an existing file either, or a bad image.
     """
-    from gantransfer.core import images, resize
 
     if kind not in ("content", "style"):
         raise ValueError(f"kind must be 'content' or 'style', got {kind!r}")

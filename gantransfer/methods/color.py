@@ -100,10 +100,16 @@ def match_color(source: jax.Array, reference: jax.Array, *, eps: float = 1e-5) -
 LAYOUT_SCALE = 0.02
 
 
+def gaussian_window(size: int, sigma: float) -> np.ndarray:
+    """The normalised 1-D Gaussian ``[size]`` of standard deviation ``sigma`` px; its outer product is the 2-D
+    window (separable): :func:`keep_layout`'s blur, and SSIM's window in :mod:`gantransfer.methods.metrics`."""
+    x = np.arange(size, dtype=np.float64) - (size - 1) / 2
+    g = np.exp(-x ** 2 / (2 * sigma ** 2))
+    return (g / g.sum()).astype(np.float32)
+
+
 def _blur(y: jax.Array, sigma: float) -> jax.Array:
     """Separable Gaussian blur of ``[M, H, W]`` with mirror padding (the radius is 3σ, at most the image)."""
-    from gantransfer.methods.metrics import gaussian_window
-
     _, h, w = y.shape
     radius = int(min(math.ceil(3 * sigma), h - 1, w - 1))
     g = jnp.asarray(gaussian_window(2 * radius + 1, sigma))

@@ -9,6 +9,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy import ndimage
+
+from gantransfer.core import resize
 
 
 def cover_crop(image: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -16,7 +19,6 @@ def cover_crop(image: np.ndarray, height: int, width: int) -> np.ndarray:
 
     How a style image (or another photo) becomes comparable, pixel for pixel, with a photo of another shape.
     """
-    from gantransfer.core import resize
 
     h, w = image.shape[:2]
     scale = max(height / h, width / w)
@@ -64,9 +66,7 @@ def distort(image: np.ndarray, kind: str, strength: float, *, other: np.ndarray 
     multiple of the tile count first, and is then resized back), values in [0, 1]. ``"blend"`` needs
     ``other`` (any size: it is resized to cover the image).
     """
-    from scipy import ndimage
 
-    from gantransfer.core import resize
 
     image = np.asarray(image, np.float32)
     if kind not in DISTORTIONS:

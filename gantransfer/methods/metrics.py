@@ -31,6 +31,7 @@ import numpy as np
 
 from gantransfer.core.runtime import cache_dir
 from gantransfer.core.validate import check_weight, is_concrete
+from gantransfer.methods import color
 from gantransfer.pipeline import extractor, style
 
 #: The VGG16 layers LPIPS compares (the last ReLU of each block), in the order of its linear heads.
@@ -289,13 +290,6 @@ def style_distance(vgg_params, images: jax.Array, style_images: jax.Array, *, ki
 # ---------------------------------------------------------------------------------------------------
 # SSIM.
 
-def gaussian_window(size: int = SSIM_WINDOW, sigma: float = SSIM_SIGMA) -> np.ndarray:
-    """The normalised 1-D Gaussian ``[size]`` whose outer product is SSIM's 2-D window (separable)."""
-    x = np.arange(size, dtype=np.float64) - (size - 1) / 2
-    g = np.exp(-x ** 2 / (2 * sigma ** 2))
-    return (g / g.sum()).astype(np.float32)
-
-
 def _filter_valid(x: jax.Array, g: np.ndarray) -> jax.Array:
     """Separable Gaussian filter without padding: ``[N, H, W, C] -> [N, H - k + 1, W - k + 1, C]``.
 
@@ -310,10 +304,9 @@ def _filter_valid(x: jax.Array, g: np.ndarray) -> jax.Array:
 
 def _ssim(a: jax.Array, b: jax.Array, *, channels: str) -> jax.Array:
     if channels == "luminance":
-        from gantransfer.methods import color  # already imported by ssim(), outside any trace (see there)
 
         a, b = color.luminance(a)[..., None], color.luminance(b)[..., None]   # [N, H, W, 1]
-    g = gaussian_window()
+    g = color.gaussian_window(SSIM_WINDOW, SSIM_SIGMA)
     c1, c2 = SSIM_K1 ** 2, SSIM_K2 ** 2  # (K·L)² with L = 1 for [0, 1] images; keep 0/0 away in flat regions
     mu_a, mu_b = _filter_valid(a, g), _filter_valid(b, g)                      # local means
     var_a = _filter_valid(a * a, g) - mu_a ** 2                                # local (population) variances
@@ -364,7 +357,6 @@ def ssim(images_a: jax.Array, images_b: jax.Array, *, channels: str = "luminance
     # Imported here, not at the top: gantransfer.methods.color computes jax arrays when imported, which starts
     # JAX's devices (importing metrics must not: parallel.maybe_initialize_distributed comes first), and
     # must not happen for the first time inside a jit trace (its constants would become leaked tracers).
-    from gantransfer.methods import color  # noqa: F401
     fn = functools.partial(_ssim, channels=channels) if debug else functools.partial(_ssim_jit, channels=channels)
     out = fn(a, b)
     return out[0] if single else out

@@ -33,6 +33,7 @@ from typing import Sequence
 import jax
 import jax.numpy as jnp
 
+from gantransfer.core.runtime import machine_memory_bytes
 from gantransfer.core.validate import check_count, check_features, check_weight
 from gantransfer.methods import color
 from gantransfer.pipeline import extractor, fusion, generator
@@ -78,7 +79,6 @@ def plan_bytes(content_side: int, style_sides: Sequence[int], *, layer: str = MO
 def check_fits_in_memory(content_side: int, style_sides: Sequence[int], *, layer: str = MOSAIC_LAYER,
                          memory_bytes: int | None = None) -> None:
     """Refuse (``ValueError``) a mosaic whose assignment would take more than 80 % of the machine's memory."""
-    from gantransfer.core.runtime import machine_memory_bytes
 
     memory_bytes = machine_memory_bytes() if memory_bytes is None else memory_bytes
     needed = plan_bytes(content_side, style_sides, layer=layer)

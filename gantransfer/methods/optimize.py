@@ -39,6 +39,7 @@ import numpy as np
 import optax
 
 from gantransfer.core import runtime
+from gantransfer.core.images import check_image_array
 from gantransfer.core.validate import check_count, check_weight
 from gantransfer.methods import color, pyramid
 from gantransfer.pipeline import extractor
@@ -449,7 +450,6 @@ def _shape_at(content_hw: tuple[int, int], longest: int) -> tuple[int, int]:
 
 
 def _as_batch(image, name: str) -> jax.Array:
-    from gantransfer.core.images import check_image_array
 
     array = check_image_array(image, name=name)
     return jnp.asarray(array if array.ndim == 4 else array[None])

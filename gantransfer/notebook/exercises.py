@@ -25,8 +25,10 @@ from __future__ import annotations
 import textwrap
 from typing import Any, Callable
 
+import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from gantransfer.notebook import exercises_advanced, receptive
 from gantransfer.notebook.checking import (
@@ -120,8 +122,6 @@ def solution(name: str) -> str:
 
 def solution_function(name: str) -> Callable:
     """The reference solution of exercise ``name`` as a function (its source run with jax, jnp, np, optax and style)."""
-    import jax
-    import optax
 
     namespace: dict[str, Any] = {"jax": jax, "jnp": jnp, "np": np, "optax": optax, "style": style}
     exec(solution(name), namespace)  # noqa: S102 - our own constant source

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from typing import Callable
 
+import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from gantransfer.notebook.checking import Wrong, as_array, call_student, close, need_callable, report, scalar
+from gantransfer.pipeline import discriminator, fusion
 
 
 def check_adain(fn: Callable) -> bool:
@@ -20,7 +23,6 @@ def check_adain(fn: Callable) -> bool:
     name = "adain"
     if not need_callable(name, fn):
         return False
-    from gantransfer.pipeline import fusion
 
     def body():
         rng = np.random.default_rng(6)
@@ -84,7 +86,6 @@ def check_style_mix(fn: Callable) -> bool:
     name = "style_mix"
     if not need_callable(name, fn):
         return False
-    from gantransfer.pipeline import fusion
 
     def body():
         rng = np.random.default_rng(7)
@@ -129,7 +130,6 @@ def check_hinge_d_loss(fn: Callable) -> bool:
     name = "hinge_d_loss"
     if not need_callable(name, fn):
         return False
-    from gantransfer.pipeline import discriminator
 
     def body():
         rng = np.random.default_rng(8)
@@ -202,7 +202,6 @@ def _linear_g(params, z):
 
 def _hinge_d_loss_fn(d_params, g_params, batch):
     """``L_D`` of the linear pair: hinge loss of ``D`` on ``batch["real"]`` and on ``G(batch["z"])``."""
-    from gantransfer.pipeline import discriminator
 
     fake = _linear_g(g_params, batch["z"])
     return discriminator.d_loss(_linear_d(d_params, batch["real"]), _linear_d(d_params, fake), kind="hinge")
@@ -256,8 +255,6 @@ def check_d_step(fn: Callable) -> bool:
     name = "d_step"
     if not need_callable(name, fn):
         return False
-    import jax
-    import optax
 
     def body():
         rng = np.random.default_rng(9)

@@ -228,7 +228,7 @@ def as_rows() -> list[dict[str, Any]]:
 def as_dataframe():
     """The glossary as a ``pandas.DataFrame`` (pandas is not a dependency: install it to use this)."""
     try:
-        import pandas as pd
+        import pandas as pd  # lazy: pandas is optional, not a dependency
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ImportError("as_dataframe needs pandas (pip install pandas); as_rows() gives the same data") from err
     return pd.DataFrame(as_rows())

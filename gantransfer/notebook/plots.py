@@ -19,6 +19,7 @@ import IPython
 import numpy as np
 from IPython import display as ipython_display
 from matplotlib.figure import Figure
+from PIL import Image
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -164,7 +165,6 @@ def figure_png(fig: Figure, *, dpi: int = 80) -> bytes:
 
 def image_png(image) -> bytes:
     """Encode an ``[H, W, 3]`` float image in [0, 1] as PNG bytes (for an ``ipywidgets.Image``)."""
-    from PIL import Image
 
     array = (np.clip(np.asarray(image, np.float32), 0, 1) * 255 + 0.5).astype(np.uint8)
     buf = io.BytesIO()

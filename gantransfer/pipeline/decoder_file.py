@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import math
 import os
+import zipfile
 from pathlib import Path
 from typing import Mapping
 
 import jax.numpy as jnp
 import numpy as np
+from flax import nnx
 
 from gantransfer.pipeline import generator
 
@@ -46,9 +48,7 @@ def load_decoder(path: str | os.PathLike, *, layer: str = generator.ENCODER_LAYE
       FileNotFoundError: no file at ``path``.
       ValueError: naming the file, for anything that is not a complete, finite decoder of one width.
     """
-    import zipfile
 
-    from flax import nnx
 
     path = Path(path)
     if not path.is_file():
@@ -106,6 +106,5 @@ def load_level_decoders(paths: Mapping[str, str | os.PathLike] | None = None) ->
 
 def nnx_flat(state):
     """``(key_path, leaf)`` pairs of an ``nnx.State``."""
-    from flax import nnx
 
     return list(nnx.to_flat_state(state))

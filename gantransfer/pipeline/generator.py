@@ -16,8 +16,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from gantransfer.core import images, resources
 from gantransfer.core.validate import check_weight
-from gantransfer.core import resources
 from gantransfer.pipeline import extractor, fusion
 
 #: Where ``gantransfer train decoder --export`` puts the decoder the package ships.
@@ -140,7 +140,6 @@ def _generate(vgg_params, decoder_state, content: jax.Array, styles: Sequence[ja
 def check_generator_inputs(content, styles, alpha, weights, *, multiple: int, smallest: int):
     """The checks :func:`generate`, :func:`generate_multilevel` and :func:`gantransfer.methods.mosaic.generate_mosaic`
     share (concrete inputs only): ``(content, styles, alpha, weights)`` back, checked."""
-    from gantransfer.core import images
 
     if not isinstance(content, jax.core.Tracer):
         content = images.check_image_array(content, name="content", batched=True)

@@ -53,8 +53,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from gantransfer.core import runtime, samples
-from gantransfer.methods import optimize
-from gantransfer.pipeline import extractor
+from gantransfer.methods import mosaic, optimize
+from gantransfer.pipeline import extractor, fusion, generator
+from gantransfer.tools import course
+from gantransfer.training import adversarial, batches, decoder_training
 
 #: The PyTorch peer's loss layers, so both sides time the same algorithm (Gatys with VGG16).
 PEER_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
@@ -208,7 +210,6 @@ def feedforward_ms(params, decoder, size: int, *, method: str = "adain", width: 
     Timings do not depend on the decoder's weights, so an untrained one serves. ``layer`` is the layer the
     decoder inverts (default ``relu4_1``); ``alpha`` the fusion's blend.
     """
-    from gantransfer.pipeline import fusion, generator
 
     layer = layer or generator.ENCODER_LAYER
     rng = np.random.default_rng(0)
@@ -239,7 +240,6 @@ def multilevel_ms(params, decoders, size: int, *, repeats: int = 5) -> dict:
       decoders: ``{layer: (decoder_state, width)}`` as ``generate_multilevel`` takes; timings do not depend on
         the weights, so fresh ones of the shipped widths serve.
     """
-    from gantransfer.pipeline import generator
 
     rng = np.random.default_rng(0)
     content = jnp.asarray(rng.random((1, size, size, 3), dtype=np.float32))
@@ -263,8 +263,6 @@ def mosaic_ms(params, size: int, *, repeats: int = 5) -> dict:
     """Milliseconds per style mosaic (:func:`gantransfer.methods.mosaic.generate_mosaic`, batch 1, a ``size``² photo and
     a style at :data:`gantransfer.methods.mosaic.STYLE_SCALE` × ``size``, after compilation): the two ``relu4_1``
     encodings, and the rest (scores, luminance guide, Sinkhorn assignment, pasting) as the total less them."""
-    from gantransfer.methods import mosaic
-    from gantransfer.pipeline import generator
 
     rng = np.random.default_rng(0)
     side = round(size * mosaic.STYLE_SCALE) // 8 * 8
@@ -281,8 +279,6 @@ def mosaic_ms(params, size: int, *, repeats: int = 5) -> dict:
 def decoder_train_steps_per_second(params, crop: int, *, batch: int = 4, width: float = 1.0,
                                    repeats: int = 3) -> float:
     """Decoder training steps per second on ``batch`` random crops of ``crop``² (after compilation)."""
-    from gantransfer.pipeline import generator
-    from gantransfer.training import batches, decoder_training
 
     config = decoder_training.DecoderTrainConfig(steps=10, batch=batch, crop=crop, pool_side=max(crop, 256), width=width)
     tx, _ = decoder_training._compiled_step(config)
@@ -302,7 +298,6 @@ def decoder_train_steps_per_second(params, crop: int, *, batch: int = 4, width: 
 def gan_train_steps_per_second(params, crop: int = 128, *, batch: int = 4, width: float = 1.0,
                                repeats: int = 3) -> float:
     """Adversarial training steps (one ``D`` update + one ``G`` update) per second at ``crop``², ``batch``."""
-    from gantransfer.training import adversarial, batches
 
     config = adversarial.GanTrainConfig(steps=10, batch=batch, crop=crop, pool_side=max(crop, 256), width=width)
     rng = np.random.default_rng(0)
@@ -321,7 +316,6 @@ def gan_train_steps_per_second(params, crop: int = 128, *, batch: int = 4, width
 def shipped_decoder_width(path: str | os.PathLike | None = None) -> float:
     """Width of a shipped decoder file (default ``data/checkpoints/decoder.npz``) if it exists, else
     :data:`gantransfer.pipeline.generator.DEFAULT_WIDTH`."""
-    from gantransfer.pipeline import generator
 
     path = Path(generator.SHIPPED_DECODER if path is None else path)
     if path.is_file():
@@ -333,7 +327,6 @@ def shipped_decoder_width(path: str | os.PathLike | None = None) -> float:
 def timing_level_decoders() -> dict:
     """Fresh decoders of the shipped level decoders' widths, ``{layer: (state, width)}`` for
     :func:`multilevel_ms` (timings do not depend on the weights)."""
-    from gantransfer.pipeline import generator
 
     widths = {layer: shipped_decoder_width(path) for layer, path in generator.SHIPPED_LEVEL_DECODERS.items()}
     return {layer: (generator.init_decoder(jax.random.key(0), width=w, layer=layer), w) for layer, w in widths.items()}
@@ -446,7 +439,6 @@ def notebook_figures(path: str | os.PathLike | None = None) -> dict:
     ``data/bench/notebooks.json``). Fast-mode timings and failed notebooks are left out: they are not the
     notebooks' figures.
     """
-    from gantransfer.tools import course
 
     return {stem: {key: entry.get(key) for key in ("seconds", "peak_rss_mib", "date")}
             for stem, entry in course.read_timings(path).items()
@@ -475,7 +467,6 @@ def run(*, quick: bool = False, torch_python: str | None = None, sizes=None, con
         result[f"peak_rss_mib_after_{size}"] = peak_rss_mib()
     result["stylize_default"] = stylize_default(params, 64 if quick else 256, steps=4 if quick else None)
     result["peak_rss_mib"] = peak_rss_mib()
-    from gantransfer.pipeline import generator
 
     # The shipped decoder's width (timings do not depend on its weights, so a fresh one of that width serves).
     width = shipped_decoder_width()

@@ -36,10 +36,16 @@ import time
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+from tqdm.auto import tqdm
 
-from gantransfer.methods import distortions
-from gantransfer.methods import registry
+from gantransfer.core import samples
+from gantransfer.methods import distortions, metrics, mosaic, optimize, registry
+from gantransfer.pipeline import extractor, generator
+from gantransfer.tools import bench
+from gantransfer.tools.bench import _timeit
 
 #: Every method :func:`compare_methods` knows, in the order of the table.
 METHODS: tuple[str, ...] = ("adam", "lbfgs", "adain", "wct", "gan", "multilevel", "mosaic")
@@ -189,7 +195,6 @@ def _crop8(image: np.ndarray) -> np.ndarray:
 def default_config(method: str, size: int, **overrides):
     """The :class:`gantransfer.methods.optimize.TransferConfig` an optimisation method runs with: the defaults
     (``optimizer="lbfgs"`` for ``"lbfgs"``) at ``size``, with ``overrides`` (e.g. ``steps=4`` in tests)."""
-    from gantransfer.methods import optimize
 
     if method not in OPTIMIZATION:
         raise ValueError(f"{method!r} is not an optimisation method ({', '.join(OPTIMIZATION)})")
@@ -292,12 +297,7 @@ def compare_methods(
       ValueError: unknown method, bad size, no contents or styles, a config of another size, or a decoder
         file that exists but cannot be read (checked before anything runs).
     """
-    import jax
-    import jax.numpy as jnp
 
-    from gantransfer.core import samples
-    from gantransfer.methods import metrics, mosaic, optimize
-    from gantransfer.pipeline import extractor, generator
 
     size = check_size(size)
     methods = check_methods(methods)
@@ -364,7 +364,6 @@ def compare_methods(
             on_result(result, comparison)
         return result
 
-    from tqdm.auto import tqdm
 
     with tqdm(total=len(pairs) * len(ran), desc="compare", unit="image", disable=not progress) as bar:
         for content, style in pairs:
@@ -430,12 +429,7 @@ def time_vs_size(sizes: Sequence[int], *, methods: Sequence[str] = ("adam", "lbf
     Returns:
       ``{"sizes": [...], "seconds": {method: {size: float}}, "units": {method: str}, "width": float}``.
     """
-    import jax
-    import jax.numpy as jnp
 
-    from gantransfer.methods import optimize
-    from gantransfer.pipeline import extractor, generator
-    from gantransfer.tools import bench
 
     sizes = [check_size(s) for s in sizes]
     methods = tuple(methods)
@@ -452,7 +446,6 @@ def time_vs_size(sizes: Sequence[int], *, methods: Sequence[str] = ("adam", "lbf
     out = {"sizes": sizes, "seconds": {m: {} for m in methods}, "units": {m: TIMED_UNITS[m] for m in methods},
            "width": width}
 
-    from gantransfer.tools.bench import _timeit
 
     timed = lambda fn: _timeit(fn, repeats=repeats, warmup=1)   # the first call compiles
 

@@ -7,13 +7,16 @@ import argparse
 import datetime
 import json
 import os
+import platform
 import sys
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from gantransfer.tools import compare
+from gantransfer.core import images, runtime
+from gantransfer.pipeline import generator
+from gantransfer.tools import compare, figures
 
 
 def _fmt(value, key: str) -> str:
@@ -79,7 +82,6 @@ def _machine_line() -> str:
         cpu = next((l.split(":", 1)[1].strip() for l in text.splitlines() if l.startswith("model name")), "")
     except OSError:
         cpu = ""
-    import platform
 
     return f"{cpu or platform.processor() or platform.machine()}, {os.cpu_count()} cores"
 
@@ -113,7 +115,6 @@ def write_table(results: compare.Comparison, path_md: str | os.PathLike, *, over
 
 def grid_image(results: compare.Comparison, *, cell: int | None = None) -> np.ndarray:
     """The grid :func:`write_grid` saves: ``[H, W, 3]`` uint8; rows = pairs; columns = photo, style, each method that ran."""
-    from gantransfer.tools import figures
 
     ran = results.ran()
     rows = []
@@ -128,7 +129,6 @@ def grid_image(results: compare.Comparison, *, cell: int | None = None) -> np.nd
 def write_grid(results: compare.Comparison, path_png: str | os.PathLike, *, overwrite: bool = False,
                cell: int | None = None) -> Path:
     """Save the images as one labelled PNG (:func:`grid_image`); refuses to replace a file unless ``overwrite``."""
-    from gantransfer.core import images
 
     path = _check_target(path_png, (".png",), overwrite)
     return images.save_image(grid_image(results, cell=cell), path, overwrite=overwrite)
@@ -152,7 +152,6 @@ def read_table(path_md: str | os.PathLike) -> str | None:
 
 def build_parser(prog: str = "gantransfer compare") -> argparse.ArgumentParser:
     """The argument parser of ``gantransfer compare`` (also usable as a ``cli.py`` sub-parser's template)."""
-    from gantransfer.pipeline import generator
 
     parser = argparse.ArgumentParser(
         prog=prog,
@@ -185,7 +184,6 @@ def build_parser(prog: str = "gantransfer compare") -> argparse.ArgumentParser:
 
 def run_cli(args: argparse.Namespace) -> int:
     """Run ``gantransfer compare`` from parsed arguments; raises ``ValueError`` / ``FileExistsError`` on bad input."""
-    from gantransfer.core import runtime
 
     size, steps = args.size, args.steps
     contents, styles = args.contents, args.styles

@@ -38,7 +38,14 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+import nbformat
+import numpy as np
+from matplotlib import font_manager
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
 from gantransfer.core import resources
+from gantransfer.core.validate import check_weight
 
 __all__ = ["Notebook", "COURSE", "NOTEBOOK_DIR", "TIMINGS_FILE", "FAST_TIMINGS_FILE", "BENCH_COMMAND",
            "notebook_paths", "kernel_env", "run_notebook", "time_notebook", "time_notebooks", "write_timings",
@@ -198,7 +205,7 @@ def run_notebook(nb, path: str | os.PathLike, *, fast: bool = False, timeout: in
     Returns:
       ``nb``, with outputs. Raises ``nbclient.exceptions.CellExecutionError`` on the first failing cell.
     """
-    from nbclient import NotebookClient
+    from nbclient import NotebookClient  # lazy: only to execute notebooks (the course map needs no kernel)
 
     folder = Path(path).resolve().parent
     client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name,
@@ -250,7 +257,6 @@ def time_notebook(path: str | os.PathLike, *, fast: bool = False, timeout: int |
     student once the kernel is up); ``peak_rss_mib`` is the kernel process's peak resident memory, read by
     a cell appended at the end. A failing notebook gives ``{"seconds": None, ..., "error": "..."}``.
     """
-    import nbformat
 
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
@@ -438,7 +444,6 @@ def class_capacity(memory_gib: float, *, reserve_gib: float = 2.0, server_mib: f
     Returns:
       ``{notebook stem: students}``, in course order.
     """
-    from gantransfer.core.validate import check_weight
 
     memory_gib = check_weight(memory_gib, "memory_gib", allow_zero=False)
     reserve_gib, server_mib = check_weight(reserve_gib, "reserve_gib"), check_weight(server_mib, "server_mib")
@@ -477,7 +482,6 @@ def capacity_markdown(memories_gib: Sequence[float] = (16, 32, 64, 128), *,
 
 def _cjk_font() -> str | None:
     """A installed font family with Chinese glyphs, or ``None`` (then the figure is in English only)."""
-    from matplotlib import font_manager
 
     wanted = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
               "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC", "Hiragino Sans GB", "AR PL UMing CN",
@@ -497,9 +501,6 @@ def pipeline_figure(content=None, style=None, result=None, *, chinese: bool | No
     Returns:
       A ``matplotlib.figure.Figure`` (no pyplot state), one box per step with its notebook number.
     """
-    import numpy as np
-    from matplotlib.figure import Figure
-    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
     font = _cjk_font()
     chinese = (font is not None) if chinese is None else (chinese and font is not None)

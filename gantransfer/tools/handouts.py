@@ -40,6 +40,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Iterable, Sequence
 
+import nbformat
+
+from gantransfer.notebook import exercises
 from gantransfer.tools import course, handouts_math
 
 __all__ = ["render", "main", "remote_references", "teacher_edition", "exercise_cells", "to_html", "MATH_RENDERING",
@@ -174,7 +177,6 @@ def _snapshot_widgets(nb) -> None:
 
 def _solution_functions() -> dict[str, str]:
     """``{"my_gram": "gram_matrix", ...}``: the function each reference solution defines → exercise name."""
-    from gantransfer.notebook import exercises
 
     names = {}
     for exercise in exercises.SOLUTIONS:
@@ -227,9 +229,7 @@ def teacher_edition(nb):
     Only the ``def my_…`` block is replaced; the rest of the cell (the checker call) stays, so running the
     notebook shows the checkers passing.
     """
-    import nbformat
 
-    from gantransfer.notebook import exercises
 
     nb = copy.deepcopy(nb)
     done = []
@@ -363,7 +363,7 @@ math { font-size: 1.08em; }
 
 
 def _exporter():
-    from nbconvert import HTMLExporter
+    from nbconvert import HTMLExporter  # lazy: nbconvert is slow to import; only to render
 
     exporter = HTMLExporter(template_name="lab", embed_images=True)
     exporter.raw_template = _TEMPLATE
@@ -445,8 +445,7 @@ def render(out_dir: str | Path, *, solutions: bool = False, fast: bool = False,
     Raises:
       HandoutError: a notebook failed, a checker did not pass, or a page would not be self-contained.
     """
-    import nbformat
-    from nbclient.exceptions import CellExecutionError
+    from nbclient.exceptions import CellExecutionError  # lazy: only when executing notebooks
 
     out_dir = Path(out_dir)
     written = []

@@ -419,17 +419,28 @@ class DivergenceDetector:
 # The training loop.
 
 class GanReport(NamedTuple):
-    """Metrics of one step (floats), whether a checkpoint was written after it, and divergence alerts started at it."""
+    """One step: its metrics (floats), whether a checkpoint was written after it, the divergence alerts started at
+    it, and the whole state after it (``g_params``, ``d_params``, optimiser states, ``step``), so that a notebook
+    can draw ``G``'s pictures without reading a checkpoint back."""
 
     step: int
     metrics: dict
     checkpointed: bool
     alerts: tuple
+    state: dict
 
 
-def train_gan(config: GanTrainConfig, *, workdir: str | os.PathLike, contents: Sequence = None,
+class Diverged(FloatingPointError):
+    """A non-finite metric: training stopped. ``step`` and ``metrics`` say where and what (for the curves)."""
+
+    def __init__(self, message: str, *, step: int, metrics: dict):
+        super().__init__(message)
+        self.step, self.metrics = step, metrics
+
+
+def train_gan(config: GanTrainConfig, *, workdir: str | os.PathLike | None, contents: Sequence = None,
               styles: Sequence = None, resume: bool = False, init_decoder=None,
-              vgg_params=None) -> Iterator[GanReport]:
+              vgg_params=None, pools: tuple[list, list] | None = None) -> Iterator[GanReport]:
     """Train (or resume training) ``G`` against ``D``, yielding a :class:`GanReport` every step.
 
     Checkpoints of the whole state go to ``workdir`` every ``config.checkpoint_every`` steps and at the
@@ -447,26 +458,35 @@ def train_gan(config: GanTrainConfig, *, workdir: str | os.PathLike, contents: S
       init_decoder: where ``G`` starts (:func:`init_gan_state`); ignored on resume, where the
         checkpoint holds ``G``.
       vgg_params: VGG16 parameters (default: :func:`gantransfer.pipeline.extractor.load_params`).
+      pools: ``(content_pool, style_pool)`` already loaded by :func:`gantransfer.training.batches.load_pool`
+        (a notebook's repeated short runs load them once); ``contents`` and ``styles`` are then unused.
+      workdir: ``None`` trains in memory only (no checkpoint, log or settings file): the notebook's short runs,
+        which read ``G`` from each report's ``state``.
+    Raises:
+      Diverged: a non-finite metric (a ``FloatingPointError`` naming the step; the last good checkpoint stays).
     """
-    workdir = Path(workdir)
+    if workdir is None and resume:
+        raise ValueError("resume needs a workdir")
+    workdir = Path(workdir) if workdir is not None else None
     vgg_params = extractor.load_params() if vgg_params is None else vgg_params
     contents = list(contents) if contents else list(samples.CONTENT_NAMES)
     styles = list(styles) if styles else batches.default_styles(config.style_variants)
-    pool_c = batches.load_pool(contents, kind="content", side=config.pool_side)
-    pool_s = batches.load_pool(styles, kind="style", side=config.pool_side)
+    if pools is None:
+        pools = (batches.load_pool(contents, kind="content", side=config.pool_side),
+                 batches.load_pool(styles, kind="style", side=config.pool_side))
+    pool_c, pool_s = pools
 
-    config_file = workdir / "config.json"
     if resume:
         state = checkpoints.resume_state(workdir, config, abstract_gan_state(config), may_change=_RESUMABLE)
     else:
-        if checkpoints.latest_step(workdir) is not None:
+        if workdir is not None and checkpoints.latest_step(workdir) is not None:
             raise FileExistsError(f"{workdir} already holds checkpoints; pass --resume to continue, or another folder")
         state = init_gan_state(config, init_decoder=init_decoder)
     start = int(state["step"])
-    workdir.mkdir(parents=True, exist_ok=True)
-    config_file.write_text(json.dumps(dataclasses.asdict(config), indent=1))
-
-    log = checkpoints.MetricsLog(workdir / "metrics.csv")
+    if workdir is not None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        (workdir / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=1))
+    log = checkpoints.MetricsLog(workdir / "metrics.csv") if workdir is not None else None
     detector = DivergenceDetector(loss=config.loss, window=config.divergence_window)
     for step in range(start, config.steps):
         tic = time.perf_counter()
@@ -476,15 +496,16 @@ def train_gan(config: GanTrainConfig, *, workdir: str | os.PathLike, contents: S
         metrics = {k: float(v) for k, v in {**d_metrics, **g_metrics}.items()}
         if not all(math.isfinite(v) for v in metrics.values()):
             bad = sorted(k for k, v in metrics.items() if not math.isfinite(v))
-            raise FloatingPointError(
-                f"non-finite {', '.join(bad)} at step {step + 1} ({metrics}); training stopped, the last good "
-                f"checkpoint in {workdir} (step {checkpoints.latest_step(workdir)}) is kept. Lower the learning rates "
-                f"and resume.")
+            kept = (f"the last good checkpoint in {workdir} (step {checkpoints.latest_step(workdir)}) is kept. Lower "
+                    "the learning rates and resume." if workdir is not None else "lower the learning rates.")
+            raise Diverged(f"non-finite {', '.join(bad)} at step {step + 1} ({metrics}); training stopped, {kept}",
+                           step=step + 1, metrics=metrics)
         state = new_state
         done = step + 1
-        log.append(done, metrics, seconds=time.perf_counter() - tic)
+        if log is not None:
+            log.append(done, metrics, seconds=time.perf_counter() - tic)
         alerts = tuple(detector.update(metrics))
-        save = done % config.checkpoint_every == 0 or done == config.steps
+        save = workdir is not None and (done % config.checkpoint_every == 0 or done == config.steps)
         if save:
             checkpoints.save_checkpoint(workdir, done, state)
-        yield GanReport(done, metrics, save, alerts)
+        yield GanReport(done, metrics, save, alerts, state)

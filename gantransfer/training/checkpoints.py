@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
+import orbax.checkpoint as ocp
 
 from gantransfer.training import parallel
 
@@ -59,8 +60,6 @@ def _interrupts_held() -> Iterator[None]:
 def _manager(directory: Path, *, max_to_keep: int = 3):
     """An orbax ``CheckpointManager`` on ``directory`` (synchronous writes), closed at the block's end, with
     Ctrl-C held for the block (:func:`_interrupts_held`)."""
-    import orbax.checkpoint as ocp
-
     with _interrupts_held(), ocp.CheckpointManager(Path(directory).resolve(), options=ocp.CheckpointManagerOptions(
             max_to_keep=max_to_keep, create=True, enable_async_checkpointing=False)) as manager:
         yield manager
@@ -188,8 +187,6 @@ def save_checkpoint(directory: Path, step: int, state: dict) -> None:
         OS's reason. The half-written ``{step}.orbax-checkpoint-tmp-*`` folder is removed, so the disk space
         is freed and the newest complete checkpoint is still the newest.
     """
-    import orbax.checkpoint as ocp
-
     directory = Path(directory)
     try:
         with _orbax_failure_quiet(), _manager(directory) as manager:
@@ -220,8 +217,6 @@ def restore_checkpoint(directory: Path, abstract_state: dict, step: int | None =
       CheckpointError: orbax cannot restore it (damaged files, or a checkpoint of another structure); one
         line naming the checkpoint and orbax's first line.
     """
-    import orbax.checkpoint as ocp
-
     with _manager(directory) as manager:
         step = manager.latest_step() if step is None else step
         if step is None:

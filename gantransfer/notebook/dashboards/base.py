@@ -162,7 +162,7 @@ class Dashboard:
         return (samples.content_image if kind == "content" else samples.style_image)(name, size=size)
 
     def _ipython_display_(self):
-        from IPython.display import display
+        from IPython.display import display  # lazy: only inside a kernel
 
         display(self.widget)
 

@@ -8,13 +8,16 @@ from __future__ import annotations
 import time
 
 import ipywidgets as W
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from gantransfer.core import paint, samples
 from gantransfer.core.validate import check_weight
+from gantransfer.methods import mosaic
 from gantransfer.notebook import plots
 from gantransfer.notebook.dashboards.base import ControlValue, Dashboard, crop8, dropdown
-from gantransfer.pipeline import extractor
+from gantransfer.pipeline import extractor, fusion, generator
 
 
 class FusionDashboard(Dashboard):
@@ -44,9 +47,7 @@ class FusionDashboard(Dashboard):
     def __init__(self, decoder_params, *, width: float = 1.0, content: str = samples.DEFAULT_CONTENT,
                  style: str = samples.DEFAULT_STYLE, style2: str = "(none)", size: int = 128,
                  method: str = "adain", alpha: float = 1.0, mix: float = 0.5, params=None, view_width: int = 256):
-        import jax
 
-        from gantransfer.pipeline import fusion, generator
 
         super().__init__()
         if method not in fusion.FUSIONS:
@@ -132,9 +133,7 @@ class FusionDashboard(Dashboard):
         A failure (bad settings, a decoder whose output is not finite, …) is shown in ``status`` and
         ``error``, keeps the last good image, and returns ``None``.
         """
-        import time
 
-        import jax.numpy as jnp
 
         self.error = None
         try:
@@ -188,7 +187,6 @@ class MosaicDashboard(Dashboard):
     def __init__(self, *, content: str = samples.DEFAULT_CONTENT, style: str = samples.DEFAULT_STYLE,
                  size: int = 256, guide: float | None = None, balanced: bool = True, keep_layout: float = 1.0,
                  params=None, view_width: int = 320):
-        from gantransfer.methods import mosaic
 
         super().__init__()
         if int(size) < 2 * extractor.MIN_SIZE:
@@ -223,8 +221,6 @@ class MosaicDashboard(Dashboard):
     def update(self, *_) -> np.ndarray | None:
         """Paint the mosaic with the current settings; returns the picture (``None`` on an error, shown in
         ``status``, the last good picture kept)."""
-        from gantransfer.methods import mosaic
-        from gantransfer.pipeline import generator
 
         self.error = None
         try:

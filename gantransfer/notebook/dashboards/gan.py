@@ -7,15 +7,19 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+import warnings
 from typing import Iterator, Mapping, NamedTuple, Sequence
 
 import ipywidgets as W
+import jax
 import numpy as np
+from matplotlib.figure import Figure
 
 from gantransfer.core.validate import check_count
 from gantransfer.notebook import plots
 from gantransfer.notebook.dashboards.base import Runner, log_slider
-from gantransfer.pipeline import extractor
+from gantransfer.pipeline import discriminator, extractor, generator
+from gantransfer.training import adversarial, batches
 
 #: Settings that make a short run fail on purpose (notebook 05), on top of the dashboard's base settings.
 #: Found by trial with 64 px crops, batch 2, a half-width decoder from scratch, G at lr 1e-3 and D at 4e-3
@@ -70,10 +74,6 @@ def gan_figure(history: Sequence[Mapping[str, float]], *, samples: Sequence[tupl
       alerts: ``(step, message)`` pairs.
       loss: the adversarial loss kind (sets the chance level).
     """
-    from matplotlib.figure import Figure
-
-    from gantransfer.pipeline import discriminator
-    from gantransfer.training import adversarial
 
     shown = list(samples)[-4:]
     fig = Figure(figsize=(width, 3.2 + (2.6 if shown else 0.0)), layout="constrained")
@@ -168,9 +168,6 @@ class GanDashboard(Runner):
                  styles: Sequence[str] = ("brush_strokes",), sample_content: str = "chelsea",
                  sample_size: int | None = None, report_every: int = 5, presets: Mapping[str, dict] | None = None,
                  params=None, view_width: int = 256):
-        from gantransfer.pipeline import generator
-        from gantransfer.training import adversarial
-
         super().__init__(params=params, view_width=view_width)
         if base is None:
             base = adversarial.GanTrainConfig(steps=40, batch=2, crop=64, pool_side=96, width=generator.DEFAULT_WIDTH,
@@ -282,8 +279,6 @@ class GanDashboard(Runner):
 
     # -- running ------------------------------------------------------------------------------------
     def _pools_for(self, config):
-        from gantransfer.training import batches
-
         key = (config.pool_side,)
         if key not in self._pools:
             self._pools[key] = (batches.load_pool(self.contents, kind="content", side=config.pool_side),
@@ -292,8 +287,6 @@ class GanDashboard(Runner):
 
     def _sample_inputs(self):
         """The held-out photo's central ``sample_size`` square and the first style: ``[1, S, S, 3]`` each."""
-        from gantransfer.training import batches
-
         content, style = (batches.load_pool([name], kind=kind, side=self.sample_size)[0]
                           for name, kind in [(self.sample_content, "content"), (self.styles[0], "style")])
 
@@ -304,65 +297,51 @@ class GanDashboard(Runner):
         return centre(content), centre(style)
 
     def _start(self):
-        from gantransfer.training import adversarial
-
         config = self.config()
         pools = self._pools_for(config)
-        state = adversarial.init_gan_state(config, init_decoder=self.init_decoder)
         self.last_config = config
         self.samples, self.alerts = [], []
         self.alerts_view.value = ""
-        return self._train(config, state, pools, self._sample_inputs()), config.steps
+        return self._train(config, pools, self._sample_inputs()), config.steps
 
-    def _train(self, config, state, pools, sample) -> Iterator[GanProgress]:
-        import jax
-
-        from gantransfer.training import adversarial, batches
-
+    def _train(self, config, pools, sample) -> Iterator[GanProgress]:
+        """Drive the library's loop (:func:`gantransfer.training.adversarial.train_gan`, in memory) and report
+        every ``report_every`` steps with ``G``'s picture of the held-out photo."""
         if self._sample_fn is None:
             self._sample_fn = jax.jit(lambda g, v, c, s, width: jax.numpy.clip(adversarial.stylize(g, v, c, s, width=width), 0, 1),
                                       static_argnames="width")
-        history: dict[str, list] = {}
-        active: set[str] = set()
         new_alerts: list[tuple[int, str]] = []
         start = time.perf_counter()
-        for step in range(config.steps):
-            if self.should_stop():
-                break
-            batch = batches.make_batch(*pools, seed=config.seed, step=step, batch=config.batch, crop=config.crop)
-            state, d_metrics = adversarial.d_step(config, state, self.params, batch)
-            state, g_metrics = adversarial.g_step(config, state, self.params, batch)
-            metrics = {k: float(v) for k, v in {**d_metrics, **g_metrics}.items()}
-            self.state = state
-            self.history.append({"step": step + 1, **metrics})
-            for key in ("d_loss", "d_margin", "diversity"):
-                if key in metrics:
-                    history.setdefault(key, []).append(metrics[key])
-            current = {a.split(":")[0]: a for a in adversarial.divergence_alerts(
-                history, loss=config.loss, window=config.divergence_window)}
-            for kind, message in current.items():
-                if kind not in active:
-                    self.alerts.append((step + 1, message))
-                    new_alerts.append((step + 1, message))
-            active = set(current)
-            bad = sorted(k for k, v in metrics.items() if not math.isfinite(v))
-            last = step + 1 == config.steps or bool(bad)
-            if (step + 1) % self.report_every == 0 or last:
-                image = np.asarray(self._sample_fn(state["g_params"], self.params, *sample, width=config.width)[0])
-                self.samples.append((step + 1, image))
-                yield GanProgress(step + 1, time.perf_counter() - start, metrics, image, tuple(new_alerts), last)
-                new_alerts = []
-            if bad:
-                raise FloatingPointError(f"non-finite {', '.join(bad)} at step {step + 1}: the run diverged "
-                                         "(learning rates too high?). The curves show how it got there.")
-        else:
-            return
-        # stopped: report where it stopped
-        if self.history:
-            image = np.asarray(self._sample_fn(state["g_params"], self.params, *sample, width=config.width)[0])
-            self.samples.append((self.history[-1]["step"], image))
-            yield GanProgress(self.history[-1]["step"], time.perf_counter() - start, self.history[-1], image,
-                              tuple(new_alerts), True)
+        report = None
+
+        def progress(step, metrics, last):
+            image = np.asarray(self._sample_fn(self.state["g_params"], self.params, *sample, width=config.width)[0])
+            self.samples.append((step, image))
+            out = GanProgress(step, time.perf_counter() - start, metrics, image, tuple(new_alerts), last)
+            new_alerts.clear()
+            return out
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", adversarial.DivergenceWarning)  # shown in the dashboard instead
+            try:
+                for report in adversarial.train_gan(config, workdir=None, init_decoder=self.init_decoder,
+                                                    vgg_params=self.params, pools=pools):
+                    self.state = report.state
+                    self.history.append({"step": report.step, **report.metrics})
+                    for message in report.alerts:
+                        self.alerts.append((report.step, message))
+                        new_alerts.append((report.step, message))
+                    last = report.step == config.steps
+                    if report.step % self.report_every == 0 or last:
+                        yield progress(report.step, report.metrics, last)
+                    if self.should_stop():
+                        break
+            except adversarial.Diverged as err:      # the curves show how it got there, then the error
+                self.history.append({"step": err.step, **err.metrics})
+                yield progress(err.step, err.metrics, True)
+                raise FloatingPointError(f"{err} The curves show how it got there.") from None
+        if report is not None and report.step % self.report_every and report.step != config.steps:
+            yield progress(report.step, report.metrics, True)     # stopped: report where it stopped
 
     def _describe(self, report: GanProgress) -> str:
         m = report.metrics
