@@ -1,7 +1,7 @@
 """Judge a feed-forward method on photo × style pairs the defaults were not chosen on (the README's tables).
 
 Builds each pair at 512 px (scikit-image's full-size photos and textures, and procedural styles painted with
-seeds the bundled styles do not use), stylises it with ``generator.stylize_image`` as ``gantransfer stylize
+seeds the bundled styles do not use), stylises it with ``registry.stylize`` as ``gantransfer stylize
 --method M --size 512 --style-scale F`` does (the mosaic's settings passed through ``mosaic_settings``), judges the picture with ``../shared/bench/judge.py`` and prints
 each pair and the mean; ``--figure`` also writes a grid (photo, style, picture per pair).
 
@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from gantransfer.core import images, paint, resize
-from gantransfer.methods import mosaic
-from gantransfer.pipeline import decoder_file, extractor, generator
+from gantransfer.methods import mosaic, registry
+from gantransfer.pipeline import extractor
 from gantransfer.tools import figures
 
 #: The held-out pairs of the README: photo, then style as ``name`` or ``name@seed`` (scikit-image's textures:
@@ -67,7 +67,7 @@ def _judge_module(path: Path):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--method", choices=generator.FEEDFORWARD_METHODS, default="mosaic")
+    parser.add_argument("--method", choices=[m for m, e in registry.METHODS.items() if e.feedforward], default="mosaic")
     parser.add_argument("--style-scale", type=float, default=0.5, help="the style at F × 512 px (default 0.5)")
     parser.add_argument("--keep-layout", type=float, default=None, help="default: the method's")
     parser.add_argument("--pairs", choices=("held-out", "tuning"), default="held-out")
@@ -84,12 +84,7 @@ def main(argv=None) -> int:
         parser.error(f"no judge at {args.judge}; pass --judge PATH")
     judge = _judge_module(args.judge)
     params = extractor.load_params()
-    if args.method == "mosaic":
-        decoder, width = None, 1.0
-    elif args.method == "multilevel":
-        decoder, width = decoder_file.load_level_decoders(), 1.0
-    else:
-        decoder, width = decoder_file.load_decoder(generator.shipped_decoder_path(args.method))
+    networks = registry.load_decoders(args.method)
     rows, results = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for pair in HELD_OUT if args.pairs == "held-out" else TUNING:
@@ -97,10 +92,9 @@ def main(argv=None) -> int:
             photo, style = _photo(photo_name), _style(style_spec)
             seen = resize.resize_longest(style, round(SIDE * args.style_scale))
             settings = (dict(guide=args.guide, balance_iterations=args.balance_iterations)
-                        if args.method == "mosaic" else None)
-            picture = np.asarray(generator.stylize_image(params, decoder, photo, [seen], method=args.method,
-                                                         width=width, keep_layout=args.keep_layout,
-                                                         mosaic_settings=settings))
+                        if args.method == "mosaic" else {})
+            picture = registry.stylize(photo, seen, method=args.method, params=params, decoders=networks,
+                                       keep_layout=args.keep_layout, **settings)
             paths = [Path(tmp) / f"{k}.png" for k in ("out", "content", "style")]
             for path, img in zip(paths, (picture, photo, style)):
                 images.save_image(img, path, overwrite=True)

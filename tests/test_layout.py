@@ -5,8 +5,8 @@ import pytest
 from scipy.ndimage import gaussian_filter
 
 from gantransfer.core import samples
-from gantransfer.methods import color
-from gantransfer.pipeline import decoder_file, extractor, generator
+from gantransfer.methods import color, registry
+from gantransfer.pipeline import decoder_file, extractor
 
 LUMA = np.array([0.299, 0.587, 0.114])
 
@@ -71,14 +71,14 @@ def test_keep_layout_refuses_mismatched_images():
         color.keep_layout(np.zeros((1, 32, 32, 3), np.uint8), np.zeros((1, 32, 32, 3), np.uint8))
 
 
-def test_stylize_image_keep_layout_brings_back_the_photos_layout():
+def test_stylize_keep_layout_brings_back_the_photos_layout():
     """The shipped multi-level cascade at 128 px: with keep_layout=1 the blurred luminance follows the photo."""
     params = extractor.load_params()
     decoders = decoder_file.load_level_decoders()
     photo = samples.content_image("astronaut", size=128)
     style = samples.style_image("waves", size=128)
-    plain = np.asarray(generator.stylize_image(params, decoders, photo, [style], method="multilevel"))
-    kept = np.asarray(generator.stylize_image(params, decoders, photo, [style], method="multilevel", keep_layout=1.0))
+    plain = registry.stylize(photo, style, method="multilevel", params=params, decoders=decoders)
+    kept = registry.stylize(photo, style, method="multilevel", params=params, decoders=decoders, keep_layout=1.0)
     ref = photo[: kept.shape[0], : kept.shape[1]]
     low = lambda img: gaussian_filter(img @ LUMA, 0.02 * 128)
     corr = lambda a: np.corrcoef(low(a).ravel(), low(ref).ravel())[0, 1]

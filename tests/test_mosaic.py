@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 
-from gantransfer.methods import mosaic
-from gantransfer.pipeline import generator
+from gantransfer.methods import mosaic, registry
 
 
 def test_feature_patches_are_zero_padded_neighbourhoods(rng):
@@ -152,28 +151,27 @@ def test_the_picture_is_made_of_the_styles_pixels(vgg_params, rng):
     np.testing.assert_allclose(out[..., 2], 0.0, atol=1e-5)
 
 
-def test_stylize_image_mosaic_crops_and_keeps_the_layout(vgg_params, rng):
+def test_stylize_mosaic_crops_and_keeps_the_layout(vgg_params, rng):
     photo = rng.random((37, 45, 3)).astype(np.float32)
     style = rng.random((35, 33, 3)).astype(np.float32)
-    out = generator.stylize_image(vgg_params, None, photo, [style], method="mosaic")
+    out = registry.stylize(photo, style, method="mosaic", params=vgg_params)
     assert out.shape == (32, 40, 3) and 0 <= float(out.min()) and float(out.max()) <= 1
-    raw = generator.stylize_image(vgg_params, None, photo, [style], method="mosaic", keep_layout=0.0)
-    assert float(jnp.abs(out - raw).mean()) > 1e-3          # the default keeps the photo's layout
+    raw = registry.stylize(photo, style, method="mosaic", params=vgg_params, keep_layout=0.0)
+    assert float(np.abs(out - raw).mean()) > 1e-3          # the default keeps the photo's layout
 
 
-def test_stylize_image_passes_the_mosaics_settings_through(vgg_params, rng):
+def test_stylize_passes_the_mosaics_settings_through(vgg_params, rng):
     from gantransfer.methods import color
 
     photo = rng.random((32, 40, 3)).astype(np.float32)
     style = rng.random((32, 32, 3)).astype(np.float32)
-    got = generator.stylize_image(vgg_params, None, photo, [style], method="mosaic",
-                                  mosaic_settings=dict(guide=0.0, balance_iterations=0))
+    got = registry.stylize(photo, style, method="mosaic", params=vgg_params, guide=0.0, balance_iterations=0)
     raw = mosaic.generate_mosaic(vgg_params, jnp.asarray(photo)[None], [jnp.asarray(style)[None]], guide=0.0,
                                  balance_iterations=0)
-    want = color.keep_layout(raw, jnp.asarray(photo)[None], strength=generator.DEFAULT_KEEP_LAYOUT["mosaic"])[0]
+    want = color.keep_layout(raw, jnp.asarray(photo)[None], strength=registry.get("mosaic").keep_layout)[0]
     np.testing.assert_allclose(np.asarray(got), np.asarray(want), atol=1e-6)
-    with pytest.raises(ValueError, match="mosaic_settings are for method='mosaic'"):
-        generator.stylize_image(vgg_params, None, photo, [style], method="adain", mosaic_settings={"guide": 1.0})
+    with pytest.raises(ValueError, match="adain takes no setting guide"):
+        registry.stylize(photo, style, method="adain", params=vgg_params, guide=1.0)
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -199,8 +197,8 @@ def test_bad_shapes_are_value_errors(vgg_params):
     with pytest.raises(ValueError, match="must be \\[n, m\\]"):
         mosaic.balanced_assignment(jnp.zeros((2, 3, 4)))
     with pytest.raises(ValueError, match="method must be one of"):
-        generator.stylize_image(vgg_params, None, np.zeros((32, 32, 3), np.float32), [np.zeros((32, 32, 3))],
-                                method="mosaics")
+        registry.stylize(np.zeros((32, 32, 3), np.float32), np.zeros((32, 32, 3), np.float32), method="mosaics",
+                         params=vgg_params)
 
 
 def test_the_mosaic_is_jit_safe(vgg_params, rng):

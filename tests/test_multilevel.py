@@ -6,6 +6,7 @@ import pytest
 from scipy.ndimage import gaussian_filter
 
 from gantransfer.core import samples
+from gantransfer.methods import registry
 from gantransfer.pipeline import decoder_file, extractor, fusion, generator
 from gantransfer.training import batches, checkpoints, decoder_training
 
@@ -137,7 +138,7 @@ def test_shipped_level_decoders_load_and_stylise(vgg_params):
     decoders = decoder_file.load_level_decoders()
     assert set(decoders) == set(generator.MULTILEVEL_LAYERS)
     photo, style = samples.content_image("coffee", size=96), samples.style_image("hatching", size=96)
-    out = np.asarray(generator.stylize_image(vgg_params, decoders, photo, [style], method="multilevel"))
+    out = registry.stylize(photo, style, method="multilevel", params=vgg_params, decoders=decoders)
     assert out.shape == (photo.shape[0] // 8 * 8, photo.shape[1] // 8 * 8, 3)
     photo = photo[: out.shape[0], : out.shape[1]]
     # the photo's layout of light and dark stays (blurred luminance correlates, as the judge measures) ...

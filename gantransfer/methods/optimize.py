@@ -323,12 +323,12 @@ def transfer_losses(params, image: jax.Array, problem: dict) -> tuple[jax.Array,
 # What is optimised: the pixels, or a Laplacian pyramid of them.
 
 
-def _project(pyramid):
+def _project(levels):
     """Keep the image a pyramid stands for in [0, 1]: what clipping removes is taken off the finest level."""
-    if not isinstance(pyramid, (tuple, list)):
-        return jnp.clip(pyramid, 0.0, 1.0)
-    image = pyramid.from_pyramid(pyramid)
-    return (pyramid[0] + jnp.clip(image, 0.0, 1.0) - image, *pyramid[1:])
+    if not isinstance(levels, (tuple, list)):
+        return jnp.clip(levels, 0.0, 1.0)
+    image = pyramid.from_pyramid(levels)
+    return (levels[0] + jnp.clip(image, 0.0, 1.0) - image, *levels[1:])
 
 
 def _image_of(pixels) -> jax.Array:
@@ -336,8 +336,8 @@ def _image_of(pixels) -> jax.Array:
     return jnp.clip(pyramid.from_pyramid(pixels), 0.0, 1.0)
 
 
-def _pyramid_losses(params, pyramid, problem):
-    return transfer_losses(params, pyramid.from_pyramid(pyramid), problem)
+def _pyramid_losses(params, levels, problem):
+    return transfer_losses(params, pyramid.from_pyramid(levels), problem)
 
 
 @functools.lru_cache(maxsize=None)
