@@ -1,16 +1,22 @@
 """compare.py: the method comparison (tiny sizes, 2-step optimisations, a random decoder standing in for
 the shipped ones), its table, grid and command line, and the distortions of notebook 06."""
+import dataclasses
 import json
 
 import jax
 import numpy as np
 import pytest
 
-from gantransfer.methods import distortions, optimize
+from gantransfer.methods import distortions, optimize, registry
 from gantransfer.pipeline import decoder_file, generator
 from gantransfer.tools import compare, compare_report
 
 SIZE = 48
+
+
+def _use_level_decoders(patch, paths):
+    """The registry's multilevel entry reading ``paths`` instead of the shipped level decoders."""
+    patch.setitem(registry.METHODS, "multilevel", dataclasses.replace(registry.METHODS["multilevel"], decoders=paths))
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +41,7 @@ def comparison(tiny_decoder, tiny_level_decoders, tmp_path_factory, vgg_params):
                "lbfgs": compare.default_config("lbfgs", SIZE, steps=2)}
     seen = []
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(generator, "SHIPPED_LEVEL_DECODERS", tiny_level_decoders)
+        _use_level_decoders(patch, tiny_level_decoders)
         result = compare.compare_methods(
             ["astronaut"], ["waves"], size=SIZE, configs=configs, decoder=tiny_decoder,
             gan_decoder=tmp_path_factory.mktemp("none") / "gan_decoder.npz", params=vgg_params, progress=False,
@@ -90,7 +96,7 @@ def test_multilevel_is_the_cascade_and_is_skipped_without_its_decoders(compariso
     np.testing.assert_allclose(comparison.result("multilevel", "astronaut", "waves").image, np.asarray(expected),
                                atol=1e-3)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(generator, "SHIPPED_LEVEL_DECODERS", {**tiny_level_decoders, "relu2_1": tmp_path / "none.npz"})
+        _use_level_decoders(patch, {**tiny_level_decoders, "relu2_1": tmp_path / "none.npz"})
         skipped = compare.compare_methods(["astronaut"], ["waves"], size=SIZE, methods=("multilevel",),
                                           params=vgg_params, progress=False, baselines=False)
     assert skipped.ran() == [] and "--layer relu2_1" in skipped.skipped["multilevel"]
@@ -108,7 +114,7 @@ def test_table_has_the_columns_means_pairs_and_skipped(comparison, tmp_path):
         assert sum(line.startswith(f"| `{method}` |") for line in rows) == 1        # one pair row
         assert any(line.startswith(f"| `{method}` (") for line in rows)             # one mean row
     assert any(line.startswith("| `gan` (") and "skipped" in line for line in rows)
-    assert "- `gan`: no decoder checkpoint at" in text
+    assert "- `gan`: no trained decoder at" in text
     for line in text.splitlines():
         if line.startswith("|"):
             assert line.count("|") in (8, 9), line          # every row complete (7 or 8 columns)

@@ -79,7 +79,7 @@ def test_tables():
     rows = [line for line in md.splitlines() if line.startswith("| **")]
     assert len(rows) == len(glossary.GLOSSARY)
     assert all(row.count(" | ") == 3 for row in rows)
-    assert "风格矩阵 †" in md and "`style.gram_matrix`" in md
+    assert "风格矩阵 †" in md and "`pipeline.style.gram_matrix`" in md
     assert glossary.as_rows()[0].keys() == {f.name for f in dataclasses.fields(glossary.Term)}
 
 

@@ -30,7 +30,7 @@ def test_names():
     assert DEFAULT_CONTENT in CONTENT_NAMES and DEFAULT_STYLE in STYLE_NAMES
     assert not set(CONTENT_NAMES) & set(STYLE_NAMES)
     for name in STYLE_NAMES:
-        assert callable(getattr(samples, f"make_{name}"))
+        assert callable(getattr(paint, f"make_{name}"))
 
 
 @pytest.mark.parametrize("name", STYLE_NAMES)

@@ -57,6 +57,6 @@ def layer_spec(text: str) -> dict[str, float]:
     """``relu1_2,relu2_2:0.5`` → ``{"relu1_2": 1.0, "relu2_2": 0.5}``."""
     out = {}
     for item in text.split(","):
-        name, _, weight = item.strip().partition(":")
-        out[name] = weight(weight) if weight else 1.0
+        name, _, given = item.strip().partition(":")
+        out[name] = weight(given) if given else 1.0
     return out

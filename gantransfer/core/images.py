@@ -35,7 +35,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from gantransfer.core import resize
-from gantransfer.core.validate import check_count
+from gantransfer.core.validate import check_size
 
 __all__ = [
     "WARN_PIXELS",
@@ -118,10 +118,10 @@ def load_image(
         decompression bomb, is too small or too large, has an unsupported shape, dtype, value range or
         colour mode, or the URL could not be fetched. The message names the source.
     """
-    min_size = check_count(min_size, "min_size")
-    max_pixels = check_count(max_pixels, "max_pixels")
+    min_size = check_size(min_size, "min_size")
+    max_pixels = check_size(max_pixels, "max_pixels")
     if max_size is not None:
-        max_size = check_count(max_size, "max_size")
+        max_size = check_size(max_size, "max_size")
         if max_size < min_size:
             raise ValueError(f"max_size ({max_size}) must be at least min_size ({min_size})")
     limits = dict(max_size=max_size, min_size=min_size, max_pixels=max_pixels)
@@ -493,7 +493,7 @@ def save_image(
             f"cannot save '{path}': unsupported suffix {path.suffix!r}; use one of "
             f"{', '.join(SAVE_FORMATS)}"
         )
-    quality = check_count(quality, "quality")
+    quality = check_size(quality, "quality")
     if quality > 100:
         raise ValueError(f"quality must be between 1 and 100; got {quality}")
     pil = Image.fromarray(to_uint8(image))

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from gantransfer.core.validate import check_count
+from gantransfer.core.validate import check_size
 
 
 def _check_hwc(image: Any, what: str) -> np.ndarray:
@@ -58,7 +58,7 @@ def resize_longest(image: Any, size: int) -> np.ndarray:
       integer, and is at least 1.
     """
     array = _check_hwc(image, "resize_longest")
-    size = check_count(size, "size")
+    size = check_size(size, "size")
     height, width = array.shape[:2]
     scale = size / max(height, width)
     new_h = size if height >= width else max(1, math.floor(height * scale + 0.5))
@@ -78,7 +78,7 @@ def resize_to(image: Any, height: int, width: int) -> np.ndarray:
       ``[height, width, C]`` float32; the aspect ratio is not kept.
     """
     array = _check_hwc(image, "resize_to")
-    return _lanczos(array, check_count(height, "height"), check_count(width, "width"))
+    return _lanczos(array, check_size(height, "height"), check_size(width, "width"))
 
 
 def center_crop_square(image: Any) -> np.ndarray:

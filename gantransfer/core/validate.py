@@ -33,13 +33,20 @@ def check_features(x, name: str = "features", *, min_ndim: int = 3) -> jax.Array
 
 def check_count(value, name: str, *, minimum: int = 1) -> int:
     """A Python ``int`` (not a bool) >= ``minimum``: a number of steps, levels, items; else a ValueError naming it."""
-    wanted = {1: "a positive integer", 0: "a non-negative integer"}.get(minimum, f"an integer >= {minimum}")
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        wanted = {1: "a positive integer", 0: "a non-negative integer"}.get(minimum, f"an integer >= {minimum}")
+        raise ValueError(f"{name} must be {wanted}; got {value!r}")
+    return value
+
+
+def check_size(value, name: str) -> int:
+    """A pixel size or count that may come from NumPy (``np.int64`` is fine, a bool or float is not): ``int`` >= 1."""
     try:
-        number = None if isinstance(value, bool) else operator.index(value)   # int or a NumPy integer
+        number = None if isinstance(value, bool) else operator.index(value)
     except TypeError:
         number = None
-    if number is None or number < minimum:
-        raise ValueError(f"{name} must be {wanted}; got {value!r}")
+    if number is None or number < 1:
+        raise ValueError(f"{name} must be a positive integer; got {value!r}")
     return int(number)
 
 

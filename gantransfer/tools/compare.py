@@ -244,7 +244,7 @@ def _load_decoders(methods, decoder, gan_decoder) -> tuple[dict, dict[str, str]]
         except FileNotFoundError as err:      # its message names the file and the command that trains it
             skipped[method] = str(err)
         except (OSError, KeyError, ValueError) as err:
-            raise ValueError(f"{method}: cannot read a decoder file: {err}") from err
+            raise ValueError(f"{method}: cannot read the decoder file: {err}") from err
     return loaded, skipped
 
 

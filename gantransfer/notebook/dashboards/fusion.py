@@ -14,7 +14,7 @@ import numpy as np
 
 from gantransfer.core import paint, samples
 from gantransfer.core.validate import check_weight
-from gantransfer.methods import mosaic
+from gantransfer.methods import mosaic, registry
 from gantransfer.notebook import plots
 from gantransfer.notebook.dashboards.base import ControlValue, Dashboard, crop8, dropdown
 from gantransfer.pipeline import extractor, fusion, generator
@@ -225,11 +225,11 @@ class MosaicDashboard(Dashboard):
         self.error = None
         try:
             photo = self._image("content", self.content.value, size=self.size)
-            style = self._image("style", self.style.value, size=round(self.size * mosaic.STYLE_SCALE))
+            style = self._image("style", self.style.value, size=registry.style_side("mosaic", self.size))
             start = time.perf_counter()
-            settings = dict(guide=self.guide, balance_iterations=mosaic.BALANCE_ITERATIONS if self.balanced else 0)
-            picture = generator.stylize_image(self.params, None, photo, [style], method="mosaic",
-                                              keep_layout=self.keep_layout, mosaic_settings=settings)
+            picture = registry.stylize(photo, style, method="mosaic", params=self.params, keep_layout=self.keep_layout,
+                                       guide=self.guide,
+                                       balance_iterations=mosaic.BALANCE_ITERATIONS if self.balanced else 0)
             self.image, self.seconds = np.asarray(picture), time.perf_counter() - start
         except Exception as err:
             self._fail(err)
