@@ -220,7 +220,7 @@ def test_train_a_level_decoder_and_stylize_multilevel(tmp_path, capsys, monkeypa
                          str(tmp_path / "x.png")], capsys)
     assert code == 2 and "inverts relu1_1, not relu4_1" in err
     code, _, err = _run(["train", "gan", "--layer", "relu2_1", "--workdir", str(tmp_path / "g")], capsys)
-    assert code == 2 and "--layer is for decoder training" in err
+    assert code == 2 and "--layer is for `gantransfer train decoder`" in err
     # the shipped level decoders
     result = tmp_path / "multilevel.png"
     code, out, err = _run(["stylize", "chelsea", "waves", "--method", "multilevel", "--size", "64", "-o", str(result)],

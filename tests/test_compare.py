@@ -161,19 +161,19 @@ def test_command_line(comparison, tiny_decoder, tmp_path, capsys):
     out = tmp_path / "figs" / "cmp"
     argv = ["--quick", "--size", str(SIZE), "--methods", "adam", "adain", "gan", "--steps", "1",
             "--decoder", str(tiny_decoder), "--gan-decoder", str(tmp_path / "missing.npz"), "-o", str(out), "--quiet"]
-    assert compare.main(argv) == 0
+    assert compare_report.main(argv) == 0
     captured = capsys.readouterr()
-    assert "skipped gan: no decoder checkpoint" in captured.err
+    assert "skipped gan: no trained decoder at" in captured.err
     for suffix in (".md", ".png", ".json"):
         assert out.with_name("cmp" + suffix).is_file()
     doc = json.loads(out.with_name("cmp.json").read_text())
     assert doc["pairs"] == [["astronaut", "stained_glass"]] and doc["settings"]["adam"]["steps"] == [1]
-    assert compare.main(argv) == 2                                  # never overwrites without --overwrite
+    assert compare_report.main(argv) == 2                                  # never overwrites without --overwrite
     assert "exists" in capsys.readouterr().err
-    assert compare.main(["--size", "50", "-o", str(tmp_path / "x")]) == 2
+    assert compare_report.main(["--size", "50", "-o", str(tmp_path / "x")]) == 2
     assert "multiple of 8" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_:
-        compare.main(["--methods", "sgd"])
+        compare_report.main(["--methods", "sgd"])
     assert exit_.value.code == 2
 
 

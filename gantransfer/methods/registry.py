@@ -81,7 +81,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
            decoders={"decoder": generator.SHIPPED_GAN_DECODER}, train_command="gantransfer train gan --export {path}",
            crop=8, alpha=1.0, settings=_FEEDFORWARD_SETTINGS),
     Method("multilevel", "multi-level WCT + 3 decoders", "Li et al. 2017", "04_fusion",
-           decoders=dict(generator.SHIPPED_LEVEL_DECODERS),
+           decoders=generator.SHIPPED_LEVEL_DECODERS,
            train_command="gantransfer train decoder --layer {layer} --export {path}", crop=8,
            alpha=generator.MULTILEVEL_ALPHA, settings=_FEEDFORWARD_SETTINGS),
     Method("mosaic", "style mosaic, no decoder", "Chen & Schmidt 2016; Efros & Freeman 2001", "04_fusion",
