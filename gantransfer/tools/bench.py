@@ -52,7 +52,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gantransfer.core import runtime, samples
+from gantransfer.core import resources, runtime, samples
 from gantransfer.methods import mosaic, optimize
 from gantransfer.pipeline import extractor, fusion, generator
 from gantransfer.tools import course
@@ -61,7 +61,7 @@ from gantransfer.training import adversarial, batches, decoder_training
 #: The PyTorch peer's loss layers, so both sides time the same algorithm (Gatys with VGG16).
 PEER_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 PEER_CONTENT_LAYERS = ("relu4_2",)
-PEER_SCRIPT = Path(__file__).resolve().parent.parent.parent / "shared" / "bench" / "peer_torch_gatys.py"
+PEER_SCRIPT = (resources.REPOSITORY or Path.cwd()).parent / "shared" / "bench" / "peer_torch_gatys.py"
 #: The PyTorch "Neural Transfer" tutorial's algorithm as a whole process (300 L-BFGS evaluations).
 TUTORIAL_SCRIPT = PEER_SCRIPT.parent / "peer_torch_tutorial.py"
 #: The independent judge of a stylised picture (style_ratio, structure), run with this package's Python.
