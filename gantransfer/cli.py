@@ -15,7 +15,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import warnings
 from pathlib import Path
@@ -326,15 +325,6 @@ def main(argv: list[str] | None = None) -> int:
         # (runtime.keep_freed_memory: a Gatys step 10-20 % faster).
         runtime.keep_freed_memory()
     code = _main(argv)
-    if argv is None and code not in (0, None):
-        # The error is reported; what background threads (orbax's async writer, its event loop) print while
-        # the interpreter shuts down after a failed write would only bury that one line: their exceptions,
-        # and the "coroutine ... was never awaited" warnings of the coroutines orbax abandoned, which the
-        # garbage collector may meet only now.
-        sys.stderr.flush()
-        sys.unraisablehook = lambda unraisable: None
-        threading.excepthook = lambda args: None
-        warnings.simplefilter("ignore")
     return code
 
 

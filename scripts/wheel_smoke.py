@@ -298,7 +298,9 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="gantransfer-wheel-smoke-"))
     os.chdir(work)  # nothing of the clone on the path: not the cwd, and not sys.path[0] (scripts/)
     if CLONE is not None:
-        sys.path[:] = [p for p in sys.path if not inside(Path(p or "."), CLONE)]
+        # the clone's own folders (its root, scripts/), not a venv that happens to live inside it (.venv-wheel)
+        source = {CLONE.resolve(), (CLONE / "scripts").resolve()}
+        sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() not in source]
     print(f"wheel smoke test: python {sys.executable}, working in {work}", flush=True)
     if check_import():
         check_data()

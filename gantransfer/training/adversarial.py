@@ -20,6 +20,7 @@ Taught in ``notebooks/05_adversarial_training.ipynb``.
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import functools
 import json
@@ -474,12 +475,21 @@ def train_gan(config: GanTrainConfig, *, workdir: str | os.PathLike | None, cont
     if pools is None:
         pools = (batches.load_pool(contents, kind="content", side=config.pool_side),
                  batches.load_pool(styles, kind="style", side=config.pool_side))
-    pool_c, pool_s = pools
 
+    with contextlib.ExitStack() as stack:
+        # the run's one orbax manager (none for an in-memory run)
+        run = stack.enter_context(checkpoints.RunCheckpoints(workdir)) if workdir is not None else None
+        yield from _gan_steps(config, run, workdir, resume, init_decoder, vgg_params, pools)
+
+
+def _gan_steps(config, run, workdir, resume, init_decoder, vgg_params, pools) -> Iterator[GanReport]:
+    """The steps of :func:`train_gan` inside its run's checkpoint manager (``run`` is ``None`` in memory)."""
+    pool_c, pool_s = pools
     if resume:
-        state = checkpoints.resume_state(workdir, config, abstract_gan_state(config), may_change=_RESUMABLE)
+        state = checkpoints.resume_state(workdir, config, abstract_gan_state(config), may_change=_RESUMABLE,
+                                           run=run)
     else:
-        if workdir is not None and checkpoints.latest_step(workdir) is not None:
+        if run is not None and run.latest_step() is not None:
             raise FileExistsError(f"{workdir} already holds checkpoints; pass --resume to continue, or another folder")
         state = init_gan_state(config, init_decoder=init_decoder)
     start = int(state["step"])
@@ -496,7 +506,7 @@ def train_gan(config: GanTrainConfig, *, workdir: str | os.PathLike | None, cont
         metrics = {k: float(v) for k, v in {**d_metrics, **g_metrics}.items()}
         if not all(math.isfinite(v) for v in metrics.values()):
             bad = sorted(k for k, v in metrics.items() if not math.isfinite(v))
-            kept = (f"the last good checkpoint in {workdir} (step {checkpoints.latest_step(workdir)}) is kept. Lower "
+            kept = (f"the last good checkpoint in {workdir} (step {run.latest_step()}) is kept. Lower "
                     "the learning rates and resume." if workdir is not None else "lower the learning rates.")
             raise Diverged(f"non-finite {', '.join(bad)} at step {step + 1} ({metrics}); training stopped, {kept}",
                            step=step + 1, metrics=metrics)
@@ -507,5 +517,5 @@ def train_gan(config: GanTrainConfig, *, workdir: str | os.PathLike | None, cont
         alerts = tuple(detector.update(metrics))
         save = workdir is not None and (done % config.checkpoint_every == 0 or done == config.steps)
         if save:
-            checkpoints.save_checkpoint(workdir, done, state)
+            run.save(done, state)
         yield GanReport(done, metrics, save, alerts, state)

@@ -56,13 +56,10 @@ def _interrupts_held() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
-@contextlib.contextmanager
-def _manager(directory: Path, *, max_to_keep: int = 3):
-    """An orbax ``CheckpointManager`` on ``directory`` (synchronous writes), closed at the block's end, with
-    Ctrl-C held for the block (:func:`_interrupts_held`)."""
-    with _interrupts_held(), ocp.CheckpointManager(Path(directory).resolve(), options=ocp.CheckpointManagerOptions(
-            max_to_keep=max_to_keep, create=True, enable_async_checkpointing=False)) as manager:
-        yield manager
+def _open_manager(directory: Path, *, max_to_keep: int = 3) -> ocp.CheckpointManager:
+    """An orbax ``CheckpointManager`` on ``directory`` with synchronous writes (the caller closes it)."""
+    return ocp.CheckpointManager(Path(directory).resolve(), options=ocp.CheckpointManagerOptions(
+        max_to_keep=max_to_keep, create=True, enable_async_checkpointing=False))
 
 
 def _first_line(err: BaseException, limit: int = 300) -> str:
@@ -179,87 +176,152 @@ def _without_closed_event_loop_reports(hook):
     return quieter
 
 
-def save_checkpoint(directory: Path, step: int, state: dict) -> None:
-    """Save ``state`` (a pytree) as checkpoint ``step`` in ``directory`` (atomic: orbax renames when done).
+class RunCheckpoints:
+    """The checkpoints of one run through one orbax ``CheckpointManager``, opened at the first use and kept
+    until :meth:`close` (or the ``with`` block's end): every save, restore and look-up of a training loop goes
+    through it. Each orbax read or write holds Ctrl-C until it is complete (:func:`_interrupts_held`).
 
-    Raises:
-      OSError: the write failed (a full disk, a read-only folder): one line naming the checkpoint and the
-        OS's reason. The half-written ``{step}.orbax-checkpoint-tmp-*`` folder is removed, so the disk space
-        is freed and the newest complete checkpoint is still the newest.
+    Args:
+      directory: the run's folder (created at the first write).
+      max_to_keep: the newest checkpoints kept; older ones are deleted as new ones are written.
     """
-    directory = Path(directory)
-    try:
-        with _orbax_failure_quiet(), _manager(directory) as manager:
-            manager.save(step, args=ocp.args.StandardSave(state))
-            manager.wait_until_finished()
-    except Exception as err:
-        for partial in directory.glob(f"{step}.orbax-checkpoint-tmp*"):
-            shutil.rmtree(partial, ignore_errors=True)
-        code = _os_errno(err)
-        if code is None:  # not an I/O failure (a bug, a bad state): orbax's own error says more
-            raise
-        raise OSError(code, f"could not write checkpoint {step} in {directory}: {os.strerror(code)}") from err
+
+    def __init__(self, directory: str | os.PathLike, *, max_to_keep: int = 3):
+        self.directory = Path(directory)
+        self.max_to_keep = max_to_keep
+        self._manager: ocp.CheckpointManager | None = None
+
+    def __enter__(self) -> "RunCheckpoints":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _get(self) -> ocp.CheckpointManager:
+        if self._manager is None:
+            with _interrupts_held():
+                self._manager = _open_manager(self.directory, max_to_keep=self.max_to_keep)
+        return self._manager
+
+    def close(self) -> None:
+        """Close the manager (a later use opens a new one)."""
+        if self._manager is not None:
+            manager, self._manager = self._manager, None
+            with _interrupts_held():
+                manager.close()
+
+    def steps(self) -> list[int]:
+        """The steps of the complete checkpoints, newest first (``[]`` when the folder does not exist)."""
+        if not self.directory.is_dir():
+            return []
+        return sorted(self._get().all_steps(), reverse=True)
+
+    def latest_step(self) -> int | None:
+        """The newest complete checkpoint's step, or ``None``."""
+        steps = self.steps()
+        return steps[0] if steps else None
+
+    def save(self, step: int, state: dict) -> None:
+        """Save ``state`` (a pytree) as checkpoint ``step`` (atomic: orbax renames when done).
+
+        Raises:
+          OSError: the write failed (a full disk, a read-only folder): one line naming the checkpoint and the
+            OS's reason. The half-written ``{step}.orbax-checkpoint-tmp-*`` folder is removed, so the disk
+            space is freed and the newest complete checkpoint is still the newest.
+        """
+        try:
+            with _orbax_failure_quiet(), _interrupts_held():
+                manager = self._get()
+                manager.save(step, args=ocp.args.StandardSave(state))
+                manager.wait_until_finished()
+        except Exception as err:
+            self._drop_manager()
+            for partial in self.directory.glob(f"{step}.orbax-checkpoint-tmp*"):
+                shutil.rmtree(partial, ignore_errors=True)
+            code = _os_errno(err)
+            if code is None:  # not an I/O failure (a bug, a bad state): orbax's own error says more
+                raise
+            raise OSError(code, f"could not write checkpoint {step} in {self.directory}: {os.strerror(code)}") from err
+
+    def _drop_manager(self) -> None:
+        """Forget a manager a failed read or write left in an unknown state (the next use opens a new one)."""
+        manager, self._manager = self._manager, None
+        if manager is not None:
+            with contextlib.suppress(Exception), _interrupts_held():
+                manager.close()
+
+    def restore(self, abstract_state: dict, step: int | None = None) -> dict:
+        """Restore checkpoint ``step`` (default: the newest) into the structure of ``abstract_state``.
+
+        Raises:
+          FileNotFoundError: the folder holds no checkpoint.
+          CheckpointError: orbax cannot restore it (damaged files, or a checkpoint of another structure); one
+            line naming the checkpoint and orbax's first line.
+        """
+        step = self.latest_step() if step is None else step
+        if step is None:
+            raise FileNotFoundError(f"no checkpoint in {self.directory}")
+        try:
+            with _orbax_failure_quiet(), _interrupts_held():
+                return self._get().restore(step, args=ocp.args.StandardRestore(abstract_state))
+        except Exception as err:  # orbax and tensorstore raise ValueError, KeyError, plain Exception, ...
+            self._drop_manager()
+            raise CheckpointError(f"checkpoint {step} in {self.directory} cannot be restored "
+                                  f"({type(err).__name__}: {_first_line(err)})") from err
+
+    def restore_newest_intact(self, abstract_state: dict) -> dict:
+        """Restore the newest checkpoint that can be restored, for a resume.
+
+        A damaged newer checkpoint (e.g. a file lost in a copy) is renamed ``{step}.damaged`` — kept for
+        inspection, out of the way of the checkpoint the resumed run will write at that step — with a warning
+        naming it. Nothing is renamed unless an older checkpoint restores: if none does (the settings, not the
+        files, are wrong), the newest one's :class:`CheckpointError` is raised.
+        """
+        steps = self.steps()
+        if not steps:
+            raise FileNotFoundError(f"no checkpoint in {self.directory}")
+        damaged = []
+        for step in steps:
+            try:
+                state = self.restore(abstract_state, step)
+            except CheckpointError as err:
+                damaged.append((step, err))
+                continue
+            if damaged:
+                self.close()          # the folder changes under the manager: the next use reads it afresh
+            for bad, err in damaged if parallel.is_primary() else ():  # one process renames the shared folder
+                aside = self.directory / f"{bad}.damaged"
+                k = 1
+                while aside.exists():
+                    aside, k = self.directory / f"{bad}.damaged{k}", k + 1
+                os.replace(self.directory / str(bad), aside)
+                warnings.warn(f"{err}; moved it to {aside.name} and resumed from checkpoint {step}", stacklevel=2)
+            return state
+        raise damaged[0][1]
+
+
+def save_checkpoint(directory: Path, step: int, state: dict) -> None:
+    """:meth:`RunCheckpoints.save` once, outside a run (a run keeps its own :class:`RunCheckpoints`)."""
+    with RunCheckpoints(directory) as run:
+        run.save(step, state)
 
 
 def latest_step(directory: Path) -> int | None:
     """The newest complete checkpoint's step in ``directory``, or ``None``."""
-    if not Path(directory).is_dir():
-        return None
-    with _manager(directory) as manager:
-        return manager.latest_step()
+    with RunCheckpoints(directory) as run:
+        return run.latest_step()
 
 
 def restore_checkpoint(directory: Path, abstract_state: dict, step: int | None = None) -> dict:
-    """Restore checkpoint ``step`` (default: the newest) into the structure of ``abstract_state``.
-
-    Raises:
-      FileNotFoundError: ``directory`` holds no checkpoint.
-      CheckpointError: orbax cannot restore it (damaged files, or a checkpoint of another structure); one
-        line naming the checkpoint and orbax's first line.
-    """
-    with _manager(directory) as manager:
-        step = manager.latest_step() if step is None else step
-        if step is None:
-            raise FileNotFoundError(f"no checkpoint in {directory}")
-        try:
-            with _orbax_failure_quiet():
-                return manager.restore(step, args=ocp.args.StandardRestore(abstract_state))
-        except Exception as err:  # orbax and tensorstore raise ValueError, KeyError, plain Exception, ...
-            raise CheckpointError(f"checkpoint {step} in {directory} cannot be restored "
-                                  f"({type(err).__name__}: {_first_line(err)})") from err
+    """:meth:`RunCheckpoints.restore` once, outside a run (e.g. to export a finished run's decoder)."""
+    with RunCheckpoints(directory) as run:
+        return run.restore(abstract_state, step)
 
 
 def restore_newest_intact(directory: Path, abstract_state: dict) -> dict:
-    """Restore the newest checkpoint in ``directory`` that can be restored, for a resume.
-
-    A damaged newer checkpoint (e.g. a file lost in a copy) is renamed ``{step}.damaged`` — kept for
-    inspection, out of the way of the checkpoint the resumed run will write at that step — with a warning
-    naming it. Nothing is renamed unless an older checkpoint restores: if none does (the settings, not the
-    files, are wrong), the newest one's :class:`CheckpointError` is raised.
-    """
-    directory = Path(directory)
-    steps = []
-    if directory.is_dir():
-        with _manager(directory) as manager:
-            steps = sorted(manager.all_steps(), reverse=True)
-    if not steps:
-        raise FileNotFoundError(f"no checkpoint in {directory}")
-    damaged = []
-    for step in steps:
-        try:
-            state = restore_checkpoint(directory, abstract_state, step)
-        except CheckpointError as err:
-            damaged.append((step, err))
-            continue
-        for bad, err in damaged if parallel.is_primary() else ():  # one process renames the shared folder
-            aside = directory / f"{bad}.damaged"
-            k = 1
-            while aside.exists():
-                aside, k = directory / f"{bad}.damaged{k}", k + 1
-            os.replace(directory / str(bad), aside)
-            warnings.warn(f"{err}; moved it to {aside.name} and resumed from checkpoint {step}", stacklevel=2)
-        return state
-    raise damaged[0][1]
+    """:meth:`RunCheckpoints.restore_newest_intact` once, outside a run."""
+    with RunCheckpoints(directory) as run:
+        return run.restore_newest_intact(abstract_state)
 
 
 def read_run_config(path: str | os.PathLike) -> dict | None:
@@ -280,7 +342,8 @@ def read_run_config(path: str | os.PathLike) -> dict | None:
     return saved
 
 
-def resume_state(workdir: Path, config, abstract_state: dict, *, may_change: Sequence[str] = ("steps",)) -> dict:
+def resume_state(workdir: Path, config, abstract_state: dict, *, may_change: Sequence[str] = ("steps",),
+                 run: RunCheckpoints | None = None) -> dict:
     """The state to resume the run in ``workdir`` from, after checking that ``config`` is its config.
 
     Shared by decoder and adversarial training.
@@ -291,13 +354,17 @@ def resume_state(workdir: Path, config, abstract_state: dict, *, may_change: Seq
         added since the run was saved take their defaults).
       abstract_state: the structure (and sharding) to restore into.
       may_change: the fields a resume may change (they do not alter the steps already taken).
+      run: the run's :class:`RunCheckpoints` (default: one opened and closed here).
     Raises:
       FileNotFoundError: no checkpoint in ``workdir``.
       ValueError: ``config.json`` is unreadable, or differs from ``config`` outside ``may_change``;
         :class:`CheckpointError` if no checkpoint can be restored.
     """
     workdir = Path(workdir)
-    if latest_step(workdir) is None:
+    if run is None:
+        with RunCheckpoints(workdir) as own:
+            return resume_state(workdir, config, abstract_state, may_change=may_change, run=own)
+    if run.latest_step() is None:
         raise FileNotFoundError(f"--resume: no checkpoint in {workdir}")
     saved = read_run_config(workdir / "config.json")
     if saved is not None:
@@ -307,7 +374,7 @@ def resume_state(workdir: Path, config, abstract_state: dict, *, may_change: Seq
         if changed:
             raise ValueError(f"--resume with other settings than the run in {workdir}: "
                              + ", ".join(f"{k}={saved.get(k)!r} there, {mine.get(k)!r} now" for k in changed))
-    return restore_newest_intact(workdir, abstract_state)
+    return run.restore_newest_intact(abstract_state)
 
 
 class MetricsLog:

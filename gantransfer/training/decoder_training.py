@@ -218,11 +218,13 @@ def abstract_train_state(config: DecoderTrainConfig) -> dict:
 
 
 class TrainReport(NamedTuple):
-    """Metrics of one step (floats) and whether a checkpoint was written after it."""
+    """Metrics of one step (floats), whether a checkpoint was written after it, and the state after it
+    (``params``, ``opt_state``, ``step``): a notebook draws the decoder's pictures without reading a checkpoint."""
 
     step: int
     metrics: dict
     checkpointed: bool
+    state: dict
 
 
 def train_decoder(config: DecoderTrainConfig, *, workdir: str | os.PathLike, contents: Sequence = None,
@@ -262,35 +264,38 @@ def train_decoder(config: DecoderTrainConfig, *, workdir: str | os.PathLike, con
         params = _initial_decoder(init_decoder, params, config.width, config.layer)
     # Replicated once here (and restored into that layout below), so no step copies them again.
     params, opt_state, vgg_params = parallel.replicate((params, tx.init(params), vgg_params), mesh)
-    start = 0
-    config_file = workdir / "config.json"
-    if resume:
-        state = checkpoints.resume_state(workdir, config, {"params": params, "opt_state": opt_state, "step": 0})
-        params, opt_state, start = state["params"], state["opt_state"], int(state["step"])
-    elif checkpoints.latest_step(workdir) is not None:
-        raise FileExistsError(f"{workdir} already holds checkpoints; pass --resume to continue, or another folder")
-    if primary:
-        workdir.mkdir(parents=True, exist_ok=True)
-        config_file.write_text(json.dumps(dataclasses.asdict(config), indent=1))
-
-    log = checkpoints.MetricsLog(workdir / "metrics.csv")
-    for step in range(start, config.steps):
-        tic = time.perf_counter()
-        batch = batches.make_batch(pool_c, pool_s, seed=config.seed, step=step, batch=config.batch, crop=config.crop)
-        new_params, new_opt, metrics = train_step(config, params, opt_state, vgg_params, batch, mesh=mesh)
-        metrics = {k: float(v) for k, v in metrics.items()}
-        if not all(math.isfinite(v) for v in metrics.values()):
-            raise FloatingPointError(
-                f"non-finite loss at step {step + 1} ({metrics}); training stopped, the last good checkpoint "
-                f"in {workdir} (step {checkpoints.latest_step(workdir)}) is kept. Lower the learning rate and resume.")
-        params, opt_state = new_params, new_opt
-        done = step + 1
+    with checkpoints.RunCheckpoints(workdir) as run:       # the run's one orbax manager
+        start = 0
+        if resume:
+            state = checkpoints.resume_state(workdir, config, {"params": params, "opt_state": opt_state, "step": 0},
+                                             run=run)
+            params, opt_state, start = state["params"], state["opt_state"], int(state["step"])
+        elif run.latest_step() is not None:
+            raise FileExistsError(f"{workdir} already holds checkpoints; pass --resume to continue, or another folder")
         if primary:
-            log.append(done, metrics, seconds=time.perf_counter() - tic)
-        save = done % config.checkpoint_every == 0 or done == config.steps
-        if save:
-            checkpoints.save_checkpoint(workdir, done, {"params": params, "opt_state": opt_state, "step": done})
-        yield TrainReport(done, metrics, save)
+            workdir.mkdir(parents=True, exist_ok=True)
+            (workdir / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=1))
+
+        log = checkpoints.MetricsLog(workdir / "metrics.csv")
+        for step in range(start, config.steps):
+            tic = time.perf_counter()
+            batch = batches.make_batch(pool_c, pool_s, seed=config.seed, step=step, batch=config.batch,
+                                       crop=config.crop)
+            new_params, new_opt, metrics = train_step(config, params, opt_state, vgg_params, batch, mesh=mesh)
+            metrics = {k: float(v) for k, v in metrics.items()}
+            if not all(math.isfinite(v) for v in metrics.values()):
+                raise FloatingPointError(
+                    f"non-finite loss at step {step + 1} ({metrics}); training stopped, the last good checkpoint "
+                    f"in {workdir} (step {run.latest_step()}) is kept. Lower the learning rate and resume.")
+            params, opt_state = new_params, new_opt
+            done = step + 1
+            if primary:
+                log.append(done, metrics, seconds=time.perf_counter() - tic)
+            save = done % config.checkpoint_every == 0 or done == config.steps
+            state = {"params": params, "opt_state": opt_state, "step": done}
+            if save:
+                run.save(done, state)
+            yield TrainReport(done, metrics, save, state)
 
 
 def _initial_decoder(source, fresh, width: float, layer: str = generator.ENCODER_LAYER):
