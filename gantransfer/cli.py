@@ -22,8 +22,8 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from gantransfer.core import arguments, images, paint, resources, runtime, samples
-from gantransfer.methods import mosaic, optimize, registry
-from gantransfer.pipeline import generator
+from gantransfer.methods import judging, mosaic, optimize, registry
+from gantransfer.pipeline import extractor, generator
 
 
 def _default_output(content: str, styles: list[str]) -> Path:
@@ -113,6 +113,12 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="each image fitted into a square of this side in px (default 192)")
     p.add_argument("-o", "--output", type=Path, default=None, help="default data/figures/grid_<method>.png")
     p.add_argument("--overwrite", action="store_true")
+
+    p = sub.add_parser("judge", help="how stylised a picture is (style ratio) and how much of the photo it keeps "
+                                     "(structure); prints JSON")
+    p.add_argument("picture", help="the stylised picture (a file)")
+    p.add_argument("content", help="the photo: a file or a bundled name")
+    p.add_argument("style", help="the style image: a file or a bundled name")
 
     p = sub.add_parser("lab", help="copy the course's notebooks into a folder of your own and open JupyterLab there")
     p.add_argument("folder", nargs="?", type=Path, default=Path("gantransfer-notebooks"),
@@ -296,6 +302,14 @@ def _bench(args) -> int:
     return 0
 
 
+def _judge(args) -> int:
+    picture = images.load_image(args.picture)
+    content = samples.load_input(args.content, kind="content")
+    style = samples.load_input(args.style, kind="style")
+    print(json.dumps({"picture": args.picture, **judging.judge(extractor.load_params(), picture, content, style)}))
+    return 0
+
+
 def _lab(args) -> int:
     source = resources.notebook_dir()
     args.folder.mkdir(parents=True, exist_ok=True)
@@ -315,7 +329,7 @@ def _lab(args) -> int:
     return subprocess.call(command)
 
 
-_COMMANDS = {"stylize": _stylize, "styles": _styles, "lab": _lab, "grid": _grid, "bench": _bench}
+_COMMANDS = {"stylize": _stylize, "styles": _styles, "judge": _judge, "lab": _lab, "grid": _grid, "bench": _bench}
 
 
 def main(argv: list[str] | None = None) -> int:
