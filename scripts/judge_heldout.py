@@ -2,7 +2,8 @@
 
 Builds each pair at 512 px (scikit-image's full-size photos and textures, and procedural styles painted with
 seeds the bundled styles do not use), stylises it with ``registry.stylize`` as ``gantransfer stylize
---method M --size 512 --style-scale F`` does (the mosaic's settings passed through ``mosaic_settings``), judges the picture with ``../shared/bench/judge.py`` and prints
+--method M --size 512 --style-scale F`` does (the mosaic's settings passed through), judges the picture with the library's own figures (:mod:`gantransfer.methods.judging`; ``--judge PATH`` adds the
+outside cross-check ``../shared/bench/judge.py`` beside them) and prints
 each pair and the mean; ``--figure`` also writes a grid (photo, style, picture per pair).
 
     python scripts/judge_heldout.py --method mosaic [--style-scale 0.5] [--keep-layout K] [--pairs tuning]
@@ -23,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from gantransfer.core import images, paint, resize
-from gantransfer.methods import mosaic, registry
+from gantransfer.methods import judging, mosaic, registry
 from gantransfer.pipeline import extractor
 from gantransfer.tools import figures
 
@@ -74,15 +75,16 @@ def main(argv=None) -> int:
     parser.add_argument("--guide", type=float, default=mosaic.GUIDE_WEIGHT, help="mosaic: the luminance guide's weight")
     parser.add_argument("--balance-iterations", type=int, default=mosaic.BALANCE_ITERATIONS,
                         help="mosaic: Sinkhorn sweeps (0 = nearest patch)")
-    parser.add_argument("--judge", type=Path, default=Path(__file__).resolve().parents[2] / "shared/bench/judge.py")
+    parser.add_argument("--judge", type=Path, default=None,
+                        help="also judge with this outside script (e.g. ../shared/bench/judge.py), as a cross-check")
     parser.add_argument("--figure", type=Path, default=None, help="also write a grid of the pictures here")
     args = parser.parse_args(argv)
     if args.method != "mosaic" and (args.guide != mosaic.GUIDE_WEIGHT
                                     or args.balance_iterations != mosaic.BALANCE_ITERATIONS):
         parser.error("--guide and --balance-iterations are the mosaic's settings")
-    if not args.judge.is_file():
-        parser.error(f"no judge at {args.judge}; pass --judge PATH")
-    judge = _judge_module(args.judge)
+    if args.judge is not None and not args.judge.is_file():
+        parser.error(f"no judge at {args.judge}")
+    outside = _judge_module(args.judge) if args.judge is not None else None
     params = extractor.load_params()
     networks = registry.load_decoders(args.method)
     rows, results = [], []
@@ -95,17 +97,20 @@ def main(argv=None) -> int:
                         if args.method == "mosaic" else {})
             picture = registry.stylize(photo, seen, method=args.method, params=params, decoders=networks,
                                        keep_layout=args.keep_layout, **settings)
-            paths = [Path(tmp) / f"{k}.png" for k in ("out", "content", "style")]
-            for path, img in zip(paths, (picture, photo, style)):
-                images.save_image(img, path, overwrite=True)
-            printed = io.StringIO()
-            with contextlib.redirect_stdout(printed):
-                judge.main(*map(str, paths))
-            verdict = json.loads(printed.getvalue())
+            verdict = judging.judge(params, picture, photo, style)
             results.append(verdict)
             rows.append([photo, style, picture])
-            print(f"{pair:34s} style_ratio {verdict['style_ratio']:.3f}  structure {verdict['structure']:.3f}",
-                  flush=True)
+            line = f"{pair:34s} style_ratio {verdict['style_ratio']:.3f}  structure {verdict['structure']:.3f}"
+            if outside is not None:
+                paths = [Path(tmp) / f"{k}.png" for k in ("out", "content", "style")]
+                for path, img in zip(paths, (picture, photo, style)):
+                    images.save_image(img, path, overwrite=True)
+                printed = io.StringIO()
+                with contextlib.redirect_stdout(printed):
+                    outside.main(*map(str, paths))
+                cross = json.loads(printed.getvalue())
+                line += f"   (outside judge: {cross['style_ratio']:.3f} / {cross['structure']:.3f})"
+            print(line, flush=True)
     ratios, structures = [r["style_ratio"] for r in results], [r["structure"] for r in results]
     print(f"mean ({args.pairs}, {args.method}): style_ratio {np.mean(ratios):.3f}  structure {np.mean(structures):.3f}"
           f"  (worst {np.min(structures):.3f}); pairs with style_ratio <= 0.25 and structure >= 0.5: "
