@@ -96,7 +96,7 @@ def check_import() -> bool:
         fail("import", f"import gantransfer failed: {type(exc).__name__}: {exc}")
         return False
     where = Path(gantransfer.__file__).resolve().parent
-    if CLONE is not None and inside(where, CLONE):
+    if CLONE is not None and where == (CLONE / "gantransfer").resolve():   # the clone's source, not a venv in it
         fail("import", f"gantransfer is imported from the clone ({where}), not an installed wheel: run this script "
                        f"with the python of a venv where the wheel is installed (pip install dist/gantransfer-*.whl)")
         return False
@@ -224,7 +224,7 @@ def check_notebook_dir() -> Path | None:
     except FileNotFoundError as exc:
         fail("notebooks", str(exc))
         return None
-    if CLONE is not None and inside(folder, CLONE):
+    if CLONE is not None and folder.resolve() == (CLONE / "notebooks").resolve():
         fail("notebooks", f"resources.notebook_dir() is the clone's {folder}, not the wheel's copy")
         return None
     names = sorted(p.name for p in folder.glob("[0-9][0-9]_*.ipynb"))
@@ -287,7 +287,7 @@ def check_notebook_00(folder: Path, work: Path) -> None:
         fail(check, "the kernel did not say which python and gantransfer it ran")
         return
     executable, module = Path(match.group(1)), Path(match.group(2))
-    if not inside(module, Path(sys.prefix)) or (CLONE is not None and inside(module, CLONE)):
+    if not inside(module, Path(sys.prefix)) or (CLONE is not None and inside(module, CLONE / "gantransfer")):
         fail(check, f"the kernel ran {executable} with gantransfer from {module}, not this venv's ({sys.prefix})")
         return
     ok(check, f"{len(nb.cells) - 1} cells in {seconds:.0f} s, kernel {executable}")
