@@ -43,6 +43,7 @@ class Method:
       crop: content (and, for the mosaic, style) sides are cropped to a multiple of this.
       keep_layout: the default strength of :func:`gantransfer.methods.color.keep_layout` (0: off).
       alpha: the default fusion strength (``None``: the method has none).
+      fusion: the fusion in feature space (:mod:`gantransfer.pipeline.fusion`), ``None`` for none.
       settings: the keyword settings :func:`stylize` accepts for it.
     """
 
@@ -56,6 +57,7 @@ class Method:
     crop: int = 1
     keep_layout: float = 0.0
     alpha: float | None = None
+    fusion: str | None = None
     settings: tuple[str, ...] = ()
 
     @property
@@ -73,17 +75,17 @@ METHODS: dict[str, Method] = {m.name: m for m in (
            settings=tuple(f.name for f in dataclasses.fields(optimize.TransferConfig) if f.name != "size")),
     Method("adain", "AdaIN + decoder", "Huang & Belongie 2017", "04_fusion",
            decoders={"decoder": generator.SHIPPED_DECODER}, train_command=_DECODER_TRAINING, crop=8, alpha=1.0,
-           settings=_FEEDFORWARD_SETTINGS),
+           fusion="adain", settings=_FEEDFORWARD_SETTINGS),
     Method("wct", "WCT + decoder", "Li et al. 2017", "04_fusion",
            decoders={"decoder": generator.SHIPPED_DECODER}, train_command=_DECODER_TRAINING, crop=8, alpha=1.0,
-           settings=_FEEDFORWARD_SETTINGS),
+           fusion="wct", settings=_FEEDFORWARD_SETTINGS),
     Method("gan", "AdaIN + GAN decoder", "Huang & Belongie 2017; Isola et al. 2017", "05_adversarial_training",
            decoders={"decoder": generator.SHIPPED_GAN_DECODER}, train_command="gantransfer train gan --export {path}",
-           crop=8, alpha=1.0, settings=_FEEDFORWARD_SETTINGS),
+           crop=8, alpha=1.0, fusion="adain", settings=_FEEDFORWARD_SETTINGS),
     Method("multilevel", "multi-level WCT + 3 decoders", "Li et al. 2017", "04_fusion",
            decoders=generator.SHIPPED_LEVEL_DECODERS,
            train_command="gantransfer train decoder --layer {layer} --export {path}", crop=8,
-           alpha=generator.MULTILEVEL_ALPHA, settings=_FEEDFORWARD_SETTINGS),
+           alpha=generator.MULTILEVEL_ALPHA, fusion="wct", settings=_FEEDFORWARD_SETTINGS),
     Method("mosaic", "style mosaic, no decoder", "Chen & Schmidt 2016; Efros & Freeman 2001", "04_fusion",
            style_scale=mosaic.STYLE_SCALE, crop=8, keep_layout=1.0, alpha=1.0,
            settings=(*_FEEDFORWARD_SETTINGS, *mosaic.SETTINGS)),
@@ -215,8 +217,7 @@ def stylize(content, style, *, method: str = "optimize", params=None, decoders=N
                                             alpha=alpha, weights=weights)
     else:
         state, width = decoders
-        fusion = "adain" if method == "gan" else method
-        out = generator.generate(params, state, photo, [jnp.asarray(s)[None] for s in styles], method=fusion,
+        out = generator.generate(params, state, photo, [jnp.asarray(s)[None] for s in styles], method=entry.fusion,
                                  alpha=alpha, weights=weights, width=width)
     if keep:
         out = color.keep_layout(out, photo, strength=keep)

@@ -47,27 +47,21 @@ from gantransfer.pipeline import extractor, generator
 from gantransfer.tools import bench
 from gantransfer.tools.bench import _timeit
 
-#: Every method :func:`compare_methods` knows, in the order of the table.
-METHODS: tuple[str, ...] = ("adam", "lbfgs", "adain", "wct", "gan", "multilevel", "mosaic")
+#: The optimisation runs compared (the registry's ``"optimize"`` with each optimiser) and the optimiser each uses.
+OPTIMIZATION: dict[str, str] = {"adam": "adam", "lbfgs": "lbfgs"}
+
+#: Every method :func:`compare_methods` knows, in the order of the table: the two optimisers, then every
+#: one-pass method of the registry (:data:`gantransfer.methods.registry.METHODS`; a new entry there is compared too).
+METHODS: tuple[str, ...] = (*OPTIMIZATION, *(name for name, m in registry.METHODS.items() if m.feedforward))
 
 #: What each method is, for tables and figures.
 METHOD_LABELS: dict[str, str] = {
     "adam": "optimisation, Adam",
     "lbfgs": "optimisation, L-BFGS",
-    "adain": "AdaIN + decoder",
-    "wct": "WCT + decoder",
-    "gan": "AdaIN + GAN decoder",
-    "multilevel": "multi-level WCT + 3 decoders",
-    "mosaic": "style mosaic, no decoder",
+    **{name: m.label for name, m in registry.METHODS.items() if m.feedforward},
     "photo": "baseline: the photo itself",
     "style": "baseline: the style image",
 }
-
-#: The methods that run the generator ``G(I_c, S)`` with a decoder file, and the fusion each uses.
-FEEDFORWARD: dict[str, str] = {"adain": "adain", "wct": "wct", "gan": "adain", "multilevel": "wct"}
-
-#: The optimisation methods and the optimiser each uses.
-OPTIMIZATION: dict[str, str] = {"adam": "adam", "lbfgs": "lbfgs"}
 
 #: Baseline rows: the photo itself (no stylisation) and the style image (no content) at the photo's shape.
 BASELINES: tuple[str, ...] = ("photo", "style")
@@ -340,7 +334,7 @@ def compare_methods(
     pairs = [(c, s) for c in photos for s in style_imgs]
     settings = {name: config_summary(cfg) for name, cfg in configs.items() if name in methods}
     for m, (networks, paths) in decoders.items():
-        settings[m] = {"decoders": {key: shown_path(path) for key, path in paths.items()}, "fusion": FEEDFORWARD[m],
+        settings[m] = {"decoders": {key: shown_path(path) for key, path in paths.items()}, "fusion": registry.get(m).fusion,
                        "alpha": registry.get(m).alpha}
         if m != "multilevel":
             settings[m]["width"] = networks[1]
@@ -442,7 +436,8 @@ def time_vs_size(sizes: Sequence[int], *, methods: Sequence[str] = ("adam", "lbf
         raise ValueError(f"repeats must be a positive integer; got {repeats!r}")
     params = extractor.load_params() if params is None else params
     width = bench.shipped_decoder_width() if width is None else float(width)
-    decoder = generator.init_decoder(jax.random.key(0), width=width) if set(methods) & set(FEEDFORWARD) else None
+    with_decoder = any(m in registry.METHODS and registry.get(m).decoders for m in methods)
+    decoder = generator.init_decoder(jax.random.key(0), width=width) if with_decoder else None
     out = {"sizes": sizes, "seconds": {m: {} for m in methods}, "units": {m: TIMED_UNITS[m] for m in methods},
            "width": width}
 
