@@ -158,8 +158,10 @@ def test_bench_whole_process_times_both_commands_and_judges_both_pictures(tmp_pa
     assert result["pair"] == ["chelsea", "waves"] and result["size"] == 48
     assert 0 < result["gantransfer_s"] and 0 < result["tutorial_s"]
     assert result["ratio"] == pytest.approx(result["gantransfer_s"] / result["tutorial_s"])
-    assert result["judge"]["gantransfer"]["style_ratio"] == pytest.approx(0.048)     # our 48 px picture
-    assert result["judge"]["tutorial"]["style_ratio"] > 0.048                         # the copied photo
+    assert result["judge_outside"]["gantransfer"]["style_ratio"] == pytest.approx(0.048)     # our 48 px picture
+    assert result["judge_outside"]["tutorial"]["style_ratio"] > 0.048                         # the copied photo
+    assert result["judge"]["tutorial"]["style_ratio"] == pytest.approx(1.0, rel=1e-3)    # the library's: the photo
+    assert result["judge"]["gantransfer"]["style_ratio"] < 1.0 and result["judge"]["tutorial"]["structure"] > 0.99
     assert json.dumps(result)
     tutorial.write_text("import sys\nsys.exit('No module named torch')\n")
     with pytest.raises(RuntimeError, match="tutorial peer failed.*torch"):

@@ -52,8 +52,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gantransfer.core import resources, runtime, samples
-from gantransfer.methods import mosaic, optimize
+from gantransfer.core import images, resources, runtime, samples
+from gantransfer.methods import judging, mosaic, optimize
 from gantransfer.pipeline import extractor, fusion, generator
 from gantransfer.tools import course
 from gantransfer.training import adversarial, batches, decoder_training
@@ -386,8 +386,12 @@ def _wall_seconds(command: list[str], what: str) -> float:
 
 
 def judge_picture(out: str | os.PathLike, content: str | os.PathLike, style: str | os.PathLike, *,
-                  script: Path = JUDGE_SCRIPT) -> dict:
-    """``shared/bench/judge.py OUT CONTENT STYLE`` in this Python: ``{"style_ratio", "structure"}``."""
+                  script: Path | None = None) -> dict:
+    """``{"style_ratio", "structure"}`` of a picture file: the library's judge (:mod:`gantransfer.methods.judging`),
+    or with ``script`` an outside judge run as ``script OUT CONTENT STYLE`` in this Python (the cross-check)."""
+    if script is None:
+        loaded = [images.load_image(path) for path in (out, content, style)]
+        return judging.judge(extractor.load_params(), *loaded)
     figures = _last_json_line([sys.executable, str(script), str(out), str(content), str(style)], "the judge",
                               timeout=600)
     return {"style_ratio": figures["style_ratio"], "structure": figures["structure"]}
@@ -400,9 +404,9 @@ def whole_process(torch_python: str, workdir: str | os.PathLike, *, content: str
     imports, weights, compilation from the on-disk cache, the steps, the PNG) against the PyTorch tutorial's
     algorithm (``shared/bench/peer_torch_tutorial.py``, in its own venv) on the same bundled images: wall
     seconds of each command, run one after the other. Ours runs twice and the second is the figure (the
-    first fills the compilation cache, as any earlier run on the machine would have). With the judge script
-    present, both pictures are judged (``style_ratio``, ``structure``): the target is a third of the time
-    with a better picture.
+    first fills the compilation cache, as any earlier run on the machine would have). Both pictures are judged
+    (``style_ratio``, ``structure``) by the library (``"judge"``) and, with the outside judge script present, by
+    it too (``"judge_outside"``, the cross-check): the target is a fraction of the time with a picture as good.
     """
     workdir = Path(workdir)
     if not Path(tutorial_script).is_file():
@@ -420,9 +424,11 @@ def whole_process(torch_python: str, workdir: str | os.PathLike, *, content: str
                               str(content_png), str(style_png), str(size), str(theirs)], "the tutorial peer")
     result = {"pair": [content, style], "size": size, "gantransfer_first_s": first, "gantransfer_s": seconds,
               "tutorial_s": tutorial, "ratio": seconds / tutorial}
+    pictures = (("gantransfer", ours), ("tutorial", theirs))
+    result["judge"] = {name: judge_picture(out, content_png, style_png) for name, out in pictures}
     if judge_script is not None and Path(judge_script).is_file():
-        result["judge"] = {name: judge_picture(out, content_png, style_png, script=judge_script)
-                           for name, out in (("gantransfer", ours), ("tutorial", theirs))}
+        result["judge_outside"] = {name: judge_picture(out, content_png, style_png, script=judge_script)
+                                   for name, out in pictures}
     return result
 
 
