@@ -123,19 +123,20 @@ def main(argv: list[str]) -> int:
     from gantransfer.training import checkpoints
 
     _patch_extractor(part_file, "nan")   # deeper than the part file: poison, so any use shows as a NaN loss
-    save = checkpoints.save_checkpoint
+    save = checkpoints.RunCheckpoints.save      # every checkpoint of a run is written through its RunCheckpoints
     start = time.perf_counter()
 
-    def save_and_export(directory, step, state):
+    def save_and_export(run, step, state):
+        directory = run.directory
         config = checkpoints.read_run_config(Path(directory) / "config.json") or {}
         decoder = state["params"] if "params" in state else state["g_params"]   # decoder or GAN training
         decoder_file.export_decoder(decoder, export, width=config.get("width", 1.0), layer=config.get("layer", "relu4_1"))
         if (Path(directory) / "metrics.csv").is_file():
             shutil.copyfile(Path(directory) / "metrics.csv", export.with_suffix(".csv"))
         print(f"step {step}: exported {export} after {time.perf_counter() - start:.0f} s", flush=True)
-        save(directory, step, state)
+        save(run, step, state)
 
-    checkpoints.save_checkpoint = save_and_export
+    checkpoints.RunCheckpoints.save = save_and_export
     return cli.main(["train", *train_args])
 
 

@@ -19,7 +19,7 @@ def device_train(monkeypatch):
     spec.loader.exec_module(module)
     # The script replaces extractor.load_vgg16_arrays for its process; undo that (and the cached params) here.
     monkeypatch.setattr(extractor, "load_vgg16_arrays", extractor.load_vgg16_arrays)
-    monkeypatch.setattr(checkpoints, "save_checkpoint", checkpoints.save_checkpoint)
+    monkeypatch.setattr(checkpoints.RunCheckpoints, "save", checkpoints.RunCheckpoints.save)
     extractor.load_params.cache_clear()
     yield module
     extractor.load_params.cache_clear()
