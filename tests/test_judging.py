@@ -45,3 +45,11 @@ def test_style_ratio_anchors():
 def test_bad_inputs_are_value_errors():
     with pytest.raises(ValueError):
         judging.structure(np.zeros((8, 8)), np.zeros((8, 8, 3)))
+
+
+def test_texture_ratio_anchors():
+    params = extractor.load_params()
+    style = samples.style_image("hatching", size=judging.STYLE_SIDE)
+    flat = np.broadcast_to(style.reshape(-1, 3).mean(axis=0), (64, 64, 3)).astype(np.float32)
+    assert judging.texture_ratio(params, flat, style) == pytest.approx(1.0)
+    assert judging.texture_ratio(params, style, style) < 1e-6

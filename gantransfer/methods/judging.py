@@ -62,6 +62,17 @@ def style_ratio(params, picture, content, style_image) -> float:
     return float(_gram_distance(params, jnp.asarray(picture)[None], jnp.asarray(target)[None])) / own
 
 
+def texture_ratio(params, texture, style_image) -> float:
+    """How close a texture ``[H, W, 3]`` is to a style by Gram statistics: its Gram distance to the style over
+    that of a flat image of the style's mean colour (a texture with no texture). 0: the style's statistics;
+    1: no nearer than its average colour. The style is seen at :data:`STYLE_SIDE` px square, as in
+    :func:`style_ratio`, so a texture made by a GAN and one made by Gram synthesis are judged alike."""
+    texture = images.check_image_array(texture, name="texture", batched=False)
+    style_image = images.check_image_array(style_image, name="style", batched=False)
+    flat = np.broadcast_to(style_image.reshape(-1, 3).mean(axis=0), texture.shape).astype(np.float32)
+    return style_ratio(params, texture, flat, style_image)
+
+
 def structure(picture, content) -> float:
     """The correlation of the blurred luminance of ``picture`` ``[H, W, 3]`` with that of ``content`` (resized to
     the picture's size): 1 = the same layout of light and dark."""

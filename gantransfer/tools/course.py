@@ -137,9 +137,10 @@ COURSE: tuple[Notebook, ...] = (
         "01–03; training a network: a loss, an optimiser, a train step."),
     Notebook(
         "05_adversarial_training.ipynb", "Adversarial training (对抗训练): a discriminator for G(I_c, S)",
-        "A style-conditioned PatchGAN discriminator D (判别器); adversarial losses, R1 and spectral "
-        "normalisation; training G against D and recognising when a GAN diverges or collapses.",
-        ("Goodfellow et al. 2014 (GAN)", "Isola et al. 2017 (PatchGAN)", "Miyato et al. 2018 (spectral norm)",
+        "GANs you can watch: a ring of 8 Gaussians (the saturating loss stalls, mode collapse, R1 fixes it) and a "
+        "texture GAN from one image (tileable); a style-conditioned PatchGAN discriminator D (判别器); adversarial "
+        "losses, R1 and spectral normalisation; training G against D and recognising when a GAN diverges or collapses.",
+        ("Goodfellow et al. 2014 (GAN)", "Metz et al. 2017 (the ring)", "Jetchev et al. 2016 (Spatial GAN)", "Isola et al. 2017 (PatchGAN)", "Miyato et al. 2018 (spectral norm)",
          "Miyato & Koyama 2018 (projection)", "Mescheder, Geiger & Nowozin 2018 (R1)"),
         "04 (the generator and its decoder's training)."),
     Notebook(

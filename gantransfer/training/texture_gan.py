@@ -36,7 +36,8 @@ class TextureGanConfig:
     Attributes:
       crop: side of the training crops (real and fake), a multiple of 8.
       z_dim: channels of the noise field; its side is ``crop / 8`` in training.
-      width: channels of ``G``'s first block (halved after each upsampling) and of ``D``'s first layer.
+      width: channels of ``G``'s first block (halved after each upsampling).
+      d_width: channels of ``D``'s first layer (doubled at each stride).
       d_layers: ``D``'s strided convolutions (its patch: 2^(d_layers+1) + ... px; 3 layers see about 30 px).
       batch, steps, steps_per_call: crops per step, total steps, steps inside one compiled call.
       g_learning_rate, d_learning_rate, beta1: Adam's.
@@ -45,12 +46,13 @@ class TextureGanConfig:
       seed: of the initialisation, the crops and the noise.
     """
 
-    crop: int = 64
+    crop: int = 48
     z_dim: int = 16
-    width: int = 64
+    width: int = 32
+    d_width: int = 32
     d_layers: int = 3
-    batch: int = 8
-    steps: int = 1200
+    batch: int = 4
+    steps: int = 1500
     steps_per_call: int = 50
     g_learning_rate: float = 2e-4
     d_learning_rate: float = 2e-4
@@ -60,7 +62,7 @@ class TextureGanConfig:
     seed: int = 0
 
     def __post_init__(self):
-        for name in ("crop", "z_dim", "width", "d_layers", "batch", "steps", "steps_per_call"):
+        for name in ("crop", "z_dim", "width", "d_width", "d_layers", "batch", "steps", "steps_per_call"):
             check_count(getattr(self, name), name)
         if self.crop % 8 or self.crop < 2 ** (self.d_layers + 1):
             raise ValueError(f"crop must be a multiple of 8 and >= {2 ** (self.d_layers + 1)}; got {self.crop}")
@@ -93,7 +95,7 @@ def init_state(config: TextureGanConfig) -> dict:
                     for c_in, c_out in zip((chans[0], *chans[:-1]), chans)],
          "rgb": _conv_init(next(keys), 1, chans[-1], 3)}
     d_keys = jax.random.split(k_d, config.d_layers + 1)
-    d_chans = [3] + [min(config.width * 2 ** i, 256) for i in range(config.d_layers)]
+    d_chans = [3] + [min(config.d_width * 2 ** i, 256) for i in range(config.d_layers)]
     d = {"layers": [_conv_init(k, 4, a, b) for k, a, b in zip(d_keys, d_chans[:-1], d_chans[1:])],
          "out": _conv_init(d_keys[-1], 3, d_chans[-1], 1)}
     g_tx, d_tx = _optimizers(config)
