@@ -4,8 +4,10 @@
 (three nearest-neighbour upsamplings, each followed by 3 × 3 convolutions), so one ``G`` paints a texture of any
 size. ``D`` is a PatchGAN (Isola et al. 2017): strided convolutions that give one logit per patch, judging crops
 of the style image (real) against ``G``'s crops (fake). With ``padding="circular"`` every convolution of ``G``
-wraps around the borders, so its textures tile without seams (a game's texture). Training is the toy GAN's
-recipe (:mod:`gantransfer.training.toy_gan`): the non-saturating loss with R1 on ``D``, Adam with β1 = 0.5.
+wraps around the borders, so its textures tile without seams (a game's texture). Training: the non-saturating
+loss, Adam with β1 = 0.5. R1 is off by default: on hatching, γ = 1 and γ = 0.1 (on the sum of ``D``'s patch
+logits) kept ``D`` at chance for 1,500 steps while ``G`` painted coloured noise (texture ratio 1.45), where without
+it ``D`` learns and ``G`` reaches the palette and the strokes' direction (0.85 after 1,500 steps, 2.5 minutes).
 
 Parameters are plain pytrees of arrays. Taught in ``notebooks/05_adversarial_training.ipynb``, beside notebook
 02's texture synthesis by Gram matrices (:func:`gantransfer.notebook.inversion.synthesize_texture`).
@@ -41,7 +43,7 @@ class TextureGanConfig:
       d_layers: ``D``'s strided convolutions (its patch: 2^(d_layers+1) + ... px; 3 layers see about 30 px).
       batch, steps, steps_per_call: crops per step, total steps, steps inside one compiled call.
       g_learning_rate, d_learning_rate, beta1: Adam's.
-      r1_weight: γ of R1 on ``D`` (0: off).
+      r1_weight: γ of R1 on ``D`` (0, the default: off; see above).
       padding: ``"reflect"`` or ``"circular"`` (tileable) for ``G``'s convolutions.
       seed: of the initialisation, the crops and the noise.
     """
@@ -57,7 +59,7 @@ class TextureGanConfig:
     g_learning_rate: float = 2e-4
     d_learning_rate: float = 2e-4
     beta1: float = 0.5
-    r1_weight: float = 1.0
+    r1_weight: float = 0.0
     padding: str = "circular"
     seed: int = 0
 
