@@ -14,7 +14,7 @@ The pixels can also be optimised as a Laplacian pyramid (Burt & Adelson 1983), a
 Salavon & Shakhnarovich, CVPR 2019): the image is a coarse image plus finer and finer detail levels, each
 its own optimised array (``pyramid_levels``). Adam moves every level by about its learning rate per step,
 so large shapes form as fast as fine texture and the loss falls much faster per step. But on six held-out
-pairs (README) its 60 steps at 256 px matched the then default's 130 pixel steps (layers to ``relu4_3``) on
+pairs (docs/methods.md) its 60 steps at 256 px matched the then default's 130 pixel steps (layers to ``relu4_3``) on
 the judge's style figure only for brush strokes, stained glass and waves, fell behind on fine grey textures
 (hatching, gravel, brick), and its coarse levels drift into blotches of saturated colour; so the default
 stays plain pixels.
@@ -48,7 +48,7 @@ from gantransfer.pipeline.style import gram_matrix, total_variation_loss
 #: Johnson et al. (2016)'s VGG16 style layers, the last ReLU of each block, up to block 3: ``relu4_3`` is
 #: left out, as is a ``relu4_2`` content layer (Gatys et al.'s choice), so the network stops at ``relu3_3``
 #: and a step costs about two thirds (0.28 against 0.37 s at 256 × 170 px, 0.06 against 0.12 s at 128 × 85 px
-#: on the 2-core CPU). Chosen by measurement (README, "what the defaults give"): on pairs not used to choose
+#: on the 2-core CPU). Chosen by measurement (docs/methods.md, "what the defaults give"): on pairs not used to choose
 #: them the pictures are more stylised by the judge's Gram distance (which includes ``relu4_3``) with the same
 #: layout, in 100 steps instead of 130 at the deeper layers.
 DEFAULT_STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3")

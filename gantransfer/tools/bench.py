@@ -314,7 +314,7 @@ def gan_train_steps_per_second(params, crop: int = 128, *, batch: int = 4, width
 
 
 def shipped_decoder_width(path: str | os.PathLike | None = None) -> float:
-    """Width of a shipped decoder file (default ``data/checkpoints/decoder.npz``) if it exists, else
+    """Width of a shipped decoder file (default ``gantransfer/data/checkpoints/decoder.npz``) if it exists, else
     :data:`gantransfer.pipeline.generator.DEFAULT_WIDTH`."""
 
     path = Path(generator.SHIPPED_DECODER if path is None else path)

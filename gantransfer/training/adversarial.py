@@ -54,7 +54,7 @@ class GanTrainConfig:
         Heusel et al. 2017, with SAGAN's 1e-4 / 4e-4).
       beta1, beta2: Adam's moment decays for both; 0.5 (DCGAN, pix2pix, SN-GAN) damps the momentum
         that makes two players chase each other in circles.
-      adv_weight: β above. The content + style loss of a decoder is O(100) (README), so β = 1 makes
+      adv_weight: β above. The content + style loss of a decoder is O(100) (docs/training.md), so β = 1 makes
         the adversarial term a refinement of the AdaIN objective, not a replacement.
       loss: adversarial loss, ``"ns"``, ``"hinge"`` or ``"lsgan"`` (:func:`gantransfer.pipeline.discriminator.d_loss`).
       r1_weight: γ above (0 switches R1 off and skips its double backward pass).
