@@ -201,7 +201,7 @@ def train_steps(config: ToyGanConfig, state: dict) -> tuple[dict, dict]:
         updates, g_opt = g_tx.update(g_grads, state["g_opt"], state["g"])
         g = optax.apply_updates(state["g"], updates)
         metrics = {"d_loss": d_loss, "g_loss": g_loss, "d_real": jnp.mean(jax.nn.sigmoid(real_logits)),
-                   "d_fake": jnp.mean(jax.nn.sigmoid(fake_logits)), "g_grad": optax.global_norm(g_grads)}
+                   "d_fake": jnp.mean(jax.nn.sigmoid(fake_logits)), "g_grad": optax.tree.norm(g_grads)}
         return {"g": g, "d": d, "g_opt": g_opt, "d_opt": d_opt, "u": u, "key": key, "step": state["step"] + 1}, metrics
 
     return jax.lax.scan(one, state, None, length=config.steps_per_call)
