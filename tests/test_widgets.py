@@ -246,7 +246,7 @@ def test_gan_dashboard_presets_and_settings(params, tiny_decoder, gan_base):
     assert dash.preset.value == "(custom)" and dash.config().d_width == preset["d_width"]
     dash.preset.value = "healthy"                # back to the base settings
     assert dash.config() == gan_base and dash.extra_view.value == ""
-    dash.preset.value = "mode collapse"
+    dash.preset.value = "generator collapse"
     assert dash.config().adv_weight == pytest.approx(1000.0)
     dash.set(loss="ns", r1_weight=0.5, steps=7, g_learning_rate=1e-7)   # set() widens a slider's range
     config = dash.config()

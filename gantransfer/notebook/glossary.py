@@ -149,9 +149,8 @@ GLOSSARY: tuple[Term, ...] = (
     _T("spectral normalisation", "谱归一化", r"\bar W = W / \sigma_{\max}(W)", "05_adversarial_training",
        "gantransfer.pipeline.discriminator.spectral_normalize"),
     _T("mode collapse", "模式崩溃",
-       r"\text{diversity} = \frac{\operatorname{std}_\text{batch} G(c, s)}{\operatorname{std}_\text{batch}\, c} \to "
-       r"0",
-       "05_adversarial_training", "gantransfer.training.adversarial.DivergenceDetector"),
+       r"\#\{k : \text{share}_k \ge 1\%\} < K \text{ modes covered}",
+       "05_adversarial_training", "gantransfer.training.toy_gan.mode_coverage"),
     # 06 · evaluation and scaling out
     _T("perceptual distance (LPIPS)", "感知距离",
        r"d(x, y) = \sum_l \tfrac{1}{h_l w_l} \sum_{h, w} \sum_c w_{l,c} \big(\hat\phi_l(x)_{hwc} - \hat\phi_l(y)_{hwc}\big)^2",

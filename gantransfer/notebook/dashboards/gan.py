@@ -30,7 +30,8 @@ from gantransfer.training import adversarial, batches
 #:   margin reaches 0.8-0.93 in 40 steps: D clearly ahead, the alert later).
 #: * "learning rate too high": D's steps overshoot without spectral norm; its logits and loss jump by
 #:   orders of magnitude (10⁴) and oscillate; no player *wins*, so the detector may stay silent.
-#: * "mode collapse": the adversarial term outweighs the content loss 1000 to 1 and G takes 10× larger
+#: * "generator collapse" (called "mode collapse" before section A of notebook 05 showed real mode collapse on the
+#:   ring of Gaussians): the adversarial term outweighs the content loss 1000 to 1 and G takes 10× larger
 #:   steps; G paints one picture for every photo (diversity 0) and the detector reports "generator
 #:   collapse" between steps 15 and 40 (with adv_weight 1 the same learning rate only spikes, and recovers).
 GAN_PRESETS: dict[str, dict] = {
@@ -38,7 +39,7 @@ GAN_PRESETS: dict[str, dict] = {
     "discriminator too strong": dict(g_learning_rate=1e-5, d_learning_rate=2e-3, spectral_norm=False, r1_weight=0.0,
                                      d_width=0.5),
     "learning rate too high": dict(d_learning_rate=1e-2, spectral_norm=False),
-    "mode collapse": dict(adv_weight=1000.0, g_learning_rate=1e-2),
+    "generator collapse": dict(adv_weight=1000.0, g_learning_rate=1e-2),
 }
 
 
