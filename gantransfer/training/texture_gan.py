@@ -7,7 +7,8 @@ of the style image (real) against ``G``'s crops (fake). With ``padding="circular
 wraps around the borders, so its textures tile without seams (a game's texture). Training: the non-saturating
 loss, Adam with β1 = 0.5. R1 is off by default: on hatching, γ = 1 and γ = 0.1 (on the sum of ``D``'s patch
 logits) kept ``D`` at chance for 1,500 steps while ``G`` painted coloured noise (texture ratio 1.45), where without
-it ``D`` learns and ``G`` reaches the palette and the strokes' direction (0.85 after 1,500 steps, 2.5 minutes).
+it ``D`` learns. ``D`` of two strided layers (18 px patches, the default) did better than three (38 px) on hatching:
+texture ratio 0.57 against 0.85 after 1,500 steps (92 s against 152 s); measured in ``docs/gan.md``.
 
 Parameters are plain pytrees of arrays. Taught in ``notebooks/05_adversarial_training.ipynb``, beside notebook
 02's texture synthesis by Gram matrices (:func:`gantransfer.notebook.inversion.synthesize_texture`).
@@ -40,7 +41,7 @@ class TextureGanConfig:
       z_dim: channels of the noise field; its side is ``crop / 8`` in training.
       width: channels of ``G``'s first block (halved after each upsampling).
       d_width: channels of ``D``'s first layer (doubled at each stride).
-      d_layers: ``D``'s strided convolutions (its patch: 2^(d_layers+1) + ... px; 3 layers see about 30 px).
+      d_layers: ``D``'s strided convolutions: each logit judges an 18 px patch with 2 (the default), 38 px with 3.
       batch, steps, steps_per_call: crops per step, total steps, steps inside one compiled call.
       g_learning_rate, d_learning_rate, beta1: Adam's.
       r1_weight: γ of R1 on ``D`` (0, the default: off; see above).
@@ -52,7 +53,7 @@ class TextureGanConfig:
     z_dim: int = 16
     width: int = 32
     d_width: int = 32
-    d_layers: int = 3
+    d_layers: int = 2
     batch: int = 4
     steps: int = 1500
     steps_per_call: int = 50
