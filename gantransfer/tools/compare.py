@@ -70,6 +70,9 @@ BASELINES: tuple[str, ...] = ("photo", "style")
 DEFAULT_CONTENTS: tuple[str, ...] = ("astronaut", "chelsea", "coffee")
 DEFAULT_STYLES: tuple[str, ...] = ("stained_glass", "brush_strokes", "waves")
 
+#: The longest side of the photos compared by default (``compare_methods``, ``gantransfer compare --size``).
+DEFAULT_SIZE = 256
+
 #: Where ``gantransfer compare`` writes (``.md``, ``.png``, ``.json``), and where a ``--quick`` smoke test does.
 DEFAULT_OUTPUT = "data/figures/compare"
 QUICK_OUTPUT = "compare_quick"
@@ -256,7 +259,7 @@ def compare_methods(
     contents: Sequence,
     styles: Sequence,
     *,
-    size: int = 256,
+    size: int = DEFAULT_SIZE,
     methods: Sequence[str] = METHODS,
     configs: Mapping[str, object] | None = None,
     decoder: str | os.PathLike | None = None,

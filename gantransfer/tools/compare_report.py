@@ -162,7 +162,8 @@ def build_parser(prog: str = "gantransfer compare") -> argparse.ArgumentParser:
                         help=f"photos: bundled names or files (default: {' '.join(compare.DEFAULT_CONTENTS)})")
     parser.add_argument("--styles", nargs="+", default=list(compare.DEFAULT_STYLES), metavar="STYLE",
                         help=f"styles: bundled names or files (default: {' '.join(compare.DEFAULT_STYLES)})")
-    parser.add_argument("--size", type=int, default=256, help="longest side in px, a multiple of 8 (default 256)")
+    parser.add_argument("--size", type=int, default=compare.DEFAULT_SIZE,
+                        help=f"longest side in px, a multiple of 8 (default {compare.DEFAULT_SIZE})")
     parser.add_argument("--methods", nargs="+", default=list(compare.METHODS), choices=compare.METHODS, metavar="METHOD",
                         help=f"which methods, in order (default: {' '.join(compare.METHODS)})")
     parser.add_argument("-o", "--output", default=None,
