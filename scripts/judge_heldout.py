@@ -1,11 +1,13 @@
-"""Judge a feed-forward method on photo × style pairs the defaults were not chosen on (the README's tables).
+"""Judge a method on photo × style pairs the defaults were not chosen on (the tables of docs/methods.md).
 
-Builds each pair at 512 px (scikit-image's full-size photos and textures, and procedural styles painted with
-seeds the bundled styles do not use), stylises it with ``registry.stylize`` as ``gantransfer stylize
---method M --size 512 --style-scale F`` does (the mosaic's settings passed through), judges the picture with the library's own figures (:mod:`gantransfer.methods.judging`; ``--judge PATH`` adds the
+Builds each pair at ``--size`` px, 512 by default (scikit-image's full-size photos and textures, and procedural
+styles painted with seeds the bundled styles do not use), stylises it with ``registry.stylize`` as ``gantransfer
+stylize --method M --size S --style-scale F`` does (the mosaic's settings passed through; the optimisation at its
+defaults, the style at the photo's size unless ``--style-scale`` says otherwise), judges the picture with the library's own figures (:mod:`gantransfer.methods.judging`; ``--judge PATH`` adds the
 outside cross-check ``../shared/bench/judge.py`` beside them) and prints
 each pair and the mean; ``--figure`` also writes a grid (photo, style, picture per pair).
 
+    python scripts/judge_heldout.py --method optimize --size 256                # the optimisation's held-out rows
     python scripts/judge_heldout.py --method mosaic [--style-scale 0.5] [--keep-layout K] [--pairs tuning]
                                     [--guide 0.4] [--balance-iterations 10]   # the mosaic's ablation
                                     [--judge ../shared/bench/judge.py] [--figure data/figures/heldout_mosaic.png]
@@ -38,14 +40,14 @@ TUNING = ("astronaut:pointillism", "chelsea:marbling", "coffee:cubist", "rocket:
 SIDE = 512
 
 
-def _photo(name: str) -> np.ndarray:
+def _photo(name: str, side: int = SIDE) -> np.ndarray:
     import skimage.data
 
     img = skimage.data.stereo_motorcycle()[0] if name == "motorcycle_left" else getattr(skimage.data, name)()
     img = np.asarray(img)
     if img.ndim == 2:
         img = np.stack([img] * 3, axis=-1)
-    img = resize.resize_longest(img[..., :3].astype(np.float32) / 255.0, SIDE)
+    img = resize.resize_longest(img[..., :3].astype(np.float32) / 255.0, side)
     return img[: img.shape[0] // 16 * 16, : img.shape[1] // 16 * 16]
 
 
@@ -68,8 +70,10 @@ def _judge_module(path: Path):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--method", choices=[m for m, e in registry.METHODS.items() if e.feedforward], default="mosaic")
-    parser.add_argument("--style-scale", type=float, default=0.5, help="the style at F × 512 px (default 0.5)")
+    parser.add_argument("--method", choices=tuple(registry.METHODS), default="mosaic")
+    parser.add_argument("--size", type=int, default=SIDE, help=f"the photos' longest side in px (default {SIDE})")
+    parser.add_argument("--style-scale", type=float, default=None,
+                        help="the style at F × --size px (default 0.5; 1 for optimize, its own default)")
     parser.add_argument("--keep-layout", type=float, default=None, help="default: the method's")
     parser.add_argument("--pairs", choices=("held-out", "tuning"), default="held-out")
     parser.add_argument("--guide", type=float, default=mosaic.GUIDE_WEIGHT, help="mosaic: the luminance guide's weight")
@@ -79,6 +83,10 @@ def main(argv=None) -> int:
                         help="also judge with this outside script (e.g. ../shared/bench/judge.py), as a cross-check")
     parser.add_argument("--figure", type=Path, default=None, help="also write a grid of the pictures here")
     args = parser.parse_args(argv)
+    if args.style_scale is None:
+        args.style_scale = 1.0 if args.method == "optimize" else 0.5
+    if args.method == "optimize" and args.keep_layout is not None:
+        parser.error("--keep-layout is for the one-pass methods; the optimisation keeps the layout by its content loss")
     if args.method != "mosaic" and (args.guide != mosaic.GUIDE_WEIGHT
                                     or args.balance_iterations != mosaic.BALANCE_ITERATIONS):
         parser.error("--guide and --balance-iterations are the mosaic's settings")
@@ -91,12 +99,15 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for pair in HELD_OUT if args.pairs == "held-out" else TUNING:
             photo_name, style_spec = pair.split(":")
-            photo, style = _photo(photo_name), _style(style_spec)
-            seen = resize.resize_longest(style, round(SIDE * args.style_scale))
+            photo, style = _photo(photo_name, args.size), _style(style_spec)
+            seen = resize.resize_longest(style, round(args.size * args.style_scale))
             settings = (dict(guide=args.guide, balance_iterations=args.balance_iterations)
                         if args.method == "mosaic" else {})
-            picture = registry.stylize(photo, seen, method=args.method, params=params, decoders=networks,
-                                       keep_layout=args.keep_layout, **settings)
+            if args.method == "optimize":                # at its defaults, as `gantransfer stylize` runs it
+                picture = registry.stylize(photo, seen, method="optimize", params=params)
+            else:
+                picture = registry.stylize(photo, seen, method=args.method, params=params, decoders=networks,
+                                           keep_layout=args.keep_layout, **settings)
             verdict = judging.judge(params, picture, photo, style)
             results.append(verdict)
             rows.append([photo, style, picture])
