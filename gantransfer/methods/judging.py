@@ -21,6 +21,7 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
+from scipy import ndimage
 
 from gantransfer.core import images, resize
 from gantransfer.methods import color
@@ -35,12 +36,15 @@ STRUCTURE_BLUR = 0.015
 
 
 @jax.jit
-def _gram_distance(params, picture: jax.Array, target: jax.Array) -> jax.Array:
-    """Σ_l mean((G_l(picture) − G_l(target))²) with ``G = FᵀF / (h·w·c)``; ``[1, H, W, 3]`` each."""
-    a = extractor.forward(params, picture, JUDGE_LAYERS)
-    b = extractor.forward(params, target, JUDGE_LAYERS)
-    return sum(jnp.mean((style.gram_matrix(a[k]) - style.gram_matrix(b[k])) ** 2) / a[k].shape[-1] ** 2
-               for k in JUDGE_LAYERS)
+def _grams(params, images: jax.Array) -> dict[str, jax.Array]:
+    """``{layer: G}`` with ``G = FᵀF / (h·w·c)`` at :data:`JUDGE_LAYERS`, for ``[1, H, W, 3]``."""
+    features = extractor.forward(params, images, JUDGE_LAYERS)
+    return {k: style.gram_matrix(f) / f.shape[-1] for k, f in features.items()}
+
+
+def _gram_distance(a: dict, b: dict) -> float:
+    """Σ_l mean((G_l(a) − G_l(b))²) of two :func:`_grams`."""
+    return float(sum(jnp.mean((a[k] - b[k]) ** 2) for k in JUDGE_LAYERS))
 
 
 def style_ratio(params, picture, content, style_image) -> float:
@@ -56,10 +60,11 @@ def style_ratio(params, picture, content, style_image) -> float:
     picture, content = _pair(picture, content)
     target = resize.resize_to(images.check_image_array(style_image, name="style", batched=False), STYLE_SIDE,
                               STYLE_SIDE)
-    own = float(_gram_distance(params, jnp.asarray(content)[None], jnp.asarray(target)[None]))
+    target = _grams(params, jnp.asarray(target)[None])                    # the style's, once
+    own = _gram_distance(_grams(params, jnp.asarray(content)[None]), target)
     if own == 0.0:
         raise ValueError("the photo already has the style's statistics exactly; the ratio is undefined")
-    return float(_gram_distance(params, jnp.asarray(picture)[None], jnp.asarray(target)[None])) / own
+    return _gram_distance(_grams(params, jnp.asarray(picture)[None]), target) / own
 
 
 def texture_ratio(params, texture, style_image) -> float:
@@ -78,8 +83,8 @@ def structure(picture, content) -> float:
     the picture's size): 1 = the same layout of light and dark."""
     picture, content = _pair(picture, content)
     sigma = STRUCTURE_BLUR * max(picture.shape[:2])
-    blur = functools.partial(_blur, sigma=sigma)
-    a, b = blur(np.asarray(color.luminance(picture))), blur(np.asarray(color.luminance(content)))
+    blur = functools.partial(ndimage.gaussian_filter, sigma=sigma, mode="reflect", truncate=4.0)
+    a, b = (blur(np.asarray(color.luminance(x), np.float64)) for x in (picture, content))
     if a.std() == 0 or b.std() == 0:
         return 0.0
     return float(np.corrcoef(a.ravel(), b.ravel())[0, 1])
@@ -98,11 +103,3 @@ def _pair(picture, content) -> tuple[np.ndarray, np.ndarray]:
         content = resize.resize_to(content, *picture.shape[:2])
     return picture, content
 
-
-def _blur(y: np.ndarray, *, sigma: float) -> np.ndarray:
-    """Gaussian blur of ``[H, W]`` with mirrored borders (separable; the radius is 4σ, at most the image)."""
-    radius = int(min(np.ceil(4 * sigma), y.shape[0] - 1, y.shape[1] - 1))
-    g = color.gaussian_window(2 * radius + 1, sigma).astype(np.float64)
-    padded = np.pad(y.astype(np.float64), radius, mode="symmetric")
-    rows = np.apply_along_axis(lambda r: np.convolve(r, g, mode="valid"), 1, padded)
-    return np.apply_along_axis(lambda c: np.convolve(c, g, mode="valid"), 0, rows)

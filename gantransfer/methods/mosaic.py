@@ -343,7 +343,7 @@ def _checked(vgg_params, content, styles, weights, alpha, layer, feature_patch, 
     for i, style in enumerate(checked):
         if style.shape[0] != 1 or style.shape[1] % stride or style.shape[2] % stride:
             raise ValueError(f"style {i} must be one image [1, H', W', 3] with sides multiples of {stride}; got "
-                             f"{tuple(style.shape)}: crop it, e.g. with stylize_image")
+                             f"{tuple(style.shape)}: crop it (gantransfer.stylize does)")
     check_count(feature_patch, "feature patch size")
     if feature_patch % 2 == 0:
         raise ValueError(f"feature patch size must be odd; got {feature_patch}")

@@ -115,7 +115,8 @@ def missing_files(method: str) -> dict[str, str]:
 
 
 @functools.lru_cache(maxsize=8)
-def _read_decoder(path: str, layer: str):
+def _read_decoder(path: str, layer: str, stamp: tuple[int, int]):
+    # ``stamp`` (modification time, size) is part of the key: a decoder exported again to the same path is read again.
     return decoder_file.load_decoder(path, layer=layer)
 
 
@@ -141,7 +142,9 @@ def load_decoders(method: str, *, decoder: str | Path | None = None):
         if not path.is_file():
             raise FileNotFoundError(f"no trained decoder at {path} (for {method}); train one with "
                                     f"`{entry.train_command.format(path=path, layer=key)}`, or use method 'optimize'")
-        loaded[key] = _read_decoder(str(path), generator.ENCODER_LAYER if key == "decoder" else key)
+        stat = path.stat()
+        loaded[key] = _read_decoder(str(path), generator.ENCODER_LAYER if key == "decoder" else key,
+                                    (stat.st_mtime_ns, stat.st_size))
     return loaded["decoder"] if set(loaded) == {"decoder"} else loaded
 
 

@@ -145,7 +145,7 @@ def check_generator_inputs(content, styles, alpha, weights, *, multiple: int, sm
         content = images.check_image_array(content, name="content", batched=True)
         if content.shape[1] % multiple or content.shape[2] % multiple:
             raise ValueError(f"content height and width must each be a multiple of {multiple} (the deepest layer's "
-                             f"stride); got {content.shape[1]}×{content.shape[2]}: crop it, e.g. with stylize_image")
+                             f"stride); got {content.shape[1]}×{content.shape[2]}: crop it (gantransfer.stylize does)")
     if not styles:
         raise ValueError("no style image given")
     checked = []

@@ -476,9 +476,8 @@ def train_gan(config: GanTrainConfig, *, workdir: str | os.PathLike | None, cont
         pools = (batches.load_pool(contents, kind="content", side=config.pool_side),
                  batches.load_pool(styles, kind="style", side=config.pool_side))
 
-    with contextlib.ExitStack() as stack:
-        # the run's one orbax manager (none for an in-memory run)
-        run = stack.enter_context(checkpoints.RunCheckpoints(workdir)) if workdir is not None else None
+    # the run's one orbax manager (none for an in-memory run)
+    with checkpoints.RunCheckpoints(workdir) if workdir is not None else contextlib.nullcontext() as run:
         yield from _gan_steps(config, run, workdir, resume, init_decoder, vgg_params, pools)
 
 
