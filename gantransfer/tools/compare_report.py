@@ -172,8 +172,6 @@ def build_parser(prog: str = "gantransfer compare") -> argparse.ArgumentParser:
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
     parser.add_argument("--decoder", default=None,
                         help=f"decoder .npz for adain and wct (default {generator.SHIPPED_DECODER})")
-    parser.add_argument("--gan-decoder", default=None,
-                        help=f"decoder .npz for gan (default {generator.SHIPPED_GAN_DECODER})")
     parser.add_argument("--steps", type=int, default=None,
                         help="optimisation steps for adam and lbfgs (default: optimize.TransferConfig's)")
     parser.add_argument("--no-baselines", action="store_true", help="leave out the photo and style baseline rows")
@@ -205,7 +203,7 @@ def run_cli(args: argparse.Namespace) -> int:
     configs = {m: compare.default_config(m, size, steps=steps) for m in compare.OPTIMIZATION if m in args.methods} if steps else None
     runtime.enable_compilation_cache()
     result = compare.compare_methods(contents, styles, size=size, methods=args.methods, configs=configs,
-                             decoder=args.decoder, gan_decoder=args.gan_decoder,
+                             decoder=args.decoder,
                              baselines=not args.no_baselines, progress=not args.quiet)
     write_table(result, targets[".md"], overwrite=args.overwrite)
     write_json(result, targets[".json"], overwrite=args.overwrite)

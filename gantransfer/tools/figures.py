@@ -60,8 +60,8 @@ def stylize_grid(contents: Sequence[str] | None = None, styles: Sequence[str] | 
     """Stylise every content × style pair with ``method`` at its defaults and save a labelled grid.
 
     ``method`` is ``"optimize"`` (Gatys, :class:`gantransfer.methods.optimize.TransferConfig` defaults or ``config``)
-    or a feed-forward generator, ``"adain"``, ``"wct"`` or ``"gan"``, with ``decoder`` (default: the shipped
-    one of that method), ``"multilevel"`` with the shipped level decoders at its default ``alpha``, or
+    or a feed-forward generator, ``"adain"`` or ``"wct"`` with ``decoder`` (default: the shipped one), ``"gan"``
+    with each style's shipped generator (every style must have one), ``"multilevel"`` with the shipped level decoders at its default ``alpha``, or
     ``"mosaic"`` (:mod:`gantransfer.methods.mosaic`; its style images are seen at :data:`gantransfer.methods.mosaic.STYLE_SCALE`
     × ``size``, as ``gantransfer stylize --method mosaic`` sees them). The first row shows the styles and the
     first column the photos, each image fitted into a ``cell``-px square. ``output`` defaults to
@@ -73,12 +73,18 @@ def stylize_grid(contents: Sequence[str] | None = None, styles: Sequence[str] | 
     if output.exists() and not overwrite:
         raise FileExistsError(f"{output} exists; pass --overwrite to replace it")
     params = extractor.load_params()
-    networks = registry.load_decoders(method, decoder=decoder)   # before minutes of work: a missing file fails now
+    # Before minutes of work: a missing file fails now. ``"gan"`` has one generator per style.
+    if registry.get(method).per_style:
+        if decoder is not None:
+            raise ValueError("a grid of method 'gan' uses each style's shipped generator; --decoder is for one style")
+        networks = [registry.load_decoders(method, style=s) for s in styles]
+    else:
+        networks = [registry.load_decoders(method, decoder=decoder)] * len(styles)
     settings = dataclasses.asdict(config) if config is not None else {}
     size_of = settings.pop("size", size)
     settings.pop("style_scale", None)
-    stylize = lambda content, style: registry.stylize(content, style, method=method, params=params,
-                                                      decoders=networks, **settings)
+    stylize = lambda content, style, net: registry.stylize(content, style, method=method, params=params,
+                                                           decoders=net, **settings)
     style_side = registry.style_side(method, size_of, style_scale=config.style_scale if config else None)
     style_imgs = [samples.load_input(s, kind="style", size=style_side) for s in styles]
     rows = [[None, *style_imgs]]
@@ -86,8 +92,8 @@ def stylize_grid(contents: Sequence[str] | None = None, styles: Sequence[str] | 
         for name in contents:
             content = samples.load_input(name, kind="content", size=size_of)
             row = [content]
-            for style in style_imgs:
-                row.append(stylize(content, style))
+            for style, net in zip(style_imgs, networks):
+                row.append(stylize(content, style, net))
                 bar.update()
             rows.append(row)
     grid = image_grid(rows, row_labels=["", *contents], col_labels=["photo \\ style", *styles], cell=cell)

@@ -1,0 +1,114 @@
+"""Training a per-style generator against a patch discriminator (P²-GAN with a Gram loss), in fast mode."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from gantransfer.pipeline import style_generator
+from gantransfer.training import style_gan as S
+
+#: Tiny settings: 32 px crops (VGG16's smallest), 4 px patches, a generator of width 16.
+FAST = dict(batch=2, crop=32, pool_side=32, style_side=32, width=16, d_patch=4, d_width=8, checkpoint_every=2)
+
+
+def _run(config, **kw):
+    reports = list(S.train_style_gan(config, style="waves", contents=["astronaut", "coffee"], **kw))
+    return reports
+
+
+def test_config_is_checked():
+    with pytest.raises(ValueError, match="a square"):
+        S.StyleGanConfig(d_patch=10)
+    with pytest.raises(ValueError, match="both 0"):
+        S.StyleGanConfig(style_weight=0, adv_weight=0)
+    with pytest.raises(ValueError, match="multiple of 4"):
+        S.StyleGanConfig(crop=30)
+    with pytest.raises(ValueError, match="at least crop"):
+        S.StyleGanConfig(crop=128, style_side=96)
+
+
+def test_permuted_patches_are_the_same_tiles_elsewhere():
+    rng = np.random.default_rng(0)
+    images = rng.random((2, 12, 9, 3)).astype(np.float32)
+    out = np.asarray(S.permute_patches(jax.random.key(1), jnp.asarray(images), 3))
+    assert out.shape == (2, 12, 9, 3)
+
+    def tiles(a):
+        return sorted(a[y:y + 3, x:x + 3].tobytes() for y in range(0, 12, 3) for x in range(0, 9, 3))
+
+    for before, after in zip(images, out):
+        assert tiles(before) == tiles(after)
+    assert not np.array_equal(out, images)                       # 12 tiles: the identity is a 1-in-12! chance
+    cropped = np.asarray(S.permute_patches(jax.random.key(1), jnp.asarray(images), 4))
+    assert cropped.shape == (2, 12, 8, 3)                        # a border narrower than a tile is dropped
+
+
+def test_each_logit_sees_its_own_patch_only():
+    d = S.init_patch_critic(jax.random.key(0), d_patch=9, d_width=4)
+    x = np.random.default_rng(0).random((1, 27, 18, 3)).astype(np.float32)
+    base = np.asarray(S.patch_critic(d, jnp.asarray(x)))
+    assert base.shape == (1, 3, 2, 1)
+    x[0, 10, 12] += 0.5                                          # a pixel of patch (1, 1)
+    changed = np.asarray(S.patch_critic(d, jnp.asarray(x))) != base
+    assert changed[0, 1, 1, 0] and changed.sum() == 1
+
+
+def test_perceptual_losses_against_numpy(vgg_params):
+    from gantransfer.pipeline import extractor
+
+    rng = np.random.default_rng(0)
+    photos, paintings, style = (jnp.asarray(rng.random(s, np.float32)) for s in
+                                ((2, 32, 32, 3), (2, 32, 32, 3), (40, 36, 3)))
+    targets = S.style_targets(vgg_params, style)
+    content, style_loss = S.perceptual_losses(vgg_params, photos, paintings, targets)
+    f = {k: np.asarray(v, np.float64) for k, v in extractor.forward(vgg_params, jnp.concatenate([photos, paintings]),
+                                                                    ("relu1_2", "relu2_2", "relu3_3")).items()}
+    expected_content = np.sum((f["relu2_2"][2:] - f["relu2_2"][:2]) ** 2) / np.sum(f["relu2_2"][:2] ** 2)
+    np.testing.assert_allclose(float(content), expected_content, rtol=1e-4)
+    ratios = []
+    for k in ("relu1_2", "relu2_2", "relu3_3"):
+        flat = f[k][2:].reshape(2, -1, f[k].shape[-1])
+        grams = np.einsum("npi,npj->nij", flat, flat) / flat.shape[1]
+        target = np.asarray(targets[k], np.float64)
+        ratios.append(np.sum((grams - target) ** 2) / (2 * np.sum(target ** 2)))
+    np.testing.assert_allclose(float(style_loss), np.mean(ratios), rtol=1e-4)
+    same, _ = S.perceptual_losses(vgg_params, photos, photos, targets)
+    assert float(same) == 0.0
+
+
+def test_fast_training_runs_and_reports(tmp_path):
+    reports = _run(S.StyleGanConfig(steps=3, **FAST), workdir=tmp_path / "run")
+    assert [r.step for r in reports] == [1, 2, 3] and [r.checkpointed for r in reports] == [False, True, True]
+    m = reports[-1].metrics
+    assert set(m) == {"content", "style", "total", "g_adv", "d_loss", "d_real", "d_fake"}
+    assert all(np.isfinite(v) for v in m.values()) and 0 < m["d_real"] < 1
+    assert (tmp_path / "run" / "config.json").is_file() and (tmp_path / "run" / "metrics.csv").is_file()
+
+
+def test_gram_only_has_no_discriminator_step():
+    reports = _run(S.StyleGanConfig(steps=2, adv_weight=0.0, **FAST), workdir=None)
+    assert set(reports[-1].metrics) == {"content", "style", "total"}
+    fresh = S.init_state(S.StyleGanConfig(steps=2, adv_weight=0.0, **FAST))
+    for a, b in zip(jax.tree.leaves(reports[-1].state["d"]), jax.tree.leaves(fresh["d"])):
+        np.testing.assert_array_equal(a, b)                      # D untouched: the ablation's "Gram only"
+
+
+def test_resume_equals_an_uninterrupted_run(tmp_path):
+    whole = _run(S.StyleGanConfig(steps=4, **FAST), workdir=tmp_path / "whole")[-1]
+    _run(S.StyleGanConfig(steps=2, **FAST), workdir=tmp_path / "half")
+    resumed = _run(S.StyleGanConfig(steps=4, **FAST), workdir=tmp_path / "half", resume=True)
+    assert [r.step for r in resumed] == [3, 4]
+    for a, b in zip(jax.tree.leaves(resumed[-1].state), jax.tree.leaves(whole.state)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="other settings"):
+        _run(S.StyleGanConfig(steps=4, **{**FAST, "d_width": 16}), workdir=tmp_path / "half", resume=True)
+    with pytest.raises(FileExistsError, match="--resume"):
+        _run(S.StyleGanConfig(steps=4, **FAST), workdir=tmp_path / "half")
+
+
+def test_a_trained_state_paints_through_the_file_format(tmp_path):
+    state = _run(S.StyleGanConfig(steps=1, **FAST), workdir=None)[-1].state
+    path = style_generator.save_generator(state["g"], tmp_path / "waves.npz")
+    photo = np.random.default_rng(0).random((20, 24, 3)).astype(np.float32)
+    np.testing.assert_allclose(style_generator.stylize(style_generator.load_generator(path), photo),
+                               style_generator.stylize(state["g"], photo), atol=2e-2)   # float16 weights
