@@ -339,7 +339,7 @@ def _lab(args) -> int:
     source = resources.notebook_dir()
     args.folder.mkdir(parents=True, exist_ok=True)
     copied, kept = 0, 0
-    for notebook in sorted(source.glob("[0-9][0-9]_*.ipynb")):
+    for notebook in sorted(source.glob("[0-9][0-9]*_*.ipynb")):
         target = args.folder / notebook.name
         if target.exists():          # a student's own edits are never overwritten
             kept += 1

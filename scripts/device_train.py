@@ -100,7 +100,7 @@ def gpu_bench(part_file: str, out: str) -> None:
                                 for size in (256, 512, 1024)},
               "decoder_train_steps_per_s": {str(crop): bench.decoder_train_steps_per_second(
                   params, crop, width=width, repeats=10) for crop in (128, 256)},
-              "gan_train_steps_per_s": {"128": bench.gan_train_steps_per_second(params, 128, width=width, repeats=10)}}
+              "gan_train_steps_per_s": {"128": bench.gan_train_steps_per_second(params, 128, repeats=10)}}
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     Path(out).write_text(json.dumps(result, indent=1))
     print(json.dumps(result))

@@ -12,7 +12,9 @@ judged on photos it never saw, at ``--size`` px, by figures a loss may have trai
   photos from crops of the style, then tested on crops of the held-out pictures and held-out crops of the style: a
   two-sample test, 0.5 = indistinguishable.
 
-    python scripts/gan_ablation.py --style stained_glass --steps 600 --seeds 0 1 2 -o data/bench/gan_ablation.json
+    python scripts/gan_ablation.py --style stained_glass --steps 800 --seeds 0 1 2 -o data/bench/gan_ablation.json
+    python scripts/gan_ablation.py --style stained_glass --steps 800 --seeds 0 --variants both "D patch 9" \
+        "D patch 25" "G width 16" "G width 48" "D lr 1e-3" -o data/bench/gan_questions.json   # the seed's questions
 """
 from __future__ import annotations
 
@@ -38,6 +40,10 @@ from judge_heldout import _photo  # noqa: E402  (the held-out photos, as the oth
 #: Photos no generator trained on (the training photos are the bundled ones).
 HELD_OUT_PHOTOS = ("camera", "motorcycle_left", "clock")
 VARIANTS = {"adversarial only": dict(style_weight=0.0), "Gram only": dict(adv_weight=0.0), "both": {}}
+#: The seed's two questions (one change from the defaults each): D's patch, G's width, who leads the game.
+QUESTIONS = {"D patch 4": dict(d_patch=4), "D patch 9": dict(d_patch=9), "D patch 25": dict(d_patch=25),
+             "G width 16": dict(width=16), "G width 48": dict(width=48), "D lr 1e-3": dict(d_learning_rate=1e-3)}
+CHOICES = {**VARIANTS, **QUESTIONS}
 
 
 def sharpness(picture: np.ndarray, reference: np.ndarray) -> float:
@@ -87,12 +93,15 @@ def main(argv=None) -> int:
     p.add_argument("--style", default="stained_glass")
     p.add_argument("--steps", type=int, default=600)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(CHOICES))
     p.add_argument("--size", type=int, default=512)
     p.add_argument("--probe-steps", type=int, default=300)
     p.add_argument("--pictures", type=Path, default=None, help="also write each picture here (PNG)")
+    p.add_argument("--merge", nargs="+", type=Path, default=None, help="instead: join the rows of these result files")
     p.add_argument("-o", "--output", type=Path, default=None)
     args = p.parse_args(argv)
+    if args.merge:
+        return merge(args.merge, args.output)
     vgg = extractor.load_params()
     style_img = style_gan.load_style(args.style, args.size)
     held_out = {name: _photo(name, args.size) for name in HELD_OUT_PHOTOS}
@@ -101,7 +110,7 @@ def main(argv=None) -> int:
     for variant in args.variants:
         for seed in args.seeds:
             config = style_gan.StyleGanConfig(steps=args.steps, seed=seed, checkpoint_every=args.steps,
-                                              **VARIANTS[variant])
+                                              **CHOICES[variant])
             start = time.perf_counter()
             for report in style_gan.train_style_gan(config, style=args.style, workdir=None, vgg_params=vgg):
                 pass
@@ -125,19 +134,38 @@ def main(argv=None) -> int:
                 for name, pic in pictures.items():
                     images.save_image(pic, args.pictures / f"{variant.replace(' ', '_')}_s{seed}_{name}.png",
                                       overwrite=True)
+    doc = {"style": args.style, "size": args.size, "held_out_photos": list(HELD_OUT_PHOTOS),
+           "summary_min_mean_max": summarise(rows), "rows": rows}
+    _write(doc, args.output)
+    return 0
+
+
+def summarise(rows: list[dict]) -> dict:
+    """``{variant: {figure: [min, mean, max]}}`` over the seeds of each variant, in the rows' order."""
     summary = {}
-    for variant in args.variants:
+    for variant in dict.fromkeys(r["variant"] for r in rows):
         mine = [r for r in rows if r["variant"] == variant]
         summary[variant] = {k: [round(min(r[k] for r in mine), 3), round(float(np.mean([r[k] for r in mine])), 3),
                                 round(max(r[k] for r in mine), 3)]
                             for k in ("style_ratio", "structure", "worst_structure", "sharpness", "probe_accuracy")}
-    doc = {"style": args.style, "size": args.size, "held_out_photos": list(HELD_OUT_PHOTOS),
-           "summary_min_mean_max": summary, "rows": rows}
-    print(json.dumps(summary, indent=1))
-    if args.output is not None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(json.dumps(doc, indent=1) + "\n")
+    return summary
+
+
+def merge(paths: list[Path], output: Path | None) -> int:
+    """Join the rows of several runs of this script (e.g. one per CPU core) into one file, summarised again."""
+    docs = [json.loads(Path(p).read_text()) for p in paths]
+    rows = [row for doc in docs for row in doc["rows"]]
+    doc = {**{k: docs[0][k] for k in ("style", "size", "held_out_photos")}, "summary_min_mean_max": summarise(rows),
+           "rows": rows}
+    _write(doc, output)
     return 0
+
+
+def _write(doc: dict, output: Path | None) -> None:
+    print(json.dumps(doc["summary_min_mean_max"], indent=1))
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(doc, indent=1) + "\n")
 
 
 if __name__ == "__main__":

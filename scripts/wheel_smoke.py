@@ -227,10 +227,10 @@ def check_notebook_dir() -> Path | None:
     if CLONE is not None and folder.resolve() == (CLONE / "notebooks").resolve():
         fail("notebooks", f"resources.notebook_dir() is the clone's {folder}, not the wheel's copy")
         return None
-    names = sorted(p.name for p in folder.glob("[0-9][0-9]_*.ipynb"))
+    names = sorted(p.name for p in folder.glob("[0-9][0-9]*_*.ipynb"))
     missing = sorted({f"{i:02d}" for i in range(7)} - {n[:2] for n in names})
     if CLONE is not None and (CLONE / "notebooks").is_dir():
-        missing += sorted({p.name for p in (CLONE / "notebooks").glob("[0-9][0-9]_*.ipynb")} - set(names))
+        missing += sorted({p.name for p in (CLONE / "notebooks").glob("[0-9][0-9]*_*.ipynb")} - set(names))
     if missing:
         fail("notebooks", f"missing from {folder}: {', '.join(missing)}")
         return None

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from gantransfer.methods import distortions, optimize, registry
-from gantransfer.pipeline import decoder_file, generator
+from gantransfer.pipeline import decoder_file, generator, style_generator
 from gantransfer.tools import compare, compare_report
 
 SIZE = 48
@@ -42,10 +42,10 @@ def comparison(tiny_decoder, tiny_level_decoders, tmp_path_factory, vgg_params):
     seen = []
     with pytest.MonkeyPatch.context() as patch:
         _use_level_decoders(patch, tiny_level_decoders)
+        patch.setattr(style_generator, "SHIPPED_DIR", tmp_path_factory.mktemp("no_generators"))
         result = compare.compare_methods(
-            ["astronaut"], ["waves"], size=SIZE, configs=configs, decoder=tiny_decoder,
-            gan_decoder=tmp_path_factory.mktemp("none") / "gan_decoder.npz", params=vgg_params, progress=False,
-            on_result=lambda r, c: seen.append((r.method, len(c.results))))
+            ["astronaut"], ["waves"], size=SIZE, configs=configs, decoder=tiny_decoder, params=vgg_params,
+            progress=False, on_result=lambda r, c: seen.append((r.method, len(c.results))))
     result.seen = seen
     return result
 
@@ -54,7 +54,8 @@ def test_every_method_runs_or_is_skipped_with_its_reason(comparison):
     assert comparison.methods == compare.METHODS
     assert comparison.ran() == ["adam", "lbfgs", "adain", "wct", "multilevel", "mosaic"]
     assert set(comparison.skipped) == {"gan"}
-    assert "gan_decoder.npz" in comparison.skipped["gan"] and "gantransfer train gan" in comparison.skipped["gan"]
+    assert "no adversarial generator for style 'waves'" in comparison.skipped["gan"]
+    assert "gantransfer train gan --style waves" in comparison.skipped["gan"]
     with pytest.raises(KeyError, match="skipped"):
         comparison.result("gan", "astronaut", "waves")
     # the callback saw every result as it came, baselines first
@@ -114,7 +115,7 @@ def test_table_has_the_columns_means_pairs_and_skipped(comparison, tmp_path):
         assert sum(line.startswith(f"| `{method}` |") for line in rows) == 1        # one pair row
         assert any(line.startswith(f"| `{method}` (") for line in rows)             # one mean row
     assert any(line.startswith("| `gan` (") and "skipped" in line for line in rows)
-    assert "- `gan`: no trained decoder at" in text
+    assert "- `gan`: no adversarial generator for style" in text
     for line in text.splitlines():
         if line.startswith("|"):
             assert line.count("|") in (8, 9), line          # every row complete (7 or 8 columns)
@@ -157,13 +158,27 @@ def test_bad_arguments_fail_before_any_work(tiny_decoder, tmp_path):
         compare.compare_methods(["astronaut"], ["waves"], methods=("wct",), decoder=bad, **kw)
 
 
-def test_command_line(comparison, tiny_decoder, tmp_path, capsys):
+def test_the_per_style_generators_run_when_every_style_has_one(tmp_path, monkeypatch, vgg_params):
+    monkeypatch.setattr(style_generator, "SHIPPED_DIR", tmp_path)
+    style_generator.save_generator(style_generator.init_generator(jax.random.key(0), width=16), tmp_path / "waves.npz")
+    result = compare.compare_methods(["astronaut"], ["waves"], size=SIZE, methods=("gan",), baselines=False,
+                                     params=vgg_params, progress=False)
+    assert result.ran() == ["gan"] and not result.skipped
+    assert result.result("gan", "astronaut", "waves").image.shape == (SIZE, SIZE, 3)
+    assert "waves.npz" in result.settings["gan"]["decoders"]["waves"]
+    skipped = compare.compare_methods(["astronaut"], ["waves", "cubist"], size=SIZE, methods=("gan",),
+                                      baselines=False, params=vgg_params, progress=False)
+    assert skipped.ran() == [] and "style 'cubist'" in skipped.skipped["gan"]
+
+
+def test_command_line(comparison, tiny_decoder, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(style_generator, "SHIPPED_DIR", tmp_path / "no_generators")
     out = tmp_path / "figs" / "cmp"
     argv = ["--quick", "--size", str(SIZE), "--methods", "adam", "adain", "gan", "--steps", "1",
-            "--decoder", str(tiny_decoder), "--gan-decoder", str(tmp_path / "missing.npz"), "-o", str(out), "--quiet"]
+            "--decoder", str(tiny_decoder), "-o", str(out), "--quiet"]
     assert compare_report.main(argv) == 0
     captured = capsys.readouterr()
-    assert "skipped gan: no trained decoder at" in captured.err
+    assert "skipped gan: no adversarial generator for style" in captured.err
     for suffix in (".md", ".png", ".json"):
         assert out.with_name("cmp" + suffix).is_file()
     doc = json.loads(out.with_name("cmp.json").read_text())
@@ -216,7 +231,7 @@ def test_time_vs_size(vgg_params):
     assert out["sizes"] == [32] and out["width"] == 0.125 and seen == [("adam", 32), ("wct", 32)]
     assert set(out["seconds"]) == {"adam", "wct"} and all(out["seconds"][m][32] > 0 for m in ("adam", "wct"))
     assert out["units"]["adam"] == compare.TIMED_UNITS["adam"]
-    with pytest.raises(ValueError, match="same network"):
+    with pytest.raises(ValueError, match="bench --only gan"):
         compare.time_vs_size([32], methods=("gan",))
     with pytest.raises(ValueError, match="multiple of 8"):
         compare.time_vs_size([30], methods=("adam",))

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_every_notebook_is_on_the_map():
-    on_disk = {p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")}
+    on_disk = {p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]*_*.ipynb")}
     on_map = [nb.stem for nb in course.COURSE]
     assert on_map == sorted(on_map) and len(set(on_map)) == len(on_map)
     assert on_disk <= set(on_map), f"add {on_disk - set(on_map)} to course.COURSE"
@@ -30,7 +30,7 @@ def test_map_entries_are_complete():
 def test_notebook_paths():
     assert course.notebook_paths(["02"]) == [ROOT / "notebooks" / "02_style_matrix.ipynb"]
     assert course.notebook_paths(["02_style_matrix.ipynb", "01_content_parsing"])[1].name == "01_content_parsing.ipynb"
-    assert course.notebook_paths() == sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert course.notebook_paths() == sorted((ROOT / "notebooks").glob("[0-9][0-9]*_*.ipynb"))
     with pytest.raises(FileNotFoundError, match="no notebook"):
         course.notebook_paths(["99"])
 

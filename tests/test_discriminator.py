@@ -49,8 +49,14 @@ def test_g_loss_matches_hand_computed_values(jit):
 
 def test_losses_at_chance_and_bad_kind():
     zeros = np.zeros((2, 3, 3, 1), np.float32)
+    grid = np.linspace(-3, 3, 601, dtype=np.float32)
     for kind, value in D.D_LOSS_AT_CHANCE.items():
-        np.testing.assert_allclose(float(D.d_loss(zeros, zeros, kind=kind)), value, rtol=1e-6)
+        at = np.full((2, 3, 3, 1), D.D_OUTPUT_AT_CHANCE[kind], np.float32)
+        np.testing.assert_allclose(float(D.d_loss(at, at, kind=kind)), value, rtol=1e-6)
+        # chance = the least loss when real and fake get the same output d: minimise over d on a grid
+        best = min(float(D.d_loss(np.array([d]), np.array([d]), kind=kind)) for d in grid)
+        np.testing.assert_allclose(best, value, rtol=1e-4)
+    np.testing.assert_allclose(float(D.d_loss(zeros, zeros, kind="lsgan")), 0.5)   # output 0 = "fake", not chance
     with pytest.raises(ValueError, match="kind"):
         D.d_loss(zeros, zeros, kind="wgan")
     with pytest.raises(ValueError, match="kind"):

@@ -10,7 +10,7 @@ from gantransfer.notebook import exercises
 from gantransfer.tools import handouts, handouts_math
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]*_*.ipynb"))
 
 
 # --- math -------------------------------------------------------------------------------------------

@@ -199,119 +199,86 @@ def test_mosaic_dashboard_paints_what_generate_mosaic_paints_and_reacts(params):
 
 @pytest.fixture(scope="module")
 def gan_base():
-    from gantransfer.training import adversarial
+    from gantransfer.training import style_gan
 
-    return adversarial.GanTrainConfig(steps=3, batch=2, crop=32, pool_side=40, width=0.125, d_width=0.125,
-                                      g_learning_rate=1e-3, d_learning_rate=4e-3, divergence_window=2,
-                                      checkpoint_every=1000)
-
-
-def _gan_dash(base, params, decoder, **kwargs):
-    return dashboards.GanDashboard(base, init_decoder=decoder, contents=("astronaut", "coffee"), styles=("waves",),
-                                sample_content="chelsea", sample_size=32, report_every=2, params=params, **kwargs)
+    return style_gan.StyleGanConfig(steps=3, batch=2, crop=32, pool_side=40, style_side=40, width=16, d_patch=4,
+                                    d_width=8, checkpoint_every=1000)
 
 
-def test_gan_dashboard_runs_and_records(params, tiny_decoder, gan_base):
-    dash = _gan_dash(gan_base, params, tiny_decoder)
+def _gan_dash(base, params, **kwargs):
+    photo = np.random.default_rng(0).random((24, 28, 3)).astype(np.float32)
+    return dashboards.GanDashboard("waves", base, contents=("astronaut", "coffee"), sample_photo=photo,
+                                   report_every=2, params=params, **kwargs)
+
+
+def test_gan_dashboard_runs_records_and_shows_d_verdict(params, gan_base):
+    dash = _gan_dash(gan_base, params)
     assert dash.config() == gan_base and dash.history == [] and dash.image is None
     assert dash.run(block=True), dash.error
     assert dash.error is None and not dash.running and dash.progress.value == 3
     assert [h["step"] for h in dash.history] == [1, 2, 3]
-    assert {"d_loss", "g_adv", "d_real", "d_fake", "d_margin", "diversity", "r1", "content", "style"} <= set(dash.history[0])
-    assert [s for s, _ in dash.samples] == [2, 3] and dash.image.shape == (32, 32, 3)  # chelsea's central square
-    assert 0 <= dash.image.min() and dash.image.max() <= 1
-    assert dash.image_view.value and dash.loss_view.value and "no divergence alert" in dash.alerts_view.value
+    assert {"d_loss", "g_adv", "d_real", "d_fake", "content", "style"} <= set(dash.history[0])
+    assert dash.image.shape == (24, 28, 3) and 0 <= dash.image.min() and dash.image.max() <= 1
+    assert dash.image_view.value and dash.loss_view.value and dash.verdict_view.value and dash.verdict is not None
     assert int(dash.state["step"]) == 3 and dash.status.value.startswith("Done after 3 steps")
     first = [h["d_loss"] for h in dash.history]
-
-    dash.adv_weight.value = 10.0                 # a slider: the next run differs (same compiled steps)
-    assert dash.preset.value == "(custom)" and dash.config().adv_weight == pytest.approx(10.0)
+    dash.adv_weight.value = 3.0                  # a slider: the next run differs
+    assert dash.preset.value == "(custom)" and dash.config().adv_weight == pytest.approx(3.0)
     assert dash.run(block=True), dash.error
     assert [h["d_loss"] for h in dash.history][0] == pytest.approx(first[0])   # same start and batch ...
     assert dash.history[-1]["d_loss"] != pytest.approx(first[-1])               # ... a different game after
 
 
-def test_gan_dashboard_presets_and_settings(params, tiny_decoder, gan_base):
-    from gantransfer.training import adversarial
-
-    dash = _gan_dash(gan_base, params, tiny_decoder)
-    dash.preset.value = "discriminator too strong"
-    preset = dashboards.GAN_PRESETS["discriminator too strong"]
-    config = dash.config()
-    assert config.g_learning_rate == pytest.approx(preset["g_learning_rate"])
-    assert config.d_learning_rate == pytest.approx(preset["d_learning_rate"])
-    assert not config.spectral_norm and config.r1_weight == 0.0 and not dash.r1_on.value and dash.r1_weight.disabled
-    assert config.d_width == preset["d_width"] and "d_width" in dash.extra_view.value   # a setting with no control
-    dash.g_lr.value = 1e-4                       # moved by hand: custom, the preset's hidden setting kept
-    assert dash.preset.value == "(custom)" and dash.config().d_width == preset["d_width"]
-    dash.preset.value = "healthy"                # back to the base settings
-    assert dash.config() == gan_base and dash.extra_view.value == ""
-    dash.preset.value = "generator collapse"
-    assert dash.config().adv_weight == pytest.approx(1000.0)
-    dash.set(loss="ns", r1_weight=0.5, steps=7, g_learning_rate=1e-7)   # set() widens a slider's range
-    config = dash.config()
-    assert (config.loss, config.r1_weight, config.steps) == ("ns", pytest.approx(0.5), 7)
-    assert config.g_learning_rate == pytest.approx(1e-7)
-    for name in dashboards.GAN_PRESETS:             # every preset makes a valid config
-        dash.preset.value = name
-        assert isinstance(dash.config(), adversarial.GanTrainConfig)
-
-
-def test_gan_dashboard_alerts_errors_and_stop(params, tiny_decoder, gan_base, monkeypatch):
+def test_gan_dashboard_presets_start_and_errors(params, gan_base):
     import jax
-    import jax.numpy as jnp
 
-    from gantransfer.training import adversarial
+    from gantransfer.pipeline import style_generator
+    from gantransfer.training import style_gan
 
-    # A decoder of zeros paints the same (black) picture for every photo: a collapse from step 1.
-    dead = jax.tree.map(jnp.zeros_like, tiny_decoder)
-    dash = _gan_dash(gan_base, params, dead)
+    dash = _gan_dash(gan_base, params)
+    dash.preset.value = "Gram only (Johnson et al. 2016)"
+    assert dash.config().adv_weight == 0 and dash.config().style_weight == gan_base.style_weight
+    dash.preset.value = "adversarial only"
+    assert dash.config().style_weight == 0 and dash.config().adv_weight == gan_base.adv_weight
+    dash.g_lr.value = 1e-4                       # moved by hand: custom
+    assert dash.preset.value == "(custom)"
+    for name in dashboards.GAN_PRESETS:          # every preset makes a valid config
+        dash.preset.value = name
+        assert isinstance(dash.config(), style_gan.StyleGanConfig)
+    dash.preset.value = "Gram only (Johnson et al. 2016)"
     assert dash.run(block=True), dash.error
-    assert [s for s, _ in dash.alerts] == [2] and dash.alerts[0][1].startswith("generator collapse")
-    assert "generator collapse" in dash.alerts_view.value
-
-    dash.set(crop=30)                            # impossible settings: shown, not raised
-    assert dash.run(block=True) is False
-    assert "crop" in dash.error and "crop" in dash.status.value and not dash.running and not dash.run_button.disabled
-
-    healthy = _gan_dash(gan_base, params, tiny_decoder)
-    real_g_step = adversarial.g_step
-
-    def poisoned(config, state, vgg_params, batch):   # the run diverges at step 2
-        state, metrics = real_g_step(config, state, vgg_params, batch)
-        if int(state["step"]) == 2:
-            metrics = {**metrics, "g_adv": jnp.nan}
-        return state, metrics
-
-    monkeypatch.setattr(adversarial, "g_step", poisoned)
-    assert healthy.run(block=True)
-    assert "non-finite g_adv at step 2" in healthy.error and "non-finite" in healthy.status.value
-    assert len(healthy.history) == 2 and not healthy.running
-    monkeypatch.setattr(adversarial, "g_step", real_g_step)
-
-    healthy.steps.value = 400
-    healthy.run_button.click()                   # in a thread, as in JupyterLab
-    assert healthy.running
-    healthy.stop_button.click()
-    assert healthy.wait(120)
-    assert not healthy.running and healthy.error is None and len(healthy.history) < 400
-    assert healthy.status.value.startswith("Stopped")
+    assert "d_loss" not in dash.history[-1] and dash.verdict is None     # no D, no verdict
+    dash.set(style_weight=0.0, adv_weight=0.0)   # impossible settings: shown, not raised
+    assert dash.run(block=True) is False and "both 0" in dash.error and not dash.running
+    with pytest.raises(ValueError, match="no control for crop"):
+        dash.set(crop=30)
+    start = style_generator.init_generator(jax.random.key(5), width=16)
+    from_start = _gan_dash(gan_base, params, init_generator=start)
+    from_start.set(steps=10)
+    assert from_start.run(block=True), from_start.error
+    assert int(from_start.state["step"]) == 10
+    with pytest.raises(ValueError, match="StyleGanConfig"):
+        dashboards.GanDashboard("waves", {"steps": 3}, params=params)
+    wide = _gan_dash(gan_base, params, init_generator=style_generator.init_generator(jax.random.key(0), width=32))
+    assert wide.run(block=True) is False and "width 32, the run 16" in wide.error
 
 
-def test_gan_dashboard_rejects_bad_arguments(params, gan_base):
-    with pytest.raises(ValueError, match="GanTrainConfig"):
-        dashboards.GanDashboard({"steps": 3}, params=params)
-    with pytest.raises(ValueError, match="sample_size"):
-        dashboards.GanDashboard(gan_base, sample_size=30, params=params)
+def test_gan_dashboard_stops_in_a_thread(params, gan_base):
+    dash = _gan_dash(gan_base, params)
+    dash.steps.value = 400
+    dash.run_button.click()                      # in a thread, as in JupyterLab
+    assert dash.running
+    dash.stop_button.click()
+    assert dash.wait(120)
+    assert not dash.running and dash.error is None and len(dash.history) < 400
+    assert dash.status.value.startswith("Stopped")
 
 
-def test_gan_figure_draws_curves_samples_and_alerts():
-    history = [{"step": i, "d_loss": 2.0 - 0.1 * i, "g_adv": 0.1 * i, "d_real": 0.1 * i, "d_fake": -0.1 * i,
-                "d_margin": 0.05 * i, "diversity": 0.5} for i in range(1, 13)]
-    image = np.zeros((16, 16, 3), np.float32)
-    fig = dashboards.gan_figure(history, samples=[(5, image), (10, image)], alerts=[(11, "discriminator wins: …")],
-                             loss="hinge")
-    assert len(fig.axes) == 5 and "1 alert" in fig._suptitle.get_text()
-    exploding = [{**h, "d_real": 1e4 * h["step"]} for h in history]   # a symmetric-log scale keeps it readable
-    assert dashboards.gan_figure(exploding).axes[1].get_yscale() == "symlog"
+def test_gan_figure_draws_the_three_panels():
+    history = [{"step": i, "d_loss": 1.4 - 0.05 * i, "g_adv": 0.1 * i, "d_real": 0.5 + 0.02 * i,
+                "d_fake": 0.5 - 0.02 * i, "content": 2.0, "style": 1.0 / i} for i in range(1, 13)]
+    fig = dashboards.gan_figure(history, title="t")
+    assert len(fig.axes) == 3 and fig.axes[0].get_yscale() == "log"
+    assert "no D" in dashboards.gan_figure([{k: v for k, v in h.items() if not k.startswith(("d_", "g_"))}
+                                            for h in history]).axes[1].get_title()
     assert len(dashboards.gan_figure([]).axes) == 3

@@ -41,6 +41,6 @@ def notebook_dir() -> Path:
     candidates = ([REPOSITORY / "notebooks"] if REPOSITORY is not None else []) + [
         Path(sysconfig.get_path("data")) / "share" / "gantransfer" / "notebooks"]
     for folder in candidates:
-        if folder.is_dir() and any(folder.glob("[0-9][0-9]_*.ipynb")):
+        if folder.is_dir() and any(folder.glob("[0-9][0-9]*_*.ipynb")):
             return folder
     raise FileNotFoundError("the course's notebooks are in none of " + ", ".join(str(c) for c in candidates))

@@ -125,19 +125,20 @@ GLOSSARY: tuple[Term, ...] = (
        r" + \lVert \sigma(\phi_l(D(t))) - \sigma(\phi_l(s)) \rVert^2",
        "04_fusion", "gantransfer.training.decoder_training.decoder_losses"),
     # 05 · adversarial training
-    _T("discriminator", "判别器", r"D(x, s) = \psi\big(\phi(x)\big) + \big\langle E\,s,\ \phi(x) \big\rangle",
-       "05_adversarial_training", "gantransfer.pipeline.discriminator.Discriminator", in_seed=True),
+    _T("discriminator", "判别器", r"D(x)_{ij} = \text{logit that patch } (i, j) \text{ of } x \text{ is the style's}",
+       "05b_style_gan", "gantransfer.training.style_gan.patch_critic", in_seed=True,
+       note="Two k × k convolutions of stride k: one logit per non-overlapping k² px patch."),
     _T("patch discriminator (PatchGAN)", "图像块判别器", r"D(x) \in \mathbb{R}^{h \times w}\ \text{(one logit per patch)}",
-       "05_adversarial_training", "gantransfer.pipeline.discriminator.discriminate"),
+       "05_adversarial_training", "gantransfer.training.texture_gan.critic"),
     _T("generative adversarial network (GAN)", "生成对抗网络",
        r"\min_G \max_D\ \mathbb{E}_x \log D(x) + \mathbb{E}_z \log\big(1 - D(G(z))\big)",
-       "05_adversarial_training", "gantransfer.training.adversarial.train_gan", in_seed=True),
+       "05_adversarial_training", "gantransfer.training.toy_gan.train_toy_gan", in_seed=True),
     _T("adversarial training", "对抗训练",
-       r"\mathcal{L}_D = \ell_D\big(D(s), D(G(c, s))\big) + \tfrac{\gamma}{2} R_1,\quad"
-       r" \mathcal{L}_G = \mathcal{L}_\text{content} + \lambda\,\mathcal{L}_\text{style}"
-       r" + \beta\,\ell_G\big(D(G(c, s))\big)",
-       "05_adversarial_training", "gantransfer.training.adversarial.train_gan", in_seed=True,
-       note="One step of D on L_D, then one of G on L_G, on the same batch."),
+       r"\mathcal{L}_D = \ell_D\big(D(\pi(s)), D(G_S(c))\big),\quad"
+       r" \mathcal{L}_G = \mathcal{L}_\text{content} + \lambda\,\mathcal{L}_\text{Gram}"
+       r" + \beta\,\ell_G\big(D(G_S(c))\big)",
+       "05b_style_gan", "gantransfer.training.style_gan.train_step", in_seed=True,
+       note="One step of D on L_D, then one of G_S on L_G, on the same batch; π(s): the style crop's patches shuffled."),
     _T("discriminator loss (hinge)", "判别器损失",
        r"\ell_D = \operatorname{mean}\,\max(0, 1 - D(x_\text{real}))"
        r" + \operatorname{mean}\,\max(0, 1 + D(x_\text{fake}))",

@@ -44,9 +44,14 @@ STYLE_STATS_DIM = 2 * sum(extractor.LAYER_CHANNELS[name] for name in COND_LAYERS
 #: The adversarial losses by name.
 LOSS_KINDS = ("ns", "hinge", "lsgan")
 
-#: Each loss's discriminator value at chance (all logits 0): ``2 log 2``, ``2`` and ``1/2``. The
-#: divergence detector (:mod:`gantransfer.training.adversarial`) measures ``d_loss`` relative to it.
-D_LOSS_AT_CHANCE = {"ns": 2.0 * float(np.log(2.0)), "hinge": 2.0, "lsgan": 0.5}
+#: Each loss's discriminator value at chance: the least ``d_loss`` when real and fake cannot be told apart (the
+#: game's equilibrium), reached by the output :data:`D_OUTPUT_AT_CHANCE` on every patch: ``2 log 2`` (every logit
+#: 0, σ = ½), ``2`` (any logit in [−1, 1]) and ``1/4`` (every output ½: least squares' targets are 1 and 0, so an
+#: output of 0 is a confident "fake", not chance, and gives ``1/2``).
+D_LOSS_AT_CHANCE = {"ns": 2.0 * float(np.log(2.0)), "hinge": 2.0, "lsgan": 0.25}
+#: The output of ``D`` at chance for each loss (for ``ns`` a logit; for ``lsgan`` the output itself, its target
+#: being 1 for real and 0 for fake).
+D_OUTPUT_AT_CHANCE = {"ns": 0.0, "hinge": 0.0, "lsgan": 0.5}
 
 _LEAK = 0.2  # leaky ReLU slope of DCGAN and pix2pix
 
@@ -376,7 +381,10 @@ def d_loss(real_logits: jax.Array, fake_logits: jax.Array, *, kind: str) -> jax.
     * ``"hinge"`` (Lim & Ye 2017; Miyato et al. 2018): ``mean(relu(1 - r)) + mean(relu(1 + f))``.
     * ``"lsgan"`` (Mao et al. 2017): ``½ mean((r - 1)²) + ½ mean(f²)``.
 
-    All three are 0 at their optimum and :data:`D_LOSS_AT_CHANCE` when every logit is 0.
+    Hinge and least squares reach 0 once ``D`` is sure (hinge: every real logit ≥ 1 and fake ≤ −1; least squares:
+    outputs at their targets); the non-saturating loss only *tends* to 0 as ``D``'s logits grow without bound
+    (softplus is never 0). When real and fake cannot be told apart, the least each can reach is
+    :data:`D_LOSS_AT_CHANCE`, at :data:`D_OUTPUT_AT_CHANCE` on every patch.
 
     Args:
       real_logits: ``D(real)``, e.g. ``[N, h, w, 1]``.

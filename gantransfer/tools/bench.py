@@ -18,7 +18,7 @@ Schema (every time in seconds unless the key says ``ms``)::
          # the style mosaic, batch 1, style at half the size, ms; match_and_paste = total - the encoders
      "decoder_width": float,                     # width multiplier of the decoder timed below
      "decoder_train_steps_per_s": {"<crop>": float},                     # batch 4
-     "gan_train_steps_per_s": {"<crop>": float},                         # D + G update, batch 4
+     "gan_train_steps_per_s": {"<crop>": float},                         # per-style D + G_S update, batch 4
      "peak_rss_mib": float,                      # peak resident memory of this process
      "convergence": {"default": {...}, "reference": {...}, "style_loss_over_reference": float,
                      "converged": bool, "seconds_to_converged": s},    # with --converge; the reference
@@ -56,7 +56,7 @@ from gantransfer.core import images, resources, runtime, samples
 from gantransfer.methods import judging, mosaic, optimize
 from gantransfer.pipeline import extractor, fusion, generator
 from gantransfer.tools import course
-from gantransfer.training import adversarial, batches, decoder_training
+from gantransfer.training import batches, decoder_training, style_gan
 
 #: The PyTorch peer's loss layers, so both sides time the same algorithm (Gatys with VGG16).
 PEER_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
@@ -295,19 +295,19 @@ def decoder_train_steps_per_second(params, crop: int, *, batch: int = 4, width: 
     return 1.0 / _timeit(step, repeats=repeats, warmup=1)
 
 
-def gan_train_steps_per_second(params, crop: int = 128, *, batch: int = 4, width: float = 1.0,
-                               repeats: int = 3) -> float:
-    """Adversarial training steps (one ``D`` update + one ``G`` update) per second at ``crop``², ``batch``."""
-
-    config = adversarial.GanTrainConfig(steps=10, batch=batch, crop=crop, pool_side=max(crop, 256), width=width)
+def gan_train_steps_per_second(params, crop: int = 128, *, batch: int = 4, repeats: int = 3) -> float:
+    """Per-style GAN training steps (one ``D`` update + one ``G_S`` update, :func:`gantransfer.training.style_gan.train_step`)
+    per second at ``crop``², ``batch``, the default generator and discriminator."""
+    config = style_gan.StyleGanConfig(steps=10, batch=batch, crop=crop, pool_side=max(crop, 256),
+                                      style_side=max(crop, 256))
     rng = np.random.default_rng(0)
     batch_ = batches.Batch(rng.random((batch, crop, crop, 3), dtype=np.float32),
-                         rng.random((batch, crop, crop, 3), dtype=np.float32))
-    state = {"s": adversarial.init_gan_state(config)}
+                           rng.random((batch, crop, crop, 3), dtype=np.float32))
+    targets = style_gan.style_targets(params, jnp.asarray(rng.random((256, 256, 3), dtype=np.float32)))
+    state = {"s": style_gan.init_state(config)}
 
     def step():
-        s, _ = adversarial.d_step(config, state["s"], params, batch_)
-        state["s"], metrics = adversarial.g_step(config, s, params, batch_)
+        state["s"], metrics = style_gan.train_step(config, state["s"], params, targets, batch_)
         jax.block_until_ready(metrics)
 
     return 1.0 / _timeit(step, repeats=repeats, warmup=1)
@@ -490,7 +490,7 @@ def run(*, quick: bool = False, torch_python: str | None = None, sizes=None, con
     result["decoder_train_steps_per_s"] = {str(crop): decoder_train_steps_per_second(params, crop, width=width,
                                                                                      repeats=repeats)
                                            for crop in ((32,) if quick else (128, 256))}
-    result["gan_train_steps_per_s"] = {str(crop): gan_train_steps_per_second(params, crop, width=width, repeats=repeats)
+    result["gan_train_steps_per_s"] = {str(crop): gan_train_steps_per_second(params, crop, repeats=repeats)
                                        for crop in ((32,) if quick else (128,))}
     result["peak_rss_mib"] = peak_rss_mib()
     if converge:

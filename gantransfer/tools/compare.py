@@ -235,8 +235,10 @@ def _load_decoders(methods, decoder, styles) -> tuple[dict, dict[str, str]]:
     files = {"adain": decoder, "wct": decoder}
     loaded, skipped = {}, {}
     for method in methods:
+        if method in OPTIMIZATION:
+            continue
         entry = registry.get(method)
-        if method in OPTIMIZATION or not (entry.decoders or entry.per_style):
+        if not (entry.decoders or entry.per_style):
             continue
         paths = {"decoder": Path(files[method])} if files.get(method) is not None else entry.decoders
         try:

@@ -136,21 +136,29 @@ COURSE: tuple[Notebook, ...] = (
         ("Huang & Belongie 2017 (AdaIN)", "Li et al. 2017 (WCT)", "Oliva, Torralba & Schyns 2006 (hybrid images)"),
         "01–03; training a network: a loss, an optimiser, a train step."),
     Notebook(
-        "05_adversarial_training.ipynb", "Adversarial training (对抗训练): a discriminator for G(I_c, S)",
-        "GANs you can watch: a ring of 8 Gaussians (the saturating loss stalls, mode collapse, R1 fixes it) and a "
-        "texture GAN from one image (tileable); a style-conditioned PatchGAN discriminator D (判别器); adversarial "
-        "losses, R1 and spectral normalisation; training G against D and recognising when a GAN diverges or collapses.",
-        ("Goodfellow et al. 2014 (GAN)", "Metz et al. 2017 (the ring)", "Jetchev et al. 2016 (Spatial GAN)", "Isola et al. 2017 (PatchGAN)", "Miyato et al. 2018 (spectral norm)",
-         "Miyato & Koyama 2018 (projection)", "Mescheder, Geiger & Nowozin 2018 (R1)"),
-        "04 (the generator and its decoder's training)."),
+        "05_adversarial_training.ipynb", "Adversarial training (对抗训练): GANs you can watch",
+        "A ring of 8 Gaussians (the saturating loss stalls, mode collapse, R1 fixes it, spectral normalisation alone "
+        "does not) and a texture GAN from one image (tileable), against Gram synthesis; the game and its three losses "
+        "as formulas and code, their values at chance; R1; exercises: D's hinge loss and one step of D.",
+        ("Goodfellow et al. 2014 (GAN)", "Metz et al. 2017 (the ring)", "Jetchev et al. 2016 (Spatial GAN)",
+         "Isola et al. 2017 (PatchGAN)", "Miyato et al. 2018 (spectral norm)", "Mescheder, Geiger & Nowozin 2018 (R1)"),
+        "02 (Gram matrices); a loss, its gradient and an optimiser step."),
+    Notebook(
+        "05b_style_gan.ipynb", "A GAN for style transfer: one generator per style against a patch discriminator",
+        "Per-style generators G_S (depthwise-separable, one pass) judged on photos they never saw; D's patch size and "
+        "G's width against time; live training from an early checkpoint with D's verdict as a heat map; the ablation "
+        "of the adversarial term (adversarial only, Gram only, both; sharpness and a probe D); bfloat16 on a CPU.",
+        ("Zheng & Liu 2020 (P²-GAN)", "Johnson, Alahi & Fei-Fei 2016 (perceptual losses)", "Li & Wand 2016 (MGAN)",
+         "Chollet 2017 (separable convolutions)", "Ulyanov et al. 2016 (instance norm)"),
+        "05 (the game, the losses); 03 (Gram and content losses)."),
     Notebook(
         "06_evaluation_and_scale.ipynb", "Evaluation (评估) and scaling out: metrics, methods compared, the device mesh",
-        "What LPIPS, the Gram distance and SSIM measure and where each fails; Adam, L-BFGS, AdaIN, WCT and the GAN "
-        "decoder compared against baselines; how time grows with image size; data parallelism on a device mesh, "
+        "What LPIPS, the Gram distance and SSIM measure and where each fails; Adam, L-BFGS, AdaIN, WCT and the "
+        "per-style GAN generators compared against baselines; how time grows with image size; data parallelism on a device mesh, "
         "checked on 4 simulated CPU devices.",
         ("Zhang et al. 2018 (LPIPS)", "Wang et al. 2004 (SSIM)", "Gatys, Ecker & Bethge 2016 (Gram statistics)",
          "Xu et al. 2021 (GSPMD)"),
-        "03–05 (the three ways to stylise); a batch, a gradient and an optimiser step."),
+        "03–05b (the ways to stylise); a batch, a gradient and an optimiser step."),
 )
 
 
@@ -162,7 +170,7 @@ def notebook_paths(notebooks: Iterable[str | os.PathLike] | None = None) -> list
     Raises:
       FileNotFoundError: a name matches no notebook (or several).
     """
-    found = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+    found = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]*_*.ipynb"))
     if notebooks is None:
         return found
     paths = []

@@ -478,7 +478,7 @@ def render(out_dir: str | Path, *, solutions: bool = False, fast: bool = False,
 
 def _write_index(out_dir: Path, solutions: bool) -> Path:
     suffix = ".teacher.html" if solutions else ".html"
-    pages = sorted(p for p in out_dir.glob(f"[0-9][0-9]_*{suffix}")
+    pages = sorted(p for p in out_dir.glob(f"[0-9][0-9]*_*{suffix}")
                    if solutions or not p.name.endswith(".teacher.html"))
     items = "\n".join(f'<li><a href="{html_lib.escape(p.name)}">{html_lib.escape(_title(p.name.split(".")[0]))}'
                       f'</a></li>' for p in pages)

@@ -7,9 +7,9 @@
 * :class:`FusionDashboard` (notebook 04): feed-forward fusion with live alpha and style-mix sliders.
 * :class:`MosaicDashboard` (notebook 04 §5d): the style mosaic with its luminance guide, balancing and the
   photo's layout as controls.
-* :class:`GanDashboard` (notebook 05): a few steps of adversarial training with the learning rates, the
-  loss type and the regularisers as controls, presets that fail on purpose, live curves and alerts
-  (:func:`gan_figure` draws them, for the notebook's own runs too).
+* :class:`GanDashboard` (notebook 05b): a per-style generator trained against its patch discriminator, with the
+  learning rates, the weights of the adversarial and the Gram loss and D's patch side as controls, the
+  ablation's three objectives as presets, live curves and D's verdict patch by patch.
 
 Every dashboard keeps its state in plain attributes, so it can be driven and inspected without a browser
 (the tests do): ``dash.image`` (the current ``[H, W, 3]`` numpy image), ``dash.history`` (one loss dict
