@@ -65,7 +65,7 @@ def main(argv=None) -> int:
                 rows.append(row)
                 print(json.dumps(row), flush=True)
                 grid.append(([photo, style_img, images.load_image(ours), images.load_image(theirs)],
-                             f"{name} × {style}"))
+                             f"{name} x {style}"))
     means = {who: {k: round(float(np.mean([r[who][k] for r in rows])), 4) for k in ("style_ratio", "structure")}
              for who in ("gan", "magenta")}
     per_style = {s: {who: {k: round(float(np.mean([r[who][k] for r in rows if r["style"] == s])), 4)

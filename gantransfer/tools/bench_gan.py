@@ -28,8 +28,10 @@ def gan_ms(size: int, *, width: int = style_generator.DEFAULT_WIDTH, repeats: in
     return 1000 * bench._timeit(lambda: jax.block_until_ready(style_generator.paint(params, photo)), repeats=repeats)
 
 
-def peer_ms(peer_python: str, sizes=SIZES, *, script: Path = PEER_SCRIPT) -> dict[str, float]:
-    """``{"256": ms, ...}`` of Magenta's fixed-style network (``scripts/peer_magenta.py time``) in its own venv."""
+def peer_ms(peer_python: str, sizes=SIZES, *, script: Path | None = None) -> dict[str, float]:
+    """``{"256": ms, ...}`` of Magenta's fixed-style network (``scripts/peer_magenta.py time``, or ``script``) in its
+    own venv."""
+    script = PEER_SCRIPT if script is None else script
     if not Path(script).is_file():
         raise FileNotFoundError(f"peer script {script} not found")
     figures = bench._last_json_line([peer_python, str(script), "time", *map(str, sizes)], "the Magenta peer",
