@@ -139,6 +139,10 @@ GLOSSARY: tuple[Term, ...] = (
        r" + \beta\,\ell_G\big(D(G_S(c))\big)",
        "05b_style_gan", "gantransfer.training.style_gan.train_step", in_seed=True,
        note="One step of D on L_D, then one of G_S on L_G, on the same batch; π(s): the style crop's patches shuffled."),
+    _T("cycle-consistency loss", "循环一致性损失",
+       r"\mathcal{L}_\text{cyc} = \operatorname{mean}\lvert F(G(a)) - a \rvert + \operatorname{mean}\lvert G(F(b)) - b \rvert",
+       "05b_style_gan", "gantransfer.training.cycle_gan.cycle_loss",
+       note="Zhu et al. 2017 (CycleGAN): unpaired photos a and paintings b; G paints, F un-paints."),
     _T("discriminator loss (hinge)", "判别器损失",
        r"\ell_D = \operatorname{mean}\,\max(0, 1 - D(x_\text{real}))"
        r" + \operatorname{mean}\,\max(0, 1 + D(x_\text{fake}))",
