@@ -43,10 +43,23 @@ def test_fast_training_reports_and_continues_exactly():
     config = C.CycleGanConfig(steps=4, **FAST)
     whole = _reports(config)
     assert [r.step for r in whole] == [1, 2, 3, 4]
-    assert set(whole[-1].metrics) == {"g_adv", "cycle", "d_a", "d_b"}
+    assert set(whole[-1].metrics) == {"g_adv", "cycle", "identity", "d_a", "d_b"}
     assert all(np.isfinite(v) for v in whole[-1].metrics.values()) and whole[-1].sample.shape == (20, 24, 3)
     half = _reports(C.CycleGanConfig(steps=2, **FAST))[-1]
     resumed = _reports(config, state=half.state)
     assert [r.step for r in resumed] == [3, 4]
     for x, y in zip(jax.tree.leaves(resumed[-1].state), jax.tree.leaves(whole[-1].state)):
         np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-5, atol=1e-6)
+
+
+def test_identity_loss_is_off_at_zero():
+    state = C.init_state(C.CycleGanConfig(**FAST))
+    rng = np.random.default_rng(1)
+    a, b = (jnp.asarray(rng.random((2, 32, 32, 3), np.float32)) for _ in range(2))
+    _, on = C.train_step(C.CycleGanConfig(**FAST), state, a, b)
+    _, off = C.train_step(C.CycleGanConfig(identity_weight=0.0, **FAST), state, a, b)
+    g = state["g"]
+    run = lambda params, x: np.asarray(style_generator.apply_generator(params, x), np.float64)
+    expected = np.abs(run(g["ab"], b) - np.asarray(b)).mean() + np.abs(run(g["ba"], a) - np.asarray(a)).mean()
+    np.testing.assert_allclose(float(on["identity"]), expected, rtol=1e-4)
+    assert float(off["identity"]) == 0.0 and float(off["cycle"]) == pytest.approx(float(on["cycle"]))

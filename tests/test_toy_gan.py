@@ -74,3 +74,20 @@ def test_decision_surface_shape_and_range():
 def test_bad_settings(kwargs, match):
     with pytest.raises(ValueError, match=match):
         T.ToyGanConfig(**kwargs)
+
+
+def test_every_preset_is_a_measured_row_of_the_table():
+    """The presets of notebook 05 say what they show (e.g. "2/8 modes"): each is a variant measured by
+    scripts/toy_gan_table.py (data/bench/toy_gan.json), so that claim is backed by a figure."""
+    import json
+    from pathlib import Path
+
+    table = json.loads((Path(__file__).resolve().parent.parent / "data" / "bench" / "toy_gan.json").read_text())
+    measured = {json.dumps(v["changes"], sort_keys=True): v for v in table["variants"].values()}
+    for name, changes in T.PRESETS.items():
+        assert json.dumps(changes, sort_keys=True) in measured, name
+        T.ToyGanConfig(**changes)                               # and each makes a valid config
+        covered = sorted(run["covered"] for run in measured[json.dumps(changes, sort_keys=True)]["runs"])
+        claim = name.rsplit("(", 1)[1].split(" ")[0]            # "2/8", "0–1", "3–6", "8/8"
+        low, high = (claim.split("/")[0],) * 2 if "/" in claim else claim.split("–")
+        assert int(low) <= covered[0] and covered[-1] <= int(high), (name, covered)

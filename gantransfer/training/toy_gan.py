@@ -76,6 +76,17 @@ class ToyGanConfig:
             raise ValueError(f"loss must be one of {', '.join(G_LOSSES)}; got {self.loss!r}")
 
 
+#: Settings that show one behaviour each (one change from the defaults; measured over seeds 0–2 by
+#: ``scripts/toy_gan_table.py``, ``data/bench/toy_gan.json``): notebook 05's presets.
+PRESETS: dict[str, dict] = {
+    "healthy: non-saturating + R1 0.1 (8/8 modes)": {},
+    "mode collapse: no R1 (2/8 modes)": dict(r1_weight=0.0),
+    "stall: saturating loss, no R1 (0–1 modes)": dict(loss="saturating", r1_weight=0.0),
+    "too smooth: spectral norm alone (0–1 modes)": dict(spectral_norm=True, r1_weight=0.0),
+    "hinge loss, no R1 (3–6 modes)": dict(loss="hinge", r1_weight=0.0),
+}
+
+
 def mode_centres(*, modes: int = 8, radius: float = 2.0) -> np.ndarray:
     """The ``[modes, 2]`` centres of the ring, evenly spaced from angle 0."""
     angles = 2 * np.pi * np.arange(modes) / modes
