@@ -12,9 +12,10 @@ judged on photos it never saw, at ``--size`` px, by figures a loss may have trai
   photos from crops of the style, then tested on crops of the held-out pictures and held-out crops of the style: a
   two-sample test, 0.5 = indistinguishable.
 
-    python scripts/gan_ablation.py --style stained_glass --steps 800 --seeds 0 1 2 -o data/bench/gan_ablation.json
-    python scripts/gan_ablation.py --style stained_glass --steps 800 --seeds 0 --variants both "D patch 9" \
-        "D patch 25" "G width 16" "G width 48" "D lr 1e-3" -o data/bench/gan_questions.json   # the seed's questions
+    python scripts/gan_ablation.py --style stained_glass --steps 500 --seeds 0 1 2 -o data/bench/gan_ablation.json
+    python scripts/gan_ablation.py --style stained_glass --steps 500 --seeds 0 --variants "D patch 9" "D patch 25" \
+        -o data/bench/gan_questions.json        # the seed's first question: D's patch (against "both", seed 0)
+    python scripts/gan_ablation.py --merge A.json B.json ... -o OUT.json   # runs split over cores, joined
 """
 from __future__ import annotations
 
@@ -91,7 +92,7 @@ def probe_accuracy(train_fakes, test_fakes, style_img, *, steps: int = 300, side
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--style", default="stained_glass")
-    p.add_argument("--steps", type=int, default=600)
+    p.add_argument("--steps", type=int, default=500)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(CHOICES))
     p.add_argument("--size", type=int, default=512)
