@@ -69,7 +69,7 @@ def lab(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("lab")
     root = tmp / "notebooks"
     root.mkdir()
-    for name in ("03_style_transfer.ipynb", "04_fusion.ipynb"):
+    for name in ("03_style_transfer.ipynb", "04_fusion.ipynb", "05b_style_gan.ipynb"):
         shutil.copy(NOTEBOOK_DIR / name, root / name)
     # Settings of our own: every cell kept in the page (no windowing), no autosave.
     settings = tmp / "lab-settings"
@@ -290,6 +290,34 @@ def test_03_style_transfer_runs_and_style_weight_slider_changes_the_image(lab, b
     assert status.count() == 1 and "⚠" not in status.inner_text(), dashboard.inner_text()
     page.screenshot(path=str(tmp_path / "03_after.png"))
     dashboard.screenshot(path=str(tmp_path / "03_dashboard.png"))
+    page.close()
+
+
+def test_05b_style_gan_runs_and_a_gram_only_run_changes_the_picture(lab, browser, tmp_path):
+    """Notebook 05b in the browser: every cell runs, then in the GAN dashboard the adversarial weight goes to 0
+    (a Gram-only run, as the ablation's preset) and Run trains again: a new picture, no D verdict, no error."""
+    page = _page(browser)
+    seconds, state = _open_and_run_all(page, lab, "05b_style_gan.ipynb", tmp_path)
+    print(f"05b_style_gan: all {len(state['counts'])} code cells ran in the browser in {seconds:.0f} s")
+    dashboard = page.locator(".jp-OutputArea-output .widget-vbox").filter(
+        has=page.locator(".widget-label", has_text="adv. weight")).first
+    dashboard.scroll_into_view_if_needed()
+    image = dashboard.locator("img.widget-image[width='256']")
+    assert image.count() == 1
+    old = _image_bytes(image)
+    assert old[:8] == b"\x89PNG\r\n\x1a\n"
+    before, after = _move_slider(_slider(dashboard, "adv. weight"), "Home", 1)   # the adversarial term off
+    assert before != after and float(after) == 0.0, (before, after)
+    run = dashboard.get_by_role("button", name="Run")
+    run.click()
+    new = _wait_for_new_image(page, image, old, DASHBOARD_TIMEOUT_S)
+    assert new[:8] == b"\x89PNG\r\n\x1a\n"
+    page.wait_for_function("(button) => !button.disabled", arg=run.element_handle(),
+                           timeout=DASHBOARD_TIMEOUT_S * 1000)
+    status = dashboard.locator(".widget-html").filter(has_text="Done after")
+    assert status.count() == 1 and "⚠" not in status.inner_text(), dashboard.inner_text()
+    assert "D's loss" not in status.inner_text()                   # Gram only: no discriminator this time
+    dashboard.screenshot(path=str(tmp_path / "05b_dashboard.png"))
     page.close()
 
 
