@@ -305,7 +305,10 @@ def test_train_gan_for_one_style_resume_export_and_stylize(tmp_path, capsys):
     code, out, err = _run([*gan, "--steps", "2", "--resume", "--export", str(exported)], capsys)
     assert code == 0 and "step 2" in out and exported.is_file(), err
     code, _, err = _run([*gan, "--steps", "3", "--resume", "--adv-weight", "0.5"], capsys)
-    assert code == 2 and "adv_weight" in err  # a resume must keep the run's settings
+    assert code == 2 and "adv_weight" in err  # a resume must keep the run's settings ...
+    other = [("hatching" if a == "waves" else a) for a in gan]
+    code, _, err = _run([*other, "--steps", "3", "--resume"], capsys)
+    assert code == 2 and "style='waves' there, 'hatching' now" in err    # ... and its style
     code, _, err = _run(["train", "gan", "--workdir", str(tmp_path / "x")], capsys)
     assert code == 2 and "needs --style" in err
     code, _, err = _run(["train", "gan", "--style", "waves", "--width", "0.5"], capsys)

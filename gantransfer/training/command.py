@@ -121,8 +121,10 @@ def config_from_args(args):
             raise CliError(f"--width of gan is a number of channels (e.g. 32); got {args.width}")
     fields = {**_COMMON, **_ONLY[args.what]}
     values = {field: getattr(args, flag) for flag, field in fields.items() if getattr(args, flag) is not None}
-    if args.what == "gan" and "width" in values:
-        values["width"] = int(values["width"])
+    if args.what == "gan":
+        values["style"] = str(args.style)
+        if "width" in values:
+            values["width"] = int(values["width"])
     return _CONFIGS[args.what](**values)
 
 
@@ -134,8 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = config_from_args(args)
     if args.what == "gan":
         args.workdir = args.workdir or Path(f"runs/gan_{Path(args.style).stem}")
-        runs = style_gan.train_style_gan(config, style=args.style, workdir=args.workdir, contents=args.contents,
-                                         resume=args.resume)
+        runs = style_gan.train_style_gan(config, workdir=args.workdir, contents=args.contents, resume=args.resume)
     else:
         args.workdir = args.workdir or Path("runs/decoder")
         runs = decoder_training.train_decoder(config, workdir=args.workdir, contents=args.contents, styles=args.styles,

@@ -50,6 +50,8 @@ class StyleGanConfig:
     """Settings of a per-style GAN run (keyword-only, checked; saved beside the checkpoints).
 
     Attributes:
+      style: the style — a bundled name or an image file — recorded so that a resume with another style is refused
+        (``""`` when :func:`train_style_gan` is given the image itself).
       steps, batch, crop: training steps, photo crops per step (split over the devices), their side (px).
       pool_side: photos are resized once so their shorter side is this, then cropped.
       style_side: the style image is resized so its shorter side is this (the scale of its strokes in ``G_S``'s
@@ -66,6 +68,7 @@ class StyleGanConfig:
       seed: of the initialisation and the batches.
     """
 
+    style: str = ""
     steps: int = 2000
     batch: int = 4
     crop: int = 128
@@ -274,14 +277,14 @@ def load_style(style, side: int) -> np.ndarray:
     return resize.resize_to(img, max(side, round(h * scale)), max(side, round(w * scale)))
 
 
-def train_style_gan(config: StyleGanConfig, *, style, workdir: str | os.PathLike | None, contents: Sequence = None,
+def train_style_gan(config: StyleGanConfig, *, style=None, workdir: str | os.PathLike | None, contents: Sequence = None,
                     resume: bool = False, vgg_params=None, mesh=None, state: dict | None = None
                     ) -> Iterator[StyleGanReport]:
     """Train (or resume) ``G_S`` for ``style``, yielding a :class:`StyleGanReport` every step.
 
     Args:
       config: the run's settings (saved in ``workdir/config.json``; a resume must use the same ones).
-      style: a bundled style name, an image file or a ``[H, W, 3]`` array.
+      style: a bundled style name, an image file or a ``[H, W, 3]`` array (default: ``config.style``).
       workdir: checkpoint folder, or ``None`` to train in memory (a notebook).
       contents: bundled photo names, files or folders (default: the bundled photos).
       resume: continue from the newest checkpoint in ``workdir``.
@@ -291,6 +294,9 @@ def train_style_gan(config: StyleGanConfig, *, style, workdir: str | os.PathLike
       FloatingPointError: a non-finite loss (the last good checkpoint is kept).
       FileExistsError: ``workdir`` already holds checkpoints and ``resume`` is false.
     """
+    style = config.style if style is None else style
+    if isinstance(style, str) and not style:
+        raise ValueError("no style: give style= (a name, a file or an image) or set config.style")
     mesh = parallel.default_mesh() if mesh is None else mesh
     parallel.check_batch_divisible(config.batch, mesh)
     vgg_params = extractor.load_params() if vgg_params is None else vgg_params
