@@ -144,7 +144,7 @@ def load_style_generator(style: str | None, *, generator_file: str | Path | None
             train = get("gan").train_command.format(style=name, path=f"{Path(name).stem}_gan.npz")
             raise FileNotFoundError(
                 f"no adversarial generator for style {name!r}: the package has one for {', '.join(shipped) or 'none'}; "
-                f"train one (about 30 minutes) with `{train}` and pass it with --decoder {Path(name).stem}_gan.npz")
+                f"train one (about 25 minutes on a CPU core) with `{train}` and pass it with --decoder {Path(name).stem}_gan.npz")
     else:
         path = Path(generator_file)
         if not path.is_file():
@@ -229,7 +229,8 @@ def stylize(content, style, *, method: str = "optimize", params=None, decoders=N
     if not styles:
         raise ValueError("no style image given")
     styles = [images.check_image_array(s, name="style", batched=False) for s in styles]
-    params = extractor.load_params() if params is None else params
+    if params is None and not entry.per_style:       # a per-style generator needs no VGG16
+        params = extractor.load_params()
     if not entry.feedforward:
         config = optimize.TransferConfig(size=size or max(photo.shape[:2]), **settings)
         image = None
