@@ -242,6 +242,34 @@ def _page(browser):
     return page
 
 
+def _dashboard_after_run_all(page, lab, name, shots, label: str, width: int):
+    """Run notebook ``name`` whole, then the dashboard that has a control labelled ``label``, and its image of
+    ``width`` px with the PNG it shows: ``(dashboard, image, png)``."""
+    seconds, state = _open_and_run_all(page, lab, name, shots)
+    print(f"{name}: all {len(state['counts'])} code cells ran in the browser in {seconds:.0f} s")
+    dashboard = page.locator(".jp-OutputArea-output .widget-vbox").filter(
+        has=page.locator(".widget-label", has_text=label)).first
+    dashboard.scroll_into_view_if_needed()
+    image = dashboard.locator(f"img.widget-image[width='{width}']")
+    assert image.count() == 1
+    png = _image_bytes(image)          # the run of the cell after the dashboard drew it
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    return dashboard, image, png
+
+
+def _run_and_wait(page, dashboard, image, old: bytes) -> str:
+    """Press the dashboard's Run, wait for a new image and the run's end; the status line, checked error-free."""
+    run = dashboard.get_by_role("button", name="Run")
+    run.click()
+    new = _wait_for_new_image(page, image, old, DASHBOARD_TIMEOUT_S)
+    assert new[:8] == b"\x89PNG\r\n\x1a\n"
+    page.wait_for_function("(button) => !button.disabled", arg=run.element_handle(),
+                           timeout=DASHBOARD_TIMEOUT_S * 1000)          # the run has ended
+    status = dashboard.locator(".widget-html").filter(has_text="Done after")
+    assert status.count() == 1 and "⚠" not in status.inner_text(), dashboard.inner_text()
+    return status.inner_text()
+
+
 def test_04_fusion_runs_and_alpha_slider_changes_the_image(lab, browser, tmp_path):
     page = _page(browser)
     seconds, state = _open_and_run_all(page, lab, "04_fusion.ipynb", tmp_path)
@@ -266,28 +294,13 @@ def test_04_fusion_runs_and_alpha_slider_changes_the_image(lab, browser, tmp_pat
 
 def test_03_style_transfer_runs_and_style_weight_slider_changes_the_image(lab, browser, tmp_path):
     page = _page(browser)
-    seconds, state = _open_and_run_all(page, lab, "03_style_transfer.ipynb", tmp_path)
-    print(f"03_style_transfer: all {len(state['counts'])} code cells ran in the browser in {seconds:.0f} s")
-    dashboard = page.locator(".jp-OutputArea-output .widget-vbox").filter(
-        has=page.locator(".widget-label", has_text="style β")).first
-    dashboard.scroll_into_view_if_needed()
-    image = dashboard.locator("img.widget-image[width='320']")
-    assert image.count() == 1
+    dashboard, image, old = _dashboard_after_run_all(page, lab, "03_style_transfer.ipynb", tmp_path, "style β", 320)
     size = _slider(dashboard, "size").locator(".widget-readout").inner_text()
     assert size.strip() == "48", f"the kernel is not in fast mode (GANTRANSFER_FAST=1): size {size}"
-    old = _image_bytes(image)          # the run of the cell after the dashboard drew it
-    assert old[:8] == b"\x89PNG\r\n\x1a\n"
     page.screenshot(path=str(tmp_path / "03_before.png"))
     before, after = _move_slider(_slider(dashboard, "style β"), "End", 1)  # β to the slider's maximum
     assert before != after, (before, after)
-    run = dashboard.get_by_role("button", name="Run")
-    run.click()
-    new = _wait_for_new_image(page, image, old, DASHBOARD_TIMEOUT_S)
-    assert new[:8] == b"\x89PNG\r\n\x1a\n"
-    page.wait_for_function("(button) => !button.disabled", arg=run.element_handle(),
-                           timeout=DASHBOARD_TIMEOUT_S * 1000)          # the run has ended
-    status = dashboard.locator(".widget-html").filter(has_text="Done after")
-    assert status.count() == 1 and "⚠" not in status.inner_text(), dashboard.inner_text()
+    _run_and_wait(page, dashboard, image, old)
     page.screenshot(path=str(tmp_path / "03_after.png"))
     dashboard.screenshot(path=str(tmp_path / "03_dashboard.png"))
     page.close()
@@ -297,26 +310,11 @@ def test_05b_style_gan_runs_and_a_gram_only_run_changes_the_picture(lab, browser
     """Notebook 05b in the browser: every cell runs, then in the GAN dashboard the adversarial weight goes to 0
     (a Gram-only run, as the ablation's preset) and Run trains again: a new picture, no D verdict, no error."""
     page = _page(browser)
-    seconds, state = _open_and_run_all(page, lab, "05b_style_gan.ipynb", tmp_path)
-    print(f"05b_style_gan: all {len(state['counts'])} code cells ran in the browser in {seconds:.0f} s")
-    dashboard = page.locator(".jp-OutputArea-output .widget-vbox").filter(
-        has=page.locator(".widget-label", has_text="adv. weight")).first
-    dashboard.scroll_into_view_if_needed()
-    image = dashboard.locator("img.widget-image[width='256']")
-    assert image.count() == 1
-    old = _image_bytes(image)
-    assert old[:8] == b"\x89PNG\r\n\x1a\n"
+    dashboard, image, old = _dashboard_after_run_all(page, lab, "05b_style_gan.ipynb", tmp_path, "adv. weight", 256)
     before, after = _move_slider(_slider(dashboard, "adv. weight"), "Home", 1)   # the adversarial term off
     assert before != after and float(after) == 0.0, (before, after)
-    run = dashboard.get_by_role("button", name="Run")
-    run.click()
-    new = _wait_for_new_image(page, image, old, DASHBOARD_TIMEOUT_S)
-    assert new[:8] == b"\x89PNG\r\n\x1a\n"
-    page.wait_for_function("(button) => !button.disabled", arg=run.element_handle(),
-                           timeout=DASHBOARD_TIMEOUT_S * 1000)
-    status = dashboard.locator(".widget-html").filter(has_text="Done after")
-    assert status.count() == 1 and "⚠" not in status.inner_text(), dashboard.inner_text()
-    assert "D's loss" not in status.inner_text()                   # Gram only: no discriminator this time
+    status = _run_and_wait(page, dashboard, image, old)
+    assert "D's loss" not in status                               # Gram only: no discriminator this time
     dashboard.screenshot(path=str(tmp_path / "05b_dashboard.png"))
     page.close()
 
