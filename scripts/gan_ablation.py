@@ -14,7 +14,7 @@ judged on photos it never saw, at ``--size`` px, by figures a loss may have trai
 
     python scripts/gan_ablation.py --style stained_glass --steps 500 --seeds 0 1 2 -o data/bench/gan_ablation.json
     python scripts/gan_ablation.py --style stained_glass --steps 500 --seeds 0 --variants "D patch 9" "D patch 25" \
-        -o data/bench/gan_questions.json        # the seed's first question: D's patch (against "both", seed 0)
+        "G width 16" -o data/bench/gan_questions.json   # the seed's first question (against "both", seed 0)
     python scripts/gan_ablation.py --merge A.json B.json ... -o OUT.json   # runs split over cores, joined
 """
 from __future__ import annotations
