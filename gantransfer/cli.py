@@ -299,7 +299,8 @@ def _bench(args) -> int:
     if args.only == "gan":
         from gantransfer.tools import bench_gan  # lazy: as bench above
 
-        bench_gan.check_peer_python(args.magenta_python)
+        if args.magenta_python is not None:
+            _check_executable(args.magenta_python, "--magenta-python")
         try:
             result = bench_gan.run(quick=args.quick, peer_python=args.magenta_python)
         except bench.HelperFailed as err:
@@ -309,14 +310,20 @@ def _bench(args) -> int:
         raise arguments.CliError("--magenta-python is for --only gan")
     if args.peer and not args.torch_python:
         raise arguments.CliError("--peer needs --torch-python PATH (the python of a venv with torch)")
-    if args.peer and not (Path(args.torch_python).is_file() and os.access(args.torch_python, os.X_OK)):
-        raise arguments.CliError(f"--torch-python {args.torch_python} is not an executable file")
+    if args.peer:
+        _check_executable(args.torch_python, "--torch-python")
     try:
         result = bench.run(quick=args.quick, torch_python=args.torch_python if args.peer else None,
                            converge=args.converge)
     except bench.HelperFailed as err:      # a peer or the judge: its own one-line message
         raise arguments.CliError(str(err)) from None
     return _print_and_write(result, args.output)
+
+
+def _check_executable(path: str, flag: str) -> None:
+    """A peer's python (``--torch-python``, ``--magenta-python``) must be an executable file, before minutes of work."""
+    if not (Path(path).is_file() and os.access(path, os.X_OK)):
+        raise arguments.CliError(f"{flag} {path} is not an executable file")
 
 
 def _print_and_write(result: dict, output: Path | None) -> int:

@@ -33,7 +33,7 @@ import optax
 from gantransfer.core import samples
 from gantransfer.methods import judging
 from gantransfer.pipeline import discriminator, extractor, style_generator
-from gantransfer.training import style_gan
+from gantransfer.training import batches, style_gan
 
 sys.path.insert(0, str(Path(__file__).parent))
 from judge_heldout import _photo  # noqa: E402  (the held-out photos, as the other judging scripts build them)
@@ -104,7 +104,7 @@ def main(argv=None) -> int:
     if args.merge:
         return merge(args.merge, args.output)
     vgg = extractor.load_params()
-    style_img = style_gan.load_style(args.style, args.size)
+    style_img = batches.load_resized(args.style, kind="style", side=args.size)
     held_out = {name: _photo(name, args.size) for name in HELD_OUT_PHOTOS}
     trained_on = [samples.content_image(name, size=args.size) for name in samples.CONTENT_NAMES]
     rows = []

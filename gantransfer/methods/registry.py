@@ -117,9 +117,15 @@ def missing_files(method: str) -> dict[str, str]:
             for key, path in entry.decoders.items() if not Path(path).is_file()}
 
 
+def _stamp(path: Path) -> tuple[int, int]:
+    """(modification time, size): part of the file caches' keys, so a file written again to the same path is read
+    again."""
+    stat = path.stat()
+    return stat.st_mtime_ns, stat.st_size
+
+
 @functools.lru_cache(maxsize=8)
 def _read_decoder(path: str, layer: str, stamp: tuple[int, int]):
-    # ``stamp`` (modification time, size) is part of the key: a decoder exported again to the same path is read again.
     return decoder_file.load_decoder(path, layer=layer)
 
 
@@ -149,8 +155,7 @@ def load_style_generator(style: str | None, *, generator_file: str | Path | None
         path = Path(generator_file)
         if not path.is_file():
             raise FileNotFoundError(f"no generator at {path}")
-    stat = path.stat()
-    return _read_generator(str(path), (stat.st_mtime_ns, stat.st_size))
+    return _read_generator(str(path), _stamp(path))
 
 
 def load_decoders(method: str, *, decoder: str | Path | None = None, style: str | None = None):
@@ -179,9 +184,7 @@ def load_decoders(method: str, *, decoder: str | Path | None = None, style: str 
         if not path.is_file():
             raise FileNotFoundError(f"no trained decoder at {path} (for {method}); train one with "
                                     f"`{entry.train_command.format(path=path, layer=key)}`, or use method 'optimize'")
-        stat = path.stat()
-        loaded[key] = _read_decoder(str(path), generator.ENCODER_LAYER if key == "decoder" else key,
-                                    (stat.st_mtime_ns, stat.st_size))
+        loaded[key] = _read_decoder(str(path), generator.ENCODER_LAYER if key == "decoder" else key, _stamp(path))
     return loaded["decoder"] if set(loaded) == {"decoder"} else loaded
 
 

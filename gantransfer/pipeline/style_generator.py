@@ -41,7 +41,9 @@ RESIDUAL_BLOCKS = 2
 _FORMAT = "gantransfer-style-generator-1"
 
 
-def _conv_init(key, k: int, c_in: int, c_out: int, *, depthwise: bool = False) -> dict:
+def conv_init(key, k: int, c_in: int, c_out: int, *, depthwise: bool = False) -> dict:
+    """A ``k × k`` convolution ``{"w": [k, k, c_in, c_out], "b": [c_out]}`` with He initialisation (``[k, k, 1, c_in]``
+    per-channel filters with ``depthwise``); the GANs of :mod:`gantransfer.training` build their networks from it."""
     fan_in = k * k * (1 if depthwise else c_in)
     shape = (k, k, 1, c_in) if depthwise else (k, k, c_in, c_out)
     return {"w": jax.random.normal(key, shape) * math.sqrt(2.0 / fan_in), "b": jnp.zeros((shape[-1],))}
@@ -52,7 +54,7 @@ def _sep_init(key, c_in: int, c_out: int, *, mix_first: bool = False) -> dict:
     comes first (the upsampling layers)."""
     k_dw, k_pw = jax.random.split(key)
     c_dw = c_out if mix_first else c_in
-    return {"dw": _conv_init(k_dw, 3, c_dw, c_dw, depthwise=True), "pw": _conv_init(k_pw, 1, c_in, c_out),
+    return {"dw": conv_init(k_dw, 3, c_dw, c_dw, depthwise=True), "pw": conv_init(k_pw, 1, c_in, c_out),
             "norm": {"scale": jnp.ones((c_out,)), "bias": jnp.zeros((c_out,))}}
 
 
@@ -69,11 +71,11 @@ def init_generator(key: jax.Array, *, width: int = DEFAULT_WIDTH) -> dict:
     w, w2, quarter = width, 2 * width, width // 4
     keys = iter(jax.random.split(key, 6 + 2 * RESIDUAL_BLOCKS))
     return {
-        "stem": {**_conv_init(next(keys), 3, 3, w), "norm": {"scale": jnp.ones((w,)), "bias": jnp.zeros((w,))}},
+        "stem": {**conv_init(next(keys), 3, 3, w), "norm": {"scale": jnp.ones((w,)), "bias": jnp.zeros((w,))}},
         "down": _sep_init(next(keys), w, w2),
         "blocks": [[_sep_init(next(keys), w2, w2), _sep_init(next(keys), w2, w2)] for _ in range(RESIDUAL_BLOCKS)],
         "up": [_sep_init(next(keys), w2, w, mix_first=True), _sep_init(next(keys), w, quarter, mix_first=True)],
-        "rgb": _conv_init(next(keys), 3, quarter, 3),
+        "rgb": conv_init(next(keys), 3, quarter, 3),
     }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 
 from gantransfer.core import resources
 from gantransfer.pipeline import style_generator
@@ -21,10 +22,13 @@ PEER_SCRIPT = (resources.REPOSITORY or Path.cwd()) / "scripts" / "peer_magenta.p
 SIZES = (256, 512, 1024)
 
 
-def gan_ms(size: int, *, width: int = style_generator.DEFAULT_WIDTH, repeats: int = 5) -> float:
-    """Median milliseconds of one ``[1, size, size, 3]`` image through a generator of ``width`` (compile excluded)."""
-    params = style_generator.init_generator(jax.random.key(0), width=width)
-    photo = jax.random.uniform(jax.random.key(1), (1, size, size, 3))
+def gan_ms(size: int, *, width: int = style_generator.DEFAULT_WIDTH, repeats: int = 5,
+           dtype=jnp.float32) -> float:
+    """Median milliseconds of one ``[1, size, size, 3]`` image through a generator of ``width`` (compile excluded),
+    weights and image in ``dtype`` (e.g. ``jnp.bfloat16``, notebook 05b)."""
+    params = jax.tree.map(lambda a: a.astype(dtype),
+                          style_generator.init_generator(jax.random.key(0), width=width))
+    photo = jax.random.uniform(jax.random.key(1), (1, size, size, 3)).astype(dtype)
     return 1000 * bench._timeit(lambda: jax.block_until_ready(style_generator.paint(params, photo)), repeats=repeats)
 
 
@@ -52,10 +56,3 @@ def run(*, quick: bool = False, peer_python: str | None = None) -> dict:
         result["peer"] = {"magenta_fixed_ms": theirs,
                           "ratio_gan_over_peer": {k: round(result["gan_ms"][k] / theirs[k], 3) for k in theirs}}
     return result
-
-
-def check_peer_python(path: str | None) -> None:
-    """A clear error when ``path`` is not an executable python (before minutes of work)."""
-    if path is not None and not (Path(path).is_file() and Path(path).stat().st_mode & 0o111):
-        raise FileNotFoundError(f"--magenta-python {path} is not an executable file")
-

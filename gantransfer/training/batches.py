@@ -36,13 +36,16 @@ def load_pool(sources: Sequence, *, kind: str, side: int) -> list[np.ndarray]:
             paths.append(source)
     if not paths:
         raise ValueError(f"no {kind} images given")
-    pool = []
-    for source in paths:
-        img = samples.load_input(source, kind=kind)
-        h, w = img.shape[:2]
-        scale = side / min(h, w)
-        pool.append(resize.resize_to(img, max(side, round(h * scale)), max(side, round(w * scale))))
-    return pool
+    return [load_resized(source, kind=kind, side=side) for source in paths]
+
+
+def load_resized(source, *, kind: str, side: int) -> np.ndarray:
+    """One image (a bundled name of ``kind``, a file, an array) resized so its shorter side is ``side``:
+    ``[H, W, 3]`` float32."""
+    img = samples.load_input(source, kind=kind)
+    h, w = img.shape[:2]
+    scale = side / min(h, w)
+    return resize.resize_to(img, max(side, round(h * scale)), max(side, round(w * scale)))
 
 
 def default_styles(variants: int = 1) -> list:

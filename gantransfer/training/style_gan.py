@@ -30,10 +30,9 @@ from typing import Iterator, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
-from gantransfer.core import resize, samples
+from gantransfer.core import samples
 from gantransfer.core.validate import check_count, check_weight
 from gantransfer.pipeline import discriminator, extractor, style_generator
 from gantransfer.pipeline.style import gram_matrix
@@ -123,9 +122,8 @@ def init_patch_critic(key: jax.Array, *, d_patch: int = 16, d_width: int = 32) -
         raise ValueError(f"d_patch must be a square k² with k >= 2; got {d_patch}")
     keys = jax.random.split(key, 3)
     chans = (3, d_width, 2 * d_width, 1)
-    sizes = (k, k, 1)
-    return {"layers": [{"w": jax.random.normal(kk, (s, s, a, b)) * math.sqrt(2.0 / (s * s * a)), "b": jnp.zeros((b,))}
-                       for kk, s, a, b in zip(keys, sizes, chans[:-1], chans[1:])]}
+    return {"layers": [style_generator.conv_init(kk, size, a, b)
+                       for kk, size, a, b in zip(keys, (k, k, 1), chans[:-1], chans[1:])]}
 
 
 def patch_critic(d_params: dict, images: jax.Array) -> jax.Array:
@@ -269,14 +267,6 @@ class StyleGanReport(NamedTuple):
     state: dict
 
 
-def load_style(style, side: int) -> np.ndarray:
-    """The style image (a bundled name, a file, an array) with shorter side ``side``: ``[H, W, 3]`` float32."""
-    img = samples.load_input(style, kind="style")
-    h, w = img.shape[:2]
-    scale = side / min(h, w)
-    return resize.resize_to(img, max(side, round(h * scale)), max(side, round(w * scale)))
-
-
 def train_style_gan(config: StyleGanConfig, *, style=None, workdir: str | os.PathLike | None, contents: Sequence = None,
                     resume: bool = False, vgg_params=None, mesh=None, state: dict | None = None
                     ) -> Iterator[StyleGanReport]:
@@ -302,7 +292,7 @@ def train_style_gan(config: StyleGanConfig, *, style=None, workdir: str | os.Pat
     vgg_params = extractor.load_params() if vgg_params is None else vgg_params
     pool_c = batches.load_pool(list(contents) if contents else list(samples.CONTENT_NAMES), kind="content",
                                side=config.pool_side)
-    style_img = load_style(style, config.style_side)
+    style_img = batches.load_resized(style, kind="style", side=config.style_side)
     targets = style_targets(vgg_params, jnp.asarray(style_img))
     state = init_state(config) if state is None else state
     if workdir is None:

@@ -27,7 +27,7 @@ import optax
 
 from gantransfer.core import images
 from gantransfer.core.validate import check_count, check_weight
-from gantransfer.pipeline import discriminator
+from gantransfer.pipeline import discriminator, style_generator
 
 PADDINGS = ("reflect", "circular")
 
@@ -78,11 +78,6 @@ class TextureGanConfig:
             raise ValueError(f"padding must be one of {', '.join(PADDINGS)}; got {self.padding!r}")
 
 
-def _conv_init(key, k: int, c_in: int, c_out: int) -> dict:
-    return {"w": jax.random.normal(key, (k, k, c_in, c_out)) * math.sqrt(2.0 / (k * k * c_in)),
-            "b": jnp.zeros((c_out,))}
-
-
 def _g_channels(config: TextureGanConfig) -> tuple[int, ...]:
     return (config.width, max(config.width // 2, 8), max(config.width // 4, 8))
 
@@ -93,14 +88,14 @@ def init_state(config: TextureGanConfig) -> dict:
     k_g, k_d, k_run = jax.random.split(jax.random.key(config.seed), 3)
     chans = _g_channels(config)
     keys = iter(jax.random.split(k_g, 8))
-    g = {"input": _conv_init(next(keys), 3, config.z_dim, chans[0]),
-         "blocks": [[_conv_init(next(keys), 3, c_in, c_out), _conv_init(next(keys), 3, c_out, c_out)]
+    g = {"input": style_generator.conv_init(next(keys), 3, config.z_dim, chans[0]),
+         "blocks": [[style_generator.conv_init(next(keys), 3, c_in, c_out), style_generator.conv_init(next(keys), 3, c_out, c_out)]
                     for c_in, c_out in zip((chans[0], *chans[:-1]), chans)],
-         "rgb": _conv_init(next(keys), 1, chans[-1], 3)}
+         "rgb": style_generator.conv_init(next(keys), 1, chans[-1], 3)}
     d_keys = jax.random.split(k_d, config.d_layers + 1)
     d_chans = [3] + [min(config.d_width * 2 ** i, 256) for i in range(config.d_layers)]
-    d = {"layers": [_conv_init(k, 4, a, b) for k, a, b in zip(d_keys, d_chans[:-1], d_chans[1:])],
-         "out": _conv_init(d_keys[-1], 3, d_chans[-1], 1)}
+    d = {"layers": [style_generator.conv_init(k, 4, a, b) for k, a, b in zip(d_keys, d_chans[:-1], d_chans[1:])],
+         "out": style_generator.conv_init(d_keys[-1], 3, d_chans[-1], 1)}
     g_tx, d_tx = _optimizers(config)
     return {"g": g, "d": d, "g_opt": g_tx.init(g), "d_opt": d_tx.init(d), "key": k_run,
             "step": jnp.zeros((), jnp.int32)}

@@ -20,7 +20,7 @@ from gantransfer.core.validate import check_count
 from gantransfer.notebook import plots
 from gantransfer.notebook.dashboards.base import Runner, log_slider
 from gantransfer.pipeline import discriminator, style_generator
-from gantransfer.training import style_gan
+from gantransfer.training import batches, style_gan
 
 #: The ablation's three objectives (``scripts/gan_ablation.py``, ``docs/gan.md``), as presets.
 GAN_PRESETS: dict[str, dict] = {
@@ -154,7 +154,7 @@ class GanDashboard(Runner):
         photo = samples.content_image("chelsea", size=256) if sample_photo is None else sample_photo
         self.sample_photo = np.asarray(photo, np.float32)
         self.state, self.last_config, self.verdict = None, None, None
-        self._style_crop = style_gan.load_style(style, base.style_side)[:base.crop * 2, :base.crop * 2]
+        self._style_crop = batches.load_resized(style, kind="style", side=base.style_side)[:base.crop * 2, :base.crop * 2]
 
         self.preset = W.Dropdown(options=["(custom)", *GAN_PRESETS], value="(custom)", description="preset",
                                  layout=W.Layout(width="420px"))
