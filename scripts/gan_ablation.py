@@ -7,7 +7,7 @@ judged on photos it never saw, at ``--size`` px, by figures a loss may have trai
 * ``style_ratio`` and ``structure`` (:mod:`gantransfer.methods.judging`, as ``../shared/bench/judge.py``);
 * ``sharpness``: the mean absolute Laplacian of the picture's luminance over that of the style image at the same
   scale (1 = as crisp as the style; blur lowers it, noise raises it);
-* ``probe_accuracy``: a fresh patch discriminator (:func:`gantransfer.training.style_gan.init_patch_critic`, 16 px
+* ``probe_accuracy``: a fresh patch discriminator (:func:`gantransfer.pipeline.discriminator.init_patch_critic`, 16 px
   patches, never seen in training) trained for ``--probe-steps`` to tell crops of the pictures of the *training*
   photos from crops of the style, then tested on crops of the held-out pictures and held-out crops of the style: a
   two-sample test, 0.5 = indistinguishable.
@@ -71,21 +71,21 @@ def probe_accuracy(train_fakes, test_fakes, style_img, *, steps: int = 300, side
     rng = np.random.default_rng(seed)
     half = style_img.shape[0] // 2
     style_train, style_test = [style_img[:half]], [style_img[half:]]
-    d = style_gan.init_patch_critic(jax.random.key(seed + 100), d_patch=16, d_width=32)
+    d = discriminator.init_patch_critic(jax.random.key(seed + 100), d_patch=16, d_width=32)
     tx = optax.adam(2e-4, b1=0.5)
     opt = tx.init(d)
 
     @jax.jit
     def step(d, opt, real, fake):
         loss, grads = jax.value_and_grad(
-            lambda d: discriminator.d_loss(style_gan.patch_critic(d, real), style_gan.patch_critic(d, fake), kind="ns"))(d)
+            lambda d: discriminator.d_loss(discriminator.patch_critic(d, real), discriminator.patch_critic(d, fake), kind="ns"))(d)
         updates, opt = tx.update(grads, opt, d)
         return optax.apply_updates(d, updates), opt, loss
 
     for _ in range(steps):
         d, opt, _ = step(d, opt, _crops(rng, style_train, 8, side), _crops(rng, train_fakes, 8, side))
-    real = style_gan.patch_critic(d, _crops(rng, style_test, 64, side)) > 0
-    fake = style_gan.patch_critic(d, _crops(rng, test_fakes, 64, side)) <= 0
+    real = discriminator.patch_critic(d, _crops(rng, style_test, 64, side)) > 0
+    fake = discriminator.patch_critic(d, _crops(rng, test_fakes, 64, side)) <= 0
     return float((jnp.mean(real) + jnp.mean(fake)) / 2)
 
 

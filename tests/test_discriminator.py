@@ -1,14 +1,12 @@
-"""Discriminator: losses against hand-computed values, R1 against a closed form, spectral norm against SVD,
-style conditioning, shapes and input checks."""
+"""The discriminator module: the adversarial losses against hand-computed values, R1 against a closed form, spectral
+norm against SVD, and P²-GAN's patch D against a numpy re-implementation."""
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from flax import nnx
 
 from gantransfer.pipeline import discriminator as D
 
-TINY = dict(width=0.125, n_layers=3, cond_dim=D.STYLE_STATS_DIM, spectral_norm=True)
 
 REAL = np.array([[2.0, -0.5], [0.0, 1.5]], np.float32)
 FAKE = np.array([-1.0, 0.25, 3.0], np.float32)
@@ -102,87 +100,61 @@ def test_spectral_norm_top_singular_value_is_one(rng):
     np.testing.assert_allclose(np.linalg.svd(np.asarray(normalised).reshape(-1, 16), compute_uv=False)[0], 1.0, rtol=1e-4)
 
 
-def test_refreshed_discriminator_kernels_have_unit_spectral_norm():
-    state = D.init_discriminator(jax.random.key(0), **TINY)
-    state = jax.jit(lambda s: D.refresh_spectral(s, iterations=300, **TINY))(state)
-    model = nnx.merge(D.discriminator_graphdef(**TINY), state)
-    layers = [*model.convs, model.psi, model.embed]
-    for layer in layers:
-        w = np.asarray(layer.weight()).reshape(-1, layer.kernel[...].shape[-1])
-        np.testing.assert_allclose(np.linalg.svd(w, compute_uv=False)[0], 1.0, rtol=1e-3)
-    # the vectors are state, not parameters: the optimiser never sees them
-    params, vectors = nnx.split_state(state, nnx.Param, D.SpectralVector)
-    assert len(jax.tree.leaves(vectors)) == len(layers)
-    assert all(leaf.ndim == 4 or leaf.ndim == 1 for leaf in jax.tree.leaves(params))
+def _numpy_patch_critic(d, x):
+    """P²-GAN's D again in numpy: each stride-k k × k convolution as a sum over the k² offsets of a block."""
+    x = x * 2.0 - 1.0
+    *hidden, out = d["layers"]
+    for layer in hidden:
+        w, b = np.asarray(layer["w"], np.float64), np.asarray(layer["b"], np.float64)
+        k = w.shape[0]
+        n, h, wd, c = x.shape
+        blocks = x[:, :h // k * k, :wd // k * k].reshape(n, h // k, k, wd // k, k, c)
+        y = np.zeros((n, h // k, wd // k, w.shape[-1])) + b
+        for dy in range(k):
+            for dx in range(k):
+                y += blocks[:, :, dy, :, dx, :] @ w[dy, dx]
+        x = np.where(y > 0, y, 0.2 * y)
+    return x @ np.asarray(out["w"], np.float64)[0, 0] + np.asarray(out["b"], np.float64)
 
 
-def test_parameter_count_and_shapes():
-    state = jax.eval_shape(lambda: D.init_discriminator(jax.random.key(0), spectral_norm=False))  # shapes only
-    chans, c_in, expected = (64, 128, 256, 512), 3, 0
-    for c in chans:
-        expected += 16 * c_in * c + c
-        c_in = c
-    expected += 512 + 1 + D.STYLE_STATS_DIM * 512  # ψ (1×1 conv with bias) and the embedding (no bias)
-    assert sum(x.size for x in jax.tree.leaves(state)) == expected
-    assert D.receptive_field(3) == 46 and D.discriminator_channels(width=0.125) == (8, 16, 32, 64)
-    tiny = D.init_discriminator(jax.random.key(0), **TINY)
-    out = D.discriminate(tiny, np.zeros((2, 32, 48, 3), np.float32), np.zeros((2, D.STYLE_STATS_DIM), np.float32), **TINY)
-    assert out.shape == (2, 3, 5, 1)
+@pytest.mark.parametrize("d_patch", [4, 9])
+def test_patch_critic_against_numpy(d_patch, rng):
+    d = D.init_patch_critic(jax.random.key(2), d_patch=d_patch, d_width=4)
+    x = rng.random((2, 20, 19, 3)).astype(np.float32)            # borders narrower than a patch are not judged
+    got = np.asarray(jax.jit(D.patch_critic)(d, jnp.asarray(x)))
+    want = _numpy_patch_critic(d, x.astype(np.float64))
+    assert got.shape == want.shape == (2, 20 // d_patch, 19 // d_patch, 1)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
-def test_conditioning_changes_the_logits(rng):
-    state = D.init_discriminator(jax.random.key(1), **TINY)
-    images = rng.random((2, 32, 32, 3)).astype(np.float32)
-    s1 = rng.random((1, D.STYLE_STATS_DIM)).astype(np.float32)
-    s2 = rng.random((1, D.STYLE_STATS_DIM)).astype(np.float32)
-    f = jax.jit(lambda s, x, st: D.discriminate(s, x, st, **TINY))
-    a, b = np.asarray(f(state, images, s1)), np.asarray(f(state, images, s2))
-    assert np.max(np.abs(a - b)) > 1e-3 * np.max(np.abs(a))
-    # the projection is linear in the embedding: D(x, s1) - D(x, 0) + D(x, s2) - D(x, 0) = D(x, s1 + s2) - D(x, 0)
-    zero = np.asarray(f(state, images, np.zeros_like(s1)))
-    np.testing.assert_allclose(a + b - zero, np.asarray(f(state, images, s1 + s2)), rtol=1e-4, atol=1e-5)
-    # an unconditional D takes no style
-    plain = dict(TINY, cond_dim=0)
-    out = D.discriminate(D.init_discriminator(jax.random.key(1), **plain), images, **plain)
-    assert out.shape == (2, 3, 3, 1)
+def test_each_logit_sees_its_own_patch_only():
+    d = D.init_patch_critic(jax.random.key(0), d_patch=9, d_width=4)
+    x = np.random.default_rng(0).random((1, 27, 18, 3)).astype(np.float32)
+    base = np.asarray(D.patch_critic(d, jnp.asarray(x)))
+    assert base.shape == (1, 3, 2, 1)
+    x[0, 10, 12] += 0.5                                          # a pixel of patch (1, 1)
+    changed = np.asarray(D.patch_critic(d, jnp.asarray(x))) != base
+    assert changed[0, 1, 1, 0] and changed.sum() == 1
 
 
-def test_style_statistics(vgg_params, rng):
-    images = rng.random((2, 32, 32, 3)).astype(np.float32)
-    stats = np.asarray(D.style_statistics(vgg_params, images))
-    assert stats.shape == (2, D.STYLE_STATS_DIM) and np.all(stats >= 0) and np.all(np.isfinite(stats))
-    assert not np.allclose(stats[0], stats[1])
+def test_patch_size_must_be_a_square():
+    assert D.patch_stride(16) == 4 and D.patch_stride(25) == 5 and D.patch_stride(12) is None
+    assert D.patch_stride(1) is None
+    with pytest.raises(ValueError, match="square"):
+        D.init_patch_critic(jax.random.key(0), d_patch=12)
 
 
-@pytest.mark.parametrize("images, stats, match", [
-    (np.zeros((2, 8, 8, 3)), np.zeros((2, D.STYLE_STATS_DIM)), "at least 16 px"),
-    (np.zeros((2, 32, 32, 1)), np.zeros((2, D.STYLE_STATS_DIM)), r"\[N, H, W, 3\]"),
-    (np.zeros((2, 32, 32, 3)), None, "style_stats"),
-    (np.zeros((2, 32, 32, 3)), np.zeros((2, 7)), "style_stats must be"),
-    (np.zeros((2, 32, 32, 3)), np.zeros((3, D.STYLE_STATS_DIM)), "style_stats must be"),
-    (np.zeros((2, 32, 32, 3), np.int32), np.zeros((2, D.STYLE_STATS_DIM)), "float"),
-])
-def test_bad_inputs(images, stats, match):
-    state = D.init_discriminator(jax.random.key(0), **TINY)
-    with pytest.raises(ValueError, match=match):
-        D.discriminate(state, images if images.dtype == np.int32 else images.astype(np.float32),
-                       None if stats is None else stats.astype(np.float32), **TINY)
+def test_permuted_patches_are_the_same_tiles_elsewhere():
+    rng = np.random.default_rng(0)
+    images = rng.random((2, 12, 9, 3)).astype(np.float32)
+    out = np.asarray(D.permute_patches(jax.random.key(1), jnp.asarray(images), 3))
+    assert out.shape == (2, 12, 9, 3)
 
+    def tiles(a):
+        return sorted(a[y:y + 3, x:x + 3].tobytes() for y in range(0, 12, 3) for x in range(0, 9, 3))
 
-def test_bad_architecture():
-    with pytest.raises(ValueError, match="width"):
-        D.init_discriminator(jax.random.key(0), width=0.0)
-    with pytest.raises(ValueError, match="n_layers"):
-        D.init_discriminator(jax.random.key(0), n_layers=0)
-    with pytest.raises(ValueError, match="unconditional"):
-        D.discriminate(D.init_discriminator(jax.random.key(0), width=0.125, cond_dim=0),
-                       np.zeros((1, 32, 32, 3), np.float32), np.zeros((1, 4), np.float32), width=0.125, cond_dim=0)
-
-
-def test_refresh_is_pure():
-    state = D.init_discriminator(jax.random.key(0), **TINY)
-    before = [np.asarray(x) for x in jax.tree.leaves(state)]
-    new = D.refresh_spectral(state, iterations=2, **TINY)
-    for a, b in zip(before, jax.tree.leaves(state)):
-        np.testing.assert_array_equal(a, np.asarray(b))  # the caller's state is untouched
-    assert any(not np.array_equal(a, np.asarray(b)) for a, b in zip(before, jax.tree.leaves(new)))
+    for before, after in zip(images, out):
+        assert tiles(before) == tiles(after)
+    assert not np.array_equal(out, images)                       # 12 tiles: the identity is a 1-in-12! chance
+    cropped = np.asarray(D.permute_patches(jax.random.key(1), jnp.asarray(images), 4))
+    assert cropped.shape == (2, 12, 8, 3)                        # a border narrower than a tile is dropped

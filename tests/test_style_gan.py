@@ -27,32 +27,6 @@ def test_config_is_checked():
         S.StyleGanConfig(crop=128, style_side=96)
 
 
-def test_permuted_patches_are_the_same_tiles_elsewhere():
-    rng = np.random.default_rng(0)
-    images = rng.random((2, 12, 9, 3)).astype(np.float32)
-    out = np.asarray(S.permute_patches(jax.random.key(1), jnp.asarray(images), 3))
-    assert out.shape == (2, 12, 9, 3)
-
-    def tiles(a):
-        return sorted(a[y:y + 3, x:x + 3].tobytes() for y in range(0, 12, 3) for x in range(0, 9, 3))
-
-    for before, after in zip(images, out):
-        assert tiles(before) == tiles(after)
-    assert not np.array_equal(out, images)                       # 12 tiles: the identity is a 1-in-12! chance
-    cropped = np.asarray(S.permute_patches(jax.random.key(1), jnp.asarray(images), 4))
-    assert cropped.shape == (2, 12, 8, 3)                        # a border narrower than a tile is dropped
-
-
-def test_each_logit_sees_its_own_patch_only():
-    d = S.init_patch_critic(jax.random.key(0), d_patch=9, d_width=4)
-    x = np.random.default_rng(0).random((1, 27, 18, 3)).astype(np.float32)
-    base = np.asarray(S.patch_critic(d, jnp.asarray(x)))
-    assert base.shape == (1, 3, 2, 1)
-    x[0, 10, 12] += 0.5                                          # a pixel of patch (1, 1)
-    changed = np.asarray(S.patch_critic(d, jnp.asarray(x))) != base
-    assert changed[0, 1, 1, 0] and changed.sum() == 1
-
-
 def test_perceptual_losses_against_numpy(vgg_params):
     from gantransfer.pipeline import extractor
 

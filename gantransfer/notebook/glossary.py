@@ -126,7 +126,7 @@ GLOSSARY: tuple[Term, ...] = (
        "04_fusion", "gantransfer.training.decoder_training.decoder_losses"),
     # 05 · adversarial training
     _T("discriminator", "判别器", r"D(x)_{ij} = \text{logit that patch } (i, j) \text{ of } x \text{ is the style's}",
-       "05b_style_gan", "gantransfer.training.style_gan.patch_critic", in_seed=True,
+       "05b_style_gan", "gantransfer.pipeline.discriminator.patch_critic", in_seed=True,
        note="Two k × k convolutions of stride k: one logit per non-overlapping k² px patch."),
     _T("patch discriminator (PatchGAN)", "图像块判别器", r"D(x) \in \mathbb{R}^{h \times w}\ \text{(one logit per patch)}",
        "05_adversarial_training", "gantransfer.training.texture_gan.critic"),

@@ -178,7 +178,7 @@ def patch_logits_figure(real_image, real_logits, fake_image, fake_logits, *, tit
     Args:
       real_image, fake_image: ``[H, W, 3]`` in [0, 1] (the fake is clipped for drawing).
       real_logits, fake_logits: ``[N, h, w, 1]`` patch logits of the whole batches
-        (:func:`gantransfer.pipeline.discriminator.patch_logits`); the maps of the first image are drawn,
+        (:func:`gantransfer.pipeline.discriminator.patch_critic`); the maps of the first image are drawn,
         each titled with the mean over its batch.
       title: the figure's title.
     Both maps share one colour scale, symmetric about 0 (green: "real", red: "fake").

@@ -1,45 +1,33 @@
-"""The discriminator ``D`` of ``I_s = G(I_c, S)``: a style-conditioned PatchGAN and the adversarial losses.
+"""The discriminator ``D`` of the per-style GAN, and the adversarial losses every GAN here trains with.
 
-``D`` looks at an image and the style it is meant to be in, and scores every patch: real (a crop of the
-style image) or fake (the generator's output). Three ideas, each from its paper:
+``D`` looks at an image and scores every patch: real (a patch of the style image) or fake (the generator's).
+Style is a texture, a property of patches, so a patch judge is the natural one (PatchGAN, Isola et al. 2017).
+This one is P²-GAN's (Zheng & Liu 2020, arXiv 2001.07466): two ``k × k`` convolutions of stride ``k`` and a
+1 × 1 output, so each logit judges one ``k² × k²`` patch and patches do not overlap (16 px with ``k = 4``).
+It stays small (about 35 k parameters at width 32) because it only has to tell textures apart, and it is
+fast because it never looks at a pixel twice. :mod:`gantransfer.training.style_gan` trains it against the
+per-style generator; :mod:`gantransfer.training.cycle_gan` uses two of them. (The texture GAN's ``D``,
+:func:`gantransfer.training.texture_gan.critic`, is the overlapping-patch PatchGAN of Jetchev et al.)
 
-* **PatchGAN** (Isola et al. 2017): a few strided 4×4 convolutions with leaky ReLU; the output is a map
-  of logits, one per overlapping patch (46×46 px with the default three strided layers), not one
-  number per image. Style is a texture, a property of patches, so this is the natural judge.
-* **Spectral normalisation** (Miyato et al. 2018): each kernel is divided by its largest singular
-  value, which keeps every layer's gain near 1, so ``D`` cannot grow arbitrarily sharp, the usual way a
-  GAN diverges. (Not exactly 1-Lipschitz: one power iteration per step estimates the singular value from
-  below, and a strided convolution's gain is not exactly that of its reshaped kernel.)
-* **Projection conditioning** (Miyato & Koyama 2018): ``D(x, s) = ψ(φ(x)) + ⟨E s, φ(x)⟩``, with ``φ(x)``
-  the last feature map, ``s`` the style's statistics vector and ``E`` a learnt linear embedding. One
-  ``D`` judges many styles: a patch is "real" only if it looks like *this* style.
+The losses (:func:`d_loss`, :func:`g_loss`: non-saturating, hinge, least squares), R1 (:func:`r1_penalty`) and
+spectral normalisation (:func:`power_iteration`, :func:`spectral_normalize`, used by the toy GAN's ``D``) are
+shared by every GAN of the course. Taught in ``notebooks/05_adversarial_training.ipynb`` (the losses) and
+``05b_style_gan.ipynb`` (the patch ``D``).
 
-There are no normalisation layers: instance normalisation would erase the channel statistics that
-carry the style ``D`` is asked to judge. The public computations are pure functions over an
-``nnx.State`` (:func:`init_discriminator`, :func:`discriminate`), like :mod:`gantransfer.pipeline.generator`.
-
-Taught in ``notebooks/05_adversarial_training.ipynb``.
+(Until 2026-12 this module also held a style-conditioned projection PatchGAN for the AdaIN decoder's GAN
+fine-tuning; it measured no gain and was retired with it: ``docs/gan.md``.)
 """
 from __future__ import annotations
 
-import functools
-from typing import Callable, Sequence
+import math
+from typing import Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import nnx
 
 from gantransfer.core.validate import check_features
-from gantransfer.pipeline import extractor
-from gantransfer.pipeline.style import feature_mean_std
-
-#: VGG16 layers whose per-channel mean and std describe a style to the discriminator (the layers the
-#: decoder's style loss matches).
-COND_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
-
-#: Length of the style-statistics vector of :func:`style_statistics` with :data:`COND_LAYERS`: 1920.
-STYLE_STATS_DIM = 2 * sum(extractor.LAYER_CHANNELS[name] for name in COND_LAYERS)
+from gantransfer.pipeline import style_generator
 
 #: The adversarial losses by name.
 LOSS_KINDS = ("ns", "hinge", "lsgan")
@@ -57,16 +45,53 @@ _LEAK = 0.2  # leaky ReLU slope of DCGAN and pix2pix
 
 
 # ---------------------------------------------------------------------------------------------------
-# Spectral normalisation.
+# The patch discriminator (P²-GAN).
 
-class SpectralVector(nnx.Variable):
-    """The power-iteration vector ``u`` of a spectrally normalised kernel.
+def patch_stride(d_patch: int) -> int | None:
+    """``k`` with ``k² = d_patch`` and ``k >= 2`` (``D``'s kernel and stride), or ``None``."""
+    k = math.isqrt(d_patch)
+    return k if k >= 2 and k * k == d_patch else None
 
-    A ``Variable`` but not an ``nnx.Param``: it is state, not a parameter. Gradients and the optimiser
-    see only ``nnx.Param`` leaves (``nnx.split_state(state, nnx.Param, ...)``); ``u`` changes only by
-    :func:`refresh_spectral`, and orbax saves it with the rest, so a resumed run continues exactly.
+
+def init_patch_critic(key: jax.Array, *, d_patch: int = 16, d_width: int = 32) -> dict:
+    """``D``'s parameters: two ``k × k`` convolutions of stride ``k`` (``k² = d_patch``) and a 1 × 1 output."""
+    k = patch_stride(d_patch)
+    if k is None:
+        raise ValueError(f"d_patch must be a square k² with k >= 2; got {d_patch}")
+    keys = jax.random.split(key, 3)
+    chans = (3, d_width, 2 * d_width, 1)
+    return {"layers": [style_generator.conv_init(kk, size, a, b)
+                       for kk, size, a, b in zip(keys, (k, k, 1), chans[:-1], chans[1:])]}
+
+
+def patch_critic(d_params: dict, images: jax.Array) -> jax.Array:
+    """``D(images)``: ``[N, H, W, 3]`` in [0, 1] → logits ``[N, H // p, W // p, 1]``, one per ``p × p`` patch
+    (``p = k²``; a border narrower than a patch is not judged)."""
+    x = images * 2.0 - 1.0
+    *hidden, out = d_params["layers"]
+    for layer in hidden:
+        k = layer["w"].shape[0]
+        x = jax.lax.conv_general_dilated(x, layer["w"], (k, k), "VALID", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        x = jax.nn.leaky_relu(x + layer["b"], _LEAK)
+    return jnp.einsum("nhwc,cd->nhwd", x, out["w"][0, 0]) + out["b"]
+
+
+def permute_patches(key: jax.Array, images: jax.Array, patch: int) -> jax.Array:
+    """Shuffle the ``patch × patch`` tiles of each image ``[N, H, W, 3]`` (P²-GAN's real samples).
+
+    Returns ``[N, H', W', 3]`` with ``H' = patch · ⌊H / patch⌋`` (the same for ``W``): every tile is a tile of the
+    input, placed at random, so the statistics of a patch are kept and the picture's layout is destroyed.
     """
+    n, h, w, c = images.shape
+    gh, gw = h // patch, w // patch
+    tiles = images[:, :gh * patch, :gw * patch].reshape(n, gh, patch, gw, patch, c).transpose(0, 1, 3, 2, 4, 5)
+    tiles = tiles.reshape(n, gh * gw, patch, patch, c)
+    order = jax.vmap(lambda k: jax.random.permutation(k, gh * gw))(jax.random.split(key, n))
+    tiles = jnp.take_along_axis(tiles, order[:, :, None, None, None], axis=1)
+    return tiles.reshape(n, gh, gw, patch, patch, c).transpose(0, 1, 3, 2, 4, 5).reshape(n, gh * patch, gw * patch, c)
 
+# ---------------------------------------------------------------------------------------------------
+# Spectral normalisation (the toy GAN's D).
 
 def _unit(x: jax.Array, eps: float = 1e-12) -> jax.Array:
     return x / (jnp.linalg.norm(x) + eps)
@@ -105,7 +130,7 @@ def spectral_normalize(kernel: jax.Array, u: jax.Array, *, eps: float = 1e-12) -
     With ``u`` the top right singular vector of ``W = kernel.reshape(-1, c_out)``, ``‖W u‖`` *is* the
     top singular value, and its gradient ``v uᵀ`` (``v = Wu/‖Wu‖``) is the one Miyato et al. use. For any
     other unit ``u`` it underestimates ``σ``, so ``W/σ`` may exceed 1 until ``u`` has converged; one
-    power iteration per training step (:func:`refresh_spectral`) gets there because ``W`` changes slowly
+    power iteration per training step (as the toy GAN's ``D`` does) gets there because ``W`` changes slowly
     between steps, so each step's iteration continues the last one's.
 
     Args:
@@ -119,250 +144,6 @@ def spectral_normalize(kernel: jax.Array, u: jax.Array, *, eps: float = 1e-12) -
     w = kernel.reshape(-1, kernel.shape[-1])                                  # [K, c_out]
     sigma = jnp.linalg.norm(w @ jax.lax.stop_gradient(u))
     return kernel / jnp.maximum(sigma, eps), sigma
-
-
-class SNConv(nnx.Module):
-    """A convolution ``[N, H, W, c_in] -> [N, H', W', c_out]``, optionally spectrally normalised.
-
-    Explicit (not ``nnx.Conv``) so the kernel can be divided by ``σ`` before use; a 1×1 kernel on a
-    ``[N, 1, 1, c_in]`` input is a linear layer (the style embedding uses it that way).
-    """
-
-    def __init__(self, c_in: int, c_out: int, *, kernel: int = 4, stride: int = 2, padding: int = 1,
-                 bias: bool = True, spectral_norm: bool = True, rngs: nnx.Rngs):
-        init = nnx.initializers.lecun_normal()
-        self.kernel = nnx.Param(init(rngs.params(), (kernel, kernel, c_in, c_out), jnp.float32))
-        self.bias = nnx.Param(jnp.zeros((c_out,), jnp.float32)) if bias else None
-        # A random start for the power iteration (Miyato et al. draw u from N(0, I) too).
-        self.u = SpectralVector(_unit(jax.random.normal(rngs.params(), (c_out,)))) if spectral_norm else None
-        self.stride, self.padding = stride, padding
-
-    def weight(self) -> jax.Array:
-        """The kernel the convolution uses: ``kernel / σ`` with spectral normalisation, else ``kernel``."""
-        if self.u is None:
-            return self.kernel[...]
-        return spectral_normalize(self.kernel[...], self.u[...])[0]
-
-    def refresh(self, iterations: int) -> None:
-        """One (or more) power iterations of ``u`` on the current kernel (no-op without normalisation)."""
-        if self.u is not None:
-            self.u[...] = power_iteration(self.kernel[...], self.u[...], iterations=iterations)
-
-    def __call__(self, x: jax.Array) -> jax.Array:
-        p = self.padding
-        y = jax.lax.conv_general_dilated(x, self.weight(), (self.stride, self.stride), ((p, p), (p, p)),
-                                         dimension_numbers=("NHWC", "HWIO", "NHWC"))
-        return y if self.bias is None else y + self.bias[...]
-
-
-# ---------------------------------------------------------------------------------------------------
-# The discriminator.
-
-def discriminator_channels(*, width: float = 1.0, n_layers: int = 3) -> tuple[int, ...]:
-    """Channels of the convolutions: pix2pix's ``64, 128, 256, 512`` (doubling, capped at 512) × ``width``."""
-    return tuple(max(8, int(round(min(64 * 2 ** i, 512) * width))) for i in range(n_layers + 1))
-
-
-def min_image_side(n_layers: int = 3) -> int:
-    """Smallest input side: ``n_layers`` halvings must leave at least 2 px for the last 4×4 convolution."""
-    return 2 ** (n_layers + 1)
-
-
-class Discriminator(nnx.Module):
-    """Style-conditioned PatchGAN: ``(images [N, H, W, 3], style_stats [N, S]) -> logits [N, h, w, 1]``.
-
-    ``n_layers`` strided 4×4 convolutions (stride 2, padding 1, so ``H`` halves each time), one 4×4 stride-1
-    convolution, each followed by leaky ReLU (0.2): the features ``φ(x)`` ``[N, h, w, C]``, with
-    ``h = H / 2^n_layers - 1``. Then per patch ``logit = ψ·φ + b + ⟨E s, φ⟩``: ``ψ`` a 1×1 convolution and
-    ``E`` the style embedding ``[S, C]``, applied to ``s / √S`` (absent when ``cond_dim = 0``, an
-    unconditional PatchGAN).
-    Each patch logit sees a ``46 × 46`` px window for ``n_layers = 3`` (:func:`receptive_field`).
-
-    Args:
-      width: channel multiplier (1.0 = pix2pix's 64-128-256-512).
-      n_layers: strided convolutions (3 = pix2pix's 70×70 PatchGAN without its final 4×4 layer).
-      cond_dim: length ``S`` of the style-statistics vector (:data:`STYLE_STATS_DIM`), 0 for none.
-      spectral_norm: spectrally normalise every kernel, the embedding included (Miyato & Koyama do).
-    """
-
-    def __init__(self, *, width: float = 1.0, n_layers: int = 3, cond_dim: int = STYLE_STATS_DIM,
-                 spectral_norm: bool = True, rngs: nnx.Rngs):
-        if not width > 0:
-            raise ValueError(f"width must be > 0; got {width}")
-        if not isinstance(n_layers, int) or n_layers < 1:
-            raise ValueError(f"n_layers must be an integer >= 1; got {n_layers!r}")
-        if not isinstance(cond_dim, int) or cond_dim < 0:
-            raise ValueError(f"cond_dim must be an integer >= 0; got {cond_dim!r}")
-        chans = discriminator_channels(width=width, n_layers=n_layers)
-        convs, c_in = [], 3
-        for i, c_out in enumerate(chans):
-            stride = 2 if i < n_layers else 1
-            convs.append(SNConv(c_in, c_out, stride=stride, spectral_norm=spectral_norm, rngs=rngs))
-            c_in = c_out
-        self.convs = nnx.List(convs)
-        self.psi = SNConv(c_in, 1, kernel=1, stride=1, padding=0, spectral_norm=spectral_norm, rngs=rngs)
-        self.embed = (SNConv(cond_dim, c_in, kernel=1, stride=1, padding=0, bias=False,
-                             spectral_norm=spectral_norm, rngs=rngs) if cond_dim else None)
-        self.cond_dim, self.n_layers = cond_dim, n_layers
-
-    def features(self, images: jax.Array) -> jax.Array:
-        """``φ(x)``: ``[N, H, W, 3]`` in [0, 1] → ``[N, h, w, C]`` patch features."""
-        x = images * 2.0 - 1.0                                                # [N, H, W, 3] in [-1, 1]
-        for conv in self.convs:
-            x = jax.nn.leaky_relu(conv(x), _LEAK)                             # [N, H/2, W/2, c] ...
-        return x                                                              # [N, h, w, C]
-
-    def __call__(self, images: jax.Array, style_stats: jax.Array | None = None) -> jax.Array:
-        phi = self.features(images)                                           # [N, h, w, C]
-        logits = self.psi(phi)                                                # [N, h, w, 1]
-        if self.embed is not None:
-            # s / √S has entries of order one and a norm of order one whatever S: under spectral norm
-            # (‖E‖ = ‖ψ‖ = 1) the projection term is then on the scale of ψ(φ), not √S ≈ 44 times it,
-            # which made the first D steps jump and R1 explode.
-            s = style_stats / jnp.sqrt(jnp.float32(self.cond_dim))
-            e = self.embed(s[:, None, None, :])                               # [N or 1, 1, 1, C]
-            logits = logits + jnp.sum(phi * e, axis=-1, keepdims=True)       # the projection term
-        return logits
-
-    def refresh(self, iterations: int = 1) -> None:
-        """Advance every spectral-normalisation vector by ``iterations`` power iterations."""
-        for layer in (*self.convs, self.psi, self.embed):
-            if layer is not None:
-                layer.refresh(iterations)
-
-
-def receptive_field(n_layers: int = 3) -> int:
-    """Side in px of the input window one patch logit depends on (46 for ``n_layers = 3``)."""
-    side = 4                                   # the stride-1 4×4 conv (ψ is 1×1)
-    for _ in range(n_layers):
-        side = (side - 1) * 2 + 4              # a stride-2 4×4 conv below it
-    return side
-
-
-@functools.lru_cache(maxsize=8)
-def discriminator_graphdef(width: float = 1.0, n_layers: int = 3, cond_dim: int = STYLE_STATS_DIM,
-                           spectral_norm: bool = True):
-    """The (static) graph definition of a :class:`Discriminator` with these settings."""
-    return nnx.split(nnx.eval_shape(lambda: Discriminator(
-        width=width, n_layers=n_layers, cond_dim=cond_dim, spectral_norm=spectral_norm, rngs=nnx.Rngs(0))))[0]
-
-
-def init_discriminator(key: jax.Array, *, width: float = 1.0, n_layers: int = 3, cond_dim: int = STYLE_STATS_DIM,
-                       spectral_norm: bool = True) -> nnx.State:
-    """Fresh discriminator state: its ``nnx.Param`` leaves and (with spectral norm) its :class:`SpectralVector` s.
-
-    Split the trainable part with ``nnx.split_state(state, nnx.Param, ...)``; see :class:`Discriminator`
-    for the arguments.
-    """
-    return nnx.state(Discriminator(width=width, n_layers=n_layers, cond_dim=cond_dim,
-                                   spectral_norm=spectral_norm, rngs=nnx.Rngs(params=key)))
-
-
-def _check_inputs(images, style_stats, *, n_layers: int, cond_dim: int):
-    images = check_features(images, "images")
-    if images.ndim != 4 or images.shape[-1] != 3:
-        raise ValueError(f"images must be [N, H, W, 3]; got shape {tuple(images.shape)}")
-    side = min_image_side(n_layers)
-    if min(images.shape[1:3]) < side:
-        raise ValueError(f"images must be at least {side} px on each side for a {n_layers}-layer PatchGAN; "
-                         f"got {images.shape[1]}×{images.shape[2]}")
-    if cond_dim == 0:
-        if style_stats is not None:
-            raise ValueError("this discriminator is unconditional (cond_dim=0); style_stats must be None")
-        return images, None
-    if style_stats is None:
-        raise ValueError(f"this discriminator is conditioned on the style: give style_stats [N, {cond_dim}]")
-    style_stats = check_features(style_stats, "style_stats", min_ndim=2)
-    if style_stats.ndim != 2 or style_stats.shape[1] != cond_dim or style_stats.shape[0] not in (1, images.shape[0]):
-        raise ValueError(f"style_stats must be [N or 1, {cond_dim}] for {images.shape[0]} images; "
-                         f"got shape {tuple(style_stats.shape)}")
-    return images, style_stats
-
-
-def discriminate(state: nnx.State, images: jax.Array, style_stats: jax.Array | None = None, *, width: float = 1.0,
-                 n_layers: int = 3, cond_dim: int = STYLE_STATS_DIM, spectral_norm: bool = True) -> jax.Array:
-    """Patch logits of ``D(images, style)``; pure (nothing in ``state`` changes), usable inside ``jit``/``grad``.
-
-    Args:
-      state: from :func:`init_discriminator` with the same settings.
-      images: ``[N, H, W, 3]`` in [0, 1] (values outside are allowed: a raw generator output).
-      style_stats: ``[N or 1, cond_dim]`` from :func:`style_statistics`; ``None`` when ``cond_dim = 0``.
-      width, n_layers, cond_dim, spectral_norm: the architecture (:class:`Discriminator`).
-    Returns:
-      ``[N, h, w, 1]`` logits, ``h = H / 2^n_layers - 1``: positive means "real".
-    References:
-      Isola, Zhu, Zhou & Efros, "Image-to-Image Translation with Conditional Adversarial Networks", CVPR 2017;
-      Miyato & Koyama, "cGANs with Projection Discriminator", ICLR 2018.
-    """
-    images, style_stats = _check_inputs(images, style_stats, n_layers=n_layers, cond_dim=cond_dim)
-    model = nnx.merge(discriminator_graphdef(width, n_layers, cond_dim, spectral_norm), state)
-    return model(images, style_stats)
-
-
-def patch_logits(state: nnx.State, real: jax.Array, fake: jax.Array, style_stats: jax.Array | None = None, *,
-                 width: float = 1.0, n_layers: int = 3, cond_dim: int = STYLE_STATS_DIM,
-                 spectral_norm: bool = True) -> tuple[jax.Array, jax.Array]:
-    """``D``'s verdict on every patch of real images and of fakes, both judged as the same style.
-
-    What a training step of ``D`` looks at (:func:`d_loss` takes exactly these two maps): ``D(real, s)``
-    and ``D(fake, s)``, where ``s`` describes the style the fakes are meant to be in, usually
-    ``style_statistics(vgg_params, real)`` with ``real`` a batch of style crops.
-
-    Args:
-      state: from :func:`init_discriminator` with the same settings.
-      real: ``[N, H, W, 3]`` in [0, 1], e.g. crops of the style image.
-      fake: ``[M, H', W', 3]``, e.g. the generator's outputs ``G(c, s)`` (unclipped values are allowed).
-      style_stats: ``[1 or N, cond_dim]`` from :func:`style_statistics` (``[1 or M, ...]`` for the fakes too);
-        ``None`` when ``cond_dim = 0``.
-      width, n_layers, cond_dim, spectral_norm: the architecture (:class:`Discriminator`).
-    Returns:
-      ``(real_logits [N, h, w, 1], fake_logits [M, h', w', 1])`` with ``h = H / 2^n_layers - 1``: one logit
-      per overlapping :func:`receptive_field`-sized patch; positive means "real".
-    """
-    arch = dict(width=width, n_layers=n_layers, cond_dim=cond_dim, spectral_norm=spectral_norm)
-    return discriminate(state, real, style_stats, **arch), discriminate(state, fake, style_stats, **arch)
-
-
-def refresh_spectral(state: nnx.State, *, iterations: int = 1, width: float = 1.0, n_layers: int = 3,
-                     cond_dim: int = STYLE_STATS_DIM, spectral_norm: bool = True) -> nnx.State:
-    """A new state whose :class:`SpectralVector` s moved ``iterations`` power iterations on the current kernels.
-
-    Call it once per discriminator update, before the forward pass (Miyato et al.'s one iteration per
-    step); pure, so it belongs inside the jitted step. Without spectral norm it returns ``state`` unchanged.
-    """
-    if not isinstance(iterations, int) or iterations < 0:
-        raise ValueError(f"iterations must be an integer >= 0; got {iterations!r}")
-    # copy=True: merge would otherwise reuse the Variables of ``state``, and the refresh would change the
-    # caller's state in place when run eagerly (under jit the inputs are copies anyway).
-    model = nnx.merge(discriminator_graphdef(width, n_layers, cond_dim, spectral_norm), state, copy=True)
-    model.refresh(iterations)
-    return nnx.state(model)
-
-
-def style_statistics(vgg_params: nnx.State, images: jax.Array, *, layers: Sequence[str] = COND_LAYERS) -> jax.Array:
-    """The style vector ``D`` is conditioned on: ``log(1 + [μ_l, σ_l])`` of VGG16 features, layers concatenated.
-
-    The per-channel mean and std are AdaIN's description of a style (Huang & Belongie 2017); ``log1p``
-    (they are ≥ 0 after ReLU) brings the deep layers' values (tens) and the shallow ones' (below one)
-    to similar ranges before the linear embedding.
-
-    Args:
-      vgg_params: VGG16 parameters (:func:`gantransfer.pipeline.extractor.load_params`).
-      images: ``[N, H, W, 3]`` in [0, 1], ``H, W >= 32``.
-      layers: VGG16 layer names.
-    Returns:
-      ``[N, S]`` with ``S = 2 Σ_l c_l`` (:data:`STYLE_STATS_DIM` for the default layers).
-    """
-    layers = extractor.in_forward_order(extractor.check_layers(layers))
-    images = check_features(images, "images")
-    if images.ndim != 4 or images.shape[-1] != 3:
-        raise ValueError(f"images must be [N, H, W, 3]; got shape {tuple(images.shape)}")
-    feats = extractor.forward(vgg_params, images, layers)
-    parts = []
-    for name in layers:
-        mean, std = feature_mean_std(feats[name])                            # [N, c], [N, c]
-        parts += [mean, std]
-    return jnp.log1p(jnp.concatenate(parts, axis=-1))                        # [N, S]
 
 
 # ---------------------------------------------------------------------------------------------------

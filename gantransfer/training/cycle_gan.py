@@ -35,7 +35,7 @@ import optax
 from gantransfer.core import paint, samples
 from gantransfer.core.validate import check_count, check_weight
 from gantransfer.pipeline import discriminator, style_generator
-from gantransfer.training import batches, style_gan
+from gantransfer.training import batches
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -79,7 +79,7 @@ class CycleGanConfig:
         check_weight(self.learning_rate, "learning_rate", allow_zero=False)
         if not 0 <= self.beta1 < 1:
             raise ValueError(f"beta1 must be in [0, 1); got {self.beta1}")
-        if style_gan.patch_stride(self.d_patch) is None:
+        if discriminator.patch_stride(self.d_patch) is None:
             raise ValueError(f"d_patch must be a square k² with k >= 2; got {self.d_patch}")
         if self.crop % style_generator.MULTIPLE or self.crop < self.d_patch or self.pool_side < self.crop:
             raise ValueError(f"crop must be a multiple of {style_generator.MULTIPLE}, at least d_patch and at most "
@@ -101,7 +101,7 @@ def init_state(config: CycleGanConfig) -> dict:
     keys = jax.random.split(jax.random.key(config.seed), 4)
     g = {"ab": style_generator.init_generator(keys[0], width=config.width),
          "ba": style_generator.init_generator(keys[1], width=config.width)}
-    d = {name: style_gan.init_patch_critic(k, d_patch=config.d_patch, d_width=config.d_width)
+    d = {name: discriminator.init_patch_critic(k, d_patch=config.d_patch, d_width=config.d_width)
          for name, k in zip(("a", "b"), keys[2:])}
     tx = _optimizer(config)
     return {"g": g, "d": d, "g_opt": tx.init(g), "d_opt": tx.init(d), "step": jnp.zeros((), jnp.int32)}
@@ -125,7 +125,7 @@ def train_step(config: CycleGanConfig, state: dict, photos: jax.Array, paintings
       ``(state, metrics)``: ``g_adv`` (both generators' adversarial terms), ``cycle``, ``identity``, ``d_a``, ``d_b``.
     """
     tx = _optimizer(config)
-    critic = style_gan.patch_critic
+    critic = discriminator.patch_critic
 
     def g_objective(g):
         fake_b = style_generator.apply_generator(g["ab"], photos)

@@ -41,7 +41,6 @@ from gantransfer.training import batches, checkpoints, parallel
 #: Layers of the Gram style loss and of the content loss.
 STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3")
 CONTENT_LAYER = "relu2_2"
-_LEAK = 0.2
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -97,60 +96,13 @@ class StyleGanConfig:
             check_weight(getattr(self, name), name, allow_zero=False)
         if not 0 <= self.beta1 < 1:
             raise ValueError(f"beta1 must be in [0, 1); got {self.beta1}")
-        if patch_stride(self.d_patch) is None:
+        if discriminator.patch_stride(self.d_patch) is None:
             raise ValueError(f"d_patch must be a square k² with k >= 2 (4, 9, 16, 25, ...); got {self.d_patch}")
         if self.crop % style_generator.MULTIPLE or self.crop < 2 * self.d_patch:
             raise ValueError(f"crop must be a multiple of {style_generator.MULTIPLE} and at least 2 × d_patch "
                              f"({2 * self.d_patch}); got {self.crop}")
         if min(self.pool_side, self.style_side) < self.crop:
             raise ValueError(f"pool_side and style_side must be at least crop ({self.crop})")
-
-
-def patch_stride(d_patch: int) -> int | None:
-    """``k`` with ``k² = d_patch`` and ``k >= 2`` (``D``'s kernel and stride), or ``None``."""
-    k = math.isqrt(d_patch)
-    return k if k >= 2 and k * k == d_patch else None
-
-
-# ---------------------------------------------------------------------------------------------------
-# The patch discriminator.
-
-def init_patch_critic(key: jax.Array, *, d_patch: int = 16, d_width: int = 32) -> dict:
-    """``D``'s parameters: two ``k × k`` convolutions of stride ``k`` (``k² = d_patch``) and a 1 × 1 output."""
-    k = patch_stride(d_patch)
-    if k is None:
-        raise ValueError(f"d_patch must be a square k² with k >= 2; got {d_patch}")
-    keys = jax.random.split(key, 3)
-    chans = (3, d_width, 2 * d_width, 1)
-    return {"layers": [style_generator.conv_init(kk, size, a, b)
-                       for kk, size, a, b in zip(keys, (k, k, 1), chans[:-1], chans[1:])]}
-
-
-def patch_critic(d_params: dict, images: jax.Array) -> jax.Array:
-    """``D(images)``: ``[N, H, W, 3]`` in [0, 1] → logits ``[N, H // p, W // p, 1]``, one per ``p × p`` patch
-    (``p = k²``; a border narrower than a patch is not judged)."""
-    x = images * 2.0 - 1.0
-    *hidden, out = d_params["layers"]
-    for layer in hidden:
-        k = layer["w"].shape[0]
-        x = jax.lax.conv_general_dilated(x, layer["w"], (k, k), "VALID", dimension_numbers=("NHWC", "HWIO", "NHWC"))
-        x = jax.nn.leaky_relu(x + layer["b"], _LEAK)
-    return jnp.einsum("nhwc,cd->nhwd", x, out["w"][0, 0]) + out["b"]
-
-
-def permute_patches(key: jax.Array, images: jax.Array, patch: int) -> jax.Array:
-    """Shuffle the ``patch × patch`` tiles of each image ``[N, H, W, 3]`` (P²-GAN's real samples).
-
-    Returns ``[N, H', W', 3]`` with ``H' = patch · ⌊H / patch⌋`` (the same for ``W``): every tile is a tile of the
-    input, placed at random, so the statistics of a patch are kept and the picture's layout is destroyed.
-    """
-    n, h, w, c = images.shape
-    gh, gw = h // patch, w // patch
-    tiles = images[:, :gh * patch, :gw * patch].reshape(n, gh, patch, gw, patch, c).transpose(0, 1, 3, 2, 4, 5)
-    tiles = tiles.reshape(n, gh * gw, patch, patch, c)
-    order = jax.vmap(lambda k: jax.random.permutation(k, gh * gw))(jax.random.split(key, n))
-    tiles = jnp.take_along_axis(tiles, order[:, :, None, None, None], axis=1)
-    return tiles.reshape(n, gh, gw, patch, patch, c).transpose(0, 1, 3, 2, 4, 5).reshape(n, gh * patch, gw * patch, c)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -185,7 +137,7 @@ def init_state(config: StyleGanConfig) -> dict:
     """``{"g", "d", "g_opt", "d_opt", "step"}`` of a fresh run."""
     k_g, k_d = jax.random.split(jax.random.key(config.seed))
     g = style_generator.init_generator(k_g, width=config.width)
-    d = init_patch_critic(k_d, d_patch=config.d_patch, d_width=config.d_width)
+    d = discriminator.init_patch_critic(k_d, d_patch=config.d_patch, d_width=config.d_width)
     g_tx, d_tx = _optimizers(config)
     return {"g": g, "d": d, "g_opt": g_tx.init(g), "d_opt": d_tx.init(d), "step": jnp.zeros((), jnp.int32)}
 
@@ -202,11 +154,11 @@ def _compiled_step(config: StyleGanConfig, mesh):
         d = state["d"]
         if config.adv_weight:
             key = jax.random.fold_in(jax.random.key(config.seed), state["step"])
-            real = permute_patches(key, style_crops, patch) if config.permute_patches else style_crops
+            real = discriminator.permute_patches(key, style_crops, patch) if config.permute_patches else style_crops
             fake = jax.lax.stop_gradient(style_generator.apply_generator(state["g"], photos))
 
             def d_objective(d):
-                real_logits, fake_logits = patch_critic(d, real), patch_critic(d, fake)
+                real_logits, fake_logits = discriminator.patch_critic(d, real), discriminator.patch_critic(d, fake)
                 return discriminator.d_loss(real_logits, fake_logits, kind="ns"), (real_logits, fake_logits)
 
             (d_loss, (real_logits, fake_logits)), d_grads = jax.value_and_grad(d_objective, has_aux=True)(d)
@@ -223,7 +175,7 @@ def _compiled_step(config: StyleGanConfig, mesh):
             parts = {"content": content, "style": style}
             total = content + config.style_weight * style
             if config.adv_weight:
-                parts["g_adv"] = discriminator.g_loss(patch_critic(d, paintings), kind="ns")
+                parts["g_adv"] = discriminator.g_loss(discriminator.patch_critic(d, paintings), kind="ns")
                 total = total + config.adv_weight * parts["g_adv"]
             return total, parts
 

@@ -92,8 +92,8 @@ def gan_figure(history: Sequence[Mapping[str, float]], *, title: str = "adversar
 def verdict_figure(d_params: dict, picture: np.ndarray, style_crop: np.ndarray, *, title: str) -> Figure:
     """``D``'s verdict patch by patch: a crop of the style and ``G``'s picture, each beside its map of logits
     (green: "style", red: "G's"), one colour scale (:func:`gantransfer.notebook.plots.patch_logits_figure`)."""
-    real = np.asarray(style_gan.patch_critic(d_params, jax.numpy.asarray(style_crop)[None]))
-    fake = np.asarray(style_gan.patch_critic(d_params, jax.numpy.asarray(picture)[None]))
+    real = np.asarray(discriminator.patch_critic(d_params, jax.numpy.asarray(style_crop)[None]))
+    fake = np.asarray(discriminator.patch_critic(d_params, jax.numpy.asarray(picture)[None]))
     return plots.patch_logits_figure(style_crop, real, picture, fake, title=title)
 
 
