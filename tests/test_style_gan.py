@@ -78,6 +78,10 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
         _run(S.StyleGanConfig(steps=4, **{**FAST, "d_width": 16}), workdir=tmp_path / "half", resume=True)
     with pytest.raises(FileExistsError, match="--resume"):
         _run(S.StyleGanConfig(steps=4, **FAST), workdir=tmp_path / "half")
+    with pytest.raises(ValueError, match="not both"):            # a given state would be silently dropped
+        _run(S.StyleGanConfig(steps=4, **FAST), workdir=tmp_path / "half", resume=True, state=whole.state)
+    with pytest.raises(ValueError, match="needs the workdir"):
+        _run(S.StyleGanConfig(steps=4, **FAST), workdir=None, resume=True)
 
 
 def test_a_trained_state_paints_through_the_file_format(tmp_path):

@@ -239,6 +239,10 @@ def train_style_gan(config: StyleGanConfig, *, style=None, workdir: str | os.Pat
     style = config.style if style is None else style
     if isinstance(style, str) and not style:
         raise ValueError("no style: give style= (a name, a file or an image) or set config.style")
+    if resume and state is not None:
+        raise ValueError("give resume=True (continue the run in workdir) or state= (start from it), not both")
+    if resume and workdir is None:
+        raise ValueError("resume=True needs the workdir of the run to continue")
     mesh = parallel.default_mesh() if mesh is None else mesh
     parallel.check_batch_divisible(config.batch, mesh)
     vgg_params = extractor.load_params() if vgg_params is None else vgg_params
@@ -246,7 +250,8 @@ def train_style_gan(config: StyleGanConfig, *, style=None, workdir: str | os.Pat
                                side=config.pool_side)
     style_img = batches.load_resized(style, kind="style", side=config.style_side)
     targets = style_targets(vgg_params, jnp.asarray(style_img))
-    state = init_state(config) if state is None else state
+    if state is None and not resume:                 # a resumed run's state comes from its checkpoint below
+        state = init_state(config)
     if workdir is None:
         yield from _steps(config, state, vgg_params, targets, pool_c, [style_img], mesh, None, None)
         return
