@@ -46,10 +46,6 @@ class TextureGanConfig:
       g_learning_rate, d_learning_rate, beta1: Adam's.
       r1_weight: γ of R1 on ``D`` (0, the default: off; see above).
       padding: ``"reflect"`` or ``"circular"`` (tileable) for ``G``'s convolutions.
-      g_norm: normalise each of ``G``'s hidden activations per channel over the batch and the field (batch
-        normalisation without learned scale, as Jetchev et al.); a texture is stationary, so one sample's field
-        gives the statistics at drawing time too.
-      g_steps: ``G`` updates per ``D`` update.
       seed: of the initialisation, the crops and the noise.
     """
 
@@ -66,12 +62,10 @@ class TextureGanConfig:
     beta1: float = 0.5
     r1_weight: float = 0.0
     padding: str = "circular"
-    g_norm: bool = False
-    g_steps: int = 1
     seed: int = 0
 
     def __post_init__(self):
-        for name in ("crop", "z_dim", "width", "d_width", "d_layers", "batch", "steps", "steps_per_call", "g_steps"):
+        for name in ("crop", "z_dim", "width", "d_width", "d_layers", "batch", "steps", "steps_per_call"):
             check_count(getattr(self, name), name)
         if self.crop % 8 or self.crop < 2 ** (self.d_layers + 1):
             raise ValueError(f"crop must be a multiple of 8 and >= {2 ** (self.d_layers + 1)}; got {self.crop}")
@@ -125,20 +119,13 @@ def _conv(x: jax.Array, layer: dict, *, stride: int = 1, padding: str = "reflect
     return y + layer["b"]
 
 
-def _normalise(x: jax.Array) -> jax.Array:
-    mean = jnp.mean(x, axis=(0, 1, 2), keepdims=True)
-    return (x - mean) * jax.lax.rsqrt(jnp.var(x, axis=(0, 1, 2), keepdims=True) + 1e-5)
-
-
-def generate(g_params: dict, z: jax.Array, *, padding: str = "circular", norm: bool = False) -> jax.Array:
-    """``G(z)``: noise ``[N, h, w, z_dim]`` → texture ``[N, 8h, 8w, 3]`` in [0, 1] (fully convolutional).
-    ``norm``: batch normalisation of the hidden activations (``TextureGanConfig.g_norm``; the same at drawing)."""
-    act = (lambda y: jax.nn.leaky_relu(_normalise(y), 0.2)) if norm else (lambda y: jax.nn.leaky_relu(y, 0.2))
-    x = act(_conv(z, g_params["input"], padding=padding))
+def generate(g_params: dict, z: jax.Array, *, padding: str = "circular") -> jax.Array:
+    """``G(z)``: noise ``[N, h, w, z_dim]`` → texture ``[N, 8h, 8w, 3]`` in [0, 1] (fully convolutional)."""
+    x = jax.nn.leaky_relu(_conv(z, g_params["input"], padding=padding), 0.2)
     for first, second in g_params["blocks"]:
         x = jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)                 # nearest ×2: no checkerboard
-        x = act(_conv(x, first, padding=padding))
-        x = act(_conv(x, second, padding=padding))
+        x = jax.nn.leaky_relu(_conv(x, first, padding=padding), 0.2)
+        x = jax.nn.leaky_relu(_conv(x, second, padding=padding), 0.2)
     return jax.nn.sigmoid(_conv(x, g_params["rgb"], padding=padding))
 
 
@@ -175,7 +162,7 @@ def train_steps(config: TextureGanConfig, state: dict, style: jax.Array) -> tupl
         key, k_real, k_z = jax.random.split(state["key"], 3)
         real = _random_crops(k_real, style, config.batch, config.crop)
         z = noise_field(k_z, config.batch, side, config.z_dim)
-        fake = jax.lax.stop_gradient(generate(state["g"], z, padding=config.padding, norm=config.g_norm))
+        fake = jax.lax.stop_gradient(generate(state["g"], z, padding=config.padding))
 
         def d_objective(d):
             real_logits, fake_logits = critic(d, real), critic(d, fake)
@@ -188,13 +175,10 @@ def train_steps(config: TextureGanConfig, state: dict, style: jax.Array) -> tupl
         (d_loss, (real_logits, fake_logits)), d_grads = jax.value_and_grad(d_objective, has_aux=True)(state["d"])
         updates, d_opt = d_tx.update(d_grads, state["d_opt"], state["d"])
         d = optax.apply_updates(state["d"], updates)
-        g, g_opt = state["g"], state["g_opt"]
-        for i in range(config.g_steps):      # the field D saw, then a fresh one for each further G update
-            z_g = z if i == 0 else noise_field(jax.random.fold_in(k_z, i), config.batch, side, config.z_dim)
-            g_loss, g_grads = jax.value_and_grad(lambda g: discriminator.g_loss(
-                critic(d, generate(g, z_g, padding=config.padding, norm=config.g_norm)), kind="ns"))(g)
-            updates, g_opt = g_tx.update(g_grads, g_opt, g)
-            g = optax.apply_updates(g, updates)
+        g_loss, g_grads = jax.value_and_grad(
+            lambda g: discriminator.g_loss(critic(d, generate(g, z, padding=config.padding)), kind="ns"))(state["g"])
+        updates, g_opt = g_tx.update(g_grads, state["g_opt"], state["g"])
+        g = optax.apply_updates(state["g"], updates)
         metrics = {"d_loss": d_loss, "g_loss": g_loss, "d_real": jnp.mean(jax.nn.sigmoid(real_logits)),
                    "d_fake": jnp.mean(jax.nn.sigmoid(fake_logits))}
         return {"g": g, "d": d, "g_opt": g_opt, "d_opt": d_opt, "key": key, "step": state["step"] + 1}, metrics
@@ -228,7 +212,7 @@ def train_texture_gan(style, config: TextureGanConfig = TextureGanConfig(), *, s
         raise ValueError(f"sample_side must be a multiple of 8; got {sample_side}")
     state = init_state(config) if state is None else state
     z = noise_field(jax.random.key(config.seed + 1), 1, sample_side // 8, config.z_dim)
-    draw = jax.jit(functools.partial(generate, padding=config.padding, norm=config.g_norm))
+    draw = jax.jit(functools.partial(generate, padding=config.padding))
     style = jnp.asarray(style)
     while int(state["step"]) < config.steps:
         state, metrics = train_steps(config, state, style)
