@@ -69,7 +69,7 @@ GLOSSARY: tuple[Term, ...] = (
        "gantransfer.pipeline.extractor.forward", in_seed=True),
     _T("receptive field", "感受野", r"r \leftarrow r + (k - 1)\,j,\quad j \leftarrow j\,s", "01_content_parsing",
        "gantransfer.notebook.receptive.receptive_field"),
-    _T("content loss", "内容损失", r"\mathcal{L}_\text{content} = \operatorname{mean}\big(F^l(x) - F^l(I_c)\big)^2",
+    _T("content loss", "内容损失", r"\mathcal{L}_\text{content} = \operatorname{mean}\big[(F^l(x) - F^l(I_c))^2\big]",
        "01_content_parsing", "gantransfer.pipeline.style.content_loss"),
     _T("feature inversion (content reconstruction)", "特征重建",
        r"\hat x = \arg\min_x \mathcal{L}_\text{content}(x, I_c, l)", "01_content_parsing",
@@ -81,10 +81,10 @@ GLOSSARY: tuple[Term, ...] = (
        "02_style_matrix", "gantransfer.pipeline.style.gram_matrix", in_seed=True,
        note="The seed's second step, 风格转移, turns the style image into this matrix: how each local "
             "feature co-varies with the others."),
-    _T("texture synthesis", "纹理合成", r"\hat x = \arg\min_x \sum_{l} w_l\,\operatorname{mean}\big(G^l(x) - A^l\big)^2",
+    _T("texture synthesis", "纹理合成", r"\hat x = \arg\min_x \sum_{l} w_l\,\operatorname{mean}\big[(G^l(x) - A^l)^2\big]",
        "02_style_matrix", "gantransfer.notebook.inversion.synthesize_texture"),
     # 03 · style transfer by optimisation
-    _T("style loss", "风格损失", r"\mathcal{L}_\text{style} = \sum_l w_l\,\operatorname{mean}\big(G^l(x) - A^l\big)^2",
+    _T("style loss", "风格损失", r"\mathcal{L}_\text{style} = \sum_l w_l\,\operatorname{mean}\big[(G^l(x) - A^l)^2\big]",
        "03_style_transfer", "gantransfer.pipeline.style.style_loss"),
     _T("total variation", "全变分",
        r"\mathrm{TV}(x) = \operatorname{mean}\lvert x_{i+1,j} - x_{i,j}\rvert"
@@ -161,7 +161,7 @@ GLOSSARY: tuple[Term, ...] = (
        r"d(x, y) = \sum_l \tfrac{1}{h_l w_l} \sum_{h, w} \sum_c w_{l,c} \big(\hat\phi_l(x)_{hwc} - \hat\phi_l(y)_{hwc}\big)^2",
        "06_evaluation_and_scale", "gantransfer.methods.metrics.lpips_distance",
        note="Zhang et al. 2018: VGG16 features, unit-normalised per position, weighted by heads fitted to human judgements."),
-    _T("style distance (Gram)", "风格距离", r"d(x, s) = \sum_l \operatorname{mean}\big(G^l(x) - G^l(s)\big)^2",
+    _T("style distance (Gram)", "风格距离", r"d(x, s) = \sum_l \operatorname{mean}\big[(G^l(x) - G^l(s))^2\big]",
        "06_evaluation_and_scale", "gantransfer.methods.metrics.style_distance",
        note="Blind to layout: positions are summed away. Report it as a ratio to the photo's own distance."),
     _T("structural similarity (SSIM)", "结构相似性",
