@@ -116,13 +116,15 @@ GLOSSARY: tuple[Term, ...] = (
     _T("style interpolation (content–style trade-off)", "风格插值",
        r"\alpha \sum_k \frac{w_k}{\sum_j w_j}\,T_k + (1 - \alpha)\,c", "04_fusion", "gantransfer.pipeline.fusion.mix"),
     _T("encoder", "编码器", r"f(I) = F^{\text{relu4\_1}}(I)", "04_fusion", "gantransfer.pipeline.generator.encode"),
-    _T("decoder", "解码器", r"D(t) \in \mathbb{R}^{8h \times 8w \times 3}", "04_fusion", "gantransfer.pipeline.generator.Decoder",
-       note="Notebook 04 writes the decoder D; from notebook 05 on, D is the discriminator."),
-    _T("generator", "生成器", r"I_s = G(I_c, S) = D\big(T(f(I_c), f(I_\text{style}))\big)", "04_fusion",
+    _T("decoder", "解码器", r"\mathrm{Dec}(t) \in \mathbb{R}^{8h \times 8w \times 3}", "04_fusion",
+       "gantransfer.pipeline.generator.Decoder",
+       note="Written Dec, because from notebook 05 on, D is the discriminator."),
+    _T("generator", "生成器", r"I_s = G(I_c, S) = \mathrm{Dec}\big(T(f(I_c), f(I_\text{style}))\big)", "04_fusion",
        "gantransfer.pipeline.generator.generate", in_seed=True),
     _T("perceptual loss (the decoder's training loss)", "感知损失",
-       r"\lVert f(D(t)) - t \rVert^2 + \lambda \sum_l \lVert \mu(\phi_l(D(t))) - \mu(\phi_l(s)) \rVert^2"
-       r" + \lVert \sigma(\phi_l(D(t))) - \sigma(\phi_l(s)) \rVert^2",
+       r"\lVert f(\mathrm{Dec}(t)) - t \rVert^2 + \lambda \sum_l \big(\lVert \mu(\phi_l(\mathrm{Dec}(t))) - \mu(\phi_l(s)) \rVert^2"
+       r" + \lVert \sigma(\phi_l(\mathrm{Dec}(t))) - \sigma(\phi_l(s)) \rVert^2\big)"
+       r" + \mu\,\lVert \mathrm{Dec}(f(c)) - c \rVert^2",
        "04_fusion", "gantransfer.training.decoder_training.decoder_losses"),
     # 05 · adversarial training
     _T("discriminator", "判别器", r"D(x)_{ij} = \text{logit that patch } (i, j) \text{ of } x \text{ is the style's}",

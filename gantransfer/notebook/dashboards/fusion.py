@@ -1,7 +1,7 @@
 """Notebook 04's dashboards: fusion in feature space (AdaIN, WCT) through the shipped decoder, and the style
 mosaic, with live controls.
 
-Taught in ``notebooks/04_fusion.ipynb``.
+Taught in ``notebooks/04_fusion.ipynb`` (the fusion dashboard) and ``notebooks/04b_multilevel_and_mosaic.ipynb`` (the mosaic's).
 """
 from __future__ import annotations
 
@@ -166,7 +166,7 @@ class FusionDashboard(Dashboard):
 
 
 class MosaicDashboard(Dashboard):
-    """The style mosaic (:func:`gantransfer.methods.mosaic.generate_mosaic`) with its ingredients as controls (notebook 04).
+    """The style mosaic (:func:`gantransfer.methods.mosaic.generate_mosaic`) with its ingredients as controls (notebook 04b).
 
     The guide's weight is a traced argument of the compiled mosaic, so moving its slider does not recompile;
     switching balancing on or off compiles once per setting. The style is seen at
