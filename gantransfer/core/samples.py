@@ -145,7 +145,7 @@ def held_out_photo(name: str, *, size: int | None = None) -> Array:
     if name not in HELD_OUT_NAMES:
         raise _unknown(name, "held-out photo", HELD_OUT_NAMES)
     _check_size(size)
-    import skimage.data  # lazy, as in _content_uint8
+    import skimage.data  # lazy: scikit-image takes a second to import, and only held-out photos need it
 
     img = np.asarray(skimage.data.stereo_motorcycle()[0] if name == "motorcycle_left" else getattr(skimage.data, name)())
     img = np.stack([img] * 3, axis=-1) if img.ndim == 2 else img[..., :3]

@@ -27,9 +27,8 @@ class Delegated(Exception):
 
 
 def _refused(*args, **kwargs):
-    # Stands in (as ``__code__``) for a library function the student must not call: no closure, any arguments,
-    # and no global name (it runs with the refused function's module as its globals), hence the import.
-    from gantransfer.notebook.checking import Delegated
+    # Stands in (as ``__code__``) for a library function the student must not call: no closure, any arguments.
+    from gantransfer.notebook.checking import Delegated  # lazy: this code runs with another module's globals
 
     raise Delegated()
 

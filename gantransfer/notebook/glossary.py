@@ -126,6 +126,17 @@ GLOSSARY: tuple[Term, ...] = (
        r" + \lVert \sigma(\phi_l(\mathrm{Dec}(t))) - \sigma(\phi_l(s)) \rVert^2\big)"
        r" + \mu\,\lVert \mathrm{Dec}(f(c)) - c \rVert^2",
        "04_fusion", "gantransfer.training.decoder_training.decoder_losses"),
+    # 04b · one pass, further
+    _T("multi-level WCT", "多层白化着色变换",
+       r"x_{l} = \mathrm{Dec}_l\big(T(f_l(x_{l+1}), f_l(I_\text{style}))\big),\ l = 3, 2, 1",
+       "04b_multilevel_and_mosaic", "gantransfer.pipeline.generator.generate_multilevel",
+       note="Li et al. 2017: WCT at relu3_1, relu2_1, relu1_1 in turn, each level with its own decoder."),
+    _T("frequency split (the photo's layout kept)", "频率分离",
+       r"I' = I_s + k\,\big[B(Y_c) - \overline{B(Y_c)} + \overline{B(Y_s)} - B(Y_s)\big]",
+       "04b_multilevel_and_mosaic", "gantransfer.methods.color.keep_layout"),
+    _T("style mosaic", "风格马赛克", r"i \mapsto \arg\max_j \pi^\star_{ij},\quad S_{ij} = \cos(k_i, s_j) - \lambda d_{ij}",
+       "04b_multilevel_and_mosaic", "gantransfer.methods.mosaic.generate_mosaic",
+       note="Each block of the photo painted with the style patch an entropic optimal-transport plan gives it."),
     # 05 · adversarial training
     _T("discriminator", "判别器", r"D(x)_{ij} = \text{logit that patch } (i, j) \text{ of } x \text{ is the style's}",
        "05b_style_gan", "gantransfer.training.style_gan.patch_critic", in_seed=True,
