@@ -356,10 +356,16 @@ D_STEP_MISTAKES = {
 }
 
 
-@pytest.mark.parametrize("mistake", sorted(D_STEP_MISTAKES))
-def test_d_step_mistakes(mistake, capsys):
-    ok, out = run(exercises_steps.check_d_step, _d_step(mistake), capsys)
-    assert not ok and out.startswith(checking.WRONG) and D_STEP_MISTAKES[mistake] in out, out
+# One G step is the same code with the roles swapped (G's parameters first): _d_step's "other player" is D there.
+G_STEP_MISTAKES = {**D_STEP_MISTAKES, "gradient of G": "with respect to D's parameters",
+                   "G updated": "returned D's parameters, updated"}
+
+
+@pytest.mark.parametrize("player, mistake", [(p, m) for p in ("d_step", "g_step") for m in sorted(D_STEP_MISTAKES)])
+def test_step_mistakes(player, mistake, capsys):
+    expected = (D_STEP_MISTAKES if player == "d_step" else G_STEP_MISTAKES)[mistake]
+    ok, out = run(exercises.CHECKERS[player], _d_step(mistake), capsys)
+    assert not ok and out.startswith(checking.WRONG) and expected in out, out
 
 
 def test_d_step_right_answer_and_checker_gradients_match_autodiff(capsys):
@@ -444,34 +450,7 @@ def test_refusing_restores_the_code_after_an_error():
     np.testing.assert_allclose(style.gram_matrix(jnp.ones((2, 2, 3))), np.ones((3, 3)))
 
 
-# --- g_step (notebook 05): the same checks as d_step, the roles swapped ------------------------------
-
-def _g_step(mistake):
-    """A generator step with one named mistake (``None``: right), written with G's parameters first."""
-    d_step = _d_step(mistake)
-    return lambda g, opt_state, d, batch, loss_fn, optimizer: d_step(g, opt_state, d, batch, loss_fn, optimizer)
-
-
-G_STEP_MISTAKES = {
-    "ascending": "uphill",
-    "updates not applied": "never applied",
-    "updates returned": "returned the updates",
-    "raw gradient added": "raw gradient",
-    "gradient of G": "with respect to D's parameters",      # _d_step's "other player" is D here
-    "G updated": "returned D's parameters, updated",
-    "old optimiser state": "old optimiser state",
-    "no params to update": "needs the parameters",
-    "loss after the update": "*after* the update",
-    "two outputs": "return three things",
-    "python float": "jax.jit",
-}
-
-
-@pytest.mark.parametrize("mistake", sorted(G_STEP_MISTAKES))
-def test_g_step_mistakes(mistake, capsys):
-    ok, out = run(exercises_steps.check_g_step, _g_step(mistake), capsys)
-    assert not ok and out.startswith(checking.WRONG) and G_STEP_MISTAKES[mistake] in out, out
-
+# --- g_step (notebook 05): its hand-written gradients ------------------------------------------------
 
 def test_g_step_checker_gradients_match_autodiff():
     import jax
