@@ -128,3 +128,20 @@ def test_fuse_with_a_one_style_mask_is_that_style_alone():
     only_first = jnp.stack([jnp.ones((12, 12)), jnp.zeros((12, 12))], -1)              # any size: resized
     np.testing.assert_allclose(fusion.fuse(content, styles, masks=only_first), fusion.adain(content, styles[0]),
                                rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("masks, match", [
+    (np.ones((40, 40, 2), np.float32), "at the photo's size"),           # the photo is 48 × 32
+    (np.ones((32, 48, 3), np.float32), "one per style"),
+    (-np.ones((32, 48, 2), np.float32), "non-negative"),
+    (np.zeros((32, 48, 2), np.float32), "sum is 0"),
+])
+def test_stylize_refuses_bad_masks_before_any_work(masks, match):
+    from gantransfer.methods import registry
+
+    photo = np.full((32, 48, 3), 0.5, np.float32)
+    styles = [np.full((32, 32, 3), v, np.float32) for v in (0.2, 0.8)]
+    with pytest.raises(ValueError, match=match):
+        registry.stylize(photo, styles, method="adain", decoders=(None, 1.0), params={}, masks=masks)
+    with pytest.raises(ValueError, match="no setting masks"):
+        registry.stylize(photo, styles, method="mosaic", params={}, masks=np.ones((32, 48, 2), np.float32))
