@@ -19,9 +19,10 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 from tqdm.auto import tqdm
 
-from gantransfer.core import arguments, images, paint, resources, runtime, samples
+from gantransfer.core import arguments, images, paint, resize, resources, runtime, samples
 from gantransfer.methods import judging, mosaic, optimize, registry
 from gantransfer.pipeline import extractor, generator
 
@@ -67,6 +68,10 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="feed-forward methods: put the photo's layout of light and dark back under the picture, "
                         "strength in [0, 1] (its blurred luminance; finer texture stays the style's; default "
                         f"{registry.get('mosaic').keep_layout:g} for mosaic, else 0)")
+    p.add_argument("--mask", type=Path, default=None, metavar="IMAGE",
+                   help="adain/wct/multilevel with two style images: where each paints; the mask's light parts "
+                        "take the first style, its dark parts the second (its grey level is the first style's "
+                        "share; resized to the photo)")
     defaults = optimize.TransferConfig()
     p.add_argument("--size", type=arguments.positive_int, default=defaults.size, help="longest side in px (default %(default)s)")
     p.add_argument("--steps", type=arguments.steps_spec, default=None,
@@ -181,6 +186,28 @@ def _check_writable(output: Path) -> None:
         raise arguments.CliError(f"cannot write {output}: {err.strerror or err}") from None
 
 
+def _check_mask_flag(args, entry, styles) -> None:
+    """``--mask`` needs a method that places styles by region and exactly two style images."""
+    masked = [name for name, m in registry.METHODS.items() if "masks" in m.settings]
+    if "masks" not in entry.settings:
+        raise arguments.CliError(f"--mask is for {', '.join(masked)}; got --method {args.method}")
+    if len(styles) != 2:
+        raise arguments.CliError(f"--mask places two styles (light: the first, dark: the second); got {len(styles)}")
+    if args.style_blend is not None:
+        raise arguments.CliError("give --mask or --style-blend, not both")
+    if not args.mask.is_file():
+        raise arguments.CliError(f"no mask image at {args.mask}")
+
+
+def _two_style_masks(path, content):
+    """``[H, W, 2]`` masks from a mask image: its grey level for the first style, the rest for the second."""
+    if path is None:
+        return None
+    grey = images.load_image(path, name="mask").mean(-1, keepdims=True)          # [h, w, 1] in [0, 1]
+    grey = resize.resize_to(grey, *content.shape[:2]).clip(0.0, 1.0)             # [H, W, 1], the photo's size
+    return np.concatenate([grey, 1.0 - grey], axis=-1)
+
+
 def _stylize(args) -> int:
     entry = registry.get(args.method)
     styles = args.styles or [samples.DEFAULT_STYLE]
@@ -222,6 +249,8 @@ def _stylize(args) -> int:
             raise arguments.CliError(f"--method {args.method} paints one style (its generator's); got {len(styles)}")
         # The decoders are read here, before the images: a missing or damaged file fails first.
         networks = registry.load_decoders(args.method, decoder=args.decoder, style=styles[0])
+    if args.mask is not None:
+        _check_mask_flag(args, entry, styles)
     _check_writable(output)
     if args.style_blend is not None and len(args.style_blend) != len(styles):
         raise arguments.CliError(f"{len(styles)} style image(s) but {len(args.style_blend)} --style-blend weight(s)")
@@ -231,7 +260,8 @@ def _stylize(args) -> int:
     runtime.enable_compilation_cache()
     start = time.perf_counter()
     if entry.feedforward:
-        given = {k: v for k, v in dict(alpha=args.alpha, weights=args.style_blend, keep_layout=args.keep_layout).items()
+        given = {k: v for k, v in dict(alpha=args.alpha, weights=args.style_blend, keep_layout=args.keep_layout,
+                                       masks=_two_style_masks(args.mask, content)).items()
                  if v is not None}     # a flag left out is the method's default; one it does not take is an error
         out = registry.stylize(content, style_images, method=args.method, decoders=networks,
                                preserve_color=args.preserve_color, **given)

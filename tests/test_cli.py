@@ -370,3 +370,36 @@ def test_bench_convergence_reports_the_time_to_a_converged_result():
     expected = next((t for t, loss in reference["trajectory"] if loss <= target), None)
     assert result["seconds_to_converged"] == expected
     assert result["converged"] == (result["default"]["style_loss"] <= target)
+
+
+def test_stylize_mask_places_two_styles(tmp_path, capsys):
+    """--mask: the left half (white) in the first style, the right (black) in the second; the halves match
+    the single-style pictures away from the edge."""
+    mask = tmp_path / "mask.png"
+    left = np.zeros((40, 64), np.uint8)
+    left[:, :32] = 255
+    Image.fromarray(left).save(mask)
+    common = ["chelsea", "--method", "adain", "--size", "64", "--quiet"]
+    outs = {}
+    for name, styles, extra in [("both", ["waves", "mondrian"], ["--mask", str(mask)]),
+                                ("waves", ["waves"], []), ("mondrian", ["mondrian"], [])]:
+        outs[name] = tmp_path / f"{name}.png"
+        code, _, err = _run(["stylize", common[0], *styles, *common[1:], *extra, "-o", str(outs[name])], capsys)
+        assert code == 0, err
+    both, waves, mondrian = (np.asarray(Image.open(outs[n]), float) for n in ("both", "waves", "mondrian"))
+    diff = lambda a, b: np.abs(a - b).mean()
+    assert diff(both[:, :20], waves[:, :20]) < diff(both[:, :20], mondrian[:, :20]) / 3
+    assert diff(both[:, -20:], mondrian[:, -20:]) < diff(both[:, -20:], waves[:, -20:]) / 3
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["chelsea", "waves", "--method", "adain"], "places two styles"),
+    (["chelsea", "waves", "mondrian", "--method", "optimize"], "--mask is for adain, wct, multilevel"),
+    (["chelsea", "waves", "mondrian", "--method", "adain", "--style-blend", "1", "2"], "not both"),
+])
+def test_stylize_mask_refused_with_one_line(argv, message, tmp_path, capsys):
+    mask = tmp_path / "mask.png"
+    Image.fromarray(np.zeros((40, 40), np.uint8)).save(mask)
+    out = tmp_path / "o.png"
+    code, _, err = _run(["stylize", *argv, "--mask", str(mask), "--size", "48", "-o", str(out)], capsys)
+    assert code == 2 and message in err and not out.exists(), err

@@ -3,7 +3,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gantransfer.notebook import checking, exercises, exercises_advanced
+from gantransfer.notebook import checking, exercises, exercises_advanced, exercises_questions, exercises_steps
 from gantransfer.pipeline import style
 
 
@@ -65,7 +65,8 @@ GRAM_MISTAKES = {
     "divided by hwc": (lambda f: _flat(f).T @ _flat(f) / f.size, "h·w·c"),
     "scrambled reshape": (lambda f: f.reshape(f.shape[-1], -1) @ f.reshape(f.shape[-1], -1).T / (f.shape[0] * f.shape[1]),
                           "scrambled"),
-    "covariance": (lambda f: style.covariance(f), "covariance"),
+    "covariance": (lambda f: (_flat(f) - _flat(f).mean(0)).T @ (_flat(f) - _flat(f).mean(0)) / (f.shape[0] * f.shape[1]),
+                   "covariance"),
     "not symmetric": (lambda f: jnp.triu(_flat(f).T @ _flat(f)) / (f.shape[0] * f.shape[1]), "not symmetric"),
     "wrong shape": (lambda f: _flat(f), "expected (c, c)"),
 }
@@ -98,6 +99,8 @@ CONTENT_MISTAKES = {
     "not scalar": (lambda f, p: (f - p) ** 2, "scalar"),
     "negative": (lambda f, p: -jnp.mean((f - p) ** 2), "sign"),
     "mean over positions only": (lambda f, p: jnp.sum(jnp.mean((f - p) ** 2, axis=(0, 1, 2))), "summed over channels"),
+    "batch forgotten": (lambda f, p: jnp.sum((f - p) ** 2) / (f.shape[1] * f.shape[2] * f.shape[3]), "the batch has n"),
+    "one number per image": (lambda f, p: jnp.mean((f - p) ** 2, axis=(1, 2, 3)), "single number"),
 }
 
 
@@ -230,11 +233,7 @@ def test_adain_mistakes(mistake, capsys):
     assert not ok and out.startswith(checking.WRONG) and message in out, out
 
 
-def test_adain_accepts_library_and_numpy_std(capsys):
-    from gantransfer.pipeline import fusion
-
-    ok, out = run(exercises_advanced.check_adain, lambda c, s: fusion.adain(c, s), capsys)
-    assert ok, out
+def test_adain_accepts_numpy_std(capsys):
     np_std = lambda c, s: (c - _m(c)) / np.std(c, axis=(1, 2), keepdims=True) * np.std(s, axis=(1, 2), keepdims=True) + _m(s)
     ok, out = run(exercises_advanced.check_adain, np_std, capsys)
     assert ok, out
@@ -261,13 +260,6 @@ def test_style_mix_mistakes(mistake, capsys):
     fn, message = MIX_MISTAKES[mistake]
     ok, out = run(exercises_advanced.check_style_mix, fn, capsys)
     assert not ok and out.startswith(checking.WRONG) and message in out, out
-
-
-def test_style_mix_accepts_the_library(capsys):
-    from gantransfer.pipeline import fusion
-
-    ok, out = run(exercises_advanced.check_style_mix, lambda c, f, w, a: fusion.mix(c, f, weights=w, alpha=a), capsys)
-    assert ok, out
 
 
 # --- hinge_d_loss (notebook 05) ----------------------------------------------------------------------
@@ -305,11 +297,7 @@ def test_hinge_d_loss_mistakes(mistake, capsys):
     assert not ok and out.startswith(checking.WRONG) and message in out, out
 
 
-def test_hinge_d_loss_accepts_the_library_and_numpy(capsys):
-    from gantransfer.pipeline import discriminator
-
-    ok, out = run(exercises_advanced.check_hinge_d_loss, lambda r, f: discriminator.d_loss(r, f, kind="hinge"), capsys)
-    assert ok, out
+def test_hinge_d_loss_accepts_numpy(capsys):
     numpy_style = lambda r, f: np.maximum(0, 1 - np.asarray(r)).mean() + np.maximum(0, 1 + np.asarray(f)).mean()
     ok, out = run(exercises_advanced.check_hinge_d_loss, numpy_style, capsys)
     assert ok, out
@@ -368,16 +356,22 @@ D_STEP_MISTAKES = {
 }
 
 
-@pytest.mark.parametrize("mistake", sorted(D_STEP_MISTAKES))
-def test_d_step_mistakes(mistake, capsys):
-    ok, out = run(exercises_advanced.check_d_step, _d_step(mistake), capsys)
-    assert not ok and out.startswith(checking.WRONG) and D_STEP_MISTAKES[mistake] in out, out
+# One G step is the same code with the roles swapped (G's parameters first): _d_step's "other player" is D there.
+G_STEP_MISTAKES = {**D_STEP_MISTAKES, "gradient of G": "with respect to D's parameters",
+                   "G updated": "returned D's parameters, updated"}
+
+
+@pytest.mark.parametrize("player, mistake", [(p, m) for p in ("d_step", "g_step") for m in sorted(D_STEP_MISTAKES)])
+def test_step_mistakes(player, mistake, capsys):
+    expected = (D_STEP_MISTAKES if player == "d_step" else G_STEP_MISTAKES)[mistake]
+    ok, out = run(exercises.CHECKERS[player], _d_step(mistake), capsys)
+    assert not ok and out.startswith(checking.WRONG) and expected in out, out
 
 
 def test_d_step_right_answer_and_checker_gradients_match_autodiff(capsys):
     import jax
 
-    ok, out = run(exercises_advanced.check_d_step, _d_step(None), capsys)
+    ok, out = run(exercises_steps.check_d_step, _d_step(None), capsys)
     assert ok, out
     # the checker's hand-written gradients are what autodiff computes
     rng = np.random.default_rng(0)
@@ -386,8 +380,180 @@ def test_d_step_right_answer_and_checker_gradients_match_autodiff(capsys):
     real, z = rng.normal(0.5, 1.0, (4, 3)), rng.normal(size=(5, 3))
     batch = {"real": jnp.asarray(real, jnp.float32), "z": jnp.asarray(z, jnp.float32)}
     as_jax = lambda p: {k: jnp.asarray(v, jnp.float32) for k, v in p.items()}
-    grad_d, grad_g = exercises_advanced._hinge_grads(d, g, real, z)
-    auto_d, auto_g = jax.grad(exercises_advanced._hinge_d_loss_fn, argnums=(0, 1))(as_jax(d), as_jax(g), batch)
+    grad_d, grad_g = exercises_steps._hinge_grads(d, g, real, z)
+    auto_d, auto_g = jax.grad(exercises_steps._hinge_d_loss_fn, argnums=(0, 1))(as_jax(d), as_jax(g), batch)
     for mine, auto in [(grad_d, auto_d), (grad_g, auto_g)]:
         for k in mine:
             np.testing.assert_allclose(mine[k], auto[k], rtol=1e-4, atol=1e-6)
+
+
+# --- the library's own answer is not an answer -------------------------------------------------------
+
+def _refuse_tables():
+    return {**exercises.REFUSE, **exercises_advanced.REFUSE, **exercises_questions.REFUSE}
+
+
+def _module_of(name):
+    return next(m for m in (exercises, exercises_advanced, exercises_questions) if name in m.REFUSE)
+
+
+def _delegations():
+    from gantransfer.methods import judging
+    from gantransfer.notebook import receptive
+    from gantransfer.pipeline import discriminator, fusion
+
+    return {
+        "receptive_field": (receptive.receptive_field, lambda k, s: receptive.receptive_field(k, s)),
+        "content_loss": (style.content_loss, lambda f, p: style.content_loss(f, p)),
+        "gram_matrix": (style.gram_matrix, lambda f: style.gram_matrix(f)),
+        "style_layer_loss": (style.gram_distance,
+                             lambda f, a: style.style_loss({"x": f[None]}, {"x": a[None]}, layer_weights={"x": 1.0})),
+        "tv_loss": (style.total_variation_loss, lambda x: style.total_variation_loss(x)),
+        "style_loss": (style.style_loss, lambda feats, grams, w: style.style_loss(feats, grams, layer_weights=w)),
+        "adain": (fusion.adain, lambda c, s: fusion.adain(c, s)),
+        "style_mix": (fusion.mix, lambda c, f, w, a: fusion.mix(c, f, weights=w, alpha=a)),
+        "hinge_d_loss": (discriminator.d_loss, lambda r, f: discriminator.d_loss(r, f, kind="hinge")),
+        "style_ratio": (judging.style_ratio, lambda d, p, c, s: judging.style_ratio(None, p, c, s)),
+    }
+
+
+def test_every_refusing_exercise_has_a_delegation_test():
+    assert set(_delegations()) == set(_refuse_tables())
+
+
+@pytest.mark.parametrize("name", sorted(_delegations()))
+def test_the_reference_itself_and_a_one_line_delegation_fail(name, capsys):
+    reference, delegation = _delegations()[name]
+    checker = exercises.CHECKERS[name]
+    for answer in (reference, delegation):
+        ok, out = run(checker, answer, capsys)
+        assert not ok and out.startswith(checking.WRONG) and "the library's own answer" in out, out
+    # The library works again afterwards, and the reference solution still passes.
+    assert reference.__code__ is not checking._refused.__code__
+    assert run(checker, exercises.solution_function(name), capsys)[0]
+
+
+@pytest.mark.parametrize("name", sorted(set(_delegations()) - {"style_ratio"}))
+def test_a_delegation_would_pass_without_the_refusal(name, capsys, monkeypatch):
+    """The refusal, not some other check, is what fails a delegation: with it off, the delegation passes."""
+    monkeypatch.setitem(_module_of(name).REFUSE, name, ())
+    ok, out = run(exercises.CHECKERS[name], _delegations()[name][1], capsys)
+    assert ok, out
+
+
+def test_refusing_restores_the_code_after_an_error():
+    before = style.gram_matrix.__code__
+    with pytest.raises(checking.Delegated):
+        with checking.refusing([style.gram_matrix]):
+            style.gram_matrix(jnp.ones((2, 2, 3)))
+    assert style.gram_matrix.__code__ is before
+    np.testing.assert_allclose(style.gram_matrix(jnp.ones((2, 2, 3))), np.ones((3, 3)))
+
+
+# --- g_step (notebook 05): its hand-written gradients ------------------------------------------------
+
+def test_g_step_checker_gradients_match_autodiff():
+    import jax
+
+    rng = np.random.default_rng(1)
+    g = {"w": rng.normal(size=3), "b": np.float64(-0.1)}
+    d = {"w": rng.normal(size=3), "b": np.float64(0.2)}
+    real, z = rng.normal(0.5, 1.0, (4, 3)), rng.normal(size=(5, 3))
+    batch = {"real": jnp.asarray(real, jnp.float32), "z": jnp.asarray(z, jnp.float32)}
+    as_jax = lambda p: {k: jnp.asarray(v, jnp.float32) for k, v in p.items()}
+    mine = exercises_steps._hinge_g_grads(g, d, real, z)
+    auto = jax.grad(exercises_steps._hinge_g_loss_fn, argnums=(0, 1))(as_jax(g), as_jax(d), batch)
+    for m, a in zip(mine, auto):
+        for k in m:
+            np.testing.assert_allclose(m[k], a[k], rtol=1e-4, atol=1e-6)
+
+
+# --- gatys_loop (notebook 03) -----------------------------------------------------------------------
+
+def _gatys(mistake):
+    import jax
+    import optax
+
+    def loop(loss_fn, image, steps, learning_rate):
+        optimizer = optax.sgd(learning_rate) if mistake == "sgd" else optax.adam(learning_rate)
+        opt_state = optimizer.init(image)
+        losses = []
+        for _ in range(steps - 1 if mistake == "one step short" else steps):
+            if mistake == "state reset":
+                opt_state = optimizer.init(image)
+            loss, grads = jax.value_and_grad(loss_fn)(image)
+            updates, opt_state = optimizer.update(grads, opt_state, image)
+            new = image if mistake == "not applied" else (image - updates if mistake == "ascending"
+                                                          else optax.apply_updates(image, updates))
+            image = new if mistake == "no clip" else jnp.clip(new, 0.0, 1.0)
+            losses.append(float(loss_fn(image)) if mistake == "losses after" else float(loss))
+        return (image, losses) if mistake != "image only" else image
+
+    return loop
+
+
+GATYS_MISTAKES = {
+    "no clip": "clip the image", "ascending": "uphill", "state reset": "restarts every step",
+    "sgd": "plain gradient descent", "one step short": "one step too few", "not applied": "did not change",
+    "losses after": "*after* each step", "image only": "return two things",
+}
+
+
+@pytest.mark.parametrize("mistake", sorted(GATYS_MISTAKES))
+def test_gatys_loop_mistakes(mistake, capsys):
+    ok, out = run(exercises_steps.check_gatys_loop, _gatys(mistake), capsys)
+    assert not ok and out.startswith(checking.WRONG) and GATYS_MISTAKES[mistake] in out, out
+
+
+def test_gatys_loop_checker_matches_optax():
+    """The checker's Adam written out in numpy is optax.adam: the plain loop above passes."""
+    ok = exercises_steps.check_gatys_loop(_gatys(None))
+    assert ok
+
+
+# --- the questions (00, 01, 02, 06) and the style ratio ----------------------------------------------
+
+@pytest.mark.parametrize("name, answer, message", [
+    ("reshape_counts", (20480, 4194304), "swapped"),
+    ("reshape_counts", (256 * 256, 64 * 64 * 5), "256 · 256 · 64"),
+    ("gram_size", 64 * 64, "counts positions"),
+    ("gram_size", 1024, "one row per channel"),
+    ("which_block", 5, "14 px"),
+    ("which_block", 3, "end* of a block"),
+    ("which_block", 2, "three poolings"),
+    ("tiles_gram", "slightly changed", "a sum does not depend on the order"),
+    ("tiles_gram", "maybe", "return one of"),
+    ("repainted_ssim", "close to 1", "every stroke moved"),
+])
+def test_questions_explain_a_wrong_answer(name, answer, message, capsys):
+    ok, out = run(exercises.CHECKERS[name], lambda: answer, capsys)
+    assert not ok and out.startswith(checking.WRONG) and message in out, out
+
+
+@pytest.mark.parametrize("fn, message", [
+    (lambda d, p, c, s: d(c, s) / d(p, s), "upside down"),
+    (lambda d, p, c, s: d(p, s) - d(c, s), "a difference"),
+    (lambda d, p, c, s: d(p, c) / d(c, s), "against the *photo*"),
+    (lambda d, p, c, s: d(p, s), "distance alone"),
+])
+def test_style_ratio_mistakes(fn, message, capsys):
+    ok, out = run(exercises.CHECKERS["style_ratio"], fn, capsys)
+    assert not ok and message in out, out
+
+
+def test_style_ratio_reference_agrees_with_the_judge():
+    """The exercise's ratio on the judge's own distance is judging.style_ratio (tiny images, VGG16)."""
+    from gantransfer.core import samples
+    from gantransfer.methods import judging
+    from gantransfer.pipeline import extractor
+
+    params = extractor.load_params()
+    from gantransfer.core import resize
+
+    photo = samples.content_image("chelsea", size=48)
+    style_img = resize.resize_to(samples.style_image("waves"), judging.STYLE_SIDE, judging.STYLE_SIDE)  # as the judge sees it
+    picture = 0.5 * photo + 0.5 * style_img.mean((0, 1))
+    grams = lambda x: judging._grams(params, jnp.asarray(x)[None])
+    distance = lambda a, b: judging._gram_distance(grams(a), grams(b))
+    mine = exercises.solution_function("style_ratio")(distance, picture, photo, style_img)
+    assert np.isclose(mine, judging.style_ratio(params, picture, photo, style_img), rtol=1e-4)

@@ -125,12 +125,13 @@ def test_teacher_edition_replaces_only_the_function():
     teacher = handouts.teacher_edition(nb)
     assert teacher.cells[0].cell_type == "markdown" and "Teacher's edition" in teacher.cells[0].source
     solved = [c for c in teacher.cells if "solution" in c.metadata.get("tags", [])]
-    assert len(solved) == 2
+    assert len(solved) == 3                                               # gram_matrix, tiles_gram, style_layer_loss
     for cell in solved:
-        assert "NotImplementedError" not in cell.source and "exercises.check_" in cell.source
+        assert "NotImplementedError" not in cell.source and ".check_" in cell.source
         compile(cell.source, "<cell>", "exec")
     assert exercises.solution("gram_matrix").strip() in solved[0].source
-    assert "NotImplementedError" in nb.cells[7].source                  # the original is untouched
+    assert exercises.solution("tiles_gram").strip() in solved[1].source
+    assert all("NotImplementedError" in nb.cells[i].source for i, _, _ in handouts.exercise_cells(nb))  # untouched
 
 
 # --- rendering, in fast mode --------------------------------------------------------------------------
@@ -162,7 +163,7 @@ def test_render_writes_offline_pages(rendered):
 def test_teacher_edition_passes_its_checkers(rendered):
     _, _, teacher = rendered
     html = teacher[0].read_text(encoding="utf-8")
-    for name in ("gram_matrix", "style_layer_loss"):
+    for name in ("gram_matrix", "tiles_gram", "style_layer_loss"):
         assert re.search(f"✔ {name}:", html), name
     assert "✘" not in html and "not done yet" not in html and "raise NotImplementedError" not in html
     assert "Teacher&#39;s edition" in html or "Teacher's edition" in html

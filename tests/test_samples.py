@@ -172,3 +172,18 @@ def test_sources_lists_every_file_and_data_is_small():
         rel = f.relative_to(DATA_DIR).as_posix()
         assert re.search(rf"`?{re.escape(rel)}`?", sources), f"{rel} not listed in data/SOURCES.md"
     assert sum(f.stat().st_size for f in files) < 3_000_000
+
+
+def test_held_out_photos_come_from_scikit_image_and_were_not_trained_on():
+    import skimage.data
+
+    from gantransfer.core import samples
+
+    assert not set(samples.HELD_OUT_NAMES) & set(samples.CONTENT_NAMES)
+    camera = samples.held_out_photo("camera")
+    np.testing.assert_array_equal(camera[..., 0] * 255, skimage.data.camera().astype(np.float32))
+    assert np.array_equal(camera[..., 0], camera[..., 2])                     # grey: three equal channels
+    left = samples.held_out_photo("motorcycle_left", size=100)
+    assert left.shape[1] == 100 and left.dtype == np.float32 and 0 <= left.min() and left.max() <= 1
+    with pytest.raises(ValueError, match="held-out photo"):
+        samples.held_out_photo("astronaut")

@@ -124,3 +124,29 @@ def test_gram_gradient_matches_numpy(rng):
     diff = flat.T @ flat / 12 - a[0]
     expected = (2 / 25) * (flat @ (diff + diff.T)) / 12
     np.testing.assert_allclose(np.asarray(grad).reshape(12, 5), expected, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_masked_gram_matrix_matches_numpy(jit):
+    rng = np.random.default_rng(5)
+    f = rng.standard_normal((2, 3, 4, 5)).astype(np.float32)
+    m = rng.uniform(0.0, 1.0, (2, 3, 4)).astype(np.float32)
+    fn = jax.jit(style.masked_gram_matrix) if jit else style.masked_gram_matrix
+    got = np.asarray(fn(f, m))
+    flat, w = f.reshape(2, 12, 5).astype(np.float64), m.reshape(2, 12).astype(np.float64)
+    want = np.einsum("np,npi,npj->nij", w, flat, flat) / w.sum(1)[:, None, None]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    # ones: the plain Gram matrix; a scaled mask: the same; a 0/1 mask: the Gram matrix of the selected positions
+    np.testing.assert_allclose(style.masked_gram_matrix(f, np.ones((2, 3, 4))), style.gram_matrix(f), rtol=1e-5)
+    np.testing.assert_allclose(style.masked_gram_matrix(f, 7 * m), got, rtol=1e-5)
+    left = np.zeros((3, 4), np.float32)
+    left[:, :2] = 1
+    np.testing.assert_allclose(style.masked_gram_matrix(f[0], left), style.gram_matrix(f[0, :, :2]), rtol=1e-5)
+
+
+def test_masked_gram_matrix_resizes_the_mask_and_checks_its_shape():
+    f = np.random.default_rng(6).standard_normal((4, 4, 3)).astype(np.float32)
+    big = np.ones((32, 32), np.float32)                                      # drawn at the image's size
+    np.testing.assert_allclose(style.masked_gram_matrix(f, big), style.gram_matrix(f), rtol=1e-5)
+    with pytest.raises(ValueError, match="mask must be"):
+        style.masked_gram_matrix(f, np.ones((2, 4, 4)))

@@ -161,6 +161,14 @@ def test_fusion_dashboard_sliders_rerun_only_fusion_and_decoder(params, tiny_dec
     np.testing.assert_allclose(dash.image, np.asarray(want), atol=1e-4)
     assert dash.history[-1]["mix"] == pytest.approx(0.8) and "ms" in dash.status.value
 
+    dash.placement = "vertical"                         # each style in its region: mondrian on the right 80 %
+    assert not dash.placement_toggle.disabled and dash.history[-1]["placement"] == "vertical"
+    masks = fusion.region_masks(c.shape[1], c.shape[2], share=0.8, direction="vertical", softness=0.1)
+    want = jnp.clip(generator.decode(tiny_decoder, fusion.fuse(c, [s, s2], masks=masks), width=0.125), 0, 1)[0]
+    np.testing.assert_allclose(dash.image, np.asarray(want), atol=1e-4)
+    assert "on the right" in dash.status.value
+    dash.placement = "mix"
+
     dash.content.value = "chelsea"                      # not square: cropped to a multiple of 8
     assert dash.error is None and dash.image.shape[0] % 8 == 0 and dash.image.shape[1] % 8 == 0
 
@@ -170,6 +178,8 @@ def test_fusion_dashboard_rejects_bad_settings(params, tiny_decoder):
         dashboards.FusionDashboard(tiny_decoder, width=0.125, method="gram", params=params)
     with pytest.raises(ValueError, match="size"):
         dashboards.FusionDashboard(tiny_decoder, width=0.125, size=8, params=params)
+    with pytest.raises(ValueError, match="placement"):
+        dashboards.FusionDashboard(tiny_decoder, width=0.125, placement="diagonal", params=params)
 
 
 def test_mosaic_dashboard_paints_what_generate_mosaic_paints_and_reacts(params):

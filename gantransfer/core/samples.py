@@ -53,6 +53,11 @@ DATA_DIR: Path = resources.PACKAGE_DATA
 CONTENT_NAMES: tuple[str, ...] = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field")
 DEFAULT_CONTENT = "astronaut"
 
+#: scikit-image photos that no shipped network trained on (the decoders trained on :data:`CONTENT_NAMES` and six
+#: other scikit-image photos, the generators on :data:`CONTENT_NAMES`; docs/training.md): the held-out photos of
+#: notebooks 00, 05b and 06 and of ``data/bench/gan_quality.json``. Not bundled: read from ``skimage.data``.
+HELD_OUT_NAMES: tuple[str, ...] = ("camera", "motorcycle_left")
+
 Array = np.ndarray
 
 #: Longest side of the content photos as stored in ``gantransfer/data/content``.
@@ -122,6 +127,32 @@ def _content_uint8(name: str) -> Array:
     if max(img.shape[:2]) > CONTENT_MAX_SIDE:
         img = _resize_longest(img, CONTENT_MAX_SIDE)
     return img
+
+
+def held_out_photo(name: str, *, size: int | None = None) -> Array:
+    """A photo no shipped network trained on (:data:`HELD_OUT_NAMES`), from ``skimage.data``.
+
+    ``"motorcycle_left"`` is the left view of ``skimage.data.stereo_motorcycle``; grey photos get three equal
+    channels.
+
+    Args:
+        name: one of :data:`HELD_OUT_NAMES`.
+        size: if given, resize (Lanczos) so that the longest side is ``size`` pixels.
+
+    Returns:
+        ``[H, W, 3]`` float32 in ``[0, 1]``.
+    """
+    if name not in HELD_OUT_NAMES:
+        raise _unknown(name, "held-out photo", HELD_OUT_NAMES)
+    _check_size(size)
+    import skimage.data  # lazy: scikit-image takes a second to import, and only held-out photos need it
+
+    img = np.asarray(skimage.data.stereo_motorcycle()[0] if name == "motorcycle_left" else getattr(skimage.data, name)())
+    img = np.stack([img] * 3, axis=-1) if img.ndim == 2 else img[..., :3]
+    img = np.ascontiguousarray(img).astype(np.uint8)
+    if size is not None:
+        img = _resize_longest(img, int(size))
+    return img.astype(np.float32) / 255.0
 
 
 def bundled_path(name: str, kind: Literal["content", "style"]) -> Path:

@@ -8,7 +8,7 @@ matching", by mean and covariance in RGB).
 Its twin for light and dark, :func:`keep_layout`, keeps the photo's large-scale luminance (what a viewer
 reads as the picture's layout) under a feed-forward picture whose texture and colours are the style's.
 
-Taught in ``notebooks/03_style_transfer.ipynb`` and ``notebooks/04_fusion.ipynb``.
+Taught in ``notebooks/03_style_transfer.ipynb`` and ``notebooks/04b_multilevel_and_mosaic.ipynb``.
 """
 from __future__ import annotations
 

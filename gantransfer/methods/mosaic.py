@@ -23,7 +23,7 @@ faintly, and a picture's style statistics stay close to the photo's. A mosaic pa
 There is nothing to train: ``G(content, style)`` is one encoding of the photo and of each style, one matrix of
 scores and ten Sinkhorn sweeps. All functions are pure and safe under ``jax.jit``; :func:`generate_mosaic` and
 :func:`choose_patches` are compiled. Images are ``[N, H, W, 3]`` in [0, 1].
-Taught in ``notebooks/04_fusion.ipynb``; ``gantransfer stylize --method mosaic`` on the command line.
+Taught in ``notebooks/04b_multilevel_and_mosaic.ipynb``; ``gantransfer stylize --method mosaic`` on the command line.
 """
 from __future__ import annotations
 

@@ -69,6 +69,8 @@ class Method:
 
 
 _FEEDFORWARD_SETTINGS = ("alpha", "weights", "keep_layout", "preserve_color")
+#: The decoders' methods also place several styles by region (``masks``, Huang & Belongie 2017's spatial control).
+_MASKED_SETTINGS = (*_FEEDFORWARD_SETTINGS, "masks")
 _DECODER_TRAINING = "gantransfer train decoder --export {path}"
 
 #: Every method, by name, in the order of tables.
@@ -77,18 +79,18 @@ METHODS: dict[str, Method] = {m.name: m for m in (
            settings=tuple(f.name for f in dataclasses.fields(optimize.TransferConfig) if f.name != "size")),
     Method("adain", "AdaIN + decoder", "Huang & Belongie 2017", "04_fusion",
            decoders={"decoder": generator.SHIPPED_DECODER}, train_command=_DECODER_TRAINING, crop=8, alpha=1.0,
-           fusion="adain", settings=_FEEDFORWARD_SETTINGS),
+           fusion="adain", settings=_MASKED_SETTINGS),
     Method("wct", "WCT + decoder", "Li et al. 2017", "04_fusion",
            decoders={"decoder": generator.SHIPPED_DECODER}, train_command=_DECODER_TRAINING, crop=8, alpha=1.0,
-           fusion="wct", settings=_FEEDFORWARD_SETTINGS),
+           fusion="wct", settings=_MASKED_SETTINGS),
     Method("gan", "per-style generator, adversarial + Gram", "Zheng & Liu 2020 (P²-GAN); Johnson et al. 2016",
-           "05_adversarial_training", train_command="gantransfer train gan --style {style} --export {path}",
+           "05b_style_gan", train_command="gantransfer train gan --style {style} --export {path}",
            crop=style_generator.MULTIPLE, per_style=True, settings=("keep_layout", "preserve_color")),
-    Method("multilevel", "multi-level WCT + 3 decoders", "Li et al. 2017", "04_fusion",
+    Method("multilevel", "multi-level WCT + 3 decoders", "Li et al. 2017", "04b_multilevel_and_mosaic",
            decoders=generator.SHIPPED_LEVEL_DECODERS,
            train_command="gantransfer train decoder --layer {layer} --export {path}", crop=8,
-           alpha=generator.MULTILEVEL_ALPHA, fusion="wct", settings=_FEEDFORWARD_SETTINGS),
-    Method("mosaic", "style mosaic, no decoder", "Chen & Schmidt 2016; Efros & Freeman 2001", "04_fusion",
+           alpha=generator.MULTILEVEL_ALPHA, fusion="wct", settings=_MASKED_SETTINGS),
+    Method("mosaic", "style mosaic, no decoder", "Chen & Schmidt 2016; Efros & Freeman 2001", "04b_multilevel_and_mosaic",
            style_scale=mosaic.STYLE_SCALE, crop=8, keep_layout=1.0, alpha=1.0,
            settings=(*_FEEDFORWARD_SETTINGS, *mosaic.SETTINGS)),
 )}
@@ -193,6 +195,21 @@ def _crop(image, multiple: int) -> jnp.ndarray:
     return image[: image.shape[0] // multiple * multiple, : image.shape[1] // multiple * multiple]
 
 
+def _check_masks(masks, photo, n_styles: int, crop: int):
+    """``masks`` ``[H, W, K]`` at the photo's size, checked and cropped as the photo is: ``[1, H', W', K]`` or ``None``."""
+    if masks is None:
+        return None
+    masks = np.asarray(masks, np.float32)
+    if masks.ndim != 3 or masks.shape[:2] != photo.shape[:2] or masks.shape[-1] != n_styles:
+        raise ValueError(f"masks must be [H, W, {n_styles}] at the photo's size {tuple(photo.shape[:2])}, one per style; "
+                         f"got shape {masks.shape}")
+    if not np.all(np.isfinite(masks)) or masks.min() < 0:
+        raise ValueError("masks must be finite and non-negative")
+    if np.any(masks.sum(-1) <= 0):
+        raise ValueError("masks must give every position some style (their sum is 0 somewhere)")
+    return _crop(masks, crop)[None]
+
+
 def _check_settings(entry: Method, settings: Mapping) -> None:
     unknown = sorted(set(settings) - set(entry.settings))
     if unknown:
@@ -217,7 +234,9 @@ def stylize(content, style, *, method: str = "optimize", params=None, decoders=N
       **settings: the method's settings (:attr:`Method.settings`): for ``"optimize"`` the fields of
         :class:`gantransfer.methods.optimize.TransferConfig`; for the others ``alpha`` (fusion strength),
         ``weights`` (of several styles), ``keep_layout`` (the photo's light and dark put back, in [0, 1]),
-        ``preserve_color`` (the photo's colours kept), and for ``"mosaic"`` the settings of
+        ``preserve_color`` (the photo's colours kept), for ``"adain"``, ``"wct"`` and ``"multilevel"``
+        ``masks`` (``[H, W, K]`` at the photo's size, one soft mask per style: where each style paints;
+        :func:`gantransfer.pipeline.fusion.region_masks` makes two), and for ``"mosaic"`` the settings of
         :func:`gantransfer.methods.mosaic.generate_mosaic`.
     Returns:
       ``[H'', W'', 3]`` float32 in [0, 1]: the photo's size for ``"optimize"`` (resized to ``size``), else
@@ -259,6 +278,7 @@ def stylize(content, style, *, method: str = "optimize", params=None, decoders=N
     alpha = settings.pop("alpha", None)
     alpha = entry.alpha if alpha is None else alpha
     weights = settings.pop("weights", None)
+    masks = _check_masks(settings.pop("masks", None), photo, len(styles), entry.crop)
     photo = _crop(photo, entry.crop)[None]                                     # [1, H, W, 3]
     if entry.per_style:
         out = style_generator.paint(decoders, photo)
@@ -267,11 +287,11 @@ def stylize(content, style, *, method: str = "optimize", params=None, decoders=N
                                      weights=weights, **settings)
     elif method == "multilevel":
         out = generator.generate_multilevel(params, decoders, photo, [jnp.asarray(s)[None] for s in styles],
-                                            alpha=alpha, weights=weights)
+                                            alpha=alpha, weights=weights, masks=masks)
     else:
         state, width = decoders
         out = generator.generate(params, state, photo, [jnp.asarray(s)[None] for s in styles], method=entry.fusion,
-                                 alpha=alpha, weights=weights, width=width)
+                                 alpha=alpha, weights=weights, masks=masks, width=width)
     if keep:
         out = color.keep_layout(out, photo, strength=keep)
     if preserve:

@@ -6,7 +6,8 @@ never a traceback.
 """
 from __future__ import annotations
 
-from typing import Callable
+import contextlib
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -21,10 +22,54 @@ class Wrong(Exception):
     pass
 
 
-def call_student(fn, *args):
-    """Call the student's function; turn 'not written yet' and crashes into messages."""
+class Delegated(Exception):
+    """Raised by a library function that an exercise asks the student to write, when the student calls it."""
+
+
+def _refused(*args, **kwargs):
+    # Stands in (as ``__code__``) for a library function the student must not call: no closure, any arguments.
+    from gantransfer.notebook.checking import Delegated  # lazy: this code runs with another module's globals
+
+    raise Delegated()
+
+
+@contextlib.contextmanager
+def refusing(functions: Iterable[Callable]) -> Iterator[None]:
+    """While inside, each of ``functions`` raises :class:`Delegated` when called, however it was imported.
+
+    The function objects keep their identity (``from gantransfer.pipeline.style import gram_matrix`` made
+    before still names the same object); only their code is swapped, and put back on the way out.
+    """
+    saved = []
     try:
-        out = fn(*args)
+        for fn in functions:
+            saved.append((fn, fn.__code__))
+            fn.__code__ = _refused.__code__
+        yield
+    finally:
+        for fn, code in saved:
+            fn.__code__ = code
+
+
+def _library_name(fn) -> str:
+    module = getattr(fn, "__module__", "") or ""
+    return f"{module.removeprefix('gantransfer.').split('.')[-1]}.{fn.__name__}" if module else fn.__name__
+
+
+def call_student(fn, *args, refuse: Iterable[Callable] = ()):
+    """Call the student's function; turn 'not written yet' and crashes into messages.
+
+    ``refuse``: the library's own answers to this exercise (its reference and close relatives). The student's
+    function runs with them switched off, so an answer that only calls one of them is reported, not passed.
+    """
+    refuse = tuple(refuse)
+    try:
+        with refusing(refuse):
+            out = fn(*args)
+    except Delegated:
+        names = " or ".join(f"`{_library_name(f)}`" for f in refuse)
+        raise Wrong(f"your function calls {names}, the library's own answer to this exercise. The point is to "
+                    "see how it works: write it yourself with jnp (or np) operations.") from None
     except NotImplementedError:
         raise NotDone("not done yet: replace `raise NotImplementedError` with your code, then run this cell again.")
     except Exception as err:  # a student's bug is reported, never propagated

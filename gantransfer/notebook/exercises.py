@@ -18,7 +18,16 @@ missing normalisation, a sum where a mean belongs, …), or ``…`` not done yet
 | ``adain`` | 04 | :func:`gantransfer.pipeline.fusion.adain` |
 | ``style_mix`` | 04 | :func:`gantransfer.pipeline.fusion.mix` |
 | ``hinge_d_loss`` | 05 | :func:`gantransfer.pipeline.discriminator.d_loss` (``kind="hinge"``) |
-| ``d_step`` | 05 | :func:`gantransfer.training.adversarial.d_step` (its core, on a tiny linear ``D``) |
+| ``d_step`` | 05 | one ``D`` update, on a tiny linear ``D`` (:mod:`~gantransfer.notebook.exercises_steps`) |
+| ``g_step`` | 05 | one ``G`` update against a fixed ``D`` (:mod:`~gantransfer.notebook.exercises_steps`) |
+| ``gatys_loop`` | 03 | Adam on the pixels with ``jax.value_and_grad`` and optax (:mod:`~gantransfer.notebook.exercises_steps`) |
+| ``reshape_counts``, ``gram_size`` | 00 | questions (:mod:`~gantransfer.notebook.exercises_questions`) |
+| ``which_block`` | 01 | a question: which VGG16 block gives a feature map of this shape |
+| ``tiles_gram`` | 02 | a question: the Gram matrix of shuffled tiles |
+| ``repainted_ssim``, ``style_ratio`` | 06 | a question on SSIM; :func:`gantransfer.methods.judging.style_ratio` |
+
+A checker runs the student's function with the library's own answer switched off (:data:`REFUSE`,
+:func:`gantransfer.notebook.checking.refusing`): returning ``style.gram_matrix(f)`` is reported, not passed.
 """
 from __future__ import annotations
 
@@ -30,7 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from gantransfer.notebook import exercises_advanced, receptive
+from gantransfer.notebook import exercises_advanced, exercises_questions, exercises_steps, receptive
 from gantransfer.notebook.checking import (
     Wrong,
     as_array,
@@ -55,7 +64,7 @@ SOLUTIONS: dict[str, str] = {
     ''',
     "content_loss": '''
         def my_content_loss(features, target):
-            return jnp.mean((features - target) ** 2)    # mean over n, h, w and c
+            return jnp.mean((features - target) ** 2)    # one number: the mean over n, h, w and c
     ''',
     "gram_matrix": '''
         def my_gram(features):
@@ -102,6 +111,53 @@ SOLUTIONS: dict[str, str] = {
             fake_term = jnp.mean(jax.nn.relu(1.0 + fake_logits))   # fake patches should score <= -1
             return real_term + fake_term                            # each a mean over its own patches
     ''',
+    "gatys_loop": '''
+        def my_gatys(loss_fn, image, steps, learning_rate):
+            optimizer = optax.adam(learning_rate)
+            opt_state = optimizer.init(image)                       # Adam's moments, created once
+            value_and_grad = jax.jit(jax.value_and_grad(loss_fn))   # the loss and ∂loss/∂pixels, compiled
+            losses = []
+            for _ in range(steps):
+                loss, grads = value_and_grad(image)
+                updates, opt_state = optimizer.update(grads, opt_state, image)
+                image = jnp.clip(optax.apply_updates(image, updates), 0.0, 1.0)   # pixels stay in [0, 1]
+                losses.append(float(loss))                          # the loss before this step
+            return image, losses
+    ''',
+    "g_step": '''
+        def my_g_step(g_params, opt_state, d_params, batch, loss_fn, optimizer):
+            # the gradient of G's loss with respect to G's parameters (loss_fn's first argument) only; D is fixed
+            loss, grads = jax.value_and_grad(loss_fn)(g_params, d_params, batch)
+            updates, opt_state = optimizer.update(grads, opt_state, g_params)
+            g_params = optax.apply_updates(g_params, updates)
+            return g_params, opt_state, loss
+    ''',
+    "reshape_counts": '''
+        def my_reshape_counts():
+            before = 256 * 256 * 64        # the convolution's output: every element of it
+            after = 64 * 64 * 5            # what Reshape((64, 64, 5)) would have to hold
+            return before, after
+    ''',
+    "gram_size": '''
+        def my_gram_size():
+            return 512                     # one row (and one column) per channel, whatever the image size
+    ''',
+    "which_block": '''
+        def my_which_block():
+            return 4                       # 224 / 28 = 8 = 2³: three poolings behind it, and 512 channels
+    ''',
+    "tiles_gram": '''
+        def my_tiles_gram():
+            return "unchanged"             # a sum over positions does not depend on their order
+    ''',
+    "repainted_ssim": '''
+        def my_repainted_ssim():
+            return "far below 1"           # every stroke moved: no window of pixels correlates
+    ''',
+    "style_ratio": '''
+        def my_style_ratio(distance, picture, photo, style_image):
+            return distance(picture, style_image) / distance(photo, style_image)   # 1 = no closer than the photo
+    ''',
     "d_step": '''
         def my_d_step(d_params, opt_state, g_params, batch, loss_fn, optimizer):
             # the gradient of D's loss with respect to D's parameters (loss_fn's first argument) only
@@ -110,6 +166,18 @@ SOLUTIONS: dict[str, str] = {
             d_params = optax.apply_updates(d_params, updates)                   # params + updates
             return d_params, opt_state, loss                                    # loss before the update
     ''',
+}
+
+
+#: The library's own answers to each exercise: switched off while the student's function runs
+#: (:func:`gantransfer.notebook.checking.refusing`), so returning ``style.gram_matrix(f)`` is not an answer.
+REFUSE: dict[str, tuple[Callable, ...]] = {
+    "receptive_field": (receptive.receptive_field,),
+    "content_loss": (style.content_loss,),
+    "gram_matrix": (style.gram_matrix,),
+    "style_layer_loss": (style.gram_distance, style.style_loss),
+    "tv_loss": (style.total_variation_loss,),
+    "style_loss": (style.style_loss, style.gram_distance),
 }
 
 
@@ -146,7 +214,7 @@ def check_receptive_field(fn: Callable) -> bool:
 
     def body():
         for kernels, strides in cases:
-            got = scalar(call_student(fn, list(kernels), list(strides)))
+            got = scalar(call_student(fn, list(kernels), list(strides), refuse=REFUSE["receptive_field"]))
             want = receptive.receptive_field(kernels, strides)
             if got == want:
                 continue
@@ -175,23 +243,24 @@ def check_receptive_field(fn: Callable) -> bool:
     return report(name, body)
 
 
-def _feature_pair(rng, shape=(1, 4, 6, 5)):
+def _feature_pair(rng, shape=(2, 4, 6, 5)):
     f = rng.standard_normal(shape).astype(np.float32)
     p = rng.standard_normal(shape).astype(np.float32)
     return jnp.asarray(f), jnp.asarray(p)
 
 
 def check_content_loss(fn: Callable) -> bool:
-    """Check ``fn(features, target) -> scalar`` (``[1, h, w, c]`` each) against :func:`gantransfer.pipeline.style.content_loss`."""
+    """Check ``fn(features, target) -> scalar`` (``[N, h, w, c]`` each, N > 1) against
+    :func:`gantransfer.pipeline.style.content_loss`: one number for the whole batch."""
     name = "content_loss"
     if not need_callable(name, fn):
         return False
 
     def body():
         rng = np.random.default_rng(1)
-        for shape in [(1, 4, 6, 5), (1, 3, 3, 8)]:
+        for shape in [(2, 4, 6, 5), (3, 3, 3, 8)]:
             f, p = _feature_pair(rng, shape)
-            got = scalar(call_student(fn, f, p))
+            got = scalar(call_student(fn, f, p, refuse=REFUSE["content_loss"]))
             want = float(style.content_loss(f, p))
             if np.isclose(got, want, rtol=1e-4):
                 continue
@@ -208,11 +277,12 @@ def check_content_loss(fn: Callable) -> bool:
                 "you have Gatys' factor ½: this library uses the plain mean of the squares": 0.5,
                 "you averaged over positions but summed over channels: average over all n·h·w·c": c,
                 "you summed over positions but averaged over channels: average over all n·h·w·c": h * w,
+                "you divided by h·w·c only: the batch has n images, average over all n·h·w·c": n,
                 "the sign is flipped: the loss is (features − target)² averaged, never negative": -1.0,
             })
             raise Wrong(f"{where}: {hint}." if hint else where + ".")
         f, _ = _feature_pair(rng)
-        got = scalar(call_student(fn, f, f))
+        got = scalar(call_student(fn, f, f, refuse=REFUSE["content_loss"]))
         if not np.isclose(got, 0.0, atol=1e-7):
             raise Wrong(f"the loss of a feature map against itself should be 0; you return {got:.6g}.")
         return "mean squared difference of the feature maps, as in style.content_loss."
@@ -233,7 +303,7 @@ def check_gram_matrix(fn: Callable) -> bool:
         rng = np.random.default_rng(2)
         for h, w, c in [(3, 5, 4), (2, 2, 6)]:
             f = jnp.asarray(rng.standard_normal((h, w, c)).astype(np.float32))
-            got = as_array(call_student(fn, f), "your Gram matrix")
+            got = as_array(call_student(fn, f, refuse=REFUSE["gram_matrix"]), "your Gram matrix")
             want = np.asarray(style.gram_matrix(f), np.float64)
             where = f"for features of shape {(h, w, c)}"
             if got.shape == (h * w, h * w):
@@ -283,7 +353,7 @@ def check_style_layer_loss(fn: Callable) -> bool:
         f = jnp.asarray(rng.standard_normal((h, w, c)).astype(np.float32))
         other = jnp.asarray(rng.standard_normal((h + 2, w, c)).astype(np.float32))
         a = style.gram_matrix(other)
-        got = scalar(call_student(fn, f, a))
+        got = scalar(call_student(fn, f, a, refuse=REFUSE["style_layer_loss"]))
         diff = np.asarray(style.gram_matrix(f) - a, np.float64)
         want = float(np.mean(diff ** 2))
         where = f"you return {got:.6g}, expected {want:.6g}"
@@ -301,11 +371,11 @@ def check_style_layer_loss(fn: Callable) -> bool:
                 "you have Gatys' ¼ factor; this library uses the plain mean of the squared differences": 0.25,
             })
             raise Wrong(f"{where}: {hint}." if hint else where + ". The loss is mean((G(F) − A)²).")
-        same = scalar(call_student(fn, f, style.gram_matrix(f)))
+        same = scalar(call_student(fn, f, style.gram_matrix(f), refuse=REFUSE["style_layer_loss"]))
         if not np.isclose(same, 0.0, atol=1e-7):
             raise Wrong(f"the loss of features against their own Gram matrix should be 0; you return {same:.6g}.")
         shuffled = f.reshape(h * w, c)[rng.permutation(h * w)].reshape(h, w, c)
-        if not np.isclose(scalar(call_student(fn, shuffled, a)), got, rtol=1e-4):
+        if not np.isclose(scalar(call_student(fn, shuffled, a, refuse=REFUSE["style_layer_loss"])), got, rtol=1e-4):
             raise Wrong("shuffling the positions of the features changed your loss, but the Gram matrix ignores layout.")
         return "mean((G(F) − A)²), 0 for a perfect match, blind to layout."
 
@@ -325,7 +395,7 @@ def check_tv_loss(fn: Callable) -> bool:
         rng = np.random.default_rng(4)
         for hw in [(5, 7), (8, 4)]:
             img = jnp.asarray(rng.uniform(size=(*hw, 3)).astype(np.float32))
-            got = scalar(call_student(fn, img))
+            got = scalar(call_student(fn, img, refuse=REFUSE["tv_loss"]))
             want = float(style.total_variation_loss(img))
             if np.isclose(got, want, rtol=1e-4):
                 continue
@@ -347,7 +417,7 @@ def check_tv_loss(fn: Callable) -> bool:
                     raise Wrong(f"{where}: {hint}.")
             raise Wrong(where + ". TV = mean|x[i+1, j] − x[i, j]| + mean|x[i, j+1] − x[i, j]|.")
         flat = jnp.full((6, 6, 3), 0.3, jnp.float32)
-        if not np.isclose(scalar(call_student(fn, flat)), 0.0, atol=1e-7):
+        if not np.isclose(scalar(call_student(fn, flat, refuse=REFUSE["tv_loss"])), 0.0, atol=1e-7):
             raise Wrong("a flat image has no variation: its TV must be 0.")
         return "mean absolute difference of vertical plus horizontal neighbours, as in style.total_variation_loss."
 
@@ -370,11 +440,11 @@ def check_style_loss(fn: Callable) -> bool:
         feats = {k: jnp.asarray(rng.standard_normal(s).astype(np.float32)) for k, s in shapes.items()}
         grams = {k: style.gram_matrix(jnp.asarray(rng.standard_normal(s).astype(np.float32))) for k, s in shapes.items()}
         weights = {"relu1_1": 0.5, "relu2_1": 2.0, "relu3_1": 1.0}
-        got = scalar(call_student(fn, feats, grams, dict(weights)))
+        got = scalar(call_student(fn, feats, grams, dict(weights), refuse=REFUSE["style_loss"]))
         want = float(style.style_loss(feats, grams, layer_weights=weights))
         if np.isclose(got, want, rtol=1e-4):
             only = {"relu2_1": 1.0}
-            got1 = scalar(call_student(fn, feats, grams, only))
+            got1 = scalar(call_student(fn, feats, grams, only, refuse=REFUSE["style_loss"]))
             want1 = float(style.style_loss(feats, grams, layer_weights=only))
             if not np.isclose(got1, want1, rtol=1e-4):
                 raise Wrong(f"with layer_weights={only} you return {got1:.6g}, expected {want1:.6g}: "
@@ -408,5 +478,13 @@ CHECKERS: dict[str, Callable[[Callable], bool]] = {
     "adain": exercises_advanced.check_adain,
     "style_mix": exercises_advanced.check_style_mix,
     "hinge_d_loss": exercises_advanced.check_hinge_d_loss,
-    "d_step": exercises_advanced.check_d_step,
+    "d_step": exercises_steps.check_d_step,
+    "g_step": exercises_steps.check_g_step,
+    "gatys_loop": exercises_steps.check_gatys_loop,
+    "reshape_counts": exercises_questions.check_reshape_counts,
+    "gram_size": exercises_questions.check_gram_size,
+    "which_block": exercises_questions.check_which_block,
+    "tiles_gram": exercises_questions.check_tiles_gram,
+    "repainted_ssim": exercises_questions.check_repainted_ssim,
+    "style_ratio": exercises_questions.check_style_ratio,
 }

@@ -69,7 +69,7 @@ GLOSSARY: tuple[Term, ...] = (
        "gantransfer.pipeline.extractor.forward", in_seed=True),
     _T("receptive field", "感受野", r"r \leftarrow r + (k - 1)\,j,\quad j \leftarrow j\,s", "01_content_parsing",
        "gantransfer.notebook.receptive.receptive_field"),
-    _T("content loss", "内容损失", r"\mathcal{L}_\text{content} = \operatorname{mean}\big(F^l(x) - F^l(I_c)\big)^2",
+    _T("content loss", "内容损失", r"\mathcal{L}_\text{content} = \operatorname{mean}\big[(F^l(x) - F^l(I_c))^2\big]",
        "01_content_parsing", "gantransfer.pipeline.style.content_loss"),
     _T("feature inversion (content reconstruction)", "特征重建",
        r"\hat x = \arg\min_x \mathcal{L}_\text{content}(x, I_c, l)", "01_content_parsing",
@@ -81,10 +81,10 @@ GLOSSARY: tuple[Term, ...] = (
        "02_style_matrix", "gantransfer.pipeline.style.gram_matrix", in_seed=True,
        note="The seed's second step, 风格转移, turns the style image into this matrix: how each local "
             "feature co-varies with the others."),
-    _T("texture synthesis", "纹理合成", r"\hat x = \arg\min_x \sum_{l} w_l\,\operatorname{mean}\big(G^l(x) - A^l\big)^2",
+    _T("texture synthesis", "纹理合成", r"\hat x = \arg\min_x \sum_{l} w_l\,\operatorname{mean}\big[(G^l(x) - A^l)^2\big]",
        "02_style_matrix", "gantransfer.notebook.inversion.synthesize_texture"),
     # 03 · style transfer by optimisation
-    _T("style loss", "风格损失", r"\mathcal{L}_\text{style} = \sum_l w_l\,\operatorname{mean}\big(G^l(x) - A^l\big)^2",
+    _T("style loss", "风格损失", r"\mathcal{L}_\text{style} = \sum_l w_l\,\operatorname{mean}\big[(G^l(x) - A^l)^2\big]",
        "03_style_transfer", "gantransfer.pipeline.style.style_loss"),
     _T("total variation", "全变分",
        r"\mathrm{TV}(x) = \operatorname{mean}\lvert x_{i+1,j} - x_{i,j}\rvert"
@@ -116,14 +116,27 @@ GLOSSARY: tuple[Term, ...] = (
     _T("style interpolation (content–style trade-off)", "风格插值",
        r"\alpha \sum_k \frac{w_k}{\sum_j w_j}\,T_k + (1 - \alpha)\,c", "04_fusion", "gantransfer.pipeline.fusion.mix"),
     _T("encoder", "编码器", r"f(I) = F^{\text{relu4\_1}}(I)", "04_fusion", "gantransfer.pipeline.generator.encode"),
-    _T("decoder", "解码器", r"D(t) \in \mathbb{R}^{8h \times 8w \times 3}", "04_fusion", "gantransfer.pipeline.generator.Decoder",
-       note="Notebook 04 writes the decoder D; from notebook 05 on, D is the discriminator."),
-    _T("generator", "生成器", r"I_s = G(I_c, S) = D\big(T(f(I_c), f(I_\text{style}))\big)", "04_fusion",
+    _T("decoder", "解码器", r"\mathrm{Dec}(t) \in \mathbb{R}^{8h \times 8w \times 3}", "04_fusion",
+       "gantransfer.pipeline.generator.Decoder",
+       note="Written Dec, because from notebook 05 on, D is the discriminator."),
+    _T("generator", "生成器", r"I_s = G(I_c, S) = \mathrm{Dec}\big(T(f(I_c), f(I_\text{style}))\big)", "04_fusion",
        "gantransfer.pipeline.generator.generate", in_seed=True),
     _T("perceptual loss (the decoder's training loss)", "感知损失",
-       r"\lVert f(D(t)) - t \rVert^2 + \lambda \sum_l \lVert \mu(\phi_l(D(t))) - \mu(\phi_l(s)) \rVert^2"
-       r" + \lVert \sigma(\phi_l(D(t))) - \sigma(\phi_l(s)) \rVert^2",
+       r"\lVert f(\mathrm{Dec}(t)) - t \rVert^2 + \lambda \sum_l \big(\lVert \mu(\phi_l(\mathrm{Dec}(t))) - \mu(\phi_l(s)) \rVert^2"
+       r" + \lVert \sigma(\phi_l(\mathrm{Dec}(t))) - \sigma(\phi_l(s)) \rVert^2\big)"
+       r" + \mu\,\lVert \mathrm{Dec}(f(c)) - c \rVert^2",
        "04_fusion", "gantransfer.training.decoder_training.decoder_losses"),
+    # 04b · one pass, further
+    _T("multi-level WCT", "多层白化着色变换",
+       r"x_{l} = \mathrm{Dec}_l\big(T(f_l(x_{l+1}), f_l(I_\text{style}))\big),\ l = 3, 2, 1",
+       "04b_multilevel_and_mosaic", "gantransfer.pipeline.generator.generate_multilevel",
+       note="Li et al. 2017: WCT at relu3_1, relu2_1, relu1_1 in turn, each level with its own decoder."),
+    _T("frequency split (the photo's layout kept)", "频率分离",
+       r"I' = I_s + k\,\big[B(Y_c) - \overline{B(Y_c)} + \overline{B(Y_s)} - B(Y_s)\big]",
+       "04b_multilevel_and_mosaic", "gantransfer.methods.color.keep_layout"),
+    _T("style mosaic", "风格马赛克", r"i \mapsto \arg\max_j \pi^\star_{ij},\quad S_{ij} = \cos(k_i, s_j) - \lambda d_{ij}",
+       "04b_multilevel_and_mosaic", "gantransfer.methods.mosaic.generate_mosaic",
+       note="Each block of the photo painted with the style patch an entropic optimal-transport plan gives it."),
     # 05 · adversarial training
     _T("discriminator", "判别器", r"D(x)_{ij} = \text{logit that patch } (i, j) \text{ of } x \text{ is the style's}",
        "05b_style_gan", "gantransfer.pipeline.discriminator.patch_critic", in_seed=True,
@@ -161,7 +174,7 @@ GLOSSARY: tuple[Term, ...] = (
        r"d(x, y) = \sum_l \tfrac{1}{h_l w_l} \sum_{h, w} \sum_c w_{l,c} \big(\hat\phi_l(x)_{hwc} - \hat\phi_l(y)_{hwc}\big)^2",
        "06_evaluation_and_scale", "gantransfer.methods.metrics.lpips_distance",
        note="Zhang et al. 2018: VGG16 features, unit-normalised per position, weighted by heads fitted to human judgements."),
-    _T("style distance (Gram)", "风格距离", r"d(x, s) = \sum_l \operatorname{mean}\big(G^l(x) - G^l(s)\big)^2",
+    _T("style distance (Gram)", "风格距离", r"d(x, s) = \sum_l \operatorname{mean}\big[(G^l(x) - G^l(s))^2\big]",
        "06_evaluation_and_scale", "gantransfer.methods.metrics.style_distance",
        note="Blind to layout: positions are summed away. Report it as a ratio to the photo's own distance."),
     _T("structural similarity (SSIM)", "结构相似性",

@@ -19,6 +19,7 @@ from typing import Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from gantransfer.core.validate import check_features, check_weight
 from gantransfer.pipeline.style import feature_mean_std
@@ -126,17 +127,58 @@ def fuse(content: jax.Array, styles: Sequence[jax.Array], *, method: str = "adai
         return mix(content, fused, weights=weights, alpha=alpha)
     if weights is not None:
         raise ValueError("give either style weights or masks, not both")
-    masks = check_features(masks, "masks")
+    return mix_by_masks(content, fused, masks, alpha=alpha)
+
+
+def mix_by_masks(content: jax.Array, fused: Sequence[jax.Array], masks: jax.Array, *, alpha: float = 1.0) -> jax.Array:
+    """Blend already fused features by region: ``α · Σ_k M_k(p) T_k(p) + (1 − α) · c(p)`` at each position ``p``.
+
+    The spatial control of Huang & Belongie 2017 (§7): style ``k`` paints where its mask ``M_k`` is high. The masks
+    are resized to the features' grid (bilinear) and normalised to sum 1 at each position.
+
+    Args:
+      content: ``[N, h, w, c]`` content features ``c``.
+      fused: ``K`` fused features ``T_k``, each ``[N, h, w, c]`` (a list, or one ``[K, N, h, w, c]`` array).
+      masks: ``[N, H, W, K]`` or ``[H, W, K]`` non-negative soft masks, one channel per style, at any size
+        (e.g. the photo's: :func:`region_masks`).
+      alpha: content–style trade-off in [0, 1].
+    Returns:
+      ``[N, h, w, c]``.
+    """
+    stacked = jnp.stack(list(fused), axis=-1) if not hasattr(fused, "ndim") else jnp.moveaxis(fused, 0, -1)
+    masks = check_features(masks, "masks")                                   # [N, h, w, c, K] above
     if masks.ndim == 3:
         masks = masks[None]
-    if masks.shape[-1] != len(styles):
-        raise ValueError(f"masks have {masks.shape[-1]} channels for {len(styles)} styles")
+    if masks.shape[-1] != stacked.shape[-1]:
+        raise ValueError(f"masks have {masks.shape[-1]} channels for {stacked.shape[-1]} styles")
     if masks.shape[1:3] != content.shape[1:3]:
         masks = jax.image.resize(masks, (masks.shape[0], *content.shape[1:3], masks.shape[-1]), "linear")
     masks = masks / jnp.maximum(masks.sum(-1, keepdims=True), 1e-6)
-    stacked = jnp.stack(fused, axis=-1)                                      # [N, h, w, c, K]
-    mixed = jnp.einsum("nhwck,nhwk->nhwc", stacked, jnp.broadcast_to(masks, (*content.shape[:3], len(styles))))
+    mixed = jnp.einsum("nhwck,nhwk->nhwc", stacked, jnp.broadcast_to(masks, (*content.shape[:3], stacked.shape[-1])))
     return _blend(mixed, content, alpha)
+
+
+def region_masks(height: int, width: int, *, share: float = 0.5, direction: str = "vertical",
+                 softness: float = 0.05) -> np.ndarray:
+    """Masks for two styles split by a straight edge: ``[height, width, 2]`` float32, the two summing to 1.
+
+    Style 1 takes the left (``direction="vertical"``) or top (``"horizontal"``) ``1 − share`` of the picture,
+    style 2 the rest; the edge is a linear ramp ``softness`` of the side wide (0: a hard edge).
+    """
+    if direction not in ("vertical", "horizontal"):
+        raise ValueError(f"direction must be 'vertical' or 'horizontal'; got {direction!r}")
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"share must be in [0, 1]; got {share}")
+    if not 0.0 <= softness <= 1.0:
+        raise ValueError(f"softness must be in [0, 1]; got {softness}")
+    if int(height) < 1 or int(width) < 1:
+        raise ValueError(f"height and width must be >= 1; got {height}, {width}")
+    n = int(width) if direction == "vertical" else int(height)
+    t = (np.arange(n) + 0.5) / n                                             # position along the split, (0, 1)
+    edge = 1.0 - share
+    second = (np.clip((t - edge) / softness + 0.5, 0.0, 1.0) if softness > 0 else (t >= edge).astype(np.float64))
+    second = np.broadcast_to(second[None, :] if direction == "vertical" else second[:, None], (int(height), int(width)))
+    return np.stack([1.0 - second, second], axis=-1).astype(np.float32)
 
 
 def mix(content: jax.Array, fused: Sequence[jax.Array], *, weights: Sequence[float] | None = None,

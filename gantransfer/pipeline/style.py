@@ -59,6 +59,36 @@ def gram_matrix(features: jax.Array) -> jax.Array:
     return _gram_raw(flat) / (h * w)                                           # [N, c, c]
 
 
+def masked_gram_matrix(features: jax.Array, mask: jax.Array) -> jax.Array:
+    """Gram matrix of the positions a soft mask selects: ``G_M = Σ_p m_p F_p F_pᵀ / Σ_p m_p``.
+
+    The guided Gram matrix of Gatys et al. 2017's spatial control: a style's statistics are read (and matched)
+    only where its mask is on. A mask of ones gives :func:`gram_matrix`; scaling the mask changes nothing.
+
+    Args:
+      features: ``[N, h, w, c]`` (or ``[h, w, c]``) feature maps.
+      mask: ``[N, H, W]`` (or ``[H, W]``) non-negative weights, not all zero, at any size (resized bilinearly
+        to ``h × w``: a mask drawn at the image's size serves every layer).
+    Returns:
+      ``[N, c, c]`` (or ``[c, c]``) symmetric positive semi-definite matrices.
+    References:
+      Gatys, Ecker, Bethge, Hertzmann & Shechtman, "Controlling Perceptual Factors in Neural Style Transfer",
+      CVPR 2017.
+    """
+    features = check_features(features, "features")
+    *lead, h, w, c = features.shape
+    mask = jnp.asarray(mask, features.dtype)
+    if mask.ndim != len(lead) + 2 or tuple(mask.shape[:-2]) != tuple(lead):
+        raise ValueError(f"mask must be {'[N, H, W]' if lead else '[H, W]'} for features of shape "
+                         f"{tuple(features.shape)}; got {tuple(mask.shape)}")
+    if mask.shape[-2:] != (h, w):
+        mask = jax.image.resize(mask, (*lead, h, w), "linear")
+    weights = mask.reshape(*lead, h * w, 1)                                   # [N, hw, 1]
+    flat = features.reshape(*lead, h * w, c)                                   # [N, hw, c]
+    total = jnp.maximum(jnp.sum(weights, axis=(-2, -1)), 1e-8)[..., None, None]
+    return jnp.matmul(jnp.swapaxes(flat * weights, -1, -2), flat) / total      # [N, c, c]
+
+
 def feature_mean_std(features: jax.Array, *, eps: float = 1e-5) -> tuple[jax.Array, jax.Array]:
     """Per-channel mean and standard deviation over positions (the statistics AdaIN matches).
 

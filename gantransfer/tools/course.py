@@ -105,8 +105,9 @@ class Notebook:
 COURSE: tuple[Notebook, ...] = (
     Notebook(
         "00_overview.ipynb", "Overview: the course map, the pipeline and the glossary",
-        "The seed's three steps and I_s = G(I_c, S) as a figure; one photo stylised in seconds; this map; "
-        "the glossary (English, 中文, formula, function).",
+        "The seed's three steps and I_s = G(I_c, S) as a figure; a photo no network here trained on, stylised in "
+        "one pass by the per-style generator; this map; the glossary (English, 中文, formula, function); two "
+        "checked questions.",
         ("the seed article (in Chinese): style transfer with generative adversarial networks",),
         "Python and NumPy; nothing about neural networks."),
     Notebook(
@@ -131,15 +132,24 @@ COURSE: tuple[Notebook, ...] = (
     Notebook(
         "04_fusion.ipynb", "Fusion (融合) in one forward pass: AdaIN, WCT and a trained decoder",
         "AdaIN as mean/std matching and WCT as covariance matching; fusion at different layers; training "
-        "the decoder of the generator G; live α and style-mix sliders; AdaIN vs WCT vs optimisation; "
-        "multi-level WCT (a decoder per layer, coarse to fine); keeping the photo's layout by a frequency split.",
-        ("Huang & Belongie 2017 (AdaIN)", "Li et al. 2017 (WCT)", "Oliva, Torralba & Schyns 2006 (hybrid images)"),
+        "the decoder Dec of the generator G (with its identity loss); live α and style-mix sliders; AdaIN vs WCT "
+        "vs optimisation; exercises: AdaIN and the style mix.",
+        ("Huang & Belongie 2017 (AdaIN)", "Li et al. 2017 (WCT)"),
         "01–03; training a network: a loss, an optimiser, a train step."),
+    Notebook(
+        "04b_multilevel_and_mosaic.ipynb", "One pass, further: multi-level WCT, the photo's layout, and a mosaic",
+        "Multi-level WCT (a decoder per layer, coarse to fine); keeping the photo's layout by a frequency split; "
+        "a mosaic of the style's own patches (features, a luminance guide, optimal transport) with a live "
+        "dashboard; which one-pass method is closest to the style, at which size.",
+        ("Li et al. 2017 (multi-level WCT)", "Oliva, Torralba & Schyns 2006 (hybrid images)",
+         "Chen & Schmidt 2016 (style swap)", "Efros & Freeman 2001 (image quilting)", "Cuturi 2013 (Sinkhorn)"),
+        "04 (AdaIN, WCT, the decoder)."),
     Notebook(
         "05_adversarial_training.ipynb", "Adversarial training (对抗训练): GANs you can watch",
         "A ring of 8 Gaussians (the saturating loss stalls, mode collapse, R1 fixes it, spectral normalisation alone "
         "does not) and a texture GAN from one image (tileable), against Gram synthesis; the game and its three losses "
-        "as formulas and code, their values at chance; R1; exercises: D's hinge loss and one step of D.",
+        "as formulas and code, their values at chance; R1; exercises: D's hinge loss, one step of D, one step of G "
+        "and the game they play; the seed's two questions answered by measurement.",
         ("Goodfellow et al. 2014 (GAN)", "Metz et al. 2017 (the ring)", "Jetchev et al. 2016 (Spatial GAN)",
          "Isola et al. 2017 (PatchGAN)", "Miyato et al. 2018 (spectral norm)", "Mescheder, Geiger & Nowozin 2018 (R1)"),
         "02 (Gram matrices); a loss, its gradient and an optimiser step."),
@@ -155,7 +165,7 @@ COURSE: tuple[Notebook, ...] = (
         "06_evaluation_and_scale.ipynb", "Evaluation (评估) and scaling out: metrics, methods compared, the device mesh",
         "What LPIPS, the Gram distance and SSIM measure and where each fails; Adam, L-BFGS, AdaIN, WCT and the "
         "per-style GAN generators compared against baselines; how time grows with image size; data parallelism on a device mesh, "
-        "checked on 4 simulated CPU devices.",
+        "checked on 4 simulated CPU devices; the style ratio written by hand.",
         ("Zhang et al. 2018 (LPIPS)", "Wang et al. 2004 (SSIM)", "Gatys, Ecker & Bethge 2016 (Gram statistics)",
          "Xu et al. 2021 (GSPMD)"),
         "03–05b (the ways to stylise); a batch, a gradient and an optimiser step."),

@@ -5,7 +5,7 @@
 * :class:`StyleTransferDashboard` (notebook 03): the full Gatys transfer with every knob of
   :class:`gantransfer.methods.optimize.TransferConfig`, a live image, live loss curves and a stop button.
 * :class:`FusionDashboard` (notebook 04): feed-forward fusion with live alpha and style-mix sliders.
-* :class:`MosaicDashboard` (notebook 04 §5d): the style mosaic with its luminance guide, balancing and the
+* :class:`MosaicDashboard` (notebook 04b §4): the style mosaic with its luminance guide, balancing and the
   photo's layout as controls.
 * :class:`GanDashboard` (notebook 05b): a per-style generator trained against its patch discriminator, with the
   learning rates, the weights of the adversarial and the Gram loss and D's patch side as controls, the

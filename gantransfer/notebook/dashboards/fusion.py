@@ -1,7 +1,7 @@
 """Notebook 04's dashboards: fusion in feature space (AdaIN, WCT) through the shipped decoder, and the style
 mosaic, with live controls.
 
-Taught in ``notebooks/04_fusion.ipynb``.
+Taught in ``notebooks/04_fusion.ipynb`` (the fusion dashboard) and ``notebooks/04b_multilevel_and_mosaic.ipynb`` (the mosaic's).
 """
 from __future__ import annotations
 
@@ -20,6 +20,10 @@ from gantransfer.notebook.dashboards.base import ControlValue, Dashboard, crop8,
 from gantransfer.pipeline import extractor, fusion, generator
 
 
+#: How the fusion dashboard places two styles: label → ``placement``.
+PLACEMENTS = {"mixed": "mix", "left | right": "vertical", "top / bottom": "horizontal"}
+
+
 class FusionDashboard(Dashboard):
     """Feed-forward fusion ``I_s = G(I_c, S)`` with live sliders (notebook 04).
 
@@ -36,22 +40,29 @@ class FusionDashboard(Dashboard):
         ``content_upload`` and ``style_upload`` add the student's own images).
       size: content size (longest side, px; cropped to a multiple of 8).
       method: ``"adain"`` or ``"wct"``; alpha: content–style trade-off; mix: share of ``style2``.
+      placement: with two styles, ``"mix"`` blends them everywhere; ``"vertical"`` (left | right) and
+        ``"horizontal"`` (top / bottom) give each a region (:func:`gantransfer.pipeline.fusion.region_masks`,
+        ``mix`` = the second style's share of the picture): Huang & Belongie 2017's spatial control.
       params: VGG16 parameters (loaded if ``None``).
     Attributes:
-      image: the current ``[H, W, 3]`` numpy output; alpha, mix, method: the current settings;
+      image: the current ``[H, W, 3]`` numpy output; alpha, mix, method, placement: the current settings;
       seconds: wall time of the last fusion + decoding; renders: how many images were made;
       encodes: how many images were encoded (changes only with the content or a style);
-      history: one ``{"alpha", "mix", "method", "seconds"}`` dict per render; error: the last error message.
+      history: one ``{"alpha", "mix", "method", "placement", "seconds"}`` dict per render; error: the last error
+        message.
     """
 
     def __init__(self, decoder_params, *, width: float = 1.0, content: str = samples.DEFAULT_CONTENT,
                  style: str = samples.DEFAULT_STYLE, style2: str = "(none)", size: int = 128,
-                 method: str = "adain", alpha: float = 1.0, mix: float = 0.5, params=None, view_width: int = 256):
+                 method: str = "adain", alpha: float = 1.0, mix: float = 0.5, placement: str = "mix", params=None,
+                 view_width: int = 256):
 
 
         super().__init__()
         if method not in fusion.FUSIONS:
             raise ValueError(f"method must be one of {sorted(fusion.FUSIONS)}; got {method!r}")
+        if placement not in PLACEMENTS.values():
+            raise ValueError(f"placement must be one of {sorted(PLACEMENTS.values())}; got {placement!r}")
         if int(size) < extractor.MIN_SIZE:
             raise ValueError(f"size must be >= {extractor.MIN_SIZE}; got {size}")
         self.params = params if params is not None else extractor.load_params()
@@ -69,7 +80,13 @@ class FusionDashboard(Dashboard):
             blended = fusion.mix(content, fused, weights=weights, alpha=alpha)  # [1, h, w, 512]
             return jax.numpy.clip(generator.decode(decoder_params, blended, width=width), 0.0, 1.0)
 
+        def render_masked(decoder_params, content, fused, alpha, masks, *, width):
+            # each style in its region: α·Σ_k M_k(p) T_k(p) + (1 − α)·c(p), then the decoder
+            blended = fusion.mix_by_masks(content, fused, masks, alpha=alpha)    # [1, h, w, 512]
+            return jax.numpy.clip(generator.decode(decoder_params, blended, width=width), 0.0, 1.0)
+
         self._render = jax.jit(render, static_argnames=("width",))
+        self._render_masked = jax.jit(render_masked, static_argnames=("width",))
         self._fusion = jax.jit(fusion.fuse, static_argnames=("method",))
         self._encode = jax.jit(generator.encode)
 
@@ -84,12 +101,14 @@ class FusionDashboard(Dashboard):
                                         tooltip="share of the second style in the fused features")
         self.method_toggle = W.ToggleButtons(options=[("AdaIN", "adain"), ("WCT", "wct")], value=method,
                                              description="fusion")
+        self.placement_toggle = W.ToggleButtons(options=list(PLACEMENTS.items()), value=placement,
+                                                description="2 styles", tooltip="mixed everywhere, or each in a region")
         self.image_view = W.Image(format="png", width=view_width)
         self.inputs_view = W.Image(format="png", width=int(view_width * 1.5))
         self._observe(self._on_images, self.content, self.style, self.style2)
-        self._observe(self.update, self.alpha_slider, self.mix_slider, self.method_toggle)
+        self._observe(self.update, self.alpha_slider, self.mix_slider, self.method_toggle, self.placement_toggle)
         controls = W.VBox([self.content, self.style, self.style2, W.HBox([self.content_upload, self.style_upload]),
-                           self.mix_slider, self.alpha_slider, self.method_toggle])
+                           self.mix_slider, self.placement_toggle, self.alpha_slider, self.method_toggle])
         self.widget = W.VBox([W.HBox([controls, self.inputs_view]), self.status,
                               W.HBox([W.VBox([W.HTML("<b>I<sub>s</sub> = G(I<sub>c</sub>, S)</b>"), self.image_view])])])
         self._on_images()
@@ -98,6 +117,7 @@ class FusionDashboard(Dashboard):
     alpha = ControlValue("alpha_slider", float)
     mix = ControlValue("mix_slider", float)
     method = ControlValue("method_toggle", str)
+    placement = ControlValue("placement_toggle", str)
 
     # -- computation ----------------------------------------------------------------------------
     def features(self, kind: str, name: str):
@@ -119,7 +139,7 @@ class FusionDashboard(Dashboard):
 
     def _on_images(self, *_):
         names = [self.style.value] + ([self.style2.value] if self.style2.value != "(none)" else [])
-        self.mix_slider.disabled = len(names) == 1
+        self.mix_slider.disabled = self.placement_toggle.disabled = len(names) == 1
         content = crop8(self._image("content", self.content.value, size=self.size))
         styles = [self._image("style", n, size=self.size) for n in names]
         fig = plots.show_images([content, *styles], titles=["content I_c"] + [f"style: {n}" for n in names],
@@ -145,8 +165,15 @@ class FusionDashboard(Dashboard):
             weights = np.array([1.0] if len(names) == 1 else [1.0 - mix, mix], np.float32)
             start = time.perf_counter()
             fused = jnp.stack([self.fused(self.method, self.content.value, n) for n in names])  # [K, 1, h, w, c]
-            out = self._render(self.decoder_params, content, fused, np.float32(alpha), weights,
-                               width=self.width)
+            placement = self.placement if len(names) > 1 else "mix"
+            if placement == "mix":
+                out = self._render(self.decoder_params, content, fused, np.float32(alpha), weights,
+                                   width=self.width)
+            else:                                     # the second style's region: `mix` of the picture
+                masks = fusion.region_masks(content.shape[1], content.shape[2], share=mix, direction=placement,
+                                            softness=0.1)
+                out = self._render_masked(self.decoder_params, content, fused, np.float32(alpha), masks,
+                                          width=self.width)
             image = np.asarray(out[0])                                            # waits for the result
             if not np.isfinite(image).all():
                 raise FloatingPointError("the decoder's output is not finite (NaN or inf): are the decoder's "
@@ -156,17 +183,19 @@ class FusionDashboard(Dashboard):
             self._fail(err)
             return None
         self.renders += 1
-        self.history.append({"alpha": alpha, "mix": mix, "method": self.method, "seconds": self.seconds})
+        self.history.append({"alpha": alpha, "mix": mix, "method": self.method, "placement": placement,
+                             "seconds": self.seconds})
         self.image_view.value = plots.image_png(self.image)
         name = "AdaIN" if self.method == "adain" else "WCT"
-        self.status.value = (f"{name}, α = {alpha:.2f}" + (f", 2nd style {mix:.0%}" if len(names) > 1 else "")
+        where = {"mix": "mixed", "vertical": "on the right", "horizontal": "at the bottom"}[placement]
+        self.status.value = (f"{name}, α = {alpha:.2f}" + (f", 2nd style {mix:.0%} {where}" if len(names) > 1 else "")
                              + f": fusion + decoder in {self.seconds * 1000:.0f} ms "
                              f"(render {self.renders}; images encoded: {self.encodes})")
         return self.image
 
 
 class MosaicDashboard(Dashboard):
-    """The style mosaic (:func:`gantransfer.methods.mosaic.generate_mosaic`) with its ingredients as controls (notebook 04).
+    """The style mosaic (:func:`gantransfer.methods.mosaic.generate_mosaic`) with its ingredients as controls (notebook 04b).
 
     The guide's weight is a traced argument of the compiled mosaic, so moving its slider does not recompile;
     switching balancing on or off compiles once per setting. The style is seen at
