@@ -1,6 +1,7 @@
-"""The ``gantransfer`` command line: ``stylize``, ``styles``, ``grid``, ``bench``, ``lab``; ``train``, ``compare`` and
-``handouts`` have parsers of their own (:mod:`gantransfer.training.command`, :mod:`gantransfer.tools.compare_report`,
-:mod:`gantransfer.tools.handouts`), loaded only for their command.
+"""The ``gantransfer`` command line: ``stylize``, ``styles``, ``grid``, ``bench``, ``lab``; ``train``, ``compare``,
+``handouts``, ``video`` and ``texture`` have parsers of their own (:mod:`gantransfer.training.command`,
+:mod:`gantransfer.tools.compare_report`, :mod:`gantransfer.tools.handouts`, :mod:`gantransfer.tools.video`,
+:mod:`gantransfer.tools.texture`), loaded only for their command.
 
 Thin: parse → config → :func:`gantransfer.methods.registry.stylize` / the training loops / the tools. Every bad
 argument ends in one line ``gantransfer: error: ...`` and exit code 2, never a traceback.
@@ -153,6 +154,10 @@ def _build_parser() -> argparse.ArgumentParser:
                                                    "distance, SSIM) and a grid (`gantransfer compare --help`)")
     sub.add_parser("handouts", add_help=False, help="render every notebook, executed, to offline HTML "
                                                     "(`gantransfer handouts --help`)")
+    sub.add_parser("video", add_help=False, help="stylise a video or a folder of frames, steadied by optical flow "
+                                                 "(`gantransfer video --help`)")
+    sub.add_parser("texture", add_help=False, help="a tileable texture in a style, with its 3×3 repetition "
+                                                   "(`gantransfer texture --help`)")
     return parser
 
 
@@ -394,6 +399,14 @@ def _own_parser(command: str):
         from gantransfer.tools import handouts  # lazy: a tool loads for its own command only
 
         return handouts.main
+    if command == "video":
+        from gantransfer.tools import video  # lazy: a tool loads for its own command only
+
+        return video.main
+    if command == "texture":
+        from gantransfer.tools import texture  # lazy: a tool loads for its own command only
+
+        return texture.main
     return None
 
 
