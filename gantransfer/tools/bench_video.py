@@ -1,0 +1,144 @@
+"""Video figures: ``gantransfer bench --only video`` (frames per second) and ``data/bench/video.json`` (flicker).
+
+* :func:`fps` — frames per second of a clip through one method, stylisation **and** the optical flow, occlusion
+  mask and blend of :func:`gantransfer.methods.temporal.stabilize` (decoding and encoding excluded: they are
+  ffmpeg's), square frames of a camera pan over a bundled photo, after two frames that compile.
+* :func:`flicker` — one clip, one style, one method, per frame and with ``--temporal on``: Lai et al.'s warping
+  error of each, and the middle frame judged (style ratio, structure) by the library's judge and by the outside
+  judge script (``shared/bench/judge.py``), so the temporal version is seen to keep the style and the layout.
+* :func:`quality` — :func:`flicker` over the shipped per-style generators (and one style with AdaIN), written to
+  ``data/bench/video.json`` by ``python -m gantransfer.tools.bench_video``.
+
+Taught in ``notebooks/07_applications.ipynb``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from gantransfer.core import images, resources, samples
+from gantransfer.methods import judging, registry, temporal
+from gantransfer.pipeline import extractor, style_generator
+from gantransfer.tools import bench, video
+
+#: The clip: a camera pan and zoom over this bundled photo.
+CLIP_PHOTO = "astronaut"
+SIZES = (256, 512)
+FAST_METHODS = tuple(name for name, m in registry.METHODS.items() if m.feedforward)
+#: A game's frame budget at 60 frames per second, in ms.
+GAME_BUDGET_MS = 1000 / 60
+OUTPUT = (resources.REPOSITORY or Path.cwd()) / "data" / "bench" / "video.json"
+
+
+def clip(side: int, frames: int) -> np.ndarray:
+    """``[frames, side, side, 3]``: :func:`gantransfer.methods.temporal.camera_clip` over :data:`CLIP_PHOTO`."""
+    photo = samples.content_image(CLIP_PHOTO, size=max(2 * side, 256))
+    return temporal.camera_clip(photo, frames=frames, side=side)
+
+
+def style_for(method: str) -> str:
+    """A style the method can paint: for ``"gan"`` the first with a shipped generator."""
+    if registry.get(method).per_style:
+        shipped = style_generator.shipped_styles()
+        if not shipped:
+            raise FileNotFoundError("no shipped per-style generator to time")
+        return shipped[0]
+    return samples.DEFAULT_STYLE
+
+
+def fps(method: str, size: int, *, frames: int = 10, temporal_on: bool = True, style: str | None = None) -> dict:
+    """``{"fps", "ms_per_frame", "flow_ms_per_frame"}`` of ``frames`` frames of ``size`` px (compile excluded)."""
+    frames_in = clip(size, frames + 2)
+    stylize = video.frame_stylizer(style or style_for(method), method, side=size)
+    warm = list(temporal.stabilize(frames_in[:2], stylize, weight=temporal.DEFAULT_BLEND if temporal_on else 0.0))
+    start = time.perf_counter()
+    done = list(temporal.stabilize(frames_in[2:], stylize, weight=temporal.DEFAULT_BLEND if temporal_on else 0.0,
+                                   previous=(frames_in[1], warm[-1].output)))
+    seconds = time.perf_counter() - start
+    flow_start = time.perf_counter()
+    for a, b in zip(frames_in[1:-1], frames_in[2:]):
+        temporal.frame_pair(a, b)
+    flow = (time.perf_counter() - flow_start) / frames if temporal_on else 0.0
+    return {"fps": round(len(done) / seconds, 2), "ms_per_frame": round(1000 * seconds / len(done), 1),
+            "flow_ms_per_frame": round(1000 * flow, 1)}
+
+
+def run(*, quick: bool = False) -> dict:
+    """``gantransfer bench --only video``: :func:`fps` of every feed-forward method at 256 and 512 px (64 quick)."""
+    sizes = (64,) if quick else SIZES
+    result = {"schema": 1, "machine": bench.machine(), "jax": jax.__version__, "quick": quick,
+              "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+              "game_budget_ms": round(GAME_BUDGET_MS, 1), "clip": f"camera pan and zoom over {CLIP_PHOTO}",
+              "video_fps": {}}
+    for method in FAST_METHODS:
+        frames = 3 if quick else (10 if method == "gan" else 4)
+        try:
+            result["video_fps"][method] = {str(s): fps(method, s, frames=frames) for s in sizes}
+        except FileNotFoundError as err:                # a method whose decoder is not there: say so, go on
+            result["video_fps"][method] = {"error": str(err)}
+    return result
+
+
+def flicker(method: str, style: str, *, side: int = 256, frames: int = 24, outside_judge: Path | None = None) -> dict:
+    """Warping error per frame and with ``--temporal on``, and the middle frame judged for both."""
+    frames_in = clip(side, frames)
+    stylize = video.frame_stylizer(style, method, side=side)
+    runs = {name: [f.output for f in temporal.stabilize(frames_in, stylize, weight=w)]
+            for name, w in (("per_frame", 0.0), ("temporal", temporal.DEFAULT_BLEND))}
+    errors = {name: temporal.warping_error(out, frames_in) for name, out in runs.items()}
+    middle = frames // 2
+    params = extractor.load_params()
+    style_image = samples.load_input(style, kind="style", size=side)
+    result = {"method": method, "style": style, "side": side, "frames": frames, "blend": temporal.DEFAULT_BLEND,
+              "warping_error": {k: round(v, 6) for k, v in errors.items()},
+              "error_ratio": round(errors["temporal"] / errors["per_frame"], 3),
+              "input_warping_error": round(temporal.warping_error(frames_in, frames_in), 6),
+              "middle_frame": {name: {k: round(v, 3) for k, v in judging.judge(params, out[middle], frames_in[middle],
+                                                                                style_image).items()}
+                               for name, out in runs.items()}}
+    if outside_judge is not None and Path(outside_judge).is_file():
+        with tempfile.TemporaryDirectory() as tmp:
+            content = images.save_image(frames_in[middle], Path(tmp) / "content.png")
+            style_png = images.save_image(style_image, Path(tmp) / "style.png")
+            result["middle_frame_outside_judge"] = {
+                name: {k: round(v, 3) for k, v in bench.judge_picture(
+                    images.save_image(out[middle], Path(tmp) / f"{name}.png"), content, style_png,
+                    script=outside_judge).items()}
+                for name, out in runs.items()}
+    return result
+
+
+def quality(*, side: int = 256, frames: int = 24, outside_judge: Path | None = bench.JUDGE_SCRIPT) -> dict:
+    """:func:`flicker` for every shipped per-style generator and for AdaIN on the default style."""
+    cases = [("gan", s) for s in style_generator.shipped_styles()] + [("adain", samples.DEFAULT_STYLE)]
+    return {"schema": 1, "machine": bench.machine(), "clip": f"camera pan and zoom over {CLIP_PHOTO}",
+            "command": "python -m gantransfer.tools.bench_video",
+            "runs": [flicker(m, s, side=side, frames=frames, outside_judge=outside_judge) for m, s in cases]}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gantransfer.tools.bench_video",
+                                     description="Measure flicker (warping error) with and without temporal "
+                                                 "consistency and write data/bench/video.json.")
+    parser.add_argument("-o", "--output", type=Path, default=OUTPUT)
+    parser.add_argument("--frames", type=int, default=24)
+    parser.add_argument("--side", type=int, default=256)
+    args = parser.parse_args(argv)
+    doc = quality(side=args.side, frames=args.frames)
+    text = json.dumps(doc, indent=2)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text + "\n")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
