@@ -29,7 +29,7 @@ import numpy as np
 #: Optical-flow algorithms (OpenCV).
 FLOWS = ("dis", "farneback")
 #: The default weight of the warped previous output where the flow is trusted.
-DEFAULT_BLEND = 0.8
+DEFAULT_BLEND = 0.3
 #: Forward–backward check of Sundaram et al. 2010 as Ruder et al. use it: occluded where
 #: ``|f + b|² > A · (|f|² + |b|²) + B``.
 OCCLUSION_A, OCCLUSION_B = 0.01, 0.5

@@ -19,6 +19,7 @@ missing normalisation, a sum where a mean belongs, …), or ``…`` not done yet
 | ``style_mix`` | 04 | :func:`gantransfer.pipeline.fusion.mix` |
 | ``hinge_d_loss`` | 05 | :func:`gantransfer.pipeline.discriminator.d_loss` (``kind="hinge"``) |
 | ``d_step`` | 05 | :func:`gantransfer.training.adversarial.d_step` (its core, on a tiny linear ``D``) |
+| ``warping_error``, ``seam_ratio`` | 07 | :mod:`gantransfer.notebook.exercises_video` |
 """
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from gantransfer.notebook import exercises_advanced, receptive
+from gantransfer.methods import temporal
+from gantransfer.notebook import exercises_advanced, exercises_video, receptive
 from gantransfer.notebook.checking import (
     Wrong,
     as_array,
@@ -111,6 +113,7 @@ SOLUTIONS: dict[str, str] = {
             return d_params, opt_state, loss                                    # loss before the update
     ''',
 }
+SOLUTIONS.update(exercises_video.SOLUTIONS)
 
 
 def solution(name: str) -> str:
@@ -121,9 +124,10 @@ def solution(name: str) -> str:
 
 
 def solution_function(name: str) -> Callable:
-    """The reference solution of exercise ``name`` as a function (its source run with jax, jnp, np, optax and style)."""
+    """The reference solution of exercise ``name`` as a function (its source run with jax, jnp, np, optax, style and
+    temporal)."""
 
-    namespace: dict[str, Any] = {"jax": jax, "jnp": jnp, "np": np, "optax": optax, "style": style}
+    namespace: dict[str, Any] = {"jax": jax, "jnp": jnp, "np": np, "optax": optax, "style": style, "temporal": temporal}
     exec(solution(name), namespace)  # noqa: S102 - our own constant source
     return next(v for k, v in namespace.items() if k.startswith("my_"))
 
@@ -409,4 +413,6 @@ CHECKERS: dict[str, Callable[[Callable], bool]] = {
     "style_mix": exercises_advanced.check_style_mix,
     "hinge_d_loss": exercises_advanced.check_hinge_d_loss,
     "d_step": exercises_advanced.check_d_step,
+    "warping_error": exercises_video.check_warping_error,
+    "seam_ratio": exercises_video.check_seam_ratio,
 }

@@ -35,6 +35,10 @@ SIZES = (256, 512)
 FAST_METHODS = tuple(name for name, m in registry.METHODS.items() if m.feedforward)
 #: A game's frame budget at 60 frames per second, in ms.
 GAME_BUDGET_MS = 1000 / 60
+#: Blend weights measured by :func:`flicker` (0 is per-frame stylisation).
+BLENDS = (0.0, 0.2, 0.3, 0.5, 0.8, 1.0)
+#: The flow that grades the result: not the one that made it.
+EVAL_FLOW = "farneback"
 OUTPUT = (resources.REPOSITORY or Path.cwd()) / "data" / "bench" / "video.json"
 
 
@@ -87,32 +91,40 @@ def run(*, quick: bool = False) -> dict:
     return result
 
 
-def flicker(method: str, style: str, *, side: int = 256, frames: int = 24, outside_judge: Path | None = None) -> dict:
-    """Warping error per frame and with ``--temporal on``, and the middle frame judged for both."""
+def flicker(method: str, style: str, *, side: int = 256, frames: int = 24, blends=BLENDS,
+            outside_judge: Path | None = None) -> dict:
+    """Warping error and the middle frame's judge for each blend weight (0: per frame), the default one judged by
+    the outside judge too. The error is measured with Farnebäck's flow, not the DIS flow the blending used, so
+    that the figure does not grade the blend with its own flow."""
     frames_in = clip(side, frames)
     stylize = video.frame_stylizer(style, method, side=side)
-    runs = {name: [f.output for f in temporal.stabilize(frames_in, stylize, weight=w)]
-            for name, w in (("per_frame", 0.0), ("temporal", temporal.DEFAULT_BLEND))}
-    errors = {name: temporal.warping_error(out, frames_in) for name, out in runs.items()}
     middle = frames // 2
     params = extractor.load_params()
     style_image = samples.load_input(style, kind="style", size=side)
-    result = {"method": method, "style": style, "side": side, "frames": frames, "blend": temporal.DEFAULT_BLEND,
-              "warping_error": {k: round(v, 6) for k, v in errors.items()},
-              "error_ratio": round(errors["temporal"] / errors["per_frame"], 3),
-              "input_warping_error": round(temporal.warping_error(frames_in, frames_in), 6),
-              "middle_frame": {name: {k: round(v, 3) for k, v in judging.judge(params, out[middle], frames_in[middle],
-                                                                                style_image).items()}
-                               for name, out in runs.items()}}
+    runs, sweep = {}, []
+    for weight in sorted({0.0, temporal.DEFAULT_BLEND, *blends}):
+        out = [f.output for f in temporal.stabilize(frames_in, stylize, weight=weight)]
+        runs[weight] = out
+        sweep.append({"blend": weight, "warping_error": round(temporal.warping_error(out, frames_in, method=EVAL_FLOW), 6),
+                      "middle_frame": {k: round(v, 3) for k, v in judging.judge(params, out[middle], frames_in[middle],
+                                                                                 style_image).items()}})
+    base = sweep[0]
+    for row in sweep:
+        row["error_ratio"] = round(row["warping_error"] / base["warping_error"], 3)
+        row["style_ratio_change"] = round(row["middle_frame"]["style_ratio"] / base["middle_frame"]["style_ratio"] - 1, 3)
+        row["structure_change"] = round(row["middle_frame"]["structure"] / base["middle_frame"]["structure"] - 1, 3)
+    result = {"method": method, "style": style, "side": side, "frames": frames, "default_blend": temporal.DEFAULT_BLEND,
+              "evaluation_flow": EVAL_FLOW, "sweep": sweep,
+              "input_warping_error": round(temporal.warping_error(frames_in, frames_in, method=EVAL_FLOW), 6)}
     if outside_judge is not None and Path(outside_judge).is_file():
         with tempfile.TemporaryDirectory() as tmp:
             content = images.save_image(frames_in[middle], Path(tmp) / "content.png")
             style_png = images.save_image(style_image, Path(tmp) / "style.png")
             result["middle_frame_outside_judge"] = {
-                name: {k: round(v, 3) for k, v in bench.judge_picture(
-                    images.save_image(out[middle], Path(tmp) / f"{name}.png"), content, style_png,
+                f"blend {w:g}": {k: round(v, 3) for k, v in bench.judge_picture(
+                    images.save_image(runs[w][middle], Path(tmp) / f"{w}.png"), content, style_png,
                     script=outside_judge).items()}
-                for name, out in runs.items()}
+                for w in (0.0, temporal.DEFAULT_BLEND)}
     return result
 
 
