@@ -3,7 +3,7 @@
 | exercise | reference |
 | --- | --- |
 | ``warping_error`` | :func:`gantransfer.methods.temporal.pair_error`, averaged over the pairs (Lai et al. 2018) |
-| ``seam_ratio`` | :func:`gantransfer.training.texture_gan.seam_ratio` (its definition, recomputed here) |
+| ``seam_ratio`` | :func:`gantransfer.training.texture_gan.seam_ratio` |
 
 The warping-error checker gives the student's function the flows and masks (random, smooth fields, not a real
 flow): a function that estimates a flow of its own — such as a one-line call of
@@ -17,6 +17,7 @@ import numpy as np
 
 from gantransfer.methods import temporal
 from gantransfer.notebook.checking import Wrong, as_array, call_student, need_callable, ratio_hint, report, scalar
+from gantransfer.training import texture_gan
 
 SOLUTIONS: dict[str, str] = {
     "warping_error": '''
@@ -95,13 +96,6 @@ def check_warping_error(fn: Callable) -> bool:
     return report(name, body)
 
 
-def _reference_seam(texture) -> float:
-    t = np.asarray(texture, np.float64)
-    inside = np.concatenate([np.abs(np.diff(t, axis=0)).ravel(), np.abs(np.diff(t, axis=1)).ravel()]).mean()
-    across = np.concatenate([np.abs(t[0] - t[-1]).ravel(), np.abs(t[:, 0] - t[:, -1]).ravel()]).mean()
-    return float(across / inside)
-
-
 def check_seam_ratio(fn: Callable) -> bool:
     """Check ``fn(texture [H, W, 3]) -> float``: mean |difference| across the wrap-around edges over inside."""
     name = "seam_ratio"
@@ -113,7 +107,7 @@ def check_seam_ratio(fn: Callable) -> bool:
         for h, w in [(8, 8), (6, 11)]:
             texture = np.cumsum(rng.random((h, w, 3)), axis=1).astype(np.float32) / w   # a ramp: a seam when tiled
             got = scalar(call_student(fn, texture))
-            want = _reference_seam(texture)
+            want = texture_gan.seam_ratio(texture)
             if np.isclose(got, want, rtol=1e-4):
                 continue
             rows_only = np.abs(texture[0] - texture[-1]).mean() / np.abs(np.diff(texture, axis=0)).mean()

@@ -8,6 +8,8 @@
   judge script (``shared/bench/judge.py``), so the temporal version is seen to keep the style and the layout.
 * :func:`quality` — :func:`flicker` over the shipped per-style generators (and one style with AdaIN), written to
   ``data/bench/video.json`` by ``python -m gantransfer.tools.bench_video``.
+* :func:`seams` — ``gantransfer texture``'s Gram synthesis with and without wrap-around: the seam figure and the
+  time, written to ``data/bench/texture.json`` by ``python -m gantransfer.tools.bench_video --textures``.
 
 Taught in ``notebooks/07_applications.ipynb``.
 """
@@ -27,7 +29,8 @@ import numpy as np
 from gantransfer.core import images, resources, samples
 from gantransfer.methods import judging, registry, temporal
 from gantransfer.pipeline import extractor, style_generator
-from gantransfer.tools import bench, video
+from gantransfer.tools import bench, texture, video
+from gantransfer.training import texture_gan
 
 #: The clip: a camera pan and zoom over this bundled photo.
 CLIP_PHOTO = "astronaut"
@@ -136,6 +139,23 @@ def quality(*, side: int = 256, frames: int = 24, outside_judge: Path | None = b
             "runs": [flicker(m, s, side=side, frames=frames, outside_judge=outside_judge) for m, s in cases]}
 
 
+def seams(styles=("waves", "stained_glass"), *, side: int = 256, steps: int | None = None) -> dict:
+    """The seam figure (:func:`gantransfer.training.texture_gan.seam_ratio`) of a tile made as ``gantransfer texture
+    STYLE --size SIDE`` makes it, tileable and not, with the seconds each took."""
+    steps = steps or texture.DEFAULT_STEPS["gram"]
+    rows = []
+    for name in styles:
+        style_image = samples.load_input(name, kind="style", size=side)
+        for tileable in (True, False):
+            start = time.perf_counter()
+            tile = texture.gram_texture(style_image, side=side, steps=steps, tileable=tileable)
+            rows.append({"style": name, "tileable": tileable, "side": side, "steps": steps,
+                         "seconds": round(time.perf_counter() - start, 1),
+                         "seam_ratio": round(texture_gan.seam_ratio(tile), 3)})
+    return {"schema": 1, "machine": bench.machine(), "method": "gram",
+            "command": "python -m gantransfer.tools.bench_video --textures", "tiles": rows}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gantransfer.tools.bench_video",
                                      description="Measure flicker (warping error) with and without temporal "
@@ -143,8 +163,13 @@ def main(argv=None) -> int:
     parser.add_argument("-o", "--output", type=Path, default=OUTPUT)
     parser.add_argument("--frames", type=int, default=24)
     parser.add_argument("--side", type=int, default=256)
+    parser.add_argument("--textures", action="store_true", help="instead: the tiles' seam figures (texture.json)")
     args = parser.parse_args(argv)
-    doc = quality(side=args.side, frames=args.frames)
+    if args.textures:
+        args.output = args.output.with_name("texture.json") if args.output == OUTPUT else args.output
+        doc = seams(side=args.side)
+    else:
+        doc = quality(side=args.side, frames=args.frames)
     text = json.dumps(doc, indent=2)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text + "\n")

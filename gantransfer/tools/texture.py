@@ -108,16 +108,8 @@ def run(args) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``gantransfer texture``: exit code 0, or 2 with a one-line error for bad arguments or inputs."""
-    args = build_parser().parse_args(argv)
-    try:
-        return run(args)
-    except (ValueError, FileNotFoundError, FileExistsError, PermissionError, IsADirectoryError, OSError) as err:
-        print(f"gantransfer texture: error: {err}", file=sys.stderr)
-        return arguments.EXIT_USAGE
-    except KeyboardInterrupt:
-        print("gantransfer texture: interrupted (nothing written)", file=sys.stderr)
-        return 130
+    """``gantransfer texture``: exit code 0, 2 with a one-line error for bad arguments or inputs, 130 on Ctrl-C."""
+    return arguments.run_command("texture", run, build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":  # pragma: no cover

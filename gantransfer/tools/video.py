@@ -181,13 +181,9 @@ def run(args) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``gantransfer video``: exit code 0, 2 with a one-line error for bad arguments or inputs, 130 on Ctrl-C."""
-    args = build_parser().parse_args(argv)
-    try:
-        return run(args)
-    except (ValueError, FileNotFoundError, FileExistsError, PermissionError, IsADirectoryError, OSError) as err:
-        print(f"gantransfer video: error: {err}", file=sys.stderr)
-        return arguments.EXIT_USAGE
+    """``gantransfer video``: exit code 0, 2 with a one-line error for bad arguments or inputs, 130 on Ctrl-C
+    (the frames made so far kept)."""
+    return arguments.run_command("video", run, build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":  # pragma: no cover
