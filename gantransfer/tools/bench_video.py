@@ -45,6 +45,11 @@ EVAL_FLOW = "farneback"
 OUTPUT = (resources.REPOSITORY or Path.cwd()) / "data" / "bench" / "video.json"
 
 
+def cores() -> int:
+    """The cores this process may run on (its affinity; ``taskset`` narrows it)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def clip(side: int, frames: int) -> np.ndarray:
     """``[frames, side, side, 3]``: :func:`gantransfer.methods.temporal.camera_clip` over :data:`CLIP_PHOTO`."""
     photo = samples.content_image(CLIP_PHOTO, size=max(2 * side, 256))
@@ -82,7 +87,7 @@ def run(*, quick: bool = False) -> dict:
     """``gantransfer bench --only video``: :func:`fps` of every feed-forward method at 256 and 512 px (64 quick)."""
     sizes = (64,) if quick else SIZES
     result = {"schema": 1, "machine": bench.machine(), "jax": jax.__version__, "quick": quick,
-              "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+              "cores": cores(),
               "game_budget_ms": round(GAME_BUDGET_MS, 1), "clip": f"camera pan and zoom over {CLIP_PHOTO}",
               "video_fps": {}}
     for method in FAST_METHODS:
