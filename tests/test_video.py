@@ -2,6 +2,11 @@
 resuming; the warp, the occlusion mask, the blend and the warping error against NumPy; temporal consistency
 lowering the warping error on a synthetic pan."""
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 import wave
 
 import imageio_ffmpeg
@@ -39,7 +44,8 @@ def _write_clip(path, *, audio=True, n=T):
             f.setnchannels(1)
             f.setsampwidth(2)
             f.setframerate(8000)
-            f.writeframes((np.sin(np.arange(8000) * 0.2) * 8000).astype("<i2").tobytes())
+            # a quarter of a second: shorter than the pictures (0.75 s), as a clip cut after its sound ended
+            f.writeframes((np.sin(np.arange(2000) * 0.2) * 8000).astype("<i2").tobytes())
     writer = imageio_ffmpeg.write_frames(str(path), (W, H), fps=8, macro_block_size=1, ffmpeg_log_level="error",
                                          audio_path=str(wav) if audio else None, audio_codec="aac" if audio else None)
     writer.send(None)
@@ -154,6 +160,27 @@ def test_ctrl_c_keeps_the_frames_and_the_same_command_finishes(tmp_path, capsys,
     whole = [video_io.read_frame(p) for p in sorted((tmp_path / "whole").glob("frame_*.png"))]
     assert len(resumed) == len(whole) == T
     assert max(np.abs(a - b).max() for a, b in zip(resumed, whole)) < 4 / 255   # only the PNG's rounding differs
+
+
+def test_a_real_ctrl_c_keeps_the_frames_and_says_how_to_finish(tmp_path):
+    """SIGINT to the command while it works (the optimisation: seconds a frame): exit 130, the frames written are
+    there, one line says how to finish."""
+    clip = _write_clip(tmp_path / "clip.mp4", audio=False)
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(video.Path(video.__file__).parents[2]),
+                                                                     os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; from gantransfer.cli import main; sys.exit(main())",
+                             "video", str(clip), "-o", str(out), "--style", STYLE, "--method", "optimize",
+                             "--size", "32", "--quiet"], stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 240
+    while not list(out.glob("frame_*.png")) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert proc.poll() is None, proc.stderr.read()
+    proc.send_signal(signal.SIGINT)
+    err = proc.communicate(timeout=120)[1]
+    kept = len(list(out.glob("frame_*.png")))
+    assert proc.returncode == 130, err
+    assert 1 <= kept < T and f"{kept} frame(s) are in {out}" in err and "run the same command again" in err, err
 
 
 def test_other_settings_in_the_folder_are_not_overwritten(tmp_path, capsys):

@@ -28,7 +28,7 @@ from typing import Callable, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from gantransfer.core import arguments, paint, runtime, samples
+from gantransfer.core import arguments, paint, resize, runtime, samples
 from gantransfer.methods import registry, temporal
 from gantransfer.pipeline import style_generator
 from gantransfer.tools import video_io
@@ -74,7 +74,11 @@ def frame_stylizer(style: str, method: str, *, side: int, decoder: Path | None =
     style_image = samples.load_input(style, kind="style", size=registry.style_side(method, side))
     if entry.feedforward:
         return lambda frame: registry.stylize(frame, style_image, method=method, decoders=networks)
-    return lambda frame: registry.stylize(frame, style_image, method=method, size=max(frame.shape[:2]))
+
+    def optimized(frame):   # the optimisation may work at another shape (VGG16's least side): back to the frame's
+        out = registry.stylize(frame, style_image, method=method, size=max(frame.shape[:2]))
+        return out if out.shape == frame.shape else resize.resize_to(out, *frame.shape[:2])
+    return optimized
 
 
 def _settings(args, source: video_io.VideoInput, shape) -> dict:
@@ -160,9 +164,9 @@ def run(args) -> int:
     if written == 0:
         raise ValueError(f"{args.input} gave no frames")
     seconds = time.perf_counter() - start
-    rate = (written - done) / seconds if seconds > 0 else 0.0
+    rate = f"{(written - done) / seconds:.1f} frames/s" if written > done else "no new frames"
     if not kind:
-        print(f"wrote {written} frames to {folder} ({shape[1]}×{shape[0]} px, {rate:.1f} frames/s, "
+        print(f"wrote {written} frames to {folder} ({shape[1]}×{shape[0]} px, {rate}, "
               f"temporal {args.temporal})")
         return 0
     paths = [folder / video_io.frame_name(k) for k in range(written)]
@@ -176,7 +180,7 @@ def run(args) -> int:
     shutil.rmtree(folder)
     sound = "with the input's sound" if audio else ("sound dropped: a GIF has none" if source.audio else "no sound")
     print(f"wrote {args.output} ({written} frames, {shape[1]}×{shape[0]} px, {source.fps:g} fps, {sound}; "
-          f"{rate:.1f} frames/s, temporal {args.temporal})")
+          f"{rate}, temporal {args.temporal})")
     return 0
 
 

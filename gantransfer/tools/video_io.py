@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
+import logging
 import os
 import warnings
 from pathlib import Path
@@ -33,6 +34,17 @@ CONTAINERS = {".mp4": ("libx264", "aac"), ".mov": ("libx264", "aac"), ".mkv": ("
 FRAME_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 #: Frames of a folder are shown at this rate unless told (``--fps``).
 FOLDER_FPS = 24.0
+
+
+class _AskedForThatSize(logging.Filter):
+    """imageio-ffmpeg warns when the frames read differ in size from the file's: here they do because we ask ffmpeg
+    to scale them (:meth:`VideoInput.frames`); that warning alone is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("The frame size for reading")
+
+
+logging.getLogger("imageio_ffmpeg").addFilter(_AskedForThatSize())
 
 
 @contextlib.contextmanager
@@ -192,7 +204,7 @@ def encode(frames: Sequence[Path], output: Path, *, fps: float, audio_from: Path
         audio_path=str(audio_from) if audio_from is not None else None,
         audio_codec=audio_codec if audio_from is not None else None,
         output_params=["-f", {".mkv": "matroska"}.get(output.suffix.lower(), output.suffix.lower()[1:])]
-        + (["-shortest"] if audio_from is not None else []))
+        + ["-t", f"{len(frames) / fps:.6f}"])       # the sound cut to the pictures (-shortest breaks the pipe)
     with _quiet_ffmpeg():
         writer.send(None)
     try:
