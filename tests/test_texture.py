@@ -77,3 +77,15 @@ def test_an_existing_tile_is_not_overwritten(tmp_path, capsys):
     assert cli.main(["texture", "waves", "-o", str(out), "--size", "64", "--quiet"]) == 2
     assert "exists" in capsys.readouterr().err and out.read_bytes() == b"mine"
 
+
+
+def test_coarse_to_fine_keeps_the_tile_tileable(monkeypatch, vgg_params):
+    """Above COARSE_FROM the synthesis starts at half the side and is upsampled with wrap-around: still seamless."""
+    from gantransfer.tools import texture as texture_tool
+
+    monkeypatch.setattr(texture_tool, "COARSE_FROM", 32)
+    monkeypatch.setattr(texture_tool.texture.extractor, "load_params", lambda: vgg_params)
+    done = []
+    tile = texture_tool.gram_texture(samples.style_image("waves", size=64), side=64, steps=24, progress=done.append)
+    assert tile.shape == (64, 64, 3) and done == [18, 6]            # three quarters coarse, the rest fine
+    assert _numpy_seam(tile) <= 1.5
