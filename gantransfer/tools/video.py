@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -113,6 +112,12 @@ def _prepare_frames_folder(folder: Path, settings: dict, *, overwrite: bool) -> 
     return done
 
 
+def _interrupted(written: int, folder: Path) -> int:
+    print(f"gantransfer video: interrupted: {written} frame(s) are in {folder}; run the same command again to "
+          f"finish (it continues from frame {written})", file=sys.stderr)
+    return 130
+
+
 def run(args) -> int:
     source = video_io.open_input(args.input, fps=args.fps)
     kind = args.output.suffix.lower()
@@ -158,9 +163,7 @@ def run(args) -> int:
                 bar.total = max(bar.total, written)
                 bar.update(1)
     except KeyboardInterrupt:
-        print(f"gantransfer: interrupted: {written} frame(s) are in {folder}; run the same command again to "
-              f"finish (it continues from frame {written})", file=sys.stderr)
-        return 130
+        return _interrupted(written, folder)
     if written == 0:
         raise ValueError(f"{args.input} gave no frames")
     seconds = time.perf_counter() - start
@@ -175,9 +178,14 @@ def run(args) -> int:
     try:
         video_io.encode(paths, tmp, fps=source.fps, audio_from=audio)
         os.replace(tmp, args.output)
+    except KeyboardInterrupt:
+        return _interrupted(written, folder)
     finally:
         tmp.unlink(missing_ok=True)
-    shutil.rmtree(folder)
+    for path in (*paths, folder / MANIFEST):      # only what this command wrote there
+        path.unlink()
+    if not any(folder.iterdir()):
+        folder.rmdir()
     sound = "with the input's sound" if audio else ("sound dropped: a GIF has none" if source.audio else "no sound")
     print(f"wrote {args.output} ({written} frames, {shape[1]}×{shape[0]} px, {source.fps:g} fps, {sound}; "
           f"{rate}, temporal {args.temporal})")
