@@ -101,6 +101,15 @@ def test_folder_in_file_out(tmp_path, capsys, suffix):
     assert count == T and meta["size"] == (64, 48) and not meta.get("audio_codec")
 
 
+def test_gif_in_folder_out(tmp_path, capsys):
+    frames = [Image.fromarray((f * 255).astype(np.uint8)) for f in _frames()]
+    frames[0].save(tmp_path / "clip.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    code, out, err = _run([str(tmp_path / "clip.gif"), "-o", str(tmp_path / "out"), "--style", STYLE, "--size", "64"],
+                          capsys)
+    assert code == 0, err
+    assert len(list((tmp_path / "out").glob("frame_*.png"))) == T
+
+
 def _bad_inputs(tmp_path):
     fake = tmp_path / "fake.mp4"
     fake.write_text("not a video")
