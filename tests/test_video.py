@@ -246,6 +246,23 @@ def test_blend_and_pair_error_match_numpy(rng):
     assert temporal.pair_error(s, p, pair) == pytest.approx(expected, rel=1e-6)
 
 
+def test_contrast_restoring_blend_matches_scipy(rng):
+    from scipy.ndimage import gaussian_filter
+
+    s, p = rng.random((2, 20, 24, 3)).astype(np.float32)
+    mask = (rng.random((20, 24)) > 0.3).astype(np.float32)
+    b = s + 0.5 * mask[..., None] * (p - s)
+    blur = lambda x: np.stack([gaussian_filter(x[..., c].astype(np.float64), 2.0, mode="mirror", truncate=4.0)
+                               for c in range(3)], -1)
+    mean_b = blur(b)
+    std_b = np.sqrt(np.maximum(blur(b * b) - mean_b ** 2, 0))
+    std_s = np.sqrt(np.maximum(blur(s * s) - blur(s) ** 2, 0))
+    expected = mean_b + (b - mean_b) * (std_s + 1e-3) / (std_b + 1e-3)
+    np.testing.assert_allclose(temporal.blend(s, p, mask, weight=0.5, contrast=2.0), expected, atol=2e-4)
+    # nothing trusted: the stylised frame itself
+    np.testing.assert_allclose(temporal.blend(s, p, np.zeros((20, 24)), weight=0.5, contrast=2.0), s, atol=1e-5)
+
+
 def test_flow_recovers_a_pan():
     a, b = _pattern(48, 64, 0), _pattern(48, 64, 3)
     flow = temporal.optical_flow(b, a)                       # b's pixels were 3 px further right in a
@@ -261,7 +278,7 @@ def test_temporal_lowers_the_warping_error_of_a_flickering_method():
         return np.clip(frame * 0.6 + 0.4 * rng.random(frame.shape, np.float32), 0, 1)
 
     per_frame = [f.output for f in temporal.stabilize(frames, flickering, weight=0.0)]
-    steady = [f.output for f in temporal.stabilize(frames, flickering, weight=0.8)]
+    steady = [f.output for f in temporal.stabilize(frames, flickering, weight=0.8, contrast=0.0)]
     e_off, e_on = temporal.warping_error(per_frame, frames), temporal.warping_error(steady, frames)
     assert e_on <= 0.5 * e_off, (e_on, e_off)
     default = [f.output for f in temporal.stabilize(frames, flickering)]

@@ -9,8 +9,12 @@ the agreement is a blend, so it works after any method of :mod:`gantransfer.meth
     flow_b = flow(I_t → I_{t-1})                 # [H, W, 2] (dx, dy): where each pixel of I_t was before
     W      = warp(O_{t-1}, flow_b)               # the previous output, moved to frame t
     M      = forward–backward check on flow_b     # [H, W] 1 where the flow is trusted, 0 where occluded
-    O_t    = S_t + blend · M · (W − S_t)          # S_t: frame t stylised on its own
+    B_t    = S_t + blend · M · (W − S_t)          # S_t: frame t stylised on its own
+    O_t    = μ(B_t) + (B_t − μ(B_t)) · s(S_t) / s(B_t)   # S_t's local contrast back (μ, s: local mean and std)
 
+The last line is ours, not Ruder et al.'s: averaging two differently painted frames washes their strokes out
+(two independent textures mixed with weights β and 1 − β keep β² + (1 − β)² of their variance), and restoring the
+stylised frame's local contrast gives back much of the style the plain blend loses (``docs/applications.md``).
 The flow comes from OpenCV (DIS, Kroeger et al. 2016, or Farnebäck 2003) on the *input* frames, which are
 the same for every method. The figure of merit is the warping error of Lai et al. (2018, "Learning Blind
 Video Temporal Consistency", eq. 10): the mean squared difference between each output frame and the previous
@@ -28,11 +32,12 @@ import numpy as np
 
 #: Optical-flow algorithms (OpenCV).
 FLOWS = ("dis", "farneback")
-#: The default weight of the warped previous output where the flow is trusted: the smallest of those measured
-#: (0.2, 0.3, 0.5, 0.8, 1) at which the warping error fell below half the per-frame error on every clip of
-#: ``data/bench/video.json``. Its price: the blend averages two differently painted frames, so the strokes wash out
-#: (the middle frame's style ratio rises) while the layout stays; ``docs/applications.md`` has the figures.
-DEFAULT_BLEND = 0.3
+#: The default weight of the warped previous output where the flow is trusted, and the default window (px) of
+#: :func:`blend`'s contrast restoration (0: a plain blend). Of the settings measured in ``data/bench/video.json``
+#: (plain blends 0.2–1; 0.3, 0.5 and 0.8 with a 2 px window), this pair halves the warping error on every clip at the
+#: smallest cost in style (the middle frame's style ratio still rises; ``docs/applications.md`` has the figures).
+DEFAULT_BLEND = 0.5
+DEFAULT_CONTRAST = 2.0
 #: Forward–backward check of Sundaram et al. 2010 as Ruder et al. use it: occluded where
 #: ``|f + b|² > A · (|f|² + |b|²) + B``.
 OCCLUSION_A, OCCLUSION_B = 0.01, 0.5
@@ -134,21 +139,41 @@ def occlusion_mask(backward, forward) -> np.ndarray:
     return (inside & (loop <= OCCLUSION_A * size + OCCLUSION_B)).astype(np.float32)
 
 
-def blend(stylised, warped, mask, *, weight: float = DEFAULT_BLEND) -> np.ndarray:
-    """``stylised + weight · mask · (warped − stylised)``: the warped previous output where the flow is trusted.
+def _local_stats(x: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """Local mean and standard deviation per channel, Gaussian window ``sigma`` px (mirrored borders)."""
+    mean = cv2.GaussianBlur(x, (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101)
+    var = cv2.GaussianBlur(x * x, (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101) - mean * mean
+    return mean, np.sqrt(np.maximum(var, 0.0))
+
+
+def blend(stylised, warped, mask, *, weight: float = DEFAULT_BLEND, contrast: float = 0.0) -> np.ndarray:
+    """``b = stylised + weight · mask · (warped − stylised)``: the warped previous output where the flow is trusted.
+
+    Averaging two differently painted frames lowers the contrast of their strokes. With ``contrast = σ > 0`` the
+    blend gets the stylised frame's local contrast back: ``μ_b + (b − μ_b) · s_S / s_b``, with ``μ`` and ``s`` the
+    local mean and standard deviation per channel in a Gaussian window of ``σ`` px; where ``b`` is the stylised frame
+    itself (``mask = 0``) nothing changes.
 
     Args:
       stylised, warped: ``[H, W, 3]`` float32. mask: ``[H, W]`` in [0, 1]. weight: in [0, 1] (0: per frame).
+      contrast: ``σ`` in px of the contrast restoration, 0 (the default) for none.
     """
     if not 0 <= weight <= 1:
         raise ValueError(f"weight must be in [0, 1]; got {weight}")
+    if not 0 <= contrast <= 64:
+        raise ValueError(f"contrast must be a window in [0, 64] px; got {contrast}")
     s, p = _frame(stylised, "stylised"), _frame(warped, "warped")
     if s.shape != p.shape:
         raise ValueError(f"stylised and warped differ in shape: {s.shape} and {p.shape}")
     m = np.asarray(mask, np.float32)
     if m.shape != s.shape[:2]:
         raise ValueError(f"mask must be [H, W] = {s.shape[:2]}; got {m.shape}")
-    return s + (weight * m)[..., None] * (p - s)
+    b = s + (weight * m)[..., None] * (p - s)
+    if not contrast:
+        return b
+    mean_b, std_b = _local_stats(b, contrast)
+    _, std_s = _local_stats(s, contrast)
+    return mean_b + (b - mean_b) * (std_s + 1e-3) / (std_b + 1e-3)
 
 
 class FramePair(NamedTuple):
@@ -205,7 +230,7 @@ class VideoFrame(NamedTuple):
 
 
 def stabilize(frames: Iterable, stylize: Callable[[np.ndarray], np.ndarray], *, weight: float = DEFAULT_BLEND,
-              method: str = "dis", previous: tuple[np.ndarray, np.ndarray] | None = None,
+              contrast: float = DEFAULT_CONTRAST, method: str = "dis", previous: tuple[np.ndarray, np.ndarray] | None = None,
               start: int = 0) -> Iterator[VideoFrame]:
     """Stylise a clip frame by frame and blend each frame with the previous output warped along the flow.
 
@@ -213,6 +238,7 @@ def stabilize(frames: Iterable, stylize: Callable[[np.ndarray], np.ndarray], *, 
       frames: input frames ``[H, W, 3]`` float32 in [0, 1], all of one size.
       stylize: one frame in, one stylised frame of the same shape out (any method).
       weight: :func:`blend`'s weight; 0 is per-frame stylisation (no flow is computed then).
+      contrast: :func:`blend`'s contrast restoration window (px; 0: none).
       method: the optical flow (:data:`FLOWS`).
       previous: ``(input, output)`` of the frame before the first one (to continue an interrupted run).
       start: the index of the first frame (reported in :attr:`VideoFrame.index`).
@@ -237,7 +263,7 @@ def stabilize(frames: Iterable, stylize: Callable[[np.ndarray], np.ndarray], *, 
                 raise ValueError(f"frame {index} is {frame.shape[1]}×{frame.shape[0]} px, the one before "
                                  f"{prev_in.shape[1]}×{prev_in.shape[0]}")
             pair = frame_pair(prev_in, frame, method=method)
-            out = np.clip(blend(stylised, warp(prev_out, pair.flow), pair.mask, weight=weight), 0, 1)
+            out = np.clip(blend(stylised, warp(prev_out, pair.flow), pair.mask, weight=weight, contrast=contrast), 0, 1)
         prev_in, prev_out = frame, out
         yield VideoFrame(index, out, stylised, pair)
 

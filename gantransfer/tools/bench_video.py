@@ -40,6 +40,10 @@ FAST_METHODS = tuple(name for name, m in registry.METHODS.items() if m.feedforwa
 GAME_BUDGET_MS = 1000 / 60
 #: Blend weights measured by :func:`flicker` (0 is per-frame stylisation).
 BLENDS = (0.0, 0.2, 0.3, 0.5, 0.8, 1.0)
+#: ``(blend, window px)`` measured with the contrast restored (:func:`gantransfer.methods.temporal.blend`).
+CONTRAST = ((0.3, 2.0), (0.5, 2.0), (0.8, 2.0))
+#: The settings the outside judge checks too (per frame, and the candidates for the default).
+OUTSIDE = ((0.0, 0.0), (0.3, 0.0), (0.5, 2.0))
 #: The flow that grades the result: not the one that made it.
 EVAL_FLOW = "farneback"
 OUTPUT = (resources.REPOSITORY or Path.cwd()) / "data" / "bench" / "video.json"
@@ -99,10 +103,10 @@ def run(*, quick: bool = False) -> dict:
     return result
 
 
-def flicker(method: str, style: str, *, side: int = 256, frames: int = 24, blends=BLENDS,
+def flicker(method: str, style: str, *, side: int = 256, frames: int = 24, blends=BLENDS, contrast=CONTRAST,
             outside_judge: Path | None = None) -> dict:
-    """Warping error and the middle frame's judge for each blend weight (0: per frame), the default one judged by
-    the outside judge too. The error is measured with Farnebäck's flow, not the DIS flow the blending used, so
+    """Warping error and the middle frame's judge for each blend weight (0: per frame), plain and, for the
+    ``(weight, window)`` pairs of ``contrast``, with the contrast restored; the default judged by the outside judge too. The error is measured with Farnebäck's flow, not the DIS flow the blending used, so
     that the figure does not grade the blend with its own flow."""
     frames_in = clip(side, frames)
     stylize = video.frame_stylizer(style, method, side=side)
@@ -110,10 +114,12 @@ def flicker(method: str, style: str, *, side: int = 256, frames: int = 24, blend
     params = extractor.load_params()
     style_image = samples.load_input(style, kind="style", size=side)
     runs, sweep = {}, []
-    for weight in sorted({0.0, temporal.DEFAULT_BLEND, *blends}):
-        out = [f.output for f in temporal.stabilize(frames_in, stylize, weight=weight)]
-        runs[weight] = out
-        sweep.append({"blend": weight, "warping_error": round(temporal.warping_error(out, frames_in, method=EVAL_FLOW), 6),
+    settings = [(w, 0.0) for w in sorted({0.0, *blends})] + [(w, c) for w, c in contrast if w in blends]
+    for weight, sigma in settings:
+        out = [f.output for f in temporal.stabilize(frames_in, stylize, weight=weight, contrast=sigma)]
+        runs[weight, sigma] = out
+        sweep.append({"blend": weight, "contrast": sigma,
+                      "warping_error": round(temporal.warping_error(out, frames_in, method=EVAL_FLOW), 6),
                       "middle_frame": {k: round(v, 3) for k, v in judging.judge(params, out[middle], frames_in[middle],
                                                                                  style_image).items()}})
     base = sweep[0]
@@ -122,6 +128,7 @@ def flicker(method: str, style: str, *, side: int = 256, frames: int = 24, blend
         row["style_ratio_change"] = round(row["middle_frame"]["style_ratio"] / base["middle_frame"]["style_ratio"] - 1, 3)
         row["structure_change"] = round(row["middle_frame"]["structure"] / base["middle_frame"]["structure"] - 1, 3)
     result = {"method": method, "style": style, "side": side, "frames": frames, "default_blend": temporal.DEFAULT_BLEND,
+              "default_contrast": temporal.DEFAULT_CONTRAST,
               "evaluation_flow": EVAL_FLOW, "sweep": sweep,
               "input_warping_error": round(temporal.warping_error(frames_in, frames_in, method=EVAL_FLOW), 6)}
     if outside_judge is not None and Path(outside_judge).is_file():
@@ -129,10 +136,10 @@ def flicker(method: str, style: str, *, side: int = 256, frames: int = 24, blend
             content = images.save_image(frames_in[middle], Path(tmp) / "content.png")
             style_png = images.save_image(style_image, Path(tmp) / "style.png")
             result["middle_frame_outside_judge"] = {
-                f"blend {w:g}": {k: round(v, 3) for k, v in bench.judge_picture(
-                    images.save_image(runs[w][middle], Path(tmp) / f"{w}.png"), content, style_png,
+                f"blend {w:g}, contrast {c:g}": {k: round(v, 3) for k, v in bench.judge_picture(
+                    images.save_image(runs[w, c][middle], Path(tmp) / f"{w}_{c}.png"), content, style_png,
                     script=outside_judge).items()}
-                for w in (0.0, temporal.DEFAULT_BLEND)}
+                for w, c in sorted({*OUTSIDE, (temporal.DEFAULT_BLEND, temporal.DEFAULT_CONTRAST)})}
     return result
 
 

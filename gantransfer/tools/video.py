@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--blend", type=arguments.weight, default=temporal.DEFAULT_BLEND,
                    help="weight of the warped previous output where the flow is trusted, in [0, 1] "
                         "(default %(default)s)")
+    p.add_argument("--contrast", type=arguments.weight, default=temporal.DEFAULT_CONTRAST,
+                   help="give the blended frame the stylised frame's local contrast back, in a window of this many px "
+                        "(0: a plain blend; default %(default)s)")
     p.add_argument("--flow", choices=temporal.FLOWS, default="dis", help="optical flow (OpenCV; default %(default)s)")
     p.add_argument("--fps", type=float, default=None,
                    help=f"frame rate of the output (default: the input's; {video_io.FOLDER_FPS:g} for a folder)")
@@ -83,7 +86,8 @@ def frame_stylizer(style: str, method: str, *, side: int, decoder: Path | None =
 def _settings(args, source: video_io.VideoInput, shape) -> dict:
     return {"input": str(source.path.resolve()), "style": args.style, "method": args.method,
             "decoder": str(args.decoder) if args.decoder else None, "shape": list(shape),
-            "temporal": args.temporal, "blend": args.blend if args.temporal == "on" else 0.0, "flow": args.flow}
+            "temporal": args.temporal, "blend": args.blend if args.temporal == "on" else 0.0,
+            "contrast": args.contrast, "flow": args.flow}
 
 
 def _prepare_frames_folder(folder: Path, settings: dict, *, overwrite: bool) -> int:
@@ -126,6 +130,8 @@ def run(args) -> int:
                          f"got {args.output}")
     if args.blend > 1:
         raise ValueError(f"--blend must be in [0, 1]; got {args.blend}")
+    if args.contrast > 64:
+        raise ValueError(f"--contrast must be in [0, 64] px; got {args.contrast}")
     if kind and args.output.exists() and not args.overwrite:
         raise FileExistsError(f"{args.output} exists; pass --overwrite to replace it")
     if kind and args.output.resolve() == source.path.resolve():
@@ -156,8 +162,8 @@ def run(args) -> int:
     try:
         with tqdm(total=max(source.count, done), initial=done, desc="video", unit="frame", disable=args.quiet,
                   file=sys.stderr) as bar:
-            for item in temporal.stabilize(frames, stylize, weight=weight, method=args.flow, previous=previous,
-                                           start=done):
+            for item in temporal.stabilize(frames, stylize, weight=weight, contrast=args.contrast, method=args.flow,
+                                           previous=previous, start=done):
                 video_io.write_frame(folder, item.index, item.output)
                 written = item.index + 1
                 bar.total = max(bar.total, written)
