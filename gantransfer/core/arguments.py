@@ -60,3 +60,16 @@ def layer_spec(text: str) -> dict[str, float]:
         name, _, given = item.strip().partition(":")
         out[name] = weight(given) if given else 1.0
     return out
+
+
+def run_command(name: str, run, args) -> int:
+    """``run(args)`` for the command ``gantransfer NAME`` with a parser of its own: its exit code, or 2 with one line
+    ``gantransfer NAME: error: ...`` for a bad input or file, 130 with one line on Ctrl-C."""
+    try:
+        return run(args)
+    except (ValueError, FileNotFoundError, FileExistsError, PermissionError, IsADirectoryError, OSError) as err:
+        print(f"gantransfer {name}: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"gantransfer {name}: interrupted", file=sys.stderr)
+        return 130

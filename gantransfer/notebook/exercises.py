@@ -25,6 +25,7 @@ missing normalisation, a sum where a mean belongs, …), or ``…`` not done yet
 | ``which_block`` | 01 | a question: which VGG16 block gives a feature map of this shape |
 | ``tiles_gram`` | 02 | a question: the Gram matrix of shuffled tiles |
 | ``repainted_ssim``, ``style_ratio`` | 06 | a question on SSIM; :func:`gantransfer.methods.judging.style_ratio` |
+| ``warping_error``, ``seam_ratio`` | 07 | :mod:`~gantransfer.notebook.exercises_video` |
 
 A checker runs the student's function with the library's own answer switched off (:data:`REFUSE`,
 :func:`gantransfer.notebook.checking.refusing`): returning ``style.gram_matrix(f)`` is reported, not passed.
@@ -39,7 +40,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from gantransfer.notebook import exercises_advanced, exercises_questions, exercises_steps, receptive
+from gantransfer.methods import temporal
+from gantransfer.notebook import exercises_advanced, exercises_questions, exercises_steps, exercises_video, receptive
 from gantransfer.notebook.checking import (
     Wrong,
     as_array,
@@ -167,6 +169,7 @@ SOLUTIONS: dict[str, str] = {
             return d_params, opt_state, loss                                    # loss before the update
     ''',
 }
+SOLUTIONS.update(exercises_video.SOLUTIONS)
 
 
 #: The library's own answers to each exercise: switched off while the student's function runs
@@ -189,9 +192,10 @@ def solution(name: str) -> str:
 
 
 def solution_function(name: str) -> Callable:
-    """The reference solution of exercise ``name`` as a function (its source run with jax, jnp, np, optax and style)."""
+    """The reference solution of exercise ``name`` as a function (its source run with jax, jnp, np, optax, style and
+    temporal)."""
 
-    namespace: dict[str, Any] = {"jax": jax, "jnp": jnp, "np": np, "optax": optax, "style": style}
+    namespace: dict[str, Any] = {"jax": jax, "jnp": jnp, "np": np, "optax": optax, "style": style, "temporal": temporal}
     exec(solution(name), namespace)  # noqa: S102 - our own constant source
     return next(v for k, v in namespace.items() if k.startswith("my_"))
 
@@ -487,4 +491,6 @@ CHECKERS: dict[str, Callable[[Callable], bool]] = {
     "tiles_gram": exercises_questions.check_tiles_gram,
     "repainted_ssim": exercises_questions.check_repainted_ssim,
     "style_ratio": exercises_questions.check_style_ratio,
+    "warping_error": exercises_video.check_warping_error,
+    "seam_ratio": exercises_video.check_seam_ratio,
 }

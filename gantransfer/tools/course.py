@@ -169,6 +169,16 @@ COURSE: tuple[Notebook, ...] = (
         ("Zhang et al. 2018 (LPIPS)", "Wang et al. 2004 (SSIM)", "Gatys, Ecker & Bethge 2016 (Gram statistics)",
          "Xu et al. 2021 (GSPMD)"),
         "03–05b (the ways to stylise); a batch, a gradient and an optimiser step."),
+    Notebook(
+        "07_applications.ipynb", "Applications: film and TV (video without flicker), games (tileable textures, frame "
+        "budgets), art",
+        "A clip made by a camera pan and zoom, stylised per frame and steadied by optical flow, with the warping error "
+        "as the flicker figure and its price in style; a tileable texture and its 3 × 3 repetition with the seam "
+        "measured; frame budgets beside measured speed; a gallery of every method; exercises: the warping error and "
+        "the seam figure.",
+        ("Ruder, Dosovitskiy & Brox 2016 (video)", "Lai et al. 2018 (warping error)", "Kroeger et al. 2016 (DIS flow)",
+         "Gatys, Ecker & Bethge 2015 (texture synthesis)", "Jetchev et al. 2016 (Spatial GAN)"),
+        "02 (texture synthesis), 05b (per-style generators), 06 (the judge's figures)."),
 )
 
 
