@@ -11,7 +11,7 @@ VGG16's own padding)::
 
     x ∈ [S, S, 3] ─roll (dy, dx)─ wrap-pad m ─ VGG16 ─ {G_l} ─ Σ_l mean((G_l − A_l)²) / mean(A_l²) ─ Adam
 
-The seam is measured by :func:`gantransfer.training.texture_gan.seam_ratio` (the difference across the wrap-around edges over the difference
+The seam is measured by :func:`seam_ratio` (the difference across the wrap-around edges over the difference
 between neighbours inside: about 1 is seamless).
 
 Taught in ``notebooks/07_applications.ipynb``; used by ``gantransfer texture``.
@@ -123,3 +123,13 @@ def synthesize_tileable(style, *, side: int = 256, steps: int = 300, params=None
     if not np.isfinite(losses[-1]):
         raise FloatingPointError(f"the synthesis diverged (loss {losses[-1]})")
     return np.asarray(x, np.float32), losses
+
+
+def seam_ratio(texture) -> float:
+    """How visible the wrap-around seam of a texture ``[H, W, 3]`` is when tiled: the mean absolute difference
+    across the wrap-around edges (last row to first, last column to first) over the mean difference between
+    neighbouring pixels inside. About 1: no seam; much above 1: a visible seam."""
+    t = images.check_image_array(texture, name="texture", batched=False).astype(np.float64)
+    inside = np.concatenate([np.abs(np.diff(t, axis=0)).ravel(), np.abs(np.diff(t, axis=1)).ravel()]).mean()
+    across = np.concatenate([np.abs(t[0] - t[-1]).ravel(), np.abs(t[:, 0] - t[:, -1]).ravel()]).mean()
+    return float(across / max(inside, 1e-12))

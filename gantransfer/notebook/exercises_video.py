@@ -3,7 +3,7 @@
 | exercise | reference |
 | --- | --- |
 | ``warping_error`` | :func:`gantransfer.methods.temporal.pair_error`, averaged over the pairs (Lai et al. 2018) |
-| ``seam_ratio`` | :func:`gantransfer.training.texture_gan.seam_ratio` |
+| ``seam_ratio`` | :func:`gantransfer.methods.texture.seam_ratio` |
 
 The warping-error checker gives the student's function the flows and masks (random, smooth fields, not a real
 flow): a function that estimates a flow of its own — such as a one-line call of
@@ -15,9 +15,8 @@ from typing import Callable
 
 import numpy as np
 
-from gantransfer.methods import temporal
+from gantransfer.methods import temporal, texture
 from gantransfer.notebook.checking import Wrong, as_array, call_student, need_callable, ratio_hint, report, scalar
-from gantransfer.training import texture_gan
 
 SOLUTIONS: dict[str, str] = {
     "warping_error": '''
@@ -105,18 +104,18 @@ def check_seam_ratio(fn: Callable) -> bool:
     def body():
         rng = np.random.default_rng(8)
         for h, w in [(8, 8), (6, 11)]:
-            texture = np.cumsum(rng.random((h, w, 3)), axis=1).astype(np.float32) / w   # a ramp: a seam when tiled
-            got = scalar(call_student(fn, texture))
-            want = texture_gan.seam_ratio(texture)
+            image = np.cumsum(rng.random((h, w, 3)), axis=1).astype(np.float32) / w   # a ramp: a seam when tiled
+            got = scalar(call_student(fn, image))
+            want = texture.seam_ratio(image)
             if np.isclose(got, want, rtol=1e-4):
                 continue
-            rows_only = np.abs(texture[0] - texture[-1]).mean() / np.abs(np.diff(texture, axis=0)).mean()
+            rows_only = np.abs(image[0] - image[-1]).mean() / np.abs(np.diff(image, axis=0)).mean()
             if np.isclose(got, rows_only, rtol=1e-4):
                 raise Wrong("you measured the top–bottom seam only: the left–right edge wraps around too.")
             as_array(got, "the seam figure")
             raise Wrong(f"for a {h}×{w} texture you return {got:.4g}, expected {want:.4g}: mean |difference| across "
                         "the wrap-around edges (last row to first, last column to first) over the mean |difference| "
                         "between neighbours inside.")
-        return "the wrap-around difference over the inside difference, as in texture_gan.seam_ratio."
+        return "the wrap-around difference over the inside difference, as in texture.seam_ratio."
 
     return report(name, body)

@@ -183,6 +183,19 @@ GLOSSARY: tuple[Term, ...] = (
     _T("data parallelism (device mesh)", "数据并行", r"\nabla_\theta \tfrac{1}{B} \sum_{i} \ell_i = \tfrac{1}{n} \sum_{d = 1}^{n} g_d",
        "06_evaluation_and_scale", "gantransfer.training.parallel.make_mesh",
        note="The batch is split along the mesh axis \"data\"; parameters are replicated; jit inserts the all-reduce."),
+    # 07 · applications
+    _T("optical flow", "光流", r"I_t(p) \approx I_{t-1}\big(p + w(p)\big)", "07_applications",
+       "gantransfer.methods.temporal.optical_flow", note="Where each pixel of one frame came from in the last one."),
+    _T("temporal consistency (flow-guided blend)", "时间一致性",
+       r"O_t = (1 - \lambda M_t)\,S(I_t) + \lambda M_t\,\mathrm{warp}(O_{t-1}, w_t)", "07_applications",
+       "gantransfer.methods.temporal.blend",
+       note="Ruder et al. 2016: M_t masks the pixels the flow cannot be trusted on (occlusions)."),
+    _T("warping error (flicker)", "扭曲误差",
+       r"E = \frac{\sum_p M_t(p)\,\lVert O_t(p) - \mathrm{warp}(O_{t-1}, w_t)(p) \rVert^2}{\sum_p M_t(p)}",
+       "07_applications", "gantransfer.methods.temporal.warping_error", note="Lai et al. 2018."),
+    _T("tileable texture", "无缝纹理", r"x(h + H, w) = x(h, w + W) = x(h, w)", "07_applications",
+       "gantransfer.methods.texture.synthesize_tileable",
+       note="Synthesised on a torus (wrap-around), so copies side by side show no seam."),
 )
 
 

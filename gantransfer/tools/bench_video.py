@@ -28,9 +28,9 @@ import numpy as np
 
 from gantransfer.core import images, resources, samples
 from gantransfer.methods import judging, registry, temporal
+from gantransfer.methods.texture import seam_ratio
 from gantransfer.pipeline import extractor, style_generator
 from gantransfer.tools import bench, texture, video
-from gantransfer.training import texture_gan
 
 #: The clip: a camera pan and zoom over this bundled photo.
 CLIP_PHOTO = "astronaut"
@@ -152,7 +152,7 @@ def quality(*, side: int = 256, frames: int = 24, outside_judge: Path | None = b
 
 
 def seams(styles=("waves", "stained_glass"), *, side: int = 256, steps: int | None = None) -> dict:
-    """The seam figure (:func:`gantransfer.training.texture_gan.seam_ratio`) of a tile made as ``gantransfer texture
+    """The seam figure (:func:`gantransfer.methods.texture.seam_ratio`) of a tile made as ``gantransfer texture
     STYLE --size SIDE`` makes it, tileable and not, with the seconds each took."""
     steps = steps or texture.DEFAULT_STEPS["gram"]
     rows = []
@@ -163,7 +163,7 @@ def seams(styles=("waves", "stained_glass"), *, side: int = 256, steps: int | No
             tile = texture.gram_texture(style_image, side=side, steps=steps, tileable=tileable)
             rows.append({"style": name, "tileable": tileable, "side": side, "steps": steps,
                          "seconds": round(time.perf_counter() - start, 1),
-                         "seam_ratio": round(texture_gan.seam_ratio(tile), 3)})
+                         "seam_ratio": round(seam_ratio(tile), 3)})
     return {"schema": 1, "machine": bench.machine(), "method": "gram",
             "command": "python -m gantransfer.tools.bench_video --textures", "tiles": rows}
 

@@ -9,7 +9,7 @@
   of ``G`` (:mod:`gantransfer.training.texture_gan`), then one pass of ``G`` at the size asked for.
 
 Beside OUTPUT it writes ``OUTPUT_3x3.png`` and prints the seam figure
-(:func:`gantransfer.training.texture_gan.seam_ratio`: the difference across the wrap-around edges over the
+(:func:`gantransfer.methods.texture.seam_ratio`: the difference across the wrap-around edges over the
 difference between neighbours inside; about 1 is seamless). Taught in ``notebooks/07_applications.ipynb``.
 """
 from __future__ import annotations
@@ -101,7 +101,7 @@ def run(args) -> int:
     seconds = time.perf_counter() - start
     path = images.save_image(tile, args.output, overwrite=args.overwrite)
     images.save_image(texture.tile(tile, 3), grid, overwrite=args.overwrite)
-    seam = texture_gan.seam_ratio(tile)
+    seam = texture.seam_ratio(tile)
     print(f"wrote {path} ({args.size}×{args.size} px, {args.method}, {steps} steps, {seconds:.0f} s) and {grid}; "
           f"seam {seam:.2f} (across the wrap-around edge / inside; 1 = seamless, target <= 1.5)")
     return 0

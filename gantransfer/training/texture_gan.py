@@ -27,6 +27,7 @@ import optax
 
 from gantransfer.core import images
 from gantransfer.core.validate import check_count, check_weight
+from gantransfer.methods.texture import seam_ratio  # noqa: F401 (re-exported: notebook 05 measures its tiles with it)
 from gantransfer.pipeline import discriminator, style_generator
 
 PADDINGS = ("reflect", "circular")
@@ -220,13 +221,3 @@ def train_texture_gan(style, config: TextureGanConfig = TextureGanConfig(), *, s
         if not all(math.isfinite(v) for v in last.values()):
             raise FloatingPointError(f"non-finite metrics at step {int(state['step'])}: {last}")
         yield TextureReport(int(state["step"]), last, np.asarray(draw(state["g"], z)[0]), state)
-
-
-def seam_ratio(texture) -> float:
-    """How visible the wrap-around seam of a texture ``[H, W, 3]`` is when tiled: the mean absolute difference
-    across the wrap-around edges (last row to first, last column to first) over the mean difference between
-    neighbouring pixels inside. About 1: no seam; much above 1: a visible seam."""
-    t = images.check_image_array(texture, name="texture", batched=False).astype(np.float64)
-    inside = np.concatenate([np.abs(np.diff(t, axis=0)).ravel(), np.abs(np.diff(t, axis=1)).ravel()]).mean()
-    across = np.concatenate([np.abs(t[0] - t[-1]).ravel(), np.abs(t[:, 0] - t[:, -1]).ravel()]).mean()
-    return float(across / max(inside, 1e-12))
