@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from gantransfer import cli
+from gantransfer.methods import optimize
 
 SMALL = ["--size", "48", "--steps", "2", "--quiet"]
 
@@ -370,3 +371,31 @@ def test_bench_convergence_reports_the_time_to_a_converged_result():
     expected = next((t for t, loss in reference["trajectory"] if loss <= target), None)
     assert result["seconds_to_converged"] == expected
     assert result["converged"] == (result["default"]["style_loss"] <= target)
+
+
+def _captured_settings(monkeypatch, argv, capsys):
+    """The settings `gantransfer stylize ARGV` hands the optimisation (the run itself replaced by the photo)."""
+    from gantransfer.methods import registry
+
+    seen = {}
+
+    def fake(content, styles, *, method, size=None, progress=None, **settings):
+        seen.update(settings, size=size)
+        progress(optimize.Progress(1, size, {"style": 0.0}, content, 0.0, True))
+        return content
+
+    monkeypatch.setattr(registry, "stylize", fake)
+    code, _, err = _run(["stylize", "chelsea", "waves", "--quiet", *argv], capsys)
+    assert code == 0, err
+    return seen
+
+
+def test_preset_classic_is_the_old_defaults_and_flags_override_a_preset(tmp_path, monkeypatch, capsys):
+    new = _captured_settings(monkeypatch, ["--size", "512", "-o", str(tmp_path / "a.png")], capsys)
+    assert (new["steps"], new["final_share"], new["init"], new["style_scale"]) == (50, 0.6, "recolor", 0.5)
+    old = _captured_settings(monkeypatch, ["--size", "512", "--preset", "classic", "-o", str(tmp_path / "b.png")],
+                             capsys)
+    assert (old["steps"], old["final_share"], old["init"], old["style_scale"]) == (100, 0.4, "content", 1.0)
+    mixed = _captured_settings(monkeypatch, ["--preset", "classic", "--init", "noise", "--steps", "7",
+                                             "--style-scale", "0.5", "-o", str(tmp_path / "c.png")], capsys)
+    assert (mixed["steps"], mixed["init"], mixed["style_scale"]) == (7, "noise", 0.5)
