@@ -66,10 +66,9 @@ MAX_STYLE_SCALE = 4.0
 #: under it) where the style seen at 256 px gave 0.03–0.04 (docs/speed.md). The judge sees styles at 256 px too.
 STYLE_SIDE = 256
 
-#: Named sets of defaults (``gantransfer stylize --preset``). ``"fast"`` is :class:`TransferConfig`'s own:
-#: 50 steps, 60 % of them at the final size, from the photo recoloured with the style's palette, the style seen
-#: at most at :data:`STYLE_SIDE` px; ``"classic"`` the defaults before 2026-12-06 (100 steps, 40 % at the final
-#: size, from the photo itself, the style at the output's size). Measured in docs/speed.md.
+#: Named sets of defaults (``gantransfer stylize --preset``). ``"fast"`` is :class:`TransferConfig`'s own (50 steps,
+#: 60 % at the final size, from the recoloured photo, the style at most at :data:`STYLE_SIDE` px); ``"classic"`` the
+#: defaults before 2026-12-06 (100 steps, 40 % at the final size, from the photo, the style at the output's size).
 PRESETS: dict[str, dict] = {
     "fast": {},
     "classic": {"steps": 100, "final_share": 0.4, "init": "content", "style_scale": 1.0},

@@ -61,30 +61,36 @@ def _timed(spans: list, fn):
 def child(spawned: float, started: float, argv: list[str]) -> None:
     """In the child process: run ``gantransfer <argv>`` with each phase stamped; print the phases as JSON (last line).
 
-    ``spawned`` is the parent's wall clock when it started the process, ``started`` the child's at its first line.
+    The command runs as ``python -m gantransfer.cli`` would (:func:`runpy.run_module`), so its ``main`` is the real
+    one; the library functions it calls are wrapped to stamp their spans first. ``spawned`` is the parent's wall
+    clock when it started the process, ``started`` the child's at its first line.
     """
     spans = {name: [] for name in ("imports", "images", "weights", "targets", "stylize", "save")}
     compile_spans: list[tuple[float, float]] = []
     start = time.time()
-    from jax import monitoring                    # the imports' phase includes JAX, as the command's does
+    import runpy  # lazy: the imports below are the phase this child measures
 
-    from gantransfer import cli
-    from gantransfer.core import runtime
-    from gantransfer.methods import optimize
-    from gantransfer.pipeline import extractor
+    from jax import monitoring  # lazy: as above (JAX itself is most of the command's imports)
+    from tqdm import auto  # noqa: F401  # lazy: as above (the command's progress bar)
+
+    from gantransfer.core import images, samples  # lazy: as above
+    from gantransfer.methods import optimize, registry  # lazy: as above
+    from gantransfer.pipeline import extractor  # lazy: as above
 
     spans["imports"].append((start, time.time()))
     monitoring.register_event_time_span_listener(
         lambda event, t0, t1, **_: compile_spans.append((t0, t1)) if event in COMPILE_EVENTS else None)
-    runtime.keep_freed_memory()                   # as cli.main does in a process of its own
-    cli.samples.load_input = _timed(spans["images"], cli.samples.load_input)
+    samples.load_input = _timed(spans["images"], samples.load_input)
     extractor.load_params = _timed(spans["weights"], extractor.load_params)
     optimize.make_problem = _timed(spans["targets"], optimize.make_problem)
-    cli.registry.stylize = _timed(spans["stylize"], cli.registry.stylize)
-    cli.images.save_image = _timed(spans["save"], cli.images.save_image)
-    code = cli._main(argv)
-    if code:
-        raise SystemExit(code)
+    registry.stylize = _timed(spans["stylize"], registry.stylize)
+    images.save_image = _timed(spans["save"], images.save_image)
+    sys.argv = ["gantransfer", *argv]
+    try:
+        runpy.run_module("gantransfer.cli", run_name="__main__", alter_sys=True)
+    except SystemExit as done:
+        if done.code:
+            raise
     own = lambda name: sum(b - a - _union_seconds(compile_spans, a, b) for a, b in spans[name])
     phases = {"interpreter": started - spawned}
     phases.update({name: own(name) for name in ("imports", "images", "weights", "targets", "save")})
