@@ -154,7 +154,7 @@ def breakdown(*, content: str = "chelsea", style: str = "waves", size: int = 256
         cold = run_once(argv, env=env)
         warm_runs = [run_once(argv, env=env) for _ in range(repeats)]
     warm = {key: statistics.median(run[key] for run in warm_runs) for key in warm_runs[0]}
-    return {"command": ["gantransfer", *argv[:4], *extra], "size": size,
+    return {"command": ["gantransfer", *argv[:5], *extra], "size": size,
             "machine": {"nproc": os.cpu_count(), "load_before": before, "load_after": load()},
             "phases": list(PHASES), "cold": cold, "warm": warm, "warm_runs": warm_runs}
 
