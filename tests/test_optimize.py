@@ -53,10 +53,45 @@ def test_coarse_to_fine_reaches_full_size(rng, vgg_params):
 
 
 def test_default_schedule_shares_steps():
-    config = optimize.TransferConfig(size=512, steps=90)
+    config = optimize.TransferConfig(size=512, steps=90, final_share=0.4)       # the classic share
     assert config.scales == (128, 256, 512)
     assert sum(config.scale_steps) == 90 and config.scale_steps[-1] == 36
+    assert optimize.TransferConfig(size=512, steps=90).scale_steps == (18, 18, 54)   # 60 % at the final size
     assert optimize.TransferConfig(size=64, steps=5).scale_steps == (5,)
+    assert optimize.TransferConfig().scale_steps == (20, 30)                     # the defaults at 256 px
+
+
+def test_style_is_seen_at_most_at_256_px_by_default_and_never_below_the_least_side():
+    assert optimize.TransferConfig(size=200).style_scale == 1.0
+    assert optimize.TransferConfig(size=512).style_scale == 0.5
+    config = optimize.TransferConfig(size=1024)
+    assert config.style_scale == 0.25 and config.style_side(1024) == 256 and config.style_side(128) == 32
+    config = optimize.TransferConfig(size=2048)                       # 256 / 2048 would show it at 16 px at 128 px
+    assert config.style_side(config.scales[0]) == 32
+    assert optimize.TransferConfig(size=512, style_scale=1.0).style_scale == 1.0   # an explicit scale is kept
+
+
+def test_classic_preset_is_the_old_defaults():
+    config = optimize.TransferConfig(size=512, **optimize.PRESETS["classic"])
+    assert config.scale_steps == (30, 30, 40) and config.init == "content" and config.style_scale == 1.0
+    assert optimize.TransferConfig(**optimize.PRESETS["classic"]).scale_steps == (60, 40)
+    assert optimize.TransferConfig(**optimize.PRESETS["fast"]) == optimize.TransferConfig()
+
+
+def test_recolor_start_has_the_styles_colour_mean_and_covariance():
+    rng = np.random.default_rng(0)
+    content, style = _pair(rng, 24)
+    start = np.asarray(optimize._initial_image("recolor", content[None], style[None], None))[0]
+    # independently: x -> C_s^1/2 C_c^-1/2 (x - mu_c) + mu_s, symmetric roots by numpy's eigh, then clipped
+    def stats(x):
+        p = x.reshape(-1, 3).astype(np.float64)
+        return p.mean(0), np.cov(p.T, bias=True) + 1e-5 * np.eye(3)
+    def root(c, power):
+        w, v = np.linalg.eigh(c)
+        return (v * w ** power) @ v.T
+    (mc, cc), (ms, cs) = stats(content), stats(style)
+    expected = np.clip((content.reshape(-1, 3) - mc) @ (root(cs, 0.5) @ root(cc, -0.5)).T + ms, 0, 1)
+    np.testing.assert_allclose(start.reshape(-1, 3), expected, atol=2e-4)
 
 
 def _numpy_upsample(x, h, w):
@@ -162,6 +197,8 @@ def test_convergence_stop(rng, vgg_params):
     (dict(style_layers={"relu1_1": 0.0}), "positive weight"),
     (dict(optimizer="sgd"), "optimizer"),
     (dict(init="zeros"), "init"),
+    (dict(final_share=0.0), "final_share"),
+    (dict(final_share=1.5), "final_share"),
     (dict(size=16), "size"),
     (dict(scales=(64, 32), size=32), "increase"),
     (dict(steps=0), "steps"),

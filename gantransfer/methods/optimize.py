@@ -59,6 +59,25 @@ DEFAULT_CONTENT_LAYERS = ("relu3_3",)
 #: The largest :attr:`TransferConfig.style_scale` (the style image at 4× the output's size).
 MAX_STYLE_SCALE = 4.0
 
+#: By default the style image is seen at most this many px on its longest side: up to it at the output's own
+#: size, beyond it at this side (``style_scale = min(1, STYLE_SIDE / size)``). VGG16's receptive fields are a fixed
+#: number of pixels, so a style seen at 512 px shows them strokes twice as wide and half as many as at 256 px:
+#: at 512 px a hatching style stayed unapplied (judge's style ratio 0.88–1.0 on two photos, the photo's colours
+#: under it) where the style seen at 256 px gave 0.03–0.04 (docs/speed.md). The judge sees styles at 256 px too.
+STYLE_SIDE = 256
+
+#: Named sets of defaults (``gantransfer stylize --preset``). ``"fast"`` is :class:`TransferConfig`'s own (50 steps,
+#: 60 % at the final size, from the recoloured photo, the style at most at :data:`STYLE_SIDE` px); ``"classic"`` the
+#: defaults before 2026-12-06 (100 steps, 40 % at the final size, from the photo, the style at the output's size).
+PRESETS: dict[str, dict] = {
+    "fast": {},
+    "classic": {"steps": 100, "final_share": 0.4, "init": "content", "style_scale": 1.0},
+}
+
+
+#: The images an optimisation may start from (:attr:`TransferConfig.init`).
+INITS = ("content", "recolor", "noise", "style")
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class TransferConfig:
@@ -81,8 +100,11 @@ class TransferConfig:
       style_blend: weights of several style images (normalised to sum 1); ``None`` = equal.
       style_scale: the style image is seen at this fraction of each scale's size, in (0, 4]: 0.5 halves its
         strokes relative to the picture, 2 doubles them (Gatys et al. 2017, "Controlling Perceptual
-        Factors in Neural Style Transfer", scale control). 1, the default: the output's own size.
-      init: ``"content"``, ``"noise"`` or ``"style"``: the image the optimisation starts from.
+        Factors in Neural Style Transfer", scale control). ``None``, the default: ``min(1, STYLE_SIDE / size)``,
+        the output's own size up to :data:`STYLE_SIDE` px, then that side (resolved on construction).
+      final_share: the share of an integer ``steps`` taken at the final scale (see ``scale_steps``).
+      init: ``"content"``, ``"noise"``, ``"style"`` or ``"recolor"`` (the photo with the style's colour mean and
+        covariance, :func:`gantransfer.methods.color.match_color`): the image the optimisation starts from.
       preserve_color: keep the content photo's colours (luminance-only transfer, Gatys et al. 2016b).
       tol: stop a scale early when the total loss improved by less than this fraction over the last
         ``patience`` steps (0 disables the stop).
@@ -95,7 +117,8 @@ class TransferConfig:
 
     size: int = 256
     scales: tuple[int, ...] | None = None
-    steps: int | tuple[int, ...] = 100
+    steps: int | tuple[int, ...] = 50
+    final_share: float = 0.6
     optimizer: str = "adam"
     learning_rate: float = 0.02
     coarse_learning_rate: float | None = 0.06
@@ -105,8 +128,8 @@ class TransferConfig:
     content_layers: Mapping[str, float] | Sequence[str] = DEFAULT_CONTENT_LAYERS
     style_layers: Mapping[str, float] | Sequence[str] = DEFAULT_STYLE_LAYERS
     style_blend: Sequence[float] | None = None
-    style_scale: float = 1.0
-    init: str = "content"
+    style_scale: float | None = None
+    init: str = "recolor"
     preserve_color: bool = False
     tol: float = 0.0
     patience: int = 10
@@ -126,8 +149,10 @@ class TransferConfig:
         object.__setattr__(self, "steps", steps)
         if self.optimizer not in ("adam", "lbfgs"):
             raise ValueError(f"optimizer must be 'adam' or 'lbfgs'; got {self.optimizer!r}")
-        if self.init not in ("content", "noise", "style"):
-            raise ValueError(f"init must be 'content', 'noise' or 'style'; got {self.init!r}")
+        if self.init not in INITS:
+            raise ValueError(f"init must be one of {', '.join(map(repr, INITS))}; got {self.init!r}")
+        if not (isinstance(self.final_share, (int, float)) and 0 < self.final_share <= 1):
+            raise ValueError(f"final_share must be in (0, 1]; got {self.final_share!r}")
         check_weight(self.learning_rate, "learning_rate", allow_zero=False)
         if self.coarse_learning_rate is not None:
             check_weight(self.coarse_learning_rate, "coarse_learning_rate", allow_zero=False)
@@ -148,6 +173,9 @@ class TransferConfig:
         object.__setattr__(self, "scales", scales)
         if isinstance(steps, tuple) and len(steps) != len(scales):
             raise ValueError(f"{len(steps)} step counts for {len(scales)} scales {scales}")
+        if self.style_scale is None:   # the output's size up to STYLE_SIDE; never below MIN_SIZE at the first scale
+            auto = max(min(1.0, STYLE_SIDE / self.size), extractor.MIN_SIZE / scales[0])
+            object.__setattr__(self, "style_scale", auto)
         object.__setattr__(self, "style_scale", check_weight(self.style_scale, "style_scale", allow_zero=False))
         if self.style_scale > MAX_STYLE_SCALE:
             raise ValueError(f"style_scale must be in (0, {MAX_STYLE_SCALE:g}]; got {self.style_scale}")
@@ -174,16 +202,16 @@ class TransferConfig:
     def scale_steps(self) -> tuple[int, ...]:
         """Steps at each scale: ``steps`` itself when it is a tuple, else a share of it.
 
-        An integer is shared out with 40 % at the final size and the rest over the coarser scales: a
-        step at half the size costs a quarter, and the large-scale structure of the style settles there,
-        so the final scale only has to add fine texture.
+        An integer is shared out with ``final_share`` (default 60 %, 40 % in the classic preset) at the final
+        size and the rest over the coarser scales: a step at half the size costs a quarter, and the large-scale
+        structure of the style settles there, so the final scale only has to add fine texture.
         """
         if isinstance(self.steps, tuple):
             return self.steps
         n = len(self.scales)
         if n == 1:
             return (self.steps,)
-        final = max(1, round(self.steps * 0.4))
+        final = max(1, round(self.steps * self.final_share))
         rest = max(n - 1, self.steps - final)
         coarse = [rest // (n - 1)] * (n - 1)
         coarse[-1] += rest - sum(coarse)
@@ -517,6 +545,8 @@ def stylize_iter(
 def _initial_image(init: str, content, style, key):
     if init == "content":
         return jnp.array(content)
+    if init == "recolor":
+        return color.match_color(content, style)
     if init == "style":
         return _resize(style, *content.shape[1:3])
     return jax.random.uniform(key, content.shape, jnp.float32)

@@ -417,7 +417,7 @@ def time_vs_size(sizes: Sequence[int], *, methods: Sequence[str] = ("adam", "lbf
     """Seconds per unit of work of each method at each square size (after compilation; median of ``repeats``).
 
     The units (:data:`TIMED_UNITS`): one optimisation step (Adam) or iteration (L-BFGS) — a whole
-    optimisation is ``TransferConfig().steps`` (100) of them, fewer at the coarse scale — and one whole
+    optimisation is ``TransferConfig().steps`` (50) of them, fewer at the coarse scale — and one whole
     feed-forward image. Inputs are random images: the work does not depend on what they show. The decoder
     is a random one of ``width`` (default: the shipped decoder's, else
     :data:`gantransfer.pipeline.generator.DEFAULT_WIDTH`): its speed does not depend on its weights. ``"gan"``'s
