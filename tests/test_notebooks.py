@@ -31,14 +31,14 @@ def test_committed_without_outputs(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_in_fast_mode(path, monkeypatch):
-    from nbclient import NotebookClient
+    from gantransfer.tools.course import notebook_client
 
     # The kernel inherits this process's environment.
     monkeypatch.setenv("GANTRANSFER_FAST", "1")
     monkeypatch.setenv("PYTHONWARNINGS", "ignore::DeprecationWarning")
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = notebook_client(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
+                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
     client.execute()  # raises CellExecutionError on the first failing cell
     seconds = time.perf_counter() - start
