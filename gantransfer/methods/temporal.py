@@ -30,10 +30,6 @@ from typing import Callable, Iterable, Iterator, NamedTuple
 import cv2
 import numpy as np
 
-# OpenCV's own thread pool beside JAX's threads hung notebook 07's flow inside a Jupyter kernel (the fast-mode
-# test, 2026-12-06); one thread per call keeps the flow deterministic and costs little at these sizes.
-cv2.setNumThreads(1)
-
 #: Optical-flow algorithms (OpenCV).
 FLOWS = ("dis", "farneback")
 #: The default weight of the warped previous output where the flow is trusted, and the default window (px) of
