@@ -1,6 +1,9 @@
 """The course map, the notebook timings file, and the pipeline figure."""
+import asyncio
 import json
+import time
 from pathlib import Path
+from queue import Empty
 
 import nbformat
 import pytest
@@ -157,3 +160,40 @@ def test_bench_document_carries_the_notebook_figures(tmp_path):
     course.write_timings(_doc(fast=True, **{"01_content_parsing": 3.0}), path, merge=False)
     assert bench.notebook_figures(path) == {}             # fast mode is not the notebooks' time
     assert bench.flatten({"notebooks": {"01": {"seconds": 57.25, "date": "x"}}}) == {"notebooks.01.seconds": 57.25}
+
+
+class _MissedEdgeChannel:
+    """A shell channel whose poll, like jupyter_client's over a ZeroMQ edge already consumed, does not wake up when
+    the reply arrives: a wait that starts before the reply sits out its whole timeout."""
+
+    def __init__(self, reply_after_s):
+        self.arrives = time.monotonic() + reply_after_s
+        self.waits = []
+
+    async def get_msg(self, timeout=None):
+        self.waits.append(timeout)
+        if time.monotonic() >= self.arrives:
+            return {"msg_type": "execute_reply"}
+        await asyncio.sleep(timeout)
+        raise Empty
+
+
+def test_sliced_shell_polls_read_a_reply_the_long_poll_misses(monkeypatch):
+    monkeypatch.setattr(course, "SHELL_POLL_SLICE_S", 0.05)
+
+    plain = _MissedEdgeChannel(reply_after_s=0.1)
+    with pytest.raises(Empty):              # the whole-timeout wait misses the reply
+        asyncio.run(plain.get_msg(timeout=0.5))
+
+    sliced = _MissedEdgeChannel(reply_after_s=0.1)
+    course._slice_shell_polls(sliced)
+    start = time.monotonic()
+    assert asyncio.run(sliced.get_msg(timeout=5.0))["msg_type"] == "execute_reply"
+    assert time.monotonic() - start < 1.0 and max(sliced.waits) <= 0.05 + 1e-9
+
+    never = _MissedEdgeChannel(reply_after_s=60)
+    course._slice_shell_polls(never)
+    start = time.monotonic()
+    with pytest.raises(Empty):              # the caller's timeout still holds
+        asyncio.run(never.get_msg(timeout=0.2))
+    assert 0.2 <= time.monotonic() - start < 1.0
