@@ -70,9 +70,9 @@ def _build_parser() -> argparse.ArgumentParser:
                         "strength in [0, 1] (its blurred luminance; finer texture stays the style's; default "
                         f"{registry.get('mosaic').keep_layout:g} for mosaic, else 0)")
     p.add_argument("--mask", type=Path, default=None, metavar="IMAGE",
-                   help="adain/wct/multilevel with two style images: where each paints; the mask's light parts "
-                        "take the first style, its dark parts the second (its grey level is the first style's "
-                        "share; resized to the photo)")
+                   help="optimize (guided Gatys), adain, wct, multilevel with two style images: where each "
+                        "paints; the mask's light parts take the first style, its dark parts the second (its grey "
+                        "level is the first style's share; resized to the photo)")
     defaults = optimize.TransferConfig()
     p.add_argument("--size", type=arguments.positive_int, default=defaults.size, help="longest side in px (default %(default)s)")
     p.add_argument("--steps", type=arguments.steps_spec, default=None,
@@ -295,8 +295,9 @@ def _stylize(args) -> int:
                             content=f"{report.losses.get('content', 0):.3f}")
             last[:] = [report]
 
+        masks = _two_style_masks(args.mask, content)      # guided Gatys with --mask
         out = registry.stylize(content, style_images, method="optimize", size=args.size, progress=progress,
-                               **settings)
+                               **settings, **({} if masks is None else {"masks": masks}))
     report = last[0]
     path = images.save_image(out, output, overwrite=args.overwrite)
     print(f"wrote {path} ({out.shape[1]}×{out.shape[0]} px, {report.step} steps, "

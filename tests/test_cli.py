@@ -394,9 +394,29 @@ def test_stylize_mask_places_two_styles(tmp_path, capsys):
     assert diff(both[:, -20:], mondrian[:, -20:]) < diff(both[:, -20:], waves[:, -20:]) / 3
 
 
+def test_stylize_mask_guides_the_optimisation(tmp_path, capsys):
+    """--mask with --method optimize (guided Gatys): each half is nearer the picture of its own style alone."""
+    mask = tmp_path / "mask.png"
+    left = np.zeros((40, 64), np.uint8)
+    left[:, :32] = 255
+    Image.fromarray(left).save(mask)
+    common = ["chelsea", "--method", "optimize", "--size", "64", "--steps", "12", "--quiet"]
+    outs = {}
+    for name, styles, extra in [("both", ["stained_glass", "hatching"], ["--mask", str(mask)]),
+                                ("glass", ["stained_glass"], []), ("hatching", ["hatching"], [])]:
+        outs[name] = tmp_path / f"{name}.png"
+        code, _, err = _run(["stylize", common[0], *styles, *common[1:], *extra, "-o", str(outs[name])], capsys)
+        assert code == 0, err
+    both, glass, hatching = (np.asarray(Image.open(outs[n]), float) for n in ("both", "glass", "hatching"))
+    diff = lambda a, b: np.abs(a - b).mean()
+    assert diff(both[:, :24], glass[:, :24]) < diff(both[:, :24], hatching[:, :24]) / 1.5
+    assert diff(both[:, -24:], hatching[:, -24:]) < diff(both[:, -24:], glass[:, -24:]) / 1.5
+
+
 @pytest.mark.parametrize("argv, message", [
     (["chelsea", "waves", "--method", "adain"], "places two styles"),
-    (["chelsea", "waves", "mondrian", "--method", "optimize"], "--mask is for adain, wct, multilevel"),
+    (["chelsea", "waves", "mondrian", "--method", "mosaic", "--style-scale", "1"],
+     "--mask is for optimize, adain, wct, multilevel"),
     (["chelsea", "waves", "mondrian", "--method", "adain", "--style-blend", "1", "2"], "not both"),
 ])
 def test_stylize_mask_refused_with_one_line(argv, message, tmp_path, capsys):

@@ -256,9 +256,9 @@ def test_lbfgs_steps_cost_about_one_evaluation_each(rng, vgg_params, monkeypatch
 def test_style_scale_shows_the_style_at_that_fraction_of_each_scale(rng, vgg_params, monkeypatch, style_scale, side):
     seen = []
     make_problem = optimize.make_problem
-    def spy(params, content, styles, config):
+    def spy(params, content, styles, config, masks=None):
         seen.append((content.shape[1:3], [s.shape[1:3] for s in styles]))
-        return make_problem(params, content, styles, config)
+        return make_problem(params, content, styles, config, masks)
     monkeypatch.setattr(optimize, "make_problem", spy)
     content = rng.random((48, 64, 3), dtype=np.float32)
     style = rng.random((80, 80, 3), dtype=np.float32)

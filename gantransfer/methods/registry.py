@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gantransfer.core import images
-from gantransfer.methods import color, mosaic, optimize
+from gantransfer.methods import color, guided, mosaic, optimize
 from gantransfer.pipeline import decoder_file, extractor, generator, style_generator
 
 
@@ -76,7 +76,7 @@ _DECODER_TRAINING = "gantransfer train decoder --export {path}"
 #: Every method, by name, in the order of tables.
 METHODS: dict[str, Method] = {m.name: m for m in (
     Method("optimize", "optimisation of the pixels (Gatys)", "Gatys et al. 2016", "03_style_transfer",
-           settings=tuple(f.name for f in dataclasses.fields(optimize.TransferConfig) if f.name != "size")),
+           settings=(*(f.name for f in dataclasses.fields(optimize.TransferConfig) if f.name != "size"), "masks")),
     Method("adain", "AdaIN + decoder", "Huang & Belongie 2017", "04_fusion",
            decoders={"decoder": generator.SHIPPED_DECODER}, train_command=_DECODER_TRAINING, crop=8, alpha=1.0,
            fusion="adain", settings=_MASKED_SETTINGS),
@@ -199,15 +199,7 @@ def _check_masks(masks, photo, n_styles: int, crop: int):
     """``masks`` ``[H, W, K]`` at the photo's size, checked and cropped as the photo is: ``[1, H', W', K]`` or ``None``."""
     if masks is None:
         return None
-    masks = np.asarray(masks, np.float32)
-    if masks.ndim != 3 or masks.shape[:2] != photo.shape[:2] or masks.shape[-1] != n_styles:
-        raise ValueError(f"masks must be [H, W, {n_styles}] at the photo's size {tuple(photo.shape[:2])}, one per style; "
-                         f"got shape {masks.shape}")
-    if not np.all(np.isfinite(masks)) or masks.min() < 0:
-        raise ValueError("masks must be finite and non-negative")
-    if np.any(masks.sum(-1) <= 0):
-        raise ValueError("masks must give every position some style (their sum is 0 somewhere)")
-    return _crop(masks, crop)[None]
+    return _crop(guided.check_masks(masks, *photo.shape[:2], n_styles), crop)[None]
 
 
 def _check_settings(entry: Method, settings: Mapping) -> None:
@@ -232,9 +224,9 @@ def stylize(content, style, *, method: str = "optimize", params=None, decoders=N
       size: ``"optimize"`` only: the output's longest side (default: the photo's own longest side).
       progress: ``"optimize"`` only: called with each :class:`gantransfer.methods.optimize.Progress`.
       **settings: the method's settings (:attr:`Method.settings`): for ``"optimize"`` the fields of
-        :class:`gantransfer.methods.optimize.TransferConfig`; for the others ``alpha`` (fusion strength),
+        :class:`gantransfer.methods.optimize.TransferConfig` and ``masks`` (guided Gatys, as below); for the others ``alpha`` (fusion strength),
         ``weights`` (of several styles), ``keep_layout`` (the photo's light and dark put back, in [0, 1]),
-        ``preserve_color`` (the photo's colours kept), for ``"adain"``, ``"wct"`` and ``"multilevel"``
+        ``preserve_color`` (the photo's colours kept), for ``"adain"``, ``"wct"``, ``"multilevel"`` (and ``"optimize"``)
         ``masks`` (``[H, W, K]`` at the photo's size, one soft mask per style: where each style paints;
         :func:`gantransfer.pipeline.fusion.region_masks` makes two), and for ``"mosaic"`` the settings of
         :func:`gantransfer.methods.mosaic.generate_mosaic`.
@@ -254,9 +246,10 @@ def stylize(content, style, *, method: str = "optimize", params=None, decoders=N
     if params is None and not entry.per_style:       # a per-style generator needs no VGG16
         params = extractor.load_params()
     if not entry.feedforward:
+        masks = settings.pop("masks", None)           # guided Gatys: checked by stylize_iter at the photo's size
         config = optimize.TransferConfig(size=size or max(photo.shape[:2]), **settings)
         image = None
-        for report in optimize.stylize_iter(photo, styles, config, params=params):
+        for report in optimize.stylize_iter(photo, styles, config, params=params, masks=masks):
             image = report.image if report.image is not None else image
             if progress is not None:
                 progress(report)

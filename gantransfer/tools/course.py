@@ -35,6 +35,7 @@ import os
 import platform
 import time
 from pathlib import Path
+from queue import Empty
 from typing import Any, Iterable, Mapping, Sequence
 
 import nbformat
@@ -265,8 +266,6 @@ def notebook_client(nb, **kwargs):
 
 def _slice_shell_polls(channel) -> None:
     """Make ``channel.get_msg(timeout)`` poll in short slices up to ``timeout`` (``None``: without end)."""
-    from queue import Empty
-
     whole_wait = channel.get_msg
 
     async def get_msg(timeout=None):
