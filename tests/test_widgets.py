@@ -54,6 +54,21 @@ def test_style_transfer_dashboard_options(params):
     assert dash.image.shape == (48, 48, 3)
 
 
+def test_style_transfer_dashboard_places_two_styles_by_region(params):
+    """The placement control: "left | right" gives each style a region (guided Gatys), "blend" blends them."""
+    dash = dashboards.StyleTransferDashboard(size=48, steps=2, report_every=1, params=params)
+    assert dash.masks((32, 48)) is None                   # one style: nothing to place
+    dash.style2.value = "mondrian"
+    dash.blend.value = 0.25
+    assert dash.masks((32, 48)) is None and dash.config().style_blend == pytest.approx((0.75, 0.25))
+    dash.placement.value = "vertical"
+    masks = dash.masks((32, 48))
+    assert dash.config().style_blend is None and masks.shape == (32, 48, 2)
+    assert masks[:, :30, 0].min() > 0.99 and masks[:, -8:, 1].min() > 0.99      # the 2nd style: the right quarter
+    assert dash.run(block=True), dash.error
+    assert dash.image.shape[2] == 3 and dash.history
+
+
 def test_bad_settings_show_an_error_not_a_traceback(params):
     dash = dashboards.StyleTransferDashboard(size=48, steps=2, params=params)
     for box in dash.style_layers.values():

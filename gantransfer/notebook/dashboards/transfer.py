@@ -14,13 +14,14 @@ from gantransfer.core.validate import check_count, check_weight
 from gantransfer.methods import optimize
 from gantransfer.notebook import inversion, plots
 from gantransfer.notebook.dashboards.base import STYLE_LAYER_CHOICES, Runner, checkboxes, dropdown, log_slider, ticked
-from gantransfer.pipeline import extractor
+from gantransfer.pipeline import extractor, fusion
 
 
 class StyleTransferDashboard(Runner):
     """Gatys style transfer with every knob (notebook 03).
 
-    Controls: content and style images, an optional second style with a blend slider, log-scale sliders
+    Controls: content and style images, an optional second style with a blend slider and its placement (blended
+    everywhere, or each style in a region of its own: guided Gatys, :mod:`gantransfer.methods.guided`), log-scale sliders
     for the content, style and TV weights (α, β, γ) and the learning rate, a checkbox per style layer,
     the optimiser (Adam or L-BFGS), steps, size, the style's scale, initial image, colour preservation.
     Run/Stop buttons, a live image and live loss curves (content, style, TV).
@@ -57,7 +58,12 @@ class StyleTransferDashboard(Runner):
         self.content_upload = self._upload_button("content", self.content)
         self.style_upload = self._upload_button("style", self.style, self.style2)
         self.blend = W.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="2nd weight",
-                                   tooltip="share of the second style in the blended style matrix")
+                                   tooltip="share of the second style: in the blended style matrix, or of the picture")
+        # Gatys et al. 2017's spatial control: the second style paints the right (or bottom) share of the picture.
+        self.placement = W.ToggleButtons(options=[("blend", "blend"), ("left | right", "vertical"),
+                                                  ("top / bottom", "horizontal")], value="blend",
+                                         description="2 styles", tooltip="blend the style matrices, or give each "
+                                         "style a region (guided Gatys)")
         self.content_weight = log_slider(content_weight, -3, 3, "content α")
         self.style_weight = log_slider(style_weight, -2, 5, "style β")
         self.tv_weight = log_slider(tv_weight, -4, 2, "TV γ")
@@ -83,7 +89,7 @@ class StyleTransferDashboard(Runner):
         layer_box = W.VBox([W.HTML("<b>Style layers</b> (Gram matrices matched)"),
                             W.GridBox(list(self.style_layers.values()),
                                       layout=W.Layout(grid_template_columns="repeat(5, 95px)"))])
-        inputs = W.VBox([W.HTML("<b>Images</b>"), self.content, self.style, self.style2, self.blend,
+        inputs = W.VBox([W.HTML("<b>Images</b>"), self.content, self.style, self.style2, self.blend, self.placement,
                          W.HBox([self.content_upload, self.style_upload])])
         run = W.VBox([W.HTML("<b>Optimisation</b>"), self.optimizer, self.steps, self.size, self.learning_rate,
                       self.style_scale, self.init, self.preserve_color])
@@ -113,7 +119,7 @@ class StyleTransferDashboard(Runner):
         if not layers:
             raise ValueError("tick at least one style layer")
         blend = None
-        if self.style2.value != "(none)":
+        if self.style2.value != "(none)" and self.placement.value == "blend":
             blend = (1.0 - self.blend.value, self.blend.value)
         # Only what the controls show is set; everything else (scales, content layer, …) is the library's default.
         return optimize.TransferConfig(
@@ -124,10 +130,17 @@ class StyleTransferDashboard(Runner):
             style_scale=float(self.style_scale.value), init=self.init.value,
             preserve_color=bool(self.preserve_color.value), report_every=self.report_every)
 
+    def masks(self, shape: tuple[int, int]):
+        """``[H, W, 2]`` region masks when two styles are placed by region (guided Gatys), else ``None``."""
+        if self.style2.value == "(none)" or self.placement.value == "blend":
+            return None
+        return fusion.region_masks(*shape, share=float(self.blend.value), direction=self.placement.value)
+
     def _start(self):
         config = self.config()
         content, styles = self._images()
-        reports = optimize.stylize_iter(content, styles, config, params=self.params, should_stop=self.should_stop)
+        reports = optimize.stylize_iter(content, styles, config, params=self.params, should_stop=self.should_stop,
+                                        masks=self.masks(content.shape[:2]))
         return reports, sum(config.scale_steps)
 
 
