@@ -86,6 +86,10 @@ GLOSSARY: tuple[Term, ...] = (
     # 03 · style transfer by optimisation
     _T("style loss", "风格损失", r"\mathcal{L}_\text{style} = \sum_l w_l\,\operatorname{mean}\big[(G^l(x) - A^l)^2\big]",
        "03_style_transfer", "gantransfer.pipeline.style.style_loss"),
+    _T("guided Gram matrix (spatial control)", "引导格拉姆矩阵",
+       r"G^l_k = \frac{\sum_p m_k(p)\, F^l_p F^{l\top}_p}{\sum_p m_k(p)}", "03_style_transfer",
+       "gantransfer.methods.guided.region_grams",
+       note="Gatys et al. 2017: the Gram matrix read only where region k's mask m_k is on, matched to style k's."),
     _T("total variation", "全变分",
        r"\mathrm{TV}(x) = \operatorname{mean}\lvert x_{i+1,j} - x_{i,j}\rvert"
        r" + \operatorname{mean}\lvert x_{i,j+1} - x_{i,j}\rvert",
