@@ -1,0 +1,71 @@
+"""Texture GAN variants that are not in the library (issue 22.1b lab notes, docs/gan.md's table).
+
+VARIANT joins flags with "+": ``d1`` (a stride-1 3 × 3 stem in D, so it sees single-pixel grain), ``bn`` (batch
+normalisation without a learned scale after each of G's convolutions, Jetchev et al. 2016), ``wide`` (G width 64),
+``d3`` (three strided layers in D), ``lr`` (G's learning rate 5e-4). The library's functions are replaced in this
+process only. Prints one JSON line (time, texture ratio, D's last verdicts) and writes sample | style as a PNG.
+
+    python scripts/texture_gan_variants.py bn+d1 brush_strokes 0 1500 --png /tmp/bn+d1_brush_strokes_0.png
+"""
+import sys, time, json
+import jax, jax.numpy as jnp, numpy as np
+from PIL import Image
+from gantransfer.core import samples
+from gantransfer.methods import judging
+from gantransfer.pipeline import extractor, style_generator
+from gantransfer.training import texture_gan as tg
+
+variant, style_name, seed, steps = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+png = sys.argv[sys.argv.index("--png") + 1] if "--png" in sys.argv else None
+flags = set(variant.split("+"))
+orig_init, orig_generate, orig_critic = tg.init_state, tg.generate, tg.critic
+
+def bn(x):   # batch norm without learned scale (Jetchev et al.'s G)
+    m = x.mean(axis=(0, 1, 2), keepdims=True); v = x.var(axis=(0, 1, 2), keepdims=True)
+    return (x - m) * jax.lax.rsqrt(v + 1e-5)
+
+def init_state(config):
+    s = orig_init(config)
+    if "d1" in flags:
+        k = jax.random.key(config.seed + 99)
+        s["d"]["pre"] = style_generator.conv_init(k, 3, 3, config.d_width)
+        # first strided layer now takes d_width channels
+        k2 = jax.random.key(config.seed + 98)
+        first = s["d"]["layers"][0]
+        s["d"]["layers"][0] = style_generator.conv_init(k2, 4, config.d_width, first["w"].shape[-1])
+        _, d_tx = tg._optimizers(config)
+        s["d_opt"] = d_tx.init(s["d"])
+    return s
+
+def generate(g, z, *, padding="circular"):
+    if "bn" not in flags:
+        return orig_generate(g, z, padding=padding)
+    x = jax.nn.leaky_relu(bn(tg._conv(z, g["input"], padding=padding)), 0.2)
+    for first, second in g["blocks"]:
+        x = jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
+        x = jax.nn.leaky_relu(bn(tg._conv(x, first, padding=padding)), 0.2)
+        x = jax.nn.leaky_relu(bn(tg._conv(x, second, padding=padding)), 0.2)
+    return jax.nn.sigmoid(tg._conv(x, g["rgb"], padding=padding))
+
+def critic(d, x):
+    if "pre" in d:
+        x = jax.nn.leaky_relu(tg._conv(x, d["pre"]), 0.2)
+    return orig_critic({"layers": d["layers"], "out": d["out"]}, x)
+
+tg.init_state, tg.generate, tg.critic = init_state, generate, critic
+kw = {}
+if "wide" in flags: kw["width"] = 64
+if "d3" in flags: kw["d_layers"] = 3
+if "lr" in flags: kw["g_learning_rate"] = 5e-4
+config = tg.TextureGanConfig(steps=steps, seed=seed, **kw)
+style = samples.style_image(style_name, size=256)
+start = time.perf_counter()
+for r in tg.train_texture_gan(style, config, sample_side=128):
+    pass
+secs = time.perf_counter() - start
+ratio = judging.texture_ratio(extractor.load_params(), r.sample, style)
+print(json.dumps({"variant": variant, "style": style_name, "seed": seed, "steps": steps, "seconds": round(secs, 1),
+                  "ratio": round(ratio, 3), **{k: round(v, 3) for k, v in r.metrics.items()}}), flush=True)
+if png:
+    pair = np.concatenate([r.sample, np.asarray(samples.style_image(style_name, size=128))], 1)
+    Image.fromarray((pair * 255).astype(np.uint8)).save(png)
