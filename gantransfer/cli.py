@@ -428,6 +428,13 @@ def main(argv: list[str] | None = None) -> int:
         # (runtime.keep_freed_memory: a Gatys step 10-20 % faster).
         runtime.keep_freed_memory()
     code = _main(argv)
+    if argv is None and code == 0 and sys.argv[1:2] == ["stylize"]:
+        # The picture is written and closed and the compiled programs are in the cache (JAX writes it as it
+        # compiles): what is left is the interpreter tearing JAX down, 0.3-0.7 s of a 6 s run on 2 cores
+        # (docs/speed.md). A process of its own may skip that; main(argv) from Python returns as usual.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     return code
 
 

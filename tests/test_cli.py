@@ -394,6 +394,16 @@ def test_stylize_mask_places_two_styles(tmp_path, capsys):
     assert diff(both[:, -20:], mondrian[:, -20:]) < diff(both[:, -20:], waves[:, -20:]) / 3
 
 
+def test_stylize_as_a_process_ends_itself_after_writing_and_flushing(tmp_path):
+    """`gantransfer stylize` in a process of its own skips the interpreter's teardown (os._exit): the picture is
+    on disk, the "wrote" line reaches a pipe (block-buffered), and the exit code is 0; main(argv) returns as usual."""
+    out = tmp_path / "o.png"
+    proc = subprocess.run([sys.executable, "-m", "gantransfer.cli", "stylize", "chelsea", "waves", "--size", "32",
+                           "--steps", "1", "--quiet", "-o", str(out)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert f"wrote {out}" in proc.stdout and Image.open(out).size[0] == 32
+
+
 def test_stylize_mask_guides_the_optimisation(tmp_path, capsys):
     """--mask with --method optimize (guided Gatys): each half is nearer the picture of its own style alone."""
     mask = tmp_path / "mask.png"

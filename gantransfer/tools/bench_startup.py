@@ -85,19 +85,30 @@ def child(spawned: float, started: float, argv: list[str]) -> None:
     optimize.make_problem = _timed(spans["targets"], optimize.make_problem)
     registry.stylize = _timed(spans["stylize"], registry.stylize)
     images.save_image = _timed(spans["save"], images.save_image)
+    def report() -> None:
+        own = lambda name: sum(b - a - _union_seconds(compile_spans, a, b) for a, b in spans[name])
+        phases = {"interpreter": started - spawned}
+        phases.update({name: own(name) for name in ("imports", "images", "weights", "targets", "save")})
+        phases["compile"] = _union_seconds(compile_spans)
+        phases["steps"] = own("stylize") - phases["weights"] - phases["targets"]
+        phases["last_stamp"] = time.time()
+        print(json.dumps(phases), flush=True)
+
+    real_exit = os._exit
+
+    def stamped_exit(code: int) -> None:      # the command may end its process itself (cli.main, after stylize)
+        if code == 0:
+            report()
+        real_exit(code)
+
+    os._exit = stamped_exit
     sys.argv = ["gantransfer", *argv]
     try:
         runpy.run_module("gantransfer.cli", run_name="__main__", alter_sys=True)
     except SystemExit as done:
         if done.code:
             raise
-    own = lambda name: sum(b - a - _union_seconds(compile_spans, a, b) for a, b in spans[name])
-    phases = {"interpreter": started - spawned}
-    phases.update({name: own(name) for name in ("imports", "images", "weights", "targets", "save")})
-    phases["compile"] = _union_seconds(compile_spans)
-    phases["steps"] = own("stylize") - phases["weights"] - phases["targets"]
-    phases["last_stamp"] = time.time()
-    print(json.dumps(phases))
+    report()
 
 
 def run_once(argv: list[str], *, env: dict | None = None, python: str = sys.executable) -> dict:
