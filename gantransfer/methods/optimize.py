@@ -344,9 +344,12 @@ def stylize_iter(
         styles_s = [_resize(s, *_shape_at(s.shape[1:3], config.style_side(scale))) for s in styles]
         masks_s = None if masks is None else jax.image.resize(masks, (len(masks), *hw), "linear")  # [K, h, w]
         problem = make_problem(params, content_s, styles_s, config, masks_s)
-        if image is None:   # guided: each region starts from its own style's start (a recoloured photo)
-            starts = [_initial_image(config.init, content_s, s, key) for s in styles_s[:1 if masks is None else None]]
-            image = starts[0] if masks is None else sum(m[None, ..., None] * x for m, x in zip(masks_s / masks_s.sum(0), starts))
+        if image is None and masks is None:
+            image = _initial_image(config.init, content_s, styles_s[0], key)
+        elif image is None:     # guided: each region starts from its own style's start (the photo recoloured, …)
+            shares = masks_s / masks_s.sum(0)                                                         # [K, h, w]
+            image = sum(m[None, ..., None] * _initial_image(config.init, content_s, s, key)
+                        for m, s in zip(shares, styles_s))
         else:
             image = _resize(image, *hw)
         image, losses, step, stopped = yield from _run_scale(

@@ -224,11 +224,11 @@ def stylize(content, style, *, method: str = "optimize", params=None, decoders=N
       size: ``"optimize"`` only: the output's longest side (default: the photo's own longest side).
       progress: ``"optimize"`` only: called with each :class:`gantransfer.methods.optimize.Progress`.
       **settings: the method's settings (:attr:`Method.settings`): for ``"optimize"`` the fields of
-        :class:`gantransfer.methods.optimize.TransferConfig` and ``masks`` (guided Gatys, as below); for the others ``alpha`` (fusion strength),
-        ``weights`` (of several styles), ``keep_layout`` (the photo's light and dark put back, in [0, 1]),
-        ``preserve_color`` (the photo's colours kept), for ``"adain"``, ``"wct"``, ``"multilevel"`` (and ``"optimize"``)
-        ``masks`` (``[H, W, K]`` at the photo's size, one soft mask per style: where each style paints;
-        :func:`gantransfer.pipeline.fusion.region_masks` makes two), and for ``"mosaic"`` the settings of
+        :class:`gantransfer.methods.optimize.TransferConfig` and ``masks`` (guided Gatys, as below); for the
+        others ``alpha`` (fusion strength), ``weights`` (of several styles), ``keep_layout`` (the photo's light and
+        dark put back, in [0, 1]), ``preserve_color`` (the photo's colours kept), for ``"adain"``, ``"wct"``,
+        ``"multilevel"`` (and ``"optimize"``) ``masks`` (``[H, W, K]`` at the photo's size, one soft mask per
+        style: where each style paints; :func:`gantransfer.pipeline.fusion.region_masks` makes two), and for ``"mosaic"`` the settings of
         :func:`gantransfer.methods.mosaic.generate_mosaic`.
     Returns:
       ``[H'', W'', 3]`` float32 in [0, 1]: the photo's size for ``"optimize"`` (resized to ``size``), else

@@ -21,8 +21,8 @@ class StyleTransferDashboard(Runner):
     """Gatys style transfer with every knob (notebook 03).
 
     Controls: content and style images, an optional second style with a blend slider and its placement (blended
-    everywhere, or each style in a region of its own: guided Gatys, :mod:`gantransfer.methods.guided`), log-scale sliders
-    for the content, style and TV weights (α, β, γ) and the learning rate, a checkbox per style layer,
+    everywhere, or each style in a region of its own: guided Gatys, :mod:`gantransfer.methods.guided`),
+    log-scale sliders for the content, style and TV weights (α, β, γ) and the learning rate, a checkbox per style layer,
     the optimiser (Adam or L-BFGS), steps, size, the style's scale, initial image, colour preservation.
     Run/Stop buttons, a live image and live loss curves (content, style, TV).
 
