@@ -275,11 +275,12 @@ def _stylize(args) -> int:
     content = samples.load_input(args.content, kind="content", size=args.size)
     style_images = [samples.load_input(s, kind="style", size=style_side) for s in styles]
 
+    masks = _two_style_masks(args.mask, content)       # --mask: where each of the two styles paints
     runtime.enable_compilation_cache()
     start = time.perf_counter()
     if entry.feedforward:
         given = {k: v for k, v in dict(alpha=args.alpha, weights=args.style_blend, keep_layout=args.keep_layout,
-                                       masks=_two_style_masks(args.mask, content)).items()
+                                       masks=masks).items()
                  if v is not None}     # a flag left out is the method's default; one it does not take is an error
         out = registry.stylize(content, style_images, method=args.method, decoders=networks,
                                preserve_color=args.preserve_color, **given)
@@ -295,9 +296,8 @@ def _stylize(args) -> int:
                             content=f"{report.losses.get('content', 0):.3f}")
             last[:] = [report]
 
-        masks = _two_style_masks(args.mask, content)      # guided Gatys with --mask
         out = registry.stylize(content, style_images, method="optimize", size=args.size, progress=progress,
-                               **settings, **({} if masks is None else {"masks": masks}))
+                               **settings, **({} if masks is None else {"masks": masks}))      # guided Gatys
     report = last[0]
     path = images.save_image(out, output, overwrite=args.overwrite)
     print(f"wrote {path} ({out.shape[1]}×{out.shape[0]} px, {report.step} steps, "

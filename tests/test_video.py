@@ -288,6 +288,11 @@ def test_temporal_lowers_the_warping_error_of_a_flickering_method():
     by_hand = np.mean([(np.sum((steady[t] - _numpy_warp(steady[t - 1], pairs[t - 1].flow)) ** 2, -1)
                         * pairs[t - 1].mask).sum() / pairs[t - 1].mask.sum() for t in range(1, 8)])
     assert e_on == pytest.approx(by_hand, rel=0.05)
+    # the clip's pairs computed once serve every stylisation of it: the same figures
+    once = temporal.clip_pairs(frames)
+    assert len(once) == 7
+    assert temporal.warping_error(steady, pairs=once) == pytest.approx(e_on, rel=1e-6)
+    assert temporal.warping_error(per_frame, pairs=once) == pytest.approx(e_off, rel=1e-6)
 
 
 def test_camera_clip_pans_and_zooms(rng):
@@ -303,6 +308,8 @@ def test_camera_clip_pans_and_zooms(rng):
     (lambda: temporal.optical_flow(np.zeros((4, 4, 3)), np.zeros((4, 4, 3)), method="x"), "method"),
     (lambda: temporal.warping_error([np.zeros((4, 4, 3))], [np.zeros((4, 4, 3))]), "at least 2"),
     (lambda: temporal.camera_clip(np.zeros((8, 8, 3), np.float32), frames=1), "frames"),
+    (lambda: temporal.warping_error([np.zeros((4, 4, 3))] * 2), "one of the two"),
+    (lambda: temporal.warping_error([np.zeros((4, 4, 3))] * 3, pairs=[]), "need 2 pairs"),
 ])
 def test_bad_arguments_raise_value_error(call, match):
     with pytest.raises(ValueError, match=match):

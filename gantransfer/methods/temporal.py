@@ -25,7 +25,7 @@ Taught in ``notebooks/07_applications.ipynb``; used by ``gantransfer video`` (:m
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator, NamedTuple
+from typing import Callable, Iterable, Iterator, NamedTuple, Sequence
 
 import cv2
 import numpy as np
@@ -202,7 +202,19 @@ def pair_error(output, previous_output, pair: FramePair) -> float:
     return float(np.sum(m * diff) / m.sum())
 
 
-def warping_error(outputs: Iterable, inputs: Iterable, *, method: str = "dis") -> float:
+def clip_pairs(inputs: Iterable, *, method: str = "dis") -> list[FramePair]:
+    """The :func:`frame_pair` of each frame of a clip ``T ≥ 2`` of ``[H, W, 3]`` with the one before: ``T − 1`` pairs.
+
+    They depend on the input frames only, so one list serves the warping error of every stylisation of the clip.
+    """
+    inputs = list(inputs)
+    if len(inputs) < 2:
+        raise ValueError(f"a clip needs at least 2 frames; got {len(inputs)}")
+    return [frame_pair(inputs[t - 1], inputs[t], method=method) for t in range(1, len(inputs))]
+
+
+def warping_error(outputs: Iterable, inputs: Iterable | None = None, *, method: str = "dis",
+                  pairs: Sequence[FramePair] | None = None) -> float:
     """Lai et al. 2018's warping error of a stylised clip, averaged over its ``T − 1`` pairs of frames.
 
     ``E = 1/(T−1) Σ_t Σ_x M_t(x) ‖O_t(x) − warp(O_{t−1}, F_t)(x)‖² / Σ_x M_t(x)``, with the flow ``F_t`` and the
@@ -210,12 +222,19 @@ def warping_error(outputs: Iterable, inputs: Iterable, *, method: str = "dis") -
 
     Args:
       outputs: the stylised frames, ``T ≥ 2`` of ``[H, W, 3]``. inputs: the input frames they came from, same shapes.
+      pairs: instead of ``inputs``, their :func:`clip_pairs` (computed once for several stylisations of one clip).
     """
-    outputs, inputs = list(outputs), list(inputs)
-    if len(outputs) != len(inputs) or len(outputs) < 2:
-        raise ValueError(f"need as many outputs as inputs, at least 2; got {len(outputs)} and {len(inputs)}")
-    errors = [pair_error(outputs[t], outputs[t - 1], frame_pair(inputs[t - 1], inputs[t], method=method))
-              for t in range(1, len(outputs))]
+    outputs = list(outputs)
+    if (inputs is None) == (pairs is None):
+        raise ValueError("give the input frames or their pairs (clip_pairs), one of the two")
+    if pairs is None:
+        inputs = list(inputs)
+        if len(outputs) != len(inputs) or len(outputs) < 2:
+            raise ValueError(f"need as many outputs as inputs, at least 2; got {len(outputs)} and {len(inputs)}")
+        pairs = clip_pairs(inputs, method=method)
+    if len(pairs) != len(outputs) - 1:
+        raise ValueError(f"{len(outputs)} outputs need {len(outputs) - 1} pairs; got {len(pairs)}")
+    errors = [pair_error(outputs[t], outputs[t - 1], pairs[t - 1]) for t in range(1, len(outputs))]
     return float(np.mean(errors))
 
 

@@ -114,12 +114,13 @@ def flicker(method: str, style: str, *, side: int = 256, frames: int = 24, blend
     params = extractor.load_params()
     style_image = samples.load_input(style, kind="style", size=side)
     runs, sweep = {}, []
+    pairs = temporal.clip_pairs(frames_in, method=EVAL_FLOW)          # the inputs' flows, for every setting
     settings = [(w, 0.0) for w in sorted({0.0, *blends})] + [(w, c) for w, c in contrast if w in blends]
     for weight, sigma in settings:
         out = [f.output for f in temporal.stabilize(frames_in, stylize, weight=weight, contrast=sigma)]
         runs[weight, sigma] = out
         sweep.append({"blend": weight, "contrast": sigma,
-                      "warping_error": round(temporal.warping_error(out, frames_in, method=EVAL_FLOW), 6),
+                      "warping_error": round(temporal.warping_error(out, pairs=pairs), 6),
                       "middle_frame": {k: round(v, 3) for k, v in judging.judge(params, out[middle], frames_in[middle],
                                                                                  style_image).items()}})
     base = sweep[0]
@@ -130,7 +131,7 @@ def flicker(method: str, style: str, *, side: int = 256, frames: int = 24, blend
     result = {"method": method, "style": style, "side": side, "frames": frames, "default_blend": temporal.DEFAULT_BLEND,
               "default_contrast": temporal.DEFAULT_CONTRAST,
               "evaluation_flow": EVAL_FLOW, "sweep": sweep,
-              "input_warping_error": round(temporal.warping_error(frames_in, frames_in, method=EVAL_FLOW), 6)}
+              "input_warping_error": round(temporal.warping_error(frames_in, pairs=pairs), 6)}
     if outside_judge is not None and Path(outside_judge).is_file():
         with tempfile.TemporaryDirectory() as tmp:
             content = images.save_image(frames_in[middle], Path(tmp) / "content.png")

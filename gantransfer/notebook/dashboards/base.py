@@ -37,6 +37,11 @@ from gantransfer.methods import optimize
 from gantransfer.notebook import plots
 from gantransfer.pipeline import extractor
 
+#: How the dashboards place two styles (label → value): mixed everywhere, or each in a region of its own
+#: (:func:`gantransfer.pipeline.fusion.region_masks`; Huang & Belongie 2017 for the fusion, Gatys et al. 2017 for
+#: the optimisation).
+PLACEMENTS = {"mixed": "mix", "left | right": "vertical", "top / bottom": "horizontal"}
+
 #: The style layers offered as checkboxes: the first and last ReLU of every block.
 STYLE_LAYER_CHOICES: tuple[str, ...] = ("relu1_1", "relu1_2", "relu2_1", "relu2_2", "relu3_1", "relu3_3",
                                         "relu4_1", "relu4_3", "relu5_1", "relu5_3")

@@ -16,12 +16,8 @@ from gantransfer.core import paint, samples
 from gantransfer.core.validate import check_weight
 from gantransfer.methods import mosaic, registry
 from gantransfer.notebook import plots
-from gantransfer.notebook.dashboards.base import ControlValue, Dashboard, crop8, dropdown
+from gantransfer.notebook.dashboards.base import PLACEMENTS, ControlValue, Dashboard, crop8, dropdown
 from gantransfer.pipeline import extractor, fusion, generator
-
-
-#: How the fusion dashboard places two styles: label → ``placement``.
-PLACEMENTS = {"mixed": "mix", "left | right": "vertical", "top / bottom": "horizontal"}
 
 
 class FusionDashboard(Dashboard):

@@ -13,7 +13,8 @@ from gantransfer.core import paint, samples
 from gantransfer.core.validate import check_count, check_weight
 from gantransfer.methods import optimize
 from gantransfer.notebook import inversion, plots
-from gantransfer.notebook.dashboards.base import STYLE_LAYER_CHOICES, Runner, checkboxes, dropdown, log_slider, ticked
+from gantransfer.notebook.dashboards.base import (PLACEMENTS, STYLE_LAYER_CHOICES, Runner, checkboxes, dropdown,
+                                                   log_slider, ticked)
 from gantransfer.pipeline import extractor, fusion
 
 
@@ -60,10 +61,8 @@ class StyleTransferDashboard(Runner):
         self.blend = W.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="2nd weight",
                                    tooltip="share of the second style: in the blended style matrix, or of the picture")
         # Gatys et al. 2017's spatial control: the second style paints the right (or bottom) share of the picture.
-        self.placement = W.ToggleButtons(options=[("blend", "blend"), ("left | right", "vertical"),
-                                                  ("top / bottom", "horizontal")], value="blend",
-                                         description="2 styles", tooltip="blend the style matrices, or give each "
-                                         "style a region (guided Gatys)")
+        self.placement = W.ToggleButtons(options=list(PLACEMENTS.items()), value="mix", description="2 styles",
+                                         tooltip="blend the style matrices, or give each style a region (guided Gatys)")
         self.content_weight = log_slider(content_weight, -3, 3, "content α")
         self.style_weight = log_slider(style_weight, -2, 5, "style β")
         self.tv_weight = log_slider(tv_weight, -4, 2, "TV γ")
@@ -119,7 +118,7 @@ class StyleTransferDashboard(Runner):
         if not layers:
             raise ValueError("tick at least one style layer")
         blend = None
-        if self.style2.value != "(none)" and self.placement.value == "blend":
+        if self.style2.value != "(none)" and self.placement.value == "mix":
             blend = (1.0 - self.blend.value, self.blend.value)
         # Only what the controls show is set; everything else (scales, content layer, …) is the library's default.
         return optimize.TransferConfig(
@@ -132,7 +131,7 @@ class StyleTransferDashboard(Runner):
 
     def masks(self, shape: tuple[int, int]):
         """``[H, W, 2]`` region masks when two styles are placed by region (guided Gatys), else ``None``."""
-        if self.style2.value == "(none)" or self.placement.value == "blend":
+        if self.style2.value == "(none)" or self.placement.value == "mix":
             return None
         return fusion.region_masks(*shape, share=float(self.blend.value), direction=self.placement.value)
 

@@ -57,7 +57,8 @@ class VideoDashboard:
             return {}
         runs = {name: [f.output for f in temporal.stabilize(self.clip, stylize, weight=w)]
                 for name, w in (("per_frame", 0.0), ("temporal", float(self.blend.value)))}
-        errors = {name: temporal.warping_error(out, self.clip) for name, out in runs.items()}
+        pairs = temporal.clip_pairs(self.clip)               # the clip's flows, once for both runs
+        errors = {name: temporal.warping_error(out, pairs=pairs) for name, out in runs.items()}
         seconds = time.perf_counter() - start
         self.result = {**runs, "errors": errors, "seconds": seconds}
         mid = len(self.clip) // 2
