@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
 
 Array = np.ndarray
 
@@ -33,6 +32,7 @@ def value_noise(rng: np.random.Generator, size: int, *, cells: float, octaves: i
     """
     total = np.zeros((size, size))
     amp = 1.0
+    from scipy import ndimage  # lazy: as in core.paint: scipy.ndimage is ~0.15 s of every CLI start
     for octave in range(octaves):
         n = int(min(size, max(2, round(cells * 2**octave))))
         small = rng.standard_normal((n, n))
@@ -46,6 +46,7 @@ def noise1d(rng: np.random.Generator, size: int, *, cells: float) -> Array:
     """Smooth 1-D noise, ``[size]`` float64 in ``[0, 1]``."""
     n = int(min(size, max(2, round(cells))))
     small = rng.standard_normal(n)
+    from scipy import ndimage  # lazy: as in core.paint: scipy.ndimage is ~0.15 s of every CLI start
     return normalise(ndimage.zoom(small, size / n, order=3, mode="grid-wrap", grid_mode=True)[:size])
 
 
@@ -80,6 +81,7 @@ def thicken(mask: Array, radius: int) -> Array:
     """Dilate a bool mask by ``radius`` pixels (a no-op for ``radius < 1``)."""
     if radius < 1:
         return mask
+    from scipy import ndimage  # lazy: as in core.paint: scipy.ndimage is ~0.15 s of every CLI start
     return ndimage.binary_dilation(mask, iterations=radius)
 
 

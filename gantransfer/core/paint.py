@@ -14,7 +14,6 @@ from typing import Callable
 
 import numpy as np
 from PIL import Image, ImageDraw
-from scipy import ndimage
 
 from gantransfer.core import noise as pn
 from gantransfer.core.noise import Array
@@ -46,6 +45,7 @@ def make_stained_glass(size: int, rng: np.random.Generator) -> Array:
     sx = (gx.ravel() + rng.uniform(0.1, 0.9, n * n)) / n
     seeds = np.zeros((size, size), dtype=np.int64)
     seeds[(sy * size).astype(int), (sx * size).astype(int)] = np.arange(1, n * n + 1)
+    from scipy import ndimage  # lazy: scipy.ndimage takes ~0.15 s to import; stylize with a bundled style never paints
     dist, (iy, ix) = ndimage.distance_transform_edt(seeds == 0, return_indices=True)
     cell = seeds[iy, ix]
     # Rose window: rings and 12 sectors cut the panes inside a circle.
@@ -143,6 +143,7 @@ def make_brush_strokes(size: int, rng: np.random.Generator) -> Array:
     tree = pn.ramp(pn.value_noise(rng, size, cells=12), [(5, 14, 12), (15, 40, 28), (45, 62, 30), (12, 20, 42)])
     colour = colour * (1 - cyp[..., None]) + tree * cyp[..., None]
 
+    from scipy import ndimage  # lazy: scipy.ndimage takes ~0.15 s to import; stylize with a bundled style never paints
     under = pn.to_uint8(ndimage.gaussian_filter(colour, sigma=(6 * s, 6 * s, 0)))
     canvas = Image.fromarray(under).resize((size * ss, size * ss), Image.Resampling.BILINEAR)
     draw = ImageDraw.Draw(canvas)
@@ -352,6 +353,7 @@ def make_cubist(size: int, rng: np.random.Generator) -> Array:
     ang = rng.uniform(0, 2 * np.pi, n_reg)
     proj = x * np.cos(ang)[inv] + y * np.sin(ang)[inv]
     index = np.arange(n_reg)
+    from scipy import ndimage  # lazy: scipy.ndimage takes ~0.15 s to import; stylize with a bundled style never paints
     pmin = np.asarray(ndimage.minimum(proj, labels=inv, index=index))
     pmax = np.asarray(ndimage.maximum(proj, labels=inv, index=index))
     t = (proj - pmin[inv]) / np.maximum(pmax - pmin, 1e-9)[inv]
@@ -419,6 +421,7 @@ def make_mondrian(size: int, rng: np.random.Generator) -> Array:
         if box[2] >= box[0] and box[3] >= box[1]:
             draw.rectangle(box, fill=colours[name])
     arr = np.asarray(img, dtype=np.float64)
+    from scipy import ndimage  # lazy: scipy.ndimage takes ~0.15 s to import; stylize with a bundled style never paints
     streak = pn.normalise(ndimage.gaussian_filter(rng.standard_normal((size, size)), sigma=(0.7, 10 * s + 0.5)))
     texture = 1.0 + 0.1 * (streak - 0.5) + 0.0
     return pn.to_uint8(arr * texture[..., None] * pn.grain(rng, size, 0.05))

@@ -19,11 +19,21 @@ def is_concrete(x) -> bool:
     return not isinstance(x, jax.core.Tracer)
 
 
+def as_jax(x) -> jax.Array:
+    """``x`` (numpy or JAX) as a JAX array, copied to the default device without compiling anything.
+
+    ``jnp.asarray`` of a numpy array runs a small compiled program (``jit(stage)``), one per shape and dtype; in
+    a short process such as ``gantransfer stylize`` each is traced and looked up in the compilation cache again,
+    a few ms apiece. ``jax.device_put`` only copies (and turns float64 into float32 as ``jnp.asarray`` does).
+    """
+    return x if isinstance(x, jax.Array) else jax.device_put(np.asarray(x))
+
+
 def check_features(x, name: str = "features", *, min_ndim: int = 3) -> jax.Array:
     """A floating array of at least ``min_ndim`` dimensions (``[..., h, w, c]``), as a jax array."""
     if isinstance(x, (list, tuple)) or x is None:
         raise ValueError(f"{name} must be an array [N, h, w, c]; got {type(x).__name__}")
-    x = jnp.asarray(x) if is_concrete(x) else x
+    x = as_jax(x) if is_concrete(x) else x
     if x.ndim < min_ndim:
         raise ValueError(f"{name} must have at least {min_ndim} dimensions [.., h, w, c]; got shape {tuple(x.shape)}")
     if not jnp.issubdtype(x.dtype, jnp.floating):

@@ -75,9 +75,13 @@ def match_color(source: jax.Array, reference: jax.Array, *, eps: float = 1e-5) -
     Returns:
       ``source``'s shape, in [0, 1].
     """
-    source = check_features(source, "source")
-    reference = check_features(reference, "reference")
+    return _match_color(check_features(source, "source"), check_features(reference, "reference"), eps)
 
+
+@jax.jit
+def _match_color(source, reference, eps):
+    # One compiled program: op by op, these few dozen small operations were each a program of their own, looked
+    # up again in every new process (part of `gantransfer stylize`'s start-up; docs/speed.md).
     def stats(x):
         pixels = x.reshape(-1, 3)
         mu = pixels.mean(0)

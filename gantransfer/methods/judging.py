@@ -21,7 +21,6 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
-from scipy import ndimage
 
 from gantransfer.core import images, resize
 from gantransfer.methods import color
@@ -83,6 +82,7 @@ def structure(picture, content) -> float:
     the picture's size): 1 = the same layout of light and dark."""
     picture, content = _pair(picture, content)
     sigma = STRUCTURE_BLUR * max(picture.shape[:2])
+    from scipy import ndimage  # lazy: as in core.paint: scipy.ndimage is ~0.15 s of every CLI start
     blur = functools.partial(ndimage.gaussian_filter, sigma=sigma, mode="reflect", truncate=4.0)
     a, b = (blur(np.asarray(color.luminance(x), np.float64)) for x in (picture, content))
     if a.std() == 0 or b.std() == 0:

@@ -35,7 +35,7 @@ import optax
 
 from gantransfer.core import runtime
 from gantransfer.core.images import check_image_array
-from gantransfer.core.validate import check_count
+from gantransfer.core.validate import as_jax, check_count
 from gantransfer.methods import color, guided, pyramid
 from gantransfer.methods.transfer_config import (  # noqa: F401 (re-exported: the settings are read as optimize.*)
     DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, INITS, MAX_STYLE_SCALE, PRESETS, STYLE_SIDE, TransferConfig,
@@ -106,30 +106,41 @@ def make_problem(
       ``{"content": {layer: [1, h, w, c]}, "content_norm": {layer: []}, "grams": {layer: [1, c, c]},
       "gram_norm": {layer: []}, "weights": {...}}``.
     """
-    content_layers, style_layers = config.content_layers, config.style_layers
-    content_feats = extractor.extract(params, content, tuple(content_layers))
     blend = config.style_blend or (1.0,) * len(styles)
     if len(blend) != len(styles):
         raise ValueError(f"{len(styles)} styles but {len(blend)} blend weights")
     blend = np.asarray(blend, np.float32) / float(np.sum(blend))
-    style_feats = [extractor.extract(params, style, tuple(style_layers)) for style in styles]
+    extractor.check_layers(tuple(config.content_layers) + tuple(config.style_layers))
+    content, *styles = (images if images.ndim == 4 else images[None] for images in (
+        extractor.check_images(content, name="content"),
+        *(extractor.check_images(style, name=f"style {i}") for i, style in enumerate(styles))))
+    weights = {"content": config.content_weight, "style": config.style_weight, "tv": config.tv_weight,
+               "content_layers": dict(config.content_layers), "style_layers": dict(config.style_layers)}
+    return _problem_arrays(params, content, styles, blend, weights,
+                           None if masks is None else jnp.asarray(masks, jnp.float32),
+                           content_layers=tuple(config.content_layers), style_layers=tuple(config.style_layers))
+
+
+@functools.partial(jax.jit, static_argnames=("content_layers", "style_layers"))
+def _problem_arrays(params, content, styles, blend, weights, masks, *, content_layers, style_layers):
+    # One compiled program for the whole problem: built op by op outside jit, its few dozen small operations
+    # (Gram matrices, norms, scalars) were each a program of their own, traced and looked up in the compilation
+    # cache in every new process (about 0.3 s of `gantransfer stylize`'s start-up; docs/speed.md).
+    content_feats = extractor.forward(params, content, extractor.in_forward_order(content_layers))
+    style_feats = [extractor.forward(params, style, extractor.in_forward_order(style_layers)) for style in styles]
     if masks is None:               # one target: the styles' Gram matrices blended
-        grams = {name: sum(w * gram_matrix(f[name]) for w, f in zip(blend, style_feats)) for name in style_layers}
+        grams = {name: sum(blend[i] * gram_matrix(f[name]) for i, f in enumerate(style_feats))
+                 for name in style_layers}
     else:                           # one target per region
         grams = guided.region_targets(style_feats)                             # {layer: [K, c, c]}
     eps = 1e-8
-    return ({"region_masks": jnp.asarray(masks, jnp.float32)} if masks is not None else {}) | {
+    as_f32 = functools.partial(jax.tree.map, lambda w: jnp.asarray(w, jnp.float32))
+    return ({"region_masks": masks} if masks is not None else {}) | {
         "content": content_feats,
         "content_norm": {k: jnp.mean(v ** 2) + eps for k, v in content_feats.items()},
         "grams": grams,
         "gram_norm": {k: jnp.mean(v ** 2) + eps for k, v in grams.items()},
-        "weights": {
-            "content": jnp.float32(config.content_weight),
-            "style": jnp.float32(config.style_weight),
-            "tv": jnp.float32(config.tv_weight),
-            "content_layers": {k: jnp.float32(w) for k, w in content_layers.items()},
-            "style_layers": {k: jnp.float32(w) for k, w in style_layers.items()},
-        },
+        "weights": as_f32(weights),
     }
 
 
@@ -170,6 +181,7 @@ def _project(levels):
     return (levels[0] + jnp.clip(image, 0.0, 1.0) - image, *levels[1:])
 
 
+@jax.jit
 def _image_of(pixels) -> jax.Array:
     # Clipped again: composing a projected pyramid can land a rounding error (1e-7) outside [0, 1].
     return jnp.clip(pyramid.from_pyramid(pixels), 0.0, 1.0)
@@ -269,15 +281,22 @@ def lbfgs_steps(params, pixels, opt_state: LbfgsState, problem, n_steps: int):
 def init_optimizer_state(optimizer: str, pixels, *, learning_rate: float = 0.02):
     """The optimiser state for :func:`adam_step` (``"adam"``) or :func:`lbfgs_steps` (``"lbfgs"``)."""
     if optimizer == "adam":
-        state = _adam().init(pixels)
-        state.hyperparams["learning_rate"] = jnp.float32(learning_rate)
-        return state
+        return _adam_init(pixels, np.float32(learning_rate))
     return LbfgsState(_fresh_memory(pixels))
+
+
+@jax.jit
+def _adam_init(pixels, learning_rate):
+    # Compiled, like every step of the driver: run op by op, Adam's zero moments were programs of their own.
+    state = _adam().init(pixels)
+    state.hyperparams["learning_rate"] = learning_rate
+    return state
 
 
 # ---------------------------------------------------------------------------------------------------
 # The driver.
 
+@functools.partial(jax.jit, static_argnums=(1, 2))
 def _resize(image: jax.Array, height: int, width: int) -> jax.Array:
     return jnp.clip(jax.image.resize(image, (image.shape[0], height, width, 3), "cubic", antialias=True), 0, 1)
 
@@ -290,7 +309,7 @@ def _shape_at(content_hw: tuple[int, int], longest: int) -> tuple[int, int]:
 
 def _as_batch(image, name: str) -> jax.Array:
     array = check_image_array(image, name=name)
-    return jnp.asarray(array if array.ndim == 4 else array[None])
+    return as_jax(array if array.ndim == 4 else array[None])
 
 
 def stylize_iter(
@@ -333,7 +352,6 @@ def stylize_iter(
     masks = masks if masks is None else jnp.moveaxis(guided.check_masks(masks, *content.shape[1:3], len(styles)), -1, 0)
 
     start = time.perf_counter()
-    key = jax.random.key(config.seed)
     step, image, losses = 0, None, {}
     full_hw = _shape_at(content.shape[1:3], config.size)
     for scale, n_steps in zip(config.scales, config.scale_steps):
@@ -345,10 +363,10 @@ def stylize_iter(
         masks_s = None if masks is None else jax.image.resize(masks, (len(masks), *hw), "linear")  # [K, h, w]
         problem = make_problem(params, content_s, styles_s, config, masks_s)
         if image is None and masks is None:
-            image = _initial_image(config.init, content_s, styles_s[0], key)
+            image = _initial_image(config.init, content_s, styles_s[0], config.seed)
         elif image is None:     # guided: each region starts from its own style's start (the photo recoloured, …)
             shares = masks_s / masks_s.sum(0)                                                         # [K, h, w]
-            image = sum(m[None, ..., None] * _initial_image(config.init, content_s, s, key)
+            image = sum(m[None, ..., None] * _initial_image(config.init, content_s, s, config.seed)
                         for m, s in zip(shares, styles_s))
         else:
             image = _resize(image, *hw)
@@ -360,17 +378,17 @@ def stylize_iter(
         image = _resize(image, *full_hw)
     if config.preserve_color:
         image = color.preserve_color(image, _resize(content, *image.shape[1:3]))
-    yield Progress(step, config.scales[-1], losses, np.asarray(image[0]), time.perf_counter() - start, True)
+    yield Progress(step, config.scales[-1], losses, np.asarray(image)[0], time.perf_counter() - start, True)
 
 
-def _initial_image(init: str, content, style, key):
+def _initial_image(init: str, content, style, seed: int):
     if init == "content":
         return jnp.array(content)
     if init == "recolor":
         return color.match_color(content, style)
     if init == "style":
         return _resize(style, *content.shape[1:3])
-    return jax.random.uniform(key, content.shape, jnp.float32)
+    return jax.random.uniform(jax.random.key(seed), content.shape, jnp.float32)
 
 
 def _run_scale(params, image, problem, n_steps, config, scale, step, start, should_stop):
@@ -395,7 +413,7 @@ def _run_scale(params, image, problem, n_steps, config, scale, step, start, shou
         converged = _converged(history, config.tol, config.patience)
         stopped = bool(should_stop and should_stop())
         if step % config.report_every == 0 or done >= n_steps or converged or stopped:
-            yield Progress(step, scale, {k: float(v) for k, v in losses.items()}, np.asarray(_image_of(pixels)[0]),
+            yield Progress(step, scale, {k: float(v) for k, v in losses.items()}, np.asarray(_image_of(pixels))[0],
                            time.perf_counter() - start)
         if stopped or converged:
             break

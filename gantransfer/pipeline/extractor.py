@@ -28,6 +28,7 @@ from flax import nnx
 
 from gantransfer.core.images import check_image_array
 from gantransfer.core.runtime import cache_dir
+from gantransfer.core.validate import as_jax
 
 # (block, number of convs, output channels) of VGG16's feature trunk.
 _BLOCKS = ((1, 2, 64), (2, 2, 128), (3, 3, 256), (4, 3, 512), (5, 3, 512))
@@ -257,7 +258,7 @@ def pretrained_params(*, path: str | os.PathLike | None = None) -> nnx.State:
     flat = {}
     for key_path, leaf in nnx.to_flat_state(abstract):
         name, field = key_path[0], key_path[-1]
-        value = jnp.asarray(arrays[name][field])
+        value = as_jax(arrays[name][field])
         expected = leaf.get_value().shape
         if value.shape != expected:  # guards a drift between the module and the port
             raise ValueError(f"{name}.{field} has shape {value.shape}, the module expects {expected}")
@@ -307,6 +308,17 @@ def forward(params: nnx.State, images: jax.Array, layers: tuple[str, ...]) -> di
 _extract_jit = jax.jit(forward, static_argnames="layers")
 
 
+def check_images(images, *, name: str = "images"):
+    """``images`` (``[N, H, W, 3]`` or ``[H, W, 3]``) checked for VGG16: values too, not only shape and dtype
+    (a NaN image would otherwise give finite deep features, since XLA's CPU max pooling drops NaN, and 0-255
+    floats would pass unnoticed), and at least :data:`MIN_SIZE` px a side. Returns them as a float32 array."""
+    images = check_image_array(images, name=name)
+    if min(images.shape[-3:-1]) < MIN_SIZE:
+        raise ValueError(f"{name} must be at least {MIN_SIZE} px on each side for VGG16; "
+                         f"got {images.shape[-3]}×{images.shape[-2]}")
+    return images
+
+
 def extract(params: nnx.State, images: jax.Array, layers: Sequence[str], *, debug: bool = False) -> dict[str, jax.Array]:
     """Feature maps of VGG16 at the named layers; pure and jit-compiled.
 
@@ -321,13 +333,8 @@ def extract(params: nnx.State, images: jax.Array, layers: Sequence[str], *, debu
     """
     layers = in_forward_order(check_layers(layers))
     if not isinstance(images, jax.core.Tracer):
-        # Concrete input: check the values too, not only shape and dtype. A NaN image would otherwise give
-        # finite deep features (XLA's CPU max pooling drops NaN) and 0-255 floats would pass unnoticed.
         # Inside another jit the input is a tracer with no values to check: the caller's checks apply.
-        images = check_image_array(images, name="images")                # [N, H, W, 3] or [H, W, 3]
-        if min(images.shape[-3:-1]) < MIN_SIZE:
-            raise ValueError(f"images must be at least {MIN_SIZE} px on each side for VGG16; "
-                             f"got {images.shape[-3]}×{images.shape[-2]}")
+        images = check_images(images)
     if images.ndim == 3:
         images = images[None]
     fn = forward if debug else _extract_jit
