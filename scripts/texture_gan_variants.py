@@ -2,7 +2,8 @@
 
 VARIANT joins flags with "+": ``d1`` (a stride-1 3 × 3 stem in D, so it sees single-pixel grain), ``bn`` (batch
 normalisation without a learned scale after each of G's convolutions, Jetchev et al. 2016), ``wide`` (G width 64),
-``d3`` (three strided layers in D), ``lr`` (G's learning rate 5e-4). The library's functions are replaced in this
+``d3`` (three strided layers in D), ``lr`` (G's learning rate 5e-4), ``bil`` (bilinear ×2 upsampling in G,
+wrap-around, instead of nearest), ``ttur`` (G 1e-4, D 4e-4), ``fast`` (both 1e-3, β1 0), ``gramW`` (a Gram loss of weight W in G's objective: ``style_weight``). The library's functions are replaced in this
 process only. Prints one JSON line (time, texture ratio, D's last verdicts) and writes sample | style as a PNG.
 
     python scripts/texture_gan_variants.py bn+d1 brush_strokes 0 1500 --png /tmp/bn+d1_brush_strokes_0.png
@@ -17,6 +18,7 @@ from gantransfer.training import texture_gan as tg
 
 variant, style_name, seed, steps = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 png = sys.argv[sys.argv.index("--png") + 1] if "--png" in sys.argv else None
+size = int(sys.argv[sys.argv.index("--size") + 1]) if "--size" in sys.argv else 256
 flags = set(variant.split("+"))
 orig_init, orig_generate, orig_critic = tg.init_state, tg.generate, tg.critic
 
@@ -37,14 +39,24 @@ def init_state(config):
         s["d_opt"] = d_tx.init(s["d"])
     return s
 
+def up2(x):
+    if "bil" not in flags:
+        return jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
+    # bilinear ×2 with wrap-around borders: pad one pixel circularly, resize, crop
+    n, h, w, c = x.shape
+    xp = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="wrap")
+    y = jax.image.resize(xp, (n, 2 * h + 4, 2 * w + 4, c), "linear")
+    return y[:, 2:-2, 2:-2]
+
 def generate(g, z, *, padding="circular"):
-    if "bn" not in flags:
+    if "bn" not in flags and "bil" not in flags:
         return orig_generate(g, z, padding=padding)
-    x = jax.nn.leaky_relu(bn(tg._conv(z, g["input"], padding=padding)), 0.2)
+    norm = bn if "bn" in flags else (lambda x: x)
+    x = jax.nn.leaky_relu(norm(tg._conv(z, g["input"], padding=padding)), 0.2)
     for first, second in g["blocks"]:
-        x = jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
-        x = jax.nn.leaky_relu(bn(tg._conv(x, first, padding=padding)), 0.2)
-        x = jax.nn.leaky_relu(bn(tg._conv(x, second, padding=padding)), 0.2)
+        x = up2(x)
+        x = jax.nn.leaky_relu(norm(tg._conv(x, first, padding=padding)), 0.2)
+        x = jax.nn.leaky_relu(norm(tg._conv(x, second, padding=padding)), 0.2)
     return jax.nn.sigmoid(tg._conv(x, g["rgb"], padding=padding))
 
 def critic(d, x):
@@ -57,15 +69,19 @@ kw = {}
 if "wide" in flags: kw["width"] = 64
 if "d3" in flags: kw["d_layers"] = 3
 if "lr" in flags: kw["g_learning_rate"] = 5e-4
+if "ttur" in flags: kw.update(g_learning_rate=1e-4, d_learning_rate=4e-4)
+for f in flags:
+    if f.startswith("gram"): kw["style_weight"] = float(f[4:] or 1)
+if "fast" in flags: kw.update(g_learning_rate=1e-3, d_learning_rate=1e-3, beta1=0.0)
 config = tg.TextureGanConfig(steps=steps, seed=seed, **kw)
-style = samples.style_image(style_name, size=256)
+style = samples.style_image(style_name, size=size)
 start = time.perf_counter()
 for r in tg.train_texture_gan(style, config, sample_side=128):
     pass
 secs = time.perf_counter() - start
 ratio = judging.texture_ratio(extractor.load_params(), r.sample, style)
-print(json.dumps({"variant": variant, "style": style_name, "seed": seed, "steps": steps, "seconds": round(secs, 1),
+print(json.dumps({"variant": variant, "style": style_name, "seed": seed, "steps": steps, "size": size, "seconds": round(secs, 1),
                   "ratio": round(ratio, 3), **{k: round(v, 3) for k, v in r.metrics.items()}}), flush=True)
 if png:
-    pair = np.concatenate([r.sample, np.asarray(samples.style_image(style_name, size=128))], 1)
+    pair = np.concatenate([r.sample, np.asarray(samples.style_image(style_name, size=size))[:128, :128]], 1)
     Image.fromarray((pair * 255).astype(np.uint8)).save(png)

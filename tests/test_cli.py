@@ -317,6 +317,16 @@ def test_train_gan_for_one_style_resume_export_and_stylize(tmp_path, capsys):
     assert code == 2 and "number of channels" in err
     code, _, err = _run(["train", "decoder", "--style", "waves"], capsys)
     assert code == 2 and "--style is for `gantransfer train gan`" in err
+    tuned = [*gan[:5], str(tmp_path / "tuned"), *gan[6:], "--steps", "1", "--stability-weight", "50",
+             "--init-generator", str(exported)]
+    code, out, err = _run(tuned, capsys)
+    assert code == 0 and "stability" in out, err                   # fine-tuned from a generator, steadier
+    import json
+    assert json.loads((tmp_path / "tuned" / "config.json").read_text())["stability_weight"] == 50.0
+    code, _, err = _run([*tuned[:-1], str(tmp_path / "none.npz")], capsys)
+    assert code == 2 and "no generator at" in err
+    code, _, err = _run(["train", "gan", "--style", "cubist", "--init-generator", "shipped"], capsys)
+    assert code == 2 and "no shipped generator for 'cubist'" in err
     result = tmp_path / "gan.png"
     code, out, err = _run(["stylize", "chelsea", "cubist", "--method", "gan", "--decoder", str(exported),
                            "--size", "64", "-o", str(result)], capsys)

@@ -90,3 +90,46 @@ def test_a_trained_state_paints_through_the_file_format(tmp_path):
     photo = np.random.default_rng(0).random((20, 24, 3)).astype(np.float32)
     np.testing.assert_allclose(style_generator.stylize(style_generator.load_generator(path), photo),
                                style_generator.stylize(state["g"], photo), atol=2e-2)   # float16 weights
+
+
+def test_camera_move_against_numpy():
+    rng = np.random.default_rng(0)
+    images = jnp.asarray(rng.random((2, 16, 20, 3), np.float32))
+    same = S.camera_move(images, scale=jnp.float32(1.0), shift=jnp.zeros(2))
+    np.testing.assert_allclose(np.asarray(same), np.asarray(images), atol=1e-6)
+    moved = np.asarray(S.camera_move(images, scale=jnp.float32(1.0), shift=jnp.array([1.0, 2.0])))
+    np.testing.assert_allclose(moved[:, 1:, 2:], np.asarray(images)[:, :-1, :-2], atol=1e-6)   # content moves down, right
+    half = np.asarray(S.camera_move(images, scale=jnp.float32(1.0), shift=jnp.array([0.0, 0.5])))
+    expected = (np.asarray(images)[:, :, 1:-1] + np.asarray(images)[:, :, :-2]) / 2          # bilinear: the mean
+    np.testing.assert_allclose(half[:, :, 1:-1], expected, atol=1e-6)
+
+
+def test_stability_loss_is_the_painting_against_its_moved_self():
+    g = style_generator.init_generator(jax.random.key(0), width=16)
+    photos = jnp.asarray(np.random.default_rng(1).random((2, 32, 32, 3), np.float32))
+    paintings = style_generator.apply_generator(g, photos)
+    key = jax.random.key(3)
+    loss = float(S.stability_loss(g, photos, paintings, key))
+    # The same move by hand: the key's draws, then both sides and the interior.
+    k_shift, k_zoom = jax.random.split(key)
+    shift = jax.random.uniform(k_shift, (2,), minval=-S.STABILITY_SHIFT, maxval=S.STABILITY_SHIFT)
+    scale = 1.0 + jax.random.uniform(k_zoom, (), minval=-S.STABILITY_ZOOM, maxval=S.STABILITY_ZOOM)
+    a = np.asarray(style_generator.apply_generator(g, S.camera_move(photos, scale=scale, shift=shift)), np.float64)
+    b = np.asarray(S.camera_move(paintings, scale=scale, shift=shift), np.float64)
+    m = S.STABILITY_MARGIN
+    np.testing.assert_allclose(loss, np.mean(np.sum((a - b)[:, m:-m, m:-m] ** 2, -1)), rtol=1e-4)
+    assert loss > 0                                             # an untrained G does not follow the camera
+    with pytest.raises(ValueError, match="stability_weight"):
+        S.StyleGanConfig(stability_weight=-1.0)
+
+
+def test_stability_term_trains_and_a_run_starts_from_a_generator():
+    config = S.StyleGanConfig(steps=2, stability_weight=100.0, **FAST)
+    g = style_generator.init_generator(jax.random.key(7), width=16)
+    state = S.state_from_generator(config, g)
+    for a, b in zip(jax.tree.leaves(state["g"]), jax.tree.leaves(g)):
+        np.testing.assert_array_equal(a, b)
+    reports = _run(config, workdir=None, state=state)
+    assert "stability" in reports[-1].metrics and np.isfinite(reports[-1].metrics["stability"])
+    with pytest.raises(ValueError, match="width 16"):
+        S.state_from_generator(S.StyleGanConfig(**{**FAST, "width": 32}), g)

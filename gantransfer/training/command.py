@@ -28,10 +28,10 @@ _ONLY = {"decoder": {"lr": "learning_rate", "decay_steps": "decay_steps", "layer
                      "style_variants": "style_variants", "identity_weight": "identity_weight"},
          "gan": {"g_lr": "g_learning_rate", "d_lr": "d_learning_rate", "adv_weight": "adv_weight",
                  "d_patch": "d_patch", "d_width": "d_width", "style_side": "style_side",
-                 "no_permute_patches": "permute_patches"}}
+                 "no_permute_patches": "permute_patches", "stability_weight": "stability_weight"}}
 _CONFIGS = {"decoder": decoder_training.DecoderTrainConfig, "gan": style_gan.StyleGanConfig}
 #: Flags that are not config fields but belong to one run.
-_RUN_ONLY = {"decoder": ("styles", "init_decoder"), "gan": ("style",)}
+_RUN_ONLY = {"decoder": ("styles", "init_decoder"), "gan": ("style", "init_generator")}
 
 
 def _default(field: str, *runs: str) -> str:
@@ -103,6 +103,12 @@ def build_parser(prog: str = "gantransfer train") -> arguments.OneLineParser:
     gan.add_argument("--g-lr", type=arguments.weight, help="generator's learning rate " + _default("g_learning_rate", "gan"))
     gan.add_argument("--d-lr", type=arguments.weight,
                      help="discriminator's learning rate " + _default("d_learning_rate", "gan"))
+    gan.add_argument("--stability-weight", type=arguments.weight,
+                     help="weight of the stability loss: the painting follows a small camera move of the photo "
+                          "(steadier video) " + _default("stability_weight", "gan"))
+    gan.add_argument("--init-generator", default=None,
+                     help="where a new run's generator starts: 'scratch' (default), 'shipped' (the package's "
+                          "generator of --style) or a generator .npz; the discriminator starts afresh")
     gan.add_argument("--no-permute-patches", action="store_const", const=False, default=None,
                      help="real samples are plain style crops (default: their patches shuffled, P²-GAN)")
     return p
@@ -136,7 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = config_from_args(args)
     if args.what == "gan":
         args.workdir = args.workdir or Path(f"runs/gan_{Path(args.style).stem}")
-        runs = style_gan.train_style_gan(config, workdir=args.workdir, contents=args.contents, resume=args.resume)
+        runs = style_gan.train_style_gan(config, workdir=args.workdir, contents=args.contents, resume=args.resume,
+                                         state=_initial_gan_state(args, config))
     else:
         args.workdir = args.workdir or Path("runs/decoder")
         runs = decoder_training.train_decoder(config, workdir=args.workdir, contents=args.contents, styles=args.styles,
@@ -165,6 +172,8 @@ def _postfix(m: dict) -> dict:
     if "d_loss" in m:
         shown.update(d=f"{m['d_loss']:.3f}", g_adv=f"{m['g_adv']:.3f}", real=f"{m['d_real']:.2f}",
                      fake=f"{m['d_fake']:.2f}")
+    if "stability" in m:
+        shown["stability"] = f"{m['stability']:.4f}"
     return shown
 
 
@@ -175,6 +184,23 @@ def _export(args, config) -> Path:
         return style_generator.save_generator(state["g"], args.export)
     state = checkpoints.restore_checkpoint(args.workdir, decoder_training.abstract_train_state(config))
     return decoder_file.export_decoder(state["params"], args.export, width=config.width, layer=config.layer)
+
+
+def _initial_gan_state(args, config) -> dict | None:
+    """A new run's state with ``--init-generator``'s generator (``None``: random initialisation, or a resume)."""
+    choice = args.init_generator or "scratch"
+    if args.resume or choice == "scratch":
+        return None
+    if choice == "shipped":
+        if args.style not in style_generator.shipped_styles():
+            raise CliError(f"--init-generator shipped: no shipped generator for {args.style!r}; the package has "
+                           f"{', '.join(style_generator.shipped_styles())}")
+        path = style_generator.shipped_generator_path(args.style)
+    else:
+        path = Path(choice)
+    if not path.is_file():
+        raise CliError(f"--init-generator: no generator at {path}")
+    return style_gan.state_from_generator(config, style_generator.load_generator(path))
 
 
 def _initial_decoder_path(args) -> Path | None:

@@ -61,6 +61,8 @@ class StyleGanConfig:
         convolutions), e.g. 9 (P²-GAN) or 16.
       d_width: channels of ``D``'s first convolution (doubled in the second).
       permute_patches: shuffle the ``d_patch`` patches of each real crop (P²-GAN).
+      stability_weight: weight of :func:`stability_loss` (0, the default: off), which asks ``G_S`` to follow a small
+        camera move of the photo with the same move of the painting: steadier video (``gantransfer video``).
       g_learning_rate, d_learning_rate, beta1: Adam's (``beta1`` for ``D``; ``G_S`` uses 0.9).
       checkpoint_every: steps between checkpoints.
       seed: of the initialisation and the batches.
@@ -78,6 +80,7 @@ class StyleGanConfig:
     d_patch: int = 16
     d_width: int = 32
     permute_patches: bool = True
+    stability_weight: float = 0.0
     g_learning_rate: float = 1e-3
     d_learning_rate: float = 2e-4
     beta1: float = 0.5
@@ -88,7 +91,7 @@ class StyleGanConfig:
         for name in ("steps", "batch", "crop", "pool_side", "style_side", "width", "d_patch", "d_width",
                      "checkpoint_every"):
             check_count(getattr(self, name), name)
-        for name in ("style_weight", "adv_weight"):
+        for name in ("style_weight", "adv_weight", "stability_weight"):
             check_weight(getattr(self, name), name)
         if self.style_weight == 0 and self.adv_weight == 0:
             raise ValueError("style_weight and adv_weight are both 0: nothing would carry the style")
@@ -127,6 +130,40 @@ def perceptual_losses(vgg_params, photos: jax.Array, paintings: jax.Array,
     style = sum(jnp.sum((gram_matrix(both[k][n:]) - targets[k]) ** 2) / (n * jnp.sum(targets[k] ** 2))
                 for k in STYLE_LAYERS) / len(STYLE_LAYERS)
     return content, style
+
+
+#: :func:`stability_loss`'s camera: a shift of up to this many px on each axis and a zoom of up to this fraction,
+#: drawn afresh each step (a video frame to the next moves by about this much), and the border left out (px).
+STABILITY_SHIFT = 2.0
+STABILITY_ZOOM = 0.03
+STABILITY_MARGIN = 8
+
+
+def camera_move(images: jax.Array, *, scale: jax.Array, shift: jax.Array) -> jax.Array:
+    """``images`` ``[N, H, W, C]`` seen by a camera that zooms by ``scale`` about the centre and moves by ``shift``
+    (``[2]``, px, ``(y, x)``); bilinear, the same shape."""
+    centre = jnp.array(images.shape[1:3], jnp.float32) / 2
+    scales = jnp.stack([scale, scale]).astype(jnp.float32)
+    return jax.image.scale_and_translate(images, images.shape, (1, 2), scales, centre - scales * centre + shift,
+                                         "linear", antialias=False)
+
+
+def stability_loss(g_params: dict, photos: jax.Array, paintings: jax.Array, key: jax.Array) -> jax.Array:
+    """How much ``G_S`` fails to follow a small camera move ``T``: ``mean ‖G_S(T x) − T G_S(x)‖²`` (summed over RGB).
+
+    The equivariance form of Huang et al. 2017's temporal loss (real-time video style transfer), with a synthetic
+    move instead of optical flow: flicker is ``G_S`` painting a shifted photo differently, and a video's frames are
+    shifted photos. ``T``: a random shift up to :data:`STABILITY_SHIFT` px and zoom up to :data:`STABILITY_ZOOM`,
+    the same for the batch; the outer :data:`STABILITY_MARGIN` px, where the move brings in the border, are left
+    out. Args: ``photos`` and ``paintings = G_S(photos)``, ``[N, H, W, 3]``. Returns a scalar.
+    """
+    k_shift, k_zoom = jax.random.split(key)
+    shift = jax.random.uniform(k_shift, (2,), minval=-STABILITY_SHIFT, maxval=STABILITY_SHIFT)
+    scale = 1.0 + jax.random.uniform(k_zoom, (), minval=-STABILITY_ZOOM, maxval=STABILITY_ZOOM)
+    moved = style_generator.apply_generator(g_params, camera_move(photos, scale=scale, shift=shift))
+    diff = moved - camera_move(paintings, scale=scale, shift=shift)
+    m = STABILITY_MARGIN
+    return jnp.mean(jnp.sum(diff[:, m:-m, m:-m] ** 2, axis=-1))
 
 
 def _optimizers(config: StyleGanConfig):
@@ -174,6 +211,10 @@ def _compiled_step(config: StyleGanConfig, mesh):
             content, style = perceptual_losses(vgg_params, photos, paintings, targets)
             parts = {"content": content, "style": style}
             total = content + config.style_weight * style
+            if config.stability_weight:
+                key = jax.random.fold_in(jax.random.fold_in(jax.random.key(config.seed), state["step"]), 1)
+                parts["stability"] = stability_loss(g, photos, paintings, key)
+                total = total + config.stability_weight * parts["stability"]
             if config.adv_weight:
                 parts["g_adv"] = discriminator.g_loss(discriminator.patch_critic(d, paintings), kind="ns")
                 total = total + config.adv_weight * parts["g_adv"]
@@ -203,6 +244,17 @@ def train_step(config: StyleGanConfig, state: dict, vgg_params, targets: dict, b
     state, vgg_params, targets = parallel.replicate((state, vgg_params, targets), mesh)
     batch = parallel.shard_batch(batches.Batch(*batch), mesh)
     return _compiled_step(config, mesh)(state, vgg_params, targets, batch.content, batch.style)
+
+
+def state_from_generator(config: StyleGanConfig, g_params: dict) -> dict:
+    """A fresh run's state whose ``G_S`` is ``g_params`` (a trained generator to fine-tune; ``D`` and both optimisers
+    start afresh). Raises ``ValueError`` if its width is not ``config.width``."""
+    width = style_generator.generator_width(g_params)
+    if width != config.width:
+        raise ValueError(f"the generator has width {width}, the run's config {config.width}; pass --width {width}")
+    state = init_state(config)
+    g_tx, _ = _optimizers(config)
+    return {**state, "g": g_params, "g_opt": g_tx.init(g_params)}
 
 
 def abstract_state(config: StyleGanConfig) -> dict:
