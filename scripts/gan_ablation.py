@@ -43,7 +43,8 @@ HELD_OUT_PHOTOS = ("camera", "motorcycle_left", "clock")
 VARIANTS = {"adversarial only": dict(style_weight=0.0), "Gram only": dict(adv_weight=0.0), "both": {}}
 #: The seed's two questions (one change from the defaults each): D's patch, G's width, who leads the game.
 QUESTIONS = {"D patch 4": dict(d_patch=4), "D patch 9": dict(d_patch=9), "D patch 25": dict(d_patch=25),
-             "G width 16": dict(width=16), "G width 48": dict(width=48), "D lr 1e-3": dict(d_learning_rate=1e-3)}
+             "G width 16": dict(width=16), "G width 48": dict(width=48), "D lr 1e-3": dict(d_learning_rate=1e-3),
+             "D steps 2": dict(d_steps=2)}
 CHOICES = {**VARIANTS, **QUESTIONS}
 
 

@@ -25,6 +25,17 @@ def test_config_is_checked():
         S.StyleGanConfig(crop=30)
     with pytest.raises(ValueError, match="at least crop"):
         S.StyleGanConfig(crop=128, style_side=96)
+    with pytest.raises(ValueError, match="d_steps"):
+        S.StyleGanConfig(d_steps=0)
+
+
+def test_two_discriminator_steps_per_generator_step_move_d_further():
+    one, two = (_run(S.StyleGanConfig(steps=1, d_steps=n, **FAST), workdir=None)[-1] for n in (1, 2))
+    fresh = S.init_state(S.StyleGanConfig(**FAST))["d"]
+    moved = [sum(float(jnp.sum(jnp.abs(a - b))) for a, b in zip(jax.tree.leaves(r.state["d"]), jax.tree.leaves(fresh)))
+             for r in (one, two)]
+    assert moved[1] > 1.5 * moved[0]                            # two Adam steps go about twice as far as one
+    assert int(two.state["d_opt"][0].count) == 2
 
 
 def test_perceptual_losses_against_numpy(vgg_params):

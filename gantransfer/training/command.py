@@ -28,7 +28,8 @@ _ONLY = {"decoder": {"lr": "learning_rate", "decay_steps": "decay_steps", "layer
                      "style_variants": "style_variants", "identity_weight": "identity_weight"},
          "gan": {"g_lr": "g_learning_rate", "d_lr": "d_learning_rate", "adv_weight": "adv_weight",
                  "d_patch": "d_patch", "d_width": "d_width", "style_side": "style_side",
-                 "no_permute_patches": "permute_patches", "stability_weight": "stability_weight"}}
+                 "no_permute_patches": "permute_patches", "stability_weight": "stability_weight",
+                 "d_steps": "d_steps"}}
 _CONFIGS = {"decoder": decoder_training.DecoderTrainConfig, "gan": style_gan.StyleGanConfig}
 #: Flags that are not config fields but belong to one run.
 _RUN_ONLY = {"decoder": ("styles", "init_decoder"), "gan": ("style", "init_generator")}
@@ -100,6 +101,8 @@ def build_parser(prog: str = "gantransfer train") -> arguments.OneLineParser:
                      help="side of the patches the discriminator judges, a square (9, 16, 25) " + _default("d_patch", "gan"))
     gan.add_argument("--d-width", type=arguments.positive_int,
                      help="discriminator's channels " + _default("d_width", "gan"))
+    gan.add_argument("--d-steps", type=arguments.positive_int,
+                     help="discriminator updates per generator update " + _default("d_steps", "gan"))
     gan.add_argument("--g-lr", type=arguments.weight, help="generator's learning rate " + _default("g_learning_rate", "gan"))
     gan.add_argument("--d-lr", type=arguments.weight,
                      help="discriminator's learning rate " + _default("d_learning_rate", "gan"))

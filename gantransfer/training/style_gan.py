@@ -60,6 +60,8 @@ class StyleGanConfig:
       d_patch: side of the non-overlapping patches ``D`` judges: a square ``k²`` (two ``k × k`` stride-``k``
         convolutions), e.g. 9 (P²-GAN) or 16.
       d_width: channels of ``D``'s first convolution (doubled in the second).
+      d_steps: ``D`` updates per ``G_S`` update (on the same batch, each with its own patch shuffle): who leads the
+        game, one of the seed's questions.
       permute_patches: shuffle the ``d_patch`` patches of each real crop (P²-GAN).
       stability_weight: weight of :func:`stability_loss` (0, the default: off), which asks ``G_S`` to follow a small
         camera move of the photo with the same move of the painting: steadier video (``gantransfer video``).
@@ -79,6 +81,7 @@ class StyleGanConfig:
     adv_weight: float = 1.0
     d_patch: int = 16
     d_width: int = 32
+    d_steps: int = 1
     permute_patches: bool = True
     stability_weight: float = 0.0
     g_learning_rate: float = 1e-3
@@ -88,7 +91,7 @@ class StyleGanConfig:
     seed: int = 0
 
     def __post_init__(self):
-        for name in ("steps", "batch", "crop", "pool_side", "style_side", "width", "d_patch", "d_width",
+        for name in ("steps", "batch", "crop", "pool_side", "style_side", "width", "d_patch", "d_width", "d_steps",
                      "checkpoint_every"):
             check_count(getattr(self, name), name)
         for name in ("style_weight", "adv_weight", "stability_weight"):
@@ -191,16 +194,19 @@ def _compiled_step(config: StyleGanConfig, mesh):
         d = state["d"]
         if config.adv_weight:
             key = jax.random.fold_in(jax.random.key(config.seed), state["step"])
-            real = discriminator.permute_patches(key, style_crops, patch) if config.permute_patches else style_crops
             fake = jax.lax.stop_gradient(style_generator.apply_generator(state["g"], photos))
+            d_opt = state["d_opt"]
+            for k in range(config.d_steps):
+                real = (discriminator.permute_patches(key if k == 0 else jax.random.fold_in(key, 100 + k), style_crops,
+                                                      patch) if config.permute_patches else style_crops)
 
-            def d_objective(d):
-                real_logits, fake_logits = discriminator.patch_critic(d, real), discriminator.patch_critic(d, fake)
-                return discriminator.d_loss(real_logits, fake_logits, kind="ns"), (real_logits, fake_logits)
+                def d_objective(d):
+                    real_logits, fake_logits = discriminator.patch_critic(d, real), discriminator.patch_critic(d, fake)
+                    return discriminator.d_loss(real_logits, fake_logits, kind="ns"), (real_logits, fake_logits)
 
-            (d_loss, (real_logits, fake_logits)), d_grads = jax.value_and_grad(d_objective, has_aux=True)(d)
-            updates, d_opt = d_tx.update(d_grads, state["d_opt"], d)
-            d = optax.apply_updates(d, updates)
+                (d_loss, (real_logits, fake_logits)), d_grads = jax.value_and_grad(d_objective, has_aux=True)(d)
+                updates, d_opt = d_tx.update(d_grads, d_opt, d)
+                d = optax.apply_updates(d, updates)
             metrics.update(d_loss=d_loss, d_real=jnp.mean(jax.nn.sigmoid(real_logits)),
                            d_fake=jnp.mean(jax.nn.sigmoid(fake_logits)))
         else:
