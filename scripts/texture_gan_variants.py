@@ -3,7 +3,8 @@
 VARIANT joins flags with "+": ``d1`` (a stride-1 3 × 3 stem in D, so it sees single-pixel grain), ``bn`` (batch
 normalisation without a learned scale after each of G's convolutions, Jetchev et al. 2016), ``wide`` (G width 64),
 ``d3`` (three strided layers in D), ``lr`` (G's learning rate 5e-4), ``bil`` (bilinear ×2 upsampling in G,
-wrap-around, instead of nearest), ``ttur`` (G 1e-4, D 4e-4), ``fast`` (both 1e-3, β1 0), ``gramW`` (a Gram loss of weight W in G's objective: ``style_weight``). The library's functions are replaced in this
+wrap-around, instead of nearest), ``ttur`` (G 1e-4, D 4e-4), ``fast`` (both 1e-3, β1 0). (A Gram term in G's
+objective, ``gramW``, was measured with commit f7090c0's ``TextureGanConfig.style_weight``, since removed.) The library's functions are replaced in this
 process only. Prints one JSON line (time, texture ratio, D's last verdicts) and writes sample | style as a PNG.
 
     python scripts/texture_gan_variants.py bn+d1 brush_strokes 0 1500 --png /tmp/bn+d1_brush_strokes_0.png
@@ -70,8 +71,6 @@ if "wide" in flags: kw["width"] = 64
 if "d3" in flags: kw["d_layers"] = 3
 if "lr" in flags: kw["g_learning_rate"] = 5e-4
 if "ttur" in flags: kw.update(g_learning_rate=1e-4, d_learning_rate=4e-4)
-for f in flags:
-    if f.startswith("gram"): kw["style_weight"] = float(f[4:] or 1)
 if "fast" in flags: kw.update(g_learning_rate=1e-3, d_learning_rate=1e-3, beta1=0.0)
 config = tg.TextureGanConfig(steps=steps, seed=seed, **kw)
 style = samples.style_image(style_name, size=size)

@@ -28,11 +28,7 @@ import optax
 from gantransfer.core import images
 from gantransfer.core.validate import check_count, check_weight
 from gantransfer.methods.texture import seam_ratio  # noqa: F401 (re-exported: notebook 05 measures its tiles with it)
-from gantransfer.pipeline import discriminator, extractor, style_generator
-from gantransfer.pipeline.style import gram_matrix
-
-#: The Gram loss's layers (``style_weight``), those of the per-style generators' (:mod:`.style_gan`).
-GRAM_LAYERS = ("relu1_2", "relu2_2", "relu3_3")
+from gantransfer.pipeline import discriminator, style_generator
 
 PADDINGS = ("reflect", "circular")
 
@@ -50,8 +46,6 @@ class TextureGanConfig:
       batch, steps, steps_per_call: crops per step, total steps, steps inside one compiled call.
       g_learning_rate, d_learning_rate, beta1: Adam's.
       r1_weight: γ of R1 on ``D`` (0, the default: off; see above).
-      style_weight: weight of a Gram loss on ``G``'s crops against the style's (VGG16 ``relu1_2``, ``relu2_2``,
-        ``relu3_3``, relative, as :func:`gantransfer.training.style_gan.perceptual_losses`; 0: the pure GAN).
       padding: ``"reflect"`` or ``"circular"`` (tileable) for ``G``'s convolutions.
       seed: of the initialisation, the crops and the noise.
     """
@@ -68,7 +62,6 @@ class TextureGanConfig:
     d_learning_rate: float = 2e-4
     beta1: float = 0.5
     r1_weight: float = 0.0
-    style_weight: float = 0.0
     padding: str = "circular"
     seed: int = 0
 
@@ -80,7 +73,6 @@ class TextureGanConfig:
         for name in ("g_learning_rate", "d_learning_rate"):
             check_weight(getattr(self, name), name, allow_zero=False)
         check_weight(self.r1_weight, "r1_weight")
-        check_weight(self.style_weight, "style_weight")
         if not 0 <= self.beta1 < 1:
             raise ValueError(f"beta1 must be in [0, 1); got {self.beta1}")
         if self.padding not in PADDINGS:
@@ -145,12 +137,6 @@ def critic(d_params: dict, x: jax.Array) -> jax.Array:
     return _conv(x, d_params["out"])
 
 
-@jax.jit
-def _style_grams(vgg_params, style):
-    feats = extractor.forward(vgg_params, style[None], GRAM_LAYERS)
-    return {k: gram_matrix(feats[k]) for k in GRAM_LAYERS}
-
-
 def noise_field(key: jax.Array, n: int, side: int, z_dim: int) -> jax.Array:
     """``[n, side, side, z_dim]`` standard normal noise: the input of :func:`generate`."""
     return jax.random.normal(key, (n, side, side, z_dim))
@@ -164,24 +150,11 @@ def _random_crops(key, style: jax.Array, n: int, crop: int) -> jax.Array:
     return jax.vmap(lambda y, x: jax.lax.dynamic_slice(style, (y, x, 0), (crop, crop, 3)))(ys, xs)
 
 
-def gram_loss(vgg_params, textures: jax.Array, targets: dict) -> jax.Array:
-    """The mean over ``targets``' layers of ``‖Gram(textures) − target‖² / ‖target‖²`` (``textures`` ``[N, H, W, 3]``;
-    ``targets`` ``{layer: [c, c]}``, :func:`gantransfer.training.style_gan.style_targets`): Ulyanov et al. 2016's
-    texture loss, relative."""
-    layers = extractor.in_forward_order(tuple(targets))
-    feats = extractor.forward(vgg_params, textures, layers)
-    return sum(jnp.mean(jnp.sum((gram_matrix(feats[k]) - t) ** 2, axis=(1, 2))) / jnp.sum(t ** 2)
-               for k, t in targets.items()) / len(targets)
-
-
 @functools.partial(jax.jit, static_argnames=("config",))
-def train_steps(config: TextureGanConfig, state: dict, style: jax.Array, vgg_params=None,
-                targets: dict | None = None) -> tuple[dict, dict]:
+def train_steps(config: TextureGanConfig, state: dict, style: jax.Array) -> tuple[dict, dict]:
     """``config.steps_per_call`` steps (a ``D`` update, then a ``G`` update) on crops of ``style`` ``[H, W, 3]``.
 
-    ``vgg_params`` and ``targets`` (the style's Gram matrices): only with ``config.style_weight > 0``.
-    Returns ``(state, metrics)`` with ``[steps_per_call]`` arrays: ``d_loss``, ``g_loss``, ``d_real``, ``d_fake``
-    (and ``gram`` with the Gram loss).
+    Returns ``(state, metrics)`` with ``[steps_per_call]`` arrays: ``d_loss``, ``g_loss``, ``d_real``, ``d_fake``.
     """
     g_tx, d_tx = _optimizers(config)
     side = config.crop // 8
@@ -203,19 +176,12 @@ def train_steps(config: TextureGanConfig, state: dict, style: jax.Array, vgg_par
         (d_loss, (real_logits, fake_logits)), d_grads = jax.value_and_grad(d_objective, has_aux=True)(state["d"])
         updates, d_opt = d_tx.update(d_grads, state["d_opt"], state["d"])
         d = optax.apply_updates(state["d"], updates)
-        def g_objective(g):
-            fake = generate(g, z, padding=config.padding)
-            adversarial = discriminator.g_loss(critic(d, fake), kind="ns")
-            if not config.style_weight:
-                return adversarial, {}
-            gram = gram_loss(vgg_params, fake, targets)
-            return adversarial + config.style_weight * gram, {"gram": gram}
-
-        (g_loss, extra), g_grads = jax.value_and_grad(g_objective, has_aux=True)(state["g"])
+        g_loss, g_grads = jax.value_and_grad(
+            lambda g: discriminator.g_loss(critic(d, generate(g, z, padding=config.padding)), kind="ns"))(state["g"])
         updates, g_opt = g_tx.update(g_grads, state["g_opt"], state["g"])
         g = optax.apply_updates(state["g"], updates)
         metrics = {"d_loss": d_loss, "g_loss": g_loss, "d_real": jnp.mean(jax.nn.sigmoid(real_logits)),
-                   "d_fake": jnp.mean(jax.nn.sigmoid(fake_logits)), **extra}
+                   "d_fake": jnp.mean(jax.nn.sigmoid(fake_logits))}
         return {"g": g, "d": d, "g_opt": g_opt, "d_opt": d_opt, "key": key, "step": state["step"] + 1}, metrics
 
     return jax.lax.scan(one, state, None, length=config.steps_per_call)
@@ -249,12 +215,8 @@ def train_texture_gan(style, config: TextureGanConfig = TextureGanConfig(), *, s
     z = noise_field(jax.random.key(config.seed + 1), 1, sample_side // 8, config.z_dim)
     draw = jax.jit(functools.partial(generate, padding=config.padding))
     style = jnp.asarray(style)
-    vgg_params = targets = None
-    if config.style_weight:
-        vgg_params = extractor.load_params()
-        targets = {k: v[0] for k, v in _style_grams(vgg_params, style).items()}
     while int(state["step"]) < config.steps:
-        state, metrics = train_steps(config, state, style, vgg_params, targets)
+        state, metrics = train_steps(config, state, style)
         last = {k: float(v[-1]) for k, v in metrics.items()}
         if not all(math.isfinite(v) for v in last.values()):
             raise FloatingPointError(f"non-finite metrics at step {int(state['step'])}: {last}")
