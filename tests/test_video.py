@@ -16,6 +16,7 @@ from PIL import Image
 
 from gantransfer import cli
 from gantransfer.methods import temporal
+from gantransfer.pipeline import style_generator
 from gantransfer.tools import video, video_io
 
 pytestmark = pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")  # the test starts ffmpeg itself
@@ -85,6 +86,21 @@ def test_file_without_sound_and_folder_output(tmp_path, capsys):
     written = sorted((tmp_path / "frames").glob("frame_*.png"))
     assert len(written) == T
     assert all(Image.open(p).size == (32, 24) for p in written)
+    # temporal on (the default) with a style whose steady generator ships: that generator, no flow blend
+    settings = json.loads((tmp_path / "frames" / video.MANIFEST).read_text())
+    assert settings["decoder"] == str(style_generator.steady_generator_path(STYLE)) and settings["blend"] == 0.0
+    assert "temporal on: steady generator" in out
+
+
+def test_temporal_setup_chooses_the_steady_generator_or_the_flow_blend():
+    steady = style_generator.steady_generator_path(STYLE)
+    assert steady.is_file()                                   # shipped (docs/gan.md has the command)
+    assert video.temporal_setup(STYLE, "gan", on=True) == (steady, video.STEADY_BLEND)
+    assert video.temporal_setup(STYLE, "gan", on=False) == (None, 0.0)
+    assert video.temporal_setup(STYLE, "adain", on=True) == (None, temporal.DEFAULT_BLEND)
+    assert video.temporal_setup("pointillism", "gan", on=True) == (None, temporal.DEFAULT_BLEND)
+    own = video.temporal_setup(STYLE, "gan", on=True, decoder="mine.npz", blend=0.3)
+    assert own == ("mine.npz", 0.3)                           # the user's choices win
 
 
 @pytest.mark.parametrize("suffix", [".gif", ".webm"])

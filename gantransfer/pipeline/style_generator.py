@@ -223,6 +223,12 @@ def shipped_generator_path(style: str) -> Path:
     return SHIPPED_DIR / f"{style}.npz"
 
 
+def steady_generator_path(style: str) -> Path:
+    """``checkpoints/gan/steady/STYLE.npz``: STYLE's generator fine-tuned with the stability loss (steadier video,
+    :func:`gantransfer.training.style_gan.stability_loss`); it may not exist."""
+    return SHIPPED_DIR / "steady" / f"{style}.npz"
+
+
 def shipped_styles() -> tuple[str, ...]:
     """The styles the package ships a generator for, sorted."""
     return tuple(sorted(p.stem for p in SHIPPED_DIR.glob("*.npz"))) if SHIPPED_DIR.is_dir() else ()

@@ -1,10 +1,11 @@
 """Video figures: ``gantransfer bench --only video`` (frames per second) and ``data/bench/video.json`` (flicker).
 
-* :func:`fps` — frames per second of a clip through one method, stylisation **and** the optical flow, occlusion
-  mask and blend of :func:`gantransfer.methods.temporal.stabilize` (decoding and encoding excluded: they are
-  ffmpeg's), square frames of a camera pan over a bundled photo, after two frames that compile.
-* :func:`flicker` — one clip, one style, one method, per frame and with ``--temporal on``: Lai et al.'s warping
-  error of each, and the middle frame judged (style ratio, structure) by the library's judge and by the outside
+* :func:`fps` — frames per second of a clip through one method as ``gantransfer video`` runs it with ``--temporal
+  on``: the steady generator (``gan``), or the stylisation **and** the optical flow, occlusion mask and blend of
+  :func:`gantransfer.methods.temporal.stabilize` (decoding and encoding excluded: they are ffmpeg's), square frames
+  of a camera pan over a bundled photo, after two frames that compile.
+* :func:`flicker` — one clip, one style, one method, per frame and steadied (the flow blend at several weights, and
+  the steady generator where one ships): Lai et al.'s warping error of each, and the middle frame judged (style ratio, structure) by the library's judge and by the outside
   judge script (``shared/bench/judge.py``), so the temporal version is seen to keep the style and the layout.
 * :func:`quality` — :func:`flicker` over the shipped per-style generators (and one style with AdaIN), written to
   ``data/bench/video.json`` by ``python -m gantransfer.tools.bench_video``.
@@ -71,18 +72,22 @@ def style_for(method: str) -> str:
 
 
 def fps(method: str, size: int, *, frames: int = 10, temporal_on: bool = True, style: str | None = None) -> dict:
-    """``{"fps", "ms_per_frame", "flow_ms_per_frame"}`` of ``frames`` frames of ``size`` px (compile excluded)."""
+    """``{"fps", "ms_per_frame", "flow_ms_per_frame"}`` of ``frames`` frames of ``size`` px (compile excluded), as
+    ``gantransfer video --temporal on|off`` runs them (:func:`gantransfer.tools.video.temporal_setup`: the steady
+    generator where one ships, else the flow blend, whose optical flow is then timed on its own too)."""
+    style = style or style_for(method)
+    decoder, weight = video.temporal_setup(style, method, on=temporal_on)
     frames_in = clip(size, frames + 2)
-    stylize = video.frame_stylizer(style or style_for(method), method, side=size)
-    warm = list(temporal.stabilize(frames_in[:2], stylize, weight=temporal.DEFAULT_BLEND if temporal_on else 0.0))
+    stylize = video.frame_stylizer(style, method, side=size, decoder=decoder)
+    warm = list(temporal.stabilize(frames_in[:2], stylize, weight=weight))
     start = time.perf_counter()
-    done = list(temporal.stabilize(frames_in[2:], stylize, weight=temporal.DEFAULT_BLEND if temporal_on else 0.0,
-                                   previous=(frames_in[1], warm[-1].output)))
+    done = list(temporal.stabilize(frames_in[2:], stylize, weight=weight, previous=(frames_in[1], warm[-1].output)))
     seconds = time.perf_counter() - start
     flow_start = time.perf_counter()
-    for a, b in zip(frames_in[1:-1], frames_in[2:]):
-        temporal.frame_pair(a, b)
-    flow = (time.perf_counter() - flow_start) / frames if temporal_on else 0.0
+    if weight > 0:
+        for a, b in zip(frames_in[1:-1], frames_in[2:]):
+            temporal.frame_pair(a, b)
+    flow = (time.perf_counter() - flow_start) / frames if weight > 0 else 0.0
     return {"fps": round(len(done) / seconds, 2), "ms_per_frame": round(1000 * seconds / len(done), 1),
             "flow_ms_per_frame": round(1000 * flow, 1)}
 
@@ -106,40 +111,51 @@ def run(*, quick: bool = False) -> dict:
 def flicker(method: str, style: str, *, side: int = 256, frames: int = 24, blends=BLENDS, contrast=CONTRAST,
             outside_judge: Path | None = None) -> dict:
     """Warping error and the middle frame's judge for each blend weight (0: per frame), plain and, for the
-    ``(weight, window)`` pairs of ``contrast``, with the contrast restored; the default judged by the outside judge too. The error is measured with Farnebäck's flow, not the DIS flow the blending used, so
-    that the figure does not grade the blend with its own flow."""
+    ``(weight, window)`` pairs of ``contrast``, with the contrast restored; the default judged by the outside judge
+    too. The error is measured with Farnebäck's flow, not the DIS flow the blending used, so that the figure does not
+    grade the blend with its own flow. Where the package ships a steady generator for ``style`` (``"gan"``), the same
+    sweep with it (``steady_sweep``); every ratio is against the plain generator per frame."""
     frames_in = clip(side, frames)
-    stylize = video.frame_stylizer(style, method, side=side)
     middle = frames // 2
     params = extractor.load_params()
     style_image = samples.load_input(style, kind="style", size=side)
-    runs, sweep = {}, []
     pairs = temporal.clip_pairs(frames_in, method=EVAL_FLOW)          # the inputs' flows, for every setting
     settings = [(w, 0.0) for w in sorted({0.0, *blends})] + [(w, c) for w, c in contrast if w in blends]
-    for weight, sigma in settings:
-        out = [f.output for f in temporal.stabilize(frames_in, stylize, weight=weight, contrast=sigma)]
-        runs[weight, sigma] = out
-        sweep.append({"blend": weight, "contrast": sigma,
-                      "warping_error": round(temporal.warping_error(out, pairs=pairs), 6),
-                      "middle_frame": {k: round(v, 3) for k, v in judging.judge(params, out[middle], frames_in[middle],
-                                                                                 style_image).items()}})
-    base = sweep[0]
-    for row in sweep:
+    runs = {}
+
+    def sweep(stylize, label: str) -> list[dict]:
+        rows = []
+        for weight, sigma in settings:
+            out = [f.output for f in temporal.stabilize(frames_in, stylize, weight=weight, contrast=sigma)]
+            runs[label, weight, sigma] = out
+            judged = judging.judge(params, out[middle], frames_in[middle], style_image)
+            rows.append({"blend": weight, "contrast": sigma,
+                         "warping_error": round(temporal.warping_error(out, pairs=pairs), 6),
+                         "middle_frame": {k: round(v, 3) for k, v in judged.items()}})
+        return rows
+
+    result = {"method": method, "style": style, "side": side, "frames": frames, "default_blend": temporal.DEFAULT_BLEND,
+              "default_contrast": temporal.DEFAULT_CONTRAST, "evaluation_flow": EVAL_FLOW,
+              "sweep": sweep(video.frame_stylizer(style, method, side=side), "plain")}
+    steady = video.steady_generator(style, method)
+    if steady is not None:
+        result["steady_generator"] = f"checkpoints/gan/steady/{steady.name}"
+        result["steady_sweep"] = sweep(video.frame_stylizer(style, method, side=side, decoder=steady), "steady")
+    base = result["sweep"][0]
+    for row in result["sweep"] + result.get("steady_sweep", []):
         row["error_ratio"] = round(row["warping_error"] / base["warping_error"], 3)
         row["style_ratio_change"] = round(row["middle_frame"]["style_ratio"] / base["middle_frame"]["style_ratio"] - 1, 3)
         row["structure_change"] = round(row["middle_frame"]["structure"] / base["middle_frame"]["structure"] - 1, 3)
-    result = {"method": method, "style": style, "side": side, "frames": frames, "default_blend": temporal.DEFAULT_BLEND,
-              "default_contrast": temporal.DEFAULT_CONTRAST,
-              "evaluation_flow": EVAL_FLOW, "sweep": sweep,
-              "input_warping_error": round(temporal.warping_error(frames_in, pairs=pairs), 6)}
+    result["input_warping_error"] = round(temporal.warping_error(frames_in, pairs=pairs), 6)
     if outside_judge is not None and Path(outside_judge).is_file():
         with tempfile.TemporaryDirectory() as tmp:
             content = images.save_image(frames_in[middle], Path(tmp) / "content.png")
             style_png = images.save_image(style_image, Path(tmp) / "style.png")
             result["middle_frame_outside_judge"] = {
-                f"blend {w:g}, contrast {c:g}": {k: round(v, 3) for k, v in bench.judge_picture(
-                    images.save_image(runs[w, c][middle], Path(tmp) / f"{w}_{c}.png"), content, style_png,
-                    script=outside_judge).items()}
+                f"{label} blend {w:g}, contrast {c:g}": {k: round(v, 3) for k, v in bench.judge_picture(
+                    images.save_image(runs[label, w, c][middle], Path(tmp) / f"{label}_{w}_{c}.png"), content,
+                    style_png, script=outside_judge).items()}
+                for label in ("plain", "steady") if (label, 0.0, 0.0) in runs
                 for w, c in sorted({*OUTSIDE, (temporal.DEFAULT_BLEND, temporal.DEFAULT_CONTRAST)})}
     return result
 

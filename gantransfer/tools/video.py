@@ -4,9 +4,11 @@
 
 INPUT is a video file (mp4, webm, gif, …) or a folder of frames; OUTPUT is a video file (``.mp4``, ``.webm``,
 ``.mov``, ``.mkv``, ``.gif``) or, without a suffix, a folder of PNG frames. The frames are stylised by any method
-of :mod:`gantransfer.methods.registry` and, with ``--temporal on`` (the default), each is blended with the previous
-output warped along the input's optical flow (:func:`gantransfer.methods.temporal.stabilize`, after Ruder et al.
-2016). The sound track of a video file is carried over.
+of :mod:`gantransfer.methods.registry`. ``--temporal on`` (the default) steadies them: with ``--method gan`` and a
+style whose *steady* generator ships (``checkpoints/gan/steady/``: the style's generator fine-tuned with the
+stability loss, :func:`gantransfer.training.style_gan.stability_loss`), that generator paints each frame and nothing
+else is needed; otherwise each frame is blended with the previous output warped along the input's optical flow
+(:func:`gantransfer.methods.temporal.stabilize`, after Ruder et al. 2016). ``data/bench/video.json`` measures both. The sound track of a video file is carried over.
 
 The frames are written as PNGs as they are made — into OUTPUT itself for a folder, into ``OUTPUT.frames/`` for a
 file, encoded at the end — with a small manifest of the settings. Ctrl-C keeps them; the same command run again
@@ -39,7 +41,7 @@ DEFAULT_METHOD = "gan"
 def build_parser() -> argparse.ArgumentParser:
     p = arguments.OneLineParser(
         prog="gantransfer video", description="Stylise a video (a file or a folder of frames), frame by frame, "
-        "with the flow-guided blending of Ruder et al. 2016 against flicker.")
+        "steadied against flicker by a generator trained for it or by the flow-guided blending of Ruder et al. 2016.")
     p.add_argument("input", type=Path, help="a video file (mp4, webm, gif, ...) or a folder of frames")
     p.add_argument("-o", "--output", type=Path, required=True,
                    help="a video file (.mp4, .webm, .mov, .mkv, .gif) or, without a suffix, a folder of PNG frames")
@@ -50,8 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--decoder", type=Path, default=None, help="as in `gantransfer stylize`")
     p.add_argument("--size", type=arguments.positive_int, default=256, help="longest side in px (default %(default)s)")
     p.add_argument("--temporal", choices=("on", "off"), default="on",
-                   help="blend each frame with the previous output warped by optical flow (default %(default)s)")
-    p.add_argument("--blend", type=arguments.weight, default=temporal.DEFAULT_BLEND,
+                   help="steady the clip: the style's steady generator (gan, where one ships), else a blend with the "
+                        "previous output warped by optical flow (default %(default)s)")
+    p.add_argument("--blend", type=arguments.weight, default=None,
                    help="weight of the warped previous output where the flow is trusted, in [0, 1] "
                         "(default %(default)s)")
     p.add_argument("--contrast", type=arguments.weight, default=temporal.DEFAULT_CONTRAST,
@@ -65,13 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def frame_stylizer(style: str, method: str, *, side: int, decoder: Path | None = None,
+def frame_stylizer(style: str, method: str, *, side: int, decoder: Path | None = None, steady: bool = False,
                    ) -> Callable[[np.ndarray], np.ndarray]:
     """One frame ``[h, w, 3]`` in, the frame stylised by ``method`` out, with everything loaded once.
 
-    ``side`` is the frames' longest side (it sets the style image's scale, :func:`registry.style_side`).
+    ``side`` is the frames' longest side (it sets the style image's scale, :func:`registry.style_side`). ``steady``:
+    for ``"gan"`` without ``decoder``, the style's steady generator where the package ships one
+    (:func:`steady_generator`), else its plain one.
     """
     entry = registry.get(method)
+    if steady and decoder is None:
+        decoder = steady_generator(style, method)
     networks = registry.load_decoders(method, decoder=decoder, style=style) if entry.feedforward else None
     style_image = samples.load_input(style, kind="style", size=registry.style_side(method, side))
     if entry.feedforward:
@@ -83,10 +90,46 @@ def frame_stylizer(style: str, method: str, *, side: int, decoder: Path | None =
     return optimized
 
 
+def steady_generator(style: str, method: str) -> Path | None:
+    """The steady generator of ``style`` (trained with the stability loss), if ``method`` is ``"gan"`` and the
+    package ships one; else ``None``."""
+    path = style_generator.steady_generator_path(style)
+    return path if method == "gan" and path.is_file() else None
+
+
+#: The flow blend on top of a steady generator: none. Measured (``data/bench/video.json``, ``steady_sweep``): the
+#: steady generator alone meets the target (at most half the per-frame warping error, style within 10 %), and any
+#: blend costs style as it does for the plain generator.
+STEADY_BLEND = 0.0
+
+
+def temporal_setup(style: str, method: str, *, on: bool, decoder: Path | None = None,
+                   blend: float | None = None) -> tuple[Path | None, float]:
+    """``(decoder, blend weight)`` for ``--temporal on|off``: with it on, the steady generator where one ships (and
+    :data:`STEADY_BLEND`), else the flow blend (:data:`gantransfer.methods.temporal.DEFAULT_BLEND`); ``decoder`` and
+    ``blend`` given by the user win. Off: no blend, the plain network."""
+    if not on:
+        return decoder, 0.0
+    steady = steady_generator(style, method) if decoder is None else None
+    default = STEADY_BLEND if steady is not None else temporal.DEFAULT_BLEND
+    return (steady or decoder), (default if blend is None else blend)
+
+
+def _temporal_words(args) -> str:
+    if args.temporal == "off":
+        return "temporal off"
+    parts = []
+    if args.decoder is not None and args.decoder == steady_generator(args.style, args.method):
+        parts.append("steady generator")
+    if args.blend > 0:
+        parts.append(f"flow blend {args.blend:g}")
+    return "temporal on: " + (" + ".join(parts) or "no blend")
+
+
 def _settings(args, source: video_io.VideoInput, shape) -> dict:
     return {"input": str(source.path.resolve()), "style": args.style, "method": args.method,
             "decoder": str(args.decoder) if args.decoder else None, "shape": list(shape),
-            "temporal": args.temporal, "blend": args.blend if args.temporal == "on" else 0.0,
+            "temporal": args.temporal, "blend": args.blend,
             "contrast": args.contrast, "flow": args.flow}
 
 
@@ -128,7 +171,7 @@ def run(args) -> int:
     if kind and kind not in video_io.CONTAINERS:
         raise ValueError(f"output must be a video file ({', '.join(video_io.CONTAINERS)}) or a folder (no suffix); "
                          f"got {args.output}")
-    if args.blend > 1:
+    if args.blend is not None and args.blend > 1:
         raise ValueError(f"--blend must be in [0, 1]; got {args.blend}")
     if args.contrast > 64:
         raise ValueError(f"--contrast must be in [0, 64] px; got {args.contrast}")
@@ -144,11 +187,13 @@ def run(args) -> int:
             raise PermissionError(f"cannot write {args.output}: its folder is not writable")
     else:
         folder = args.output
+    args.decoder, args.blend = temporal_setup(args.style, args.method, on=args.temporal == "on", decoder=args.decoder,
+                                              blend=args.blend)
     settings = _settings(args, source, shape)
     stylize = frame_stylizer(args.style, args.method, side=max(shape), decoder=args.decoder)   # loads before work
     done = _prepare_frames_folder(folder, settings, overwrite=args.overwrite)
     runtime.enable_compilation_cache()
-    weight = args.blend if args.temporal == "on" else 0.0
+    weight = args.blend
     frames = source.frames(shape)
     previous = None
     if done:
@@ -176,7 +221,7 @@ def run(args) -> int:
     rate = f"{(written - done) / seconds:.1f} frames/s" if written > done else "no new frames"
     if not kind:
         print(f"wrote {written} frames to {folder} ({shape[1]}×{shape[0]} px, {rate}, "
-              f"temporal {args.temporal})")
+              f"{_temporal_words(args)})")
         return 0
     paths = [folder / video_io.frame_name(k) for k in range(written)]
     tmp = args.output.with_name(f".{args.output.stem}.tmp{args.output.suffix}")
@@ -194,7 +239,7 @@ def run(args) -> int:
         folder.rmdir()
     sound = "with the input's sound" if audio else ("sound dropped: a GIF has none" if source.audio else "no sound")
     print(f"wrote {args.output} ({written} frames, {shape[1]}×{shape[0]} px, {source.fps:g} fps, {sound}; "
-          f"{rate}, temporal {args.temporal})")
+          f"{rate}, {_temporal_words(args)})")
     return 0
 
 
