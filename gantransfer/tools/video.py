@@ -8,7 +8,8 @@ of :mod:`gantransfer.methods.registry`. ``--temporal on`` (the default) steadies
 style whose *steady* generator ships (``checkpoints/gan/steady/``: the style's generator fine-tuned with the
 stability loss, :func:`gantransfer.training.style_gan.stability_loss`), that generator paints each frame and nothing
 else is needed; otherwise each frame is blended with the previous output warped along the input's optical flow
-(:func:`gantransfer.methods.temporal.stabilize`, after Ruder et al. 2016). ``data/bench/video.json`` measures both. The sound track of a video file is carried over.
+(:func:`gantransfer.methods.temporal.stabilize`, after Ruder et al. 2016). ``data/bench/video.json`` measures both.
+The sound track of a video file is carried over.
 
 The frames are written as PNGs as they are made — into OUTPUT itself for a folder, into ``OUTPUT.frames/`` for a
 file, encoded at the end — with a small manifest of the settings. Ctrl-C keeps them; the same command run again
@@ -55,8 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="steady the clip: the style's steady generator (gan, where one ships), else a blend with the "
                         "previous output warped by optical flow (default %(default)s)")
     p.add_argument("--blend", type=arguments.weight, default=None,
-                   help="weight of the warped previous output where the flow is trusted, in [0, 1] "
-                        "(default %(default)s)")
+                   help="weight of the warped previous output where the flow is trusted, in [0, 1] (default: "
+                        f"{STEADY_BLEND:g} with a steady generator, else {temporal.DEFAULT_BLEND:g})")
     p.add_argument("--contrast", type=arguments.weight, default=temporal.DEFAULT_CONTRAST,
                    help="give the blended frame the stylised frame's local contrast back, in a window of this many px "
                         "(0: a plain blend; default %(default)s)")
@@ -68,17 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def frame_stylizer(style: str, method: str, *, side: int, decoder: Path | None = None, steady: bool = False,
+def frame_stylizer(style: str, method: str, *, side: int, decoder: Path | None = None,
                    ) -> Callable[[np.ndarray], np.ndarray]:
     """One frame ``[h, w, 3]`` in, the frame stylised by ``method`` out, with everything loaded once.
 
-    ``side`` is the frames' longest side (it sets the style image's scale, :func:`registry.style_side`). ``steady``:
-    for ``"gan"`` without ``decoder``, the style's steady generator where the package ships one
-    (:func:`steady_generator`), else its plain one.
+    ``side`` is the frames' longest side (it sets the style image's scale, :func:`registry.style_side`);
+    ``decoder``: another network file (:func:`temporal_setup` gives the steady generator's).
     """
     entry = registry.get(method)
-    if steady and decoder is None:
-        decoder = steady_generator(style, method)
     networks = registry.load_decoders(method, decoder=decoder, style=style) if entry.feedforward else None
     style_image = samples.load_input(style, kind="style", size=registry.style_side(method, side))
     if entry.feedforward:
