@@ -95,7 +95,9 @@ def test_file_without_sound_and_folder_output(tmp_path, capsys):
 def test_temporal_setup_chooses_the_steady_generator_or_the_flow_blend():
     steady = style_generator.steady_generator_path(STYLE)
     assert steady.is_file()                                   # shipped (docs/gan.md has the command)
-    assert video.temporal_setup(STYLE, "gan", on=True) == (steady, video.STEADY_BLEND)
+    assert video.temporal_setup(STYLE, "gan", on=True) == (steady, 0.0)      # brush strokes: the generator alone
+    glass = style_generator.steady_generator_path("stained_glass")
+    assert video.temporal_setup("stained_glass", "gan", on=True) == (glass, 0.2)   # stained glass: and a light blend
     assert video.temporal_setup(STYLE, "gan", on=False) == (None, 0.0)
     assert video.temporal_setup(STYLE, "adain", on=True) == (None, temporal.DEFAULT_BLEND)
     assert video.temporal_setup("pointillism", "gan", on=True) == (None, temporal.DEFAULT_BLEND)

@@ -42,7 +42,7 @@ GAME_BUDGET_MS = 1000 / 60
 #: Blend weights measured by :func:`flicker` (0 is per-frame stylisation).
 BLENDS = (0.0, 0.2, 0.3, 0.5, 0.8, 1.0)
 #: ``(blend, window px)`` measured with the contrast restored (:func:`gantransfer.methods.temporal.blend`).
-CONTRAST = ((0.3, 2.0), (0.5, 2.0), (0.8, 2.0))
+CONTRAST = ((0.2, 2.0), (0.3, 2.0), (0.5, 2.0), (0.8, 2.0))
 #: The settings the outside judge checks too (per frame, and the candidates for the default).
 OUTSIDE = ((0.0, 0.0), (0.3, 0.0), (0.5, 2.0))
 #: The flow that grades the result: not the one that made it.
@@ -147,6 +147,13 @@ def flicker(method: str, style: str, *, side: int = 256, frames: int = 24, blend
         row["style_ratio_change"] = round(row["middle_frame"]["style_ratio"] / base["middle_frame"]["style_ratio"] - 1, 3)
         row["structure_change"] = round(row["middle_frame"]["structure"] / base["middle_frame"]["structure"] - 1, 3)
     result["input_warping_error"] = round(temporal.warping_error(frames_in, pairs=pairs), 6)
+    # What `gantransfer video --temporal on` does for this style (video.temporal_setup), against the target.
+    decoder, weight = video.temporal_setup(style, method, on=True)
+    rows = result["steady_sweep"] if decoder is not None else result["sweep"]
+    chosen = next(r for r in rows if r["blend"] == weight and r["contrast"] == (temporal.DEFAULT_CONTRAST if weight else 0.0))
+    result["temporal_on"] = {"generator": "steady" if decoder is not None else "plain", **chosen,
+                             "meets_target": chosen["error_ratio"] <= 0.5 and chosen["style_ratio_change"] <= 0.1
+                             and chosen["structure_change"] >= -0.1}
     if outside_judge is not None and Path(outside_judge).is_file():
         with tempfile.TemporaryDirectory() as tmp:
             content = images.save_image(frames_in[middle], Path(tmp) / "content.png")

@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "previous output warped by optical flow (default %(default)s)")
     p.add_argument("--blend", type=arguments.weight, default=None,
                    help="weight of the warped previous output where the flow is trusted, in [0, 1] (default: "
-                        f"{STEADY_BLEND:g} with a steady generator, else {temporal.DEFAULT_BLEND:g})")
+                        f"the steady generator's, 0 or 0.2, else {temporal.DEFAULT_BLEND:g})")
     p.add_argument("--contrast", type=arguments.weight, default=temporal.DEFAULT_CONTRAST,
                    help="give the blended frame the stylised frame's local contrast back, in a window of this many px "
                         "(0: a plain blend; default %(default)s)")
@@ -95,21 +95,24 @@ def steady_generator(style: str, method: str) -> Path | None:
     return path if method == "gan" and path.is_file() else None
 
 
-#: The flow blend on top of a steady generator: none. Measured (``data/bench/video.json``, ``steady_sweep``): the
-#: steady generator alone meets the target (at most half the per-frame warping error, style within 10 %), and any
-#: blend costs style as it does for the plain generator.
-STEADY_BLEND = 0.0
+def steady_blend(style: str) -> float:
+    """The flow blend on top of ``style``'s steady generator: ``checkpoints/gan/steady/blends.json`` (0 for brush
+    strokes and waves, whose steady generators meet the video target alone; 0.2 for stained glass; 0 if unlisted)."""
+    path = style_generator.steady_generator_path(style).with_name("blends.json")
+    if not path.is_file():
+        return 0.0
+    return float(json.loads(path.read_text())["blends"].get(style, 0.0))
 
 
 def temporal_setup(style: str, method: str, *, on: bool, decoder: Path | None = None,
                    blend: float | None = None) -> tuple[Path | None, float]:
     """``(decoder, blend weight)`` for ``--temporal on|off``: with it on, the steady generator where one ships (and
-    :data:`STEADY_BLEND`), else the flow blend (:data:`gantransfer.methods.temporal.DEFAULT_BLEND`); ``decoder`` and
-    ``blend`` given by the user win. Off: no blend, the plain network."""
+    its :func:`steady_blend`), else the flow blend (:data:`gantransfer.methods.temporal.DEFAULT_BLEND`); ``decoder``
+    and ``blend`` given by the user win. Off: no blend, the plain network."""
     if not on:
         return decoder, 0.0
     steady = steady_generator(style, method) if decoder is None else None
-    default = STEADY_BLEND if steady is not None else temporal.DEFAULT_BLEND
+    default = steady_blend(style) if steady is not None else temporal.DEFAULT_BLEND
     return (steady or decoder), (default if blend is None else blend)
 
 
