@@ -10,7 +10,9 @@ One style image, a few photos. Each step:
    ``relu1_2``, ``relu2_2`` and ``relu3_3`` (Gatys et al. 2016), the adversarial loss asks ``D`` to take the
    painting's patches for the style's. Both VGG losses are relative (divided by the target's own size), so the
    weights mean the same for every style. ``adv_weight = 0`` is Johnson's network; ``style_weight = 0`` is the
-   adversarial term alone: the ablation of ``docs/gan.md``.
+   adversarial term alone: the ablation of ``docs/gan.md``. ``stability_weight > 0`` adds :func:`stability_loss`
+   (``G_S`` should paint a slightly moved photo as the moved painting): the steady generators of ``gantransfer video``,
+   fine-tuned from the shipped ones (``--init-generator shipped``).
 
 Batches are a pure function of ``(seed, step)`` (:func:`gantransfer.training.batches.make_batch`), so a resumed run
 repeats an uninterrupted one exactly; checkpoints go through one orbax manager per run
