@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gantransfer.core import images, resources
-from gantransfer.core.validate import check_count
+from gantransfer.core.validate import as_jax, check_count
 
 #: Where the package's per-style generators live: ``checkpoints/gan/NAME.npz``.
 SHIPPED_DIR = resources.checkpoint("gan")
@@ -215,7 +215,7 @@ def load_generator(path: str | os.PathLike) -> dict:
         raise ValueError(f"{path}: its arrays do not match a generator of its width; the file is damaged")
     if not all(np.isfinite(arrays[p]).all() for p in paths):
         raise ValueError(f"{path}: it holds NaN or infinite values; the file is damaged")
-    return jax.tree.unflatten(jax.tree.structure(fresh), [jnp.asarray(arrays[p], jnp.float32) for p in paths])
+    return jax.tree.unflatten(jax.tree.structure(fresh), [as_jax(arrays[p].astype(np.float32)) for p in paths])
 
 
 def shipped_generator_path(style: str) -> Path:
