@@ -96,8 +96,8 @@ def steady_generator(style: str, method: str) -> Path | None:
 
 
 def steady_blend(style: str) -> float:
-    """The flow blend on top of ``style``'s steady generator: ``checkpoints/gan/steady/blends.json`` (0 for brush
-    strokes and waves, whose steady generators meet the video target alone; 0.2 for stained glass; 0 if unlisted)."""
+    """The flow blend on top of ``style``'s steady generator: ``checkpoints/gan/steady/blends.json`` (0 where the
+    steady generator meets the video target alone; 0.2 for stained glass; 0 if unlisted)."""
     path = style_generator.steady_generator_path(style).with_name("blends.json")
     if not path.is_file():
         return 0.0
