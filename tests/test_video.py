@@ -332,3 +332,17 @@ def test_camera_clip_pans_and_zooms(rng):
 def test_bad_arguments_raise_value_error(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_flicker_bench_measures_the_steady_generator_and_what_temporal_on_does():
+    from gantransfer.tools import bench_video
+
+    result = bench_video.flicker("gan", STYLE, side=64, frames=3, blends=(0.0, 0.2), contrast=((0.2, 2.0),))
+    assert [(r["blend"], r["contrast"]) for r in result["sweep"]] == [(0.0, 0.0), (0.2, 0.0), (0.2, 2.0)]
+    assert result["steady_generator"] == f"checkpoints/gan/steady/{STYLE}.npz" and len(result["steady_sweep"]) == 3
+    assert result["sweep"][0]["error_ratio"] == 1.0                       # every ratio against the plain per frame
+    on = result["temporal_on"]                                            # brush strokes: the steady generator alone
+    assert on["generator"] == "steady" and all(on[k] == v for k, v in result["steady_sweep"][0].items())
+    assert on["meets_target"] == (on["error_ratio"] <= 0.5 and on["style_ratio_change"] <= 0.1
+                                  and on["structure_change"] >= -0.1)
+

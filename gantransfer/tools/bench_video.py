@@ -5,7 +5,8 @@
   :func:`gantransfer.methods.temporal.stabilize` (decoding and encoding excluded: they are ffmpeg's), square frames
   of a camera pan over a bundled photo, after two frames that compile.
 * :func:`flicker` — one clip, one style, one method, per frame and steadied (the flow blend at several weights, and
-  the steady generator where one ships): Lai et al.'s warping error of each, and the middle frame judged (style ratio, structure) by the library's judge and by the outside
+  the steady generator where one ships): Lai et al.'s warping error of each, and the middle frame judged (style
+  ratio, structure) by the library's judge and by the outside
   judge script (``shared/bench/judge.py``), so the temporal version is seen to keep the style and the layout.
 * :func:`quality` — :func:`flicker` over the shipped per-style generators (and one style with AdaIN), written to
   ``data/bench/video.json`` by ``python -m gantransfer.tools.bench_video``.
