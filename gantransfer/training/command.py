@@ -189,33 +189,37 @@ def _export(args, config) -> Path:
     return decoder_file.export_decoder(state["params"], args.export, width=config.width, layer=config.layer)
 
 
-def _initial_gan_state(args, config) -> dict | None:
-    """A new run's state with ``--init-generator``'s generator (``None``: random initialisation, or a resume)."""
-    choice = args.init_generator or "scratch"
+def _start_file(args, flag: str, *, what: str, shipped, hint=lambda path: "") -> Path | None:
+    """The file a new run starts from, by ``--init-decoder`` / ``--init-generator`` (``flag``): ``None`` for
+    ``scratch`` (the default) or a resume, ``shipped()`` for ``shipped``, else the path given; a missing file is a
+    one-line error (``hint(path)`` appended)."""
+    choice = getattr(args, flag) or "scratch"
     if args.resume or choice == "scratch":
         return None
-    if choice == "shipped":
-        if args.style not in style_generator.shipped_styles():
-            raise CliError(f"--init-generator shipped: no shipped generator for {args.style!r}; the package has "
-                           f"{', '.join(style_generator.shipped_styles())}")
-        path = style_generator.shipped_generator_path(args.style)
-    else:
-        path = Path(choice)
+    path = shipped() if choice == "shipped" else Path(choice)
     if not path.is_file():
-        raise CliError(f"--init-generator: no generator at {path}")
-    return style_gan.state_from_generator(config, style_generator.load_generator(path))
+        raise CliError(f"--{flag.replace('_', '-')}: no {what} at {path}{hint(path)}")
+    return path
+
+
+def _shipped_generator(style: str) -> Path:
+    if style not in style_generator.shipped_styles():
+        raise CliError(f"--init-generator shipped: no shipped generator for {style!r}; the package has "
+                       f"{', '.join(style_generator.shipped_styles())}")
+    return style_generator.shipped_generator_path(style)
+
+
+def _initial_gan_state(args, config) -> dict | None:
+    """A new run's state with ``--init-generator``'s generator (``None``: random initialisation, or a resume)."""
+    path = _start_file(args, "init_generator", what="generator", shipped=lambda: _shipped_generator(args.style))
+    return None if path is None else style_gan.state_from_generator(config, style_generator.load_generator(path))
 
 
 def _initial_decoder_path(args) -> Path | None:
     """The ``--init-decoder`` file of a new run (``None``: random initialisation)."""
-    choice = args.init_decoder or "scratch"
-    if args.resume or choice == "scratch":
-        return None
-    path = generator.SHIPPED_DECODER if choice == "shipped" else Path(choice)
-    if not path.is_file():
-        raise CliError(f"--init-decoder: no decoder at {path}; train one first (`gantransfer train decoder "
-                       f"--export {path}`) or pass --init-decoder scratch")
-    return path
+    return _start_file(args, "init_decoder", what="decoder", shipped=lambda: generator.SHIPPED_DECODER,
+                       hint=lambda path: f"; train one first (`gantransfer train decoder --export {path}`) or pass "
+                                         f"--init-decoder scratch")
 
 
 if __name__ == "__main__":
