@@ -1,33 +1,26 @@
 """Judge a candidate steady generator on the video clip against the style's plain one (docs/applications.md).
 
-The clip of ``gantransfer.tools.bench_video`` (24 frames, 256 px), each frame painted by the plain shipped generator
-and by the candidate file, per frame (no flow blend); prints one JSON line: the candidate's warping error over the
-plain one's (Farnebäck flow, as the bench), and the relative change of the middle frame's style ratio and structure.
+:func:`gantransfer.tools.bench_video.flicker` with the candidate file as the steady generator: the clip of the
+bench (24 frames, 256 px), per frame and with each flow blend given (``BLEND:CONTRAST``, e.g. ``0.2:2``); prints one
+JSON line per setting: the candidate's warping error over the plain generator's per frame (Farnebäck flow, as the
+bench), the relative change of the middle frame's style ratio and structure, and whether the video target holds.
 
     gantransfer train gan --style stained_glass --init-generator shipped --stability-weight 15 --steps 300 \\
         --workdir runs/steady15_stained_glass --export /tmp/sg15.npz
-    python scripts/steady_eval.py stained_glass /tmp/sg15.npz
+    python scripts/steady_eval.py stained_glass /tmp/sg15.npz 0.2:2
 """
 import json
 import sys
 
-from gantransfer.core import samples
-from gantransfer.methods import judging, temporal
-from gantransfer.pipeline import extractor
-from gantransfer.tools import bench_video, video
+from gantransfer.tools import bench_video
 
-style, path = sys.argv[1], sys.argv[2]
-frames = bench_video.clip(256, 24)
-pairs = temporal.clip_pairs(frames, method=bench_video.EVAL_FLOW)
-params = extractor.load_params()
-style_image = samples.load_input(style, kind="style", size=256)
-res = {}
-for name, decoder in (("plain", None), ("candidate", path)):
-    paint = video.frame_stylizer(style, "gan", side=256, decoder=decoder)
-    out = [paint(x) for x in frames]
-    res[name] = {"err": temporal.warping_error(out, pairs=pairs), **judging.judge(params, out[12], frames[12], style_image)}
-p, c = res["plain"], res["candidate"]
-print(json.dumps({"style": style, "file": path, "error_ratio": round(c["err"] / p["err"], 3),
-                  "style_change": round(c["style_ratio"] / p["style_ratio"] - 1, 3),
-                  "structure_change": round(c["structure"] / p["structure"] - 1, 3),
-                  "plain": {k: round(v, 4) for k, v in p.items()}, "candidate": {k: round(v, 4) for k, v in c.items()}}))
+style, path, *specs = sys.argv[1:]
+settings = [tuple(float(v) for v in spec.split(":")) for spec in specs]
+result = bench_video.flicker("gan", style, side=256, frames=24, blends=(0.0, *(w for w, _ in settings)),
+                             contrast=tuple((w, c) for w, c in settings if c), steady=path)
+wanted = {(0.0, 0.0), *settings}
+for row in result["steady_sweep"]:
+    if (row["blend"], row["contrast"]) in wanted:
+        print(json.dumps({"style": style, "file": path, "blend": row["blend"], "contrast": row["contrast"],
+                          **{k: row[k] for k in ("error_ratio", "style_ratio_change", "structure_change")},
+                          "meets_target": bench_video.meets_target(row)}))

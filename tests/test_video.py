@@ -345,4 +345,6 @@ def test_flicker_bench_measures_the_steady_generator_and_what_temporal_on_does()
     assert on["generator"] == "steady" and all(on[k] == v for k, v in result["steady_sweep"][0].items())
     assert on["meets_target"] == (on["error_ratio"] <= 0.5 and on["style_ratio_change"] <= 0.1
                                   and on["structure_change"] >= -0.1)
+    other = bench_video.flicker("gan", "stained_glass", side=64, frames=3, blends=(0.0,), contrast=())
+    assert "steady_sweep" in other and "temporal_on" not in other        # its command's blend 0.2 was not measured
 
