@@ -53,6 +53,61 @@ def test_first_layers_match_numpy(vgg_params, rng, jit):
     np.testing.assert_allclose(feats["pool1"][0], pool1, rtol=1e-4, atol=1e-3)
 
 
+def _numpy_pool_and_grad(x, g):
+    """Max pooling and its gradient routed to each window's first maximum in reading order, loop by loop."""
+    n, h, w, c = x.shape
+    y, dx = np.zeros((n, h // 2, w // 2, c), x.dtype), np.zeros_like(x)
+    for b, i, j, k in np.ndindex(*y.shape):
+        window = [x[b, 2 * i + di, 2 * j + dj, k] for di in (0, 1) for dj in (0, 1)]
+        first = int(np.argmax(window))                          # numpy's argmax: the first maximum
+        y[b, i, j, k] = window[first]
+        dx[b, 2 * i + first // 2, 2 * j + first % 2, k] = g[b, i, j, k]
+    return y, dx
+
+
+@pytest.mark.parametrize("shape", [(2, 6, 8, 3), (1, 7, 5, 2)])
+def test_max_pool_and_its_gradient_match_numpy(rng, shape):
+    # Values from {0, 1, 2} so that windows tie often, odd sizes floored.
+    x = rng.integers(0, 3, size=shape).astype(np.float32)
+    g = rng.normal(size=(shape[0], shape[1] // 2, shape[2] // 2, shape[3])).astype(np.float32)
+    y, vjp = jax.vjp(extractor.max_pool_2x2, jnp.asarray(x))
+    want_y, want_dx = _numpy_pool_and_grad(x, g)
+    np.testing.assert_array_equal(np.asarray(y), want_y)
+    np.testing.assert_array_equal(np.asarray(vjp(jnp.asarray(g))[0]), want_dx)
+
+
+def test_max_pool_gradient_is_the_derivative_without_ties(rng):
+    x = jnp.asarray(rng.normal(size=(1, 8, 10, 4)).astype(np.float32))
+    loss = lambda pool: lambda v: jnp.sum(jnp.sin(pool(v)))
+    np.testing.assert_allclose(jax.jit(jax.grad(loss(extractor.max_pool_2x2)))(x),
+                               jax.grad(loss(extractor._max_pool))(x), rtol=1e-6)
+
+
+def test_turned_kernels_are_flipped_and_transposed(vgg_params):
+    turned = extractor.turned_kernels(vgg_params, ("relu2_1",))
+    assert sorted(turned) == ["conv1_1", "conv1_2", "conv2_1"]          # up to the deepest layer asked for
+    kernel = np.asarray(vgg_params["conv1_2"]["kernel"][...])            # [3, 3, c_in, c_out]
+    want = np.transpose(kernel[::-1, ::-1], (0, 1, 3, 2))
+    np.testing.assert_array_equal(np.asarray(turned["conv1_2"]), want)
+
+
+def test_forward_with_turned_kernels_has_the_same_values_and_image_gradient(vgg_params, rng):
+    images = jnp.asarray(rng.uniform(size=(1, 40, 36, 3)).astype(np.float32))
+    layers = ("relu1_2", "relu2_2")
+    turned = extractor.turned_kernels(vgg_params, layers)
+
+    def loss(x, t):
+        feats = extractor.forward(vgg_params, x, layers, t)
+        return sum(jnp.mean(jnp.sin(v)) for v in feats.values())
+
+    plain, with_turned = jax.jit(jax.value_and_grad(loss))(images, None), jax.jit(jax.value_and_grad(loss))(images, turned)
+    np.testing.assert_allclose(with_turned[0], plain[0], rtol=1e-6)
+    np.testing.assert_allclose(with_turned[1], plain[1], rtol=1e-4, atol=1e-9)
+    # the kernels' own gradient is kept correct on this path too
+    k_grad = lambda t: jax.grad(lambda p: loss(images, t), allow_int=True)(vgg_params)["conv1_1"]["kernel"][...]
+    np.testing.assert_allclose(k_grad(turned), k_grad(None), rtol=1e-4, atol=1e-9)
+
+
 def test_shapes_and_single_image(vgg_params, rng):
     image = rng.random((40, 64, 3), dtype=np.float32)  # [H, W, 3] is accepted as a batch of one
     feats = extractor.extract(vgg_params, image, ["relu2_1", "pool3"])

@@ -104,7 +104,8 @@ def make_problem(
         then ``"grams"`` holds each style's own ``[K, c, c]`` and the problem carries ``"region_masks"``.
     Returns:
       ``{"content": {layer: [1, h, w, c]}, "content_norm": {layer: []}, "grams": {layer: [1, c, c]},
-      "gram_norm": {layer: []}, "weights": {...}}``.
+      "gram_norm": {layer: []}, "weights": {...}, "turned": {conv: [3, 3, c_out, c_in]}}`` (``"turned"``: VGG16's
+      kernels for the image's gradient, :func:`gantransfer.pipeline.extractor.turned_kernels`).
     """
     blend = config.style_blend or (1.0,) * len(styles)
     if len(blend) != len(styles):
@@ -136,6 +137,8 @@ def _problem_arrays(params, content, styles, blend, weights, masks, *, content_l
     eps = 1e-8
     as_f32 = functools.partial(jax.tree.map, lambda w: jnp.asarray(w, jnp.float32))
     return ({"region_masks": masks} if masks is not None else {}) | {
+        # VGG16's kernels turned for the image's gradient once here, not in every step (extractor.turned_kernels)
+        "turned": extractor.turned_kernels(params, content_layers + style_layers),
         "content": content_feats,
         "content_norm": {k: jnp.mean(v ** 2) + eps for k, v in content_feats.items()},
         "grams": grams,
@@ -157,7 +160,7 @@ def transfer_losses(params, image: jax.Array, problem: dict) -> tuple[jax.Array,
     w = problem["weights"]
     image = jnp.clip(image, 0.0, 1.0)
     layers = tuple(problem["content"]) + tuple(problem["grams"])
-    feats = extractor.forward(params, image, extractor.in_forward_order(layers))
+    feats = extractor.forward(params, image, extractor.in_forward_order(layers), problem.get("turned"))
     content = sum(w["content_layers"][k] * jnp.mean((feats[k] - p) ** 2) / problem["content_norm"][k]
                   for k, p in problem["content"].items())
     masks = problem.get("region_masks")         # guided Gatys: each region's Gram matrix against its style's

@@ -75,6 +75,8 @@ class VGG16(nnx.Module):
 
     ``model(images, layers)`` maps ``[N, H, W, 3]`` float images in [0, 1] to ``{layer: [N, h, w, c]}``
     and stops at the deepest requested layer. Normalisation by the ImageNet mean/std happens inside.
+    ``model(images, layers, turned)`` computes the same, with the image's gradient through each convolution
+    made from the given turned kernels (:func:`turned_kernels`) instead of turning the kernel on every call.
     """
 
     def __init__(self, *, rngs: nnx.Rngs):
@@ -85,14 +87,18 @@ class VGG16(nnx.Module):
             setattr(self, name, nnx.Conv(c_in, c_out, (3, 3), padding="SAME", rngs=rngs))
             c_in = c_out
 
-    def __call__(self, images: jax.Array, layers: Sequence[str]) -> dict[str, jax.Array]:
+    def __call__(self, images: jax.Array, layers: Sequence[str],
+                 turned: Mapping[str, jax.Array] | None = None) -> dict[str, jax.Array]:
         wanted = set(layers)
         deepest = max(LAYER_NAMES.index(name) for name in wanted)
         x = (images - IMAGENET_MEAN) / IMAGENET_STD                            # [N, H, W, 3]
         out = {}
         for name in LAYER_NAMES[: deepest + 1]:
             kind = name[:4]
-            if kind == "conv":
+            if kind == "conv" and turned is not None:
+                conv = getattr(self, name)
+                x = _conv_turned_grad(x, conv.kernel[...], turned[name]) + conv.bias[...]
+            elif kind == "conv":
                 x = getattr(self, name)(x)                                    # [N, h, w, c]
             elif kind == "relu":
                 x = jax.nn.relu(x)
@@ -103,15 +109,90 @@ class VGG16(nnx.Module):
         return out
 
 
+def _conv(x: jax.Array, kernel: jax.Array) -> jax.Array:
+    """3 × 3 convolution with one pixel of zero padding, ``[N, H, W, c_in] -> [N, H, W, c_out]`` (as ``nnx.Conv``)."""
+    return jax.lax.conv_general_dilated(x, kernel, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+
+def turned_kernels(params: nnx.State, layers: Sequence[str]) -> dict[str, jax.Array]:
+    """Each convolution's kernel up to the deepest of ``layers``, turned as the image's gradient uses it: flipped in
+    space, input and output channels swapped: ``{conv: [3, 3, c_out, c_in]}``.
+
+    The gradient of a convolution with respect to its input is the convolution of the output's gradient with this
+    turned kernel. Autodiff turns the kernel inside every gradient step; XLA's CPU backend then copies every kernel
+    in every step (≈ 3 ms of a 100 ms VGG16 gradient at 256 × 160 px, ≈ 1.4 of 24 ms at 128 × 80). Gatys transfer
+    takes thousands of gradients with the same kernels, so :mod:`gantransfer.methods.optimize` turns them once per
+    scale and passes them to :func:`forward` (Dumoulin & Visin, "A guide to convolution arithmetic", 2016, on the
+    transposed convolution).
+    """
+    deepest = max(LAYER_NAMES.index(name) for name in layers)
+    return {name: jnp.flip(params[name]["kernel"][...], (0, 1)).swapaxes(2, 3)
+            for name in CONV_NAMES if LAYER_NAMES.index(name) <= deepest}
+
+
+@jax.custom_vjp
+def _conv_turned_grad(x: jax.Array, kernel: jax.Array, turned: jax.Array) -> jax.Array:
+    """:func:`_conv` of ``x`` with ``kernel``; its gradient with respect to ``x`` uses ``turned``, the kernel already
+    turned (:func:`turned_kernels`); ``turned`` itself does not change the output, so its gradient is zero."""
+    return _conv(x, kernel)
+
+
+def _conv_turned_grad_forward(x, kernel, turned):
+    return _conv(x, kernel), (x, kernel, turned)
+
+
+def _conv_turned_grad_backward(saved, g):
+    x, kernel, turned = saved
+    # The kernel's own gradient, for completeness: under jit XLA drops it when only the image's is asked for.
+    d_kernel = jax.vjp(lambda k: _conv(x, k), kernel)[1](g)[0]
+    return _conv(g, turned), d_kernel, jnp.zeros_like(turned)
+
+
+_conv_turned_grad.defvjp(_conv_turned_grad_forward, _conv_turned_grad_backward)
+
+
+@jax.custom_vjp
 def max_pool_2x2(x: jax.Array) -> jax.Array:
     """2×2 max pooling with stride 2, ``[N, H, W, c] -> [N, H // 2, W // 2, c]`` (odd sizes floored, as torch).
 
-    Written as a reshape and a max rather than ``lax.reduce_window``: the result is identical, but its
-    gradient is an element-wise mask instead of XLA's select-and-scatter, which is slow on CPU.
+    Written as a reshape and a max rather than ``lax.reduce_window``, whose gradient is XLA's select-and-scatter,
+    slow on CPU. The gradient is written out too (:func:`_max_pool_grad`): the one JAX derives for the reshaped max
+    counts ties with a reduction that XLA's CPU backend ran slowly (9 ms of a 93 ms VGG16 gradient at 256 × 160 px);
+    by hand the whole gradient to ``relu3_3`` takes ≈ 9 % less (docs/speed.md).
     """
+    return _max_pool(x)
+
+
+def _max_pool(x: jax.Array) -> jax.Array:
     n, h, w, c = x.shape
-    x = x[:, : h // 2 * 2, : w // 2 * 2]
-    return x.reshape(n, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))
+    return x[:, : h // 2 * 2, : w // 2 * 2].reshape(n, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))
+
+
+def _max_pool_forward(x: jax.Array):
+    y = _max_pool(x)
+    return y, (x, y)
+
+
+def _max_pool_grad(saved, g: jax.Array):
+    """Each window's gradient goes to its first maximum in reading order (top left, top right, bottom left, bottom
+    right), as PyTorch's ``max_pool2d`` routes it. Where the maximum is unique this is the derivative; at a tie it is
+    one valid choice (JAX's own rule shares it out instead; after a ReLU the only ties are windows of zeros, whose
+    gradient the ReLU stops either way)."""
+    x, y = saved
+    n, h, w, c = x.shape
+    hh, ww = h // 2, w // 2
+    windows = x[:, : hh * 2, : ww * 2].reshape(n, hh, 2, ww, 2, c)
+    top_left = windows[:, :, 0, :, 0] == y
+    top_right = (windows[:, :, 0, :, 1] == y) & ~top_left
+    bottom_left = (windows[:, :, 1, :, 0] == y) & ~(top_left | top_right)
+    bottom_right = ~(top_left | top_right | bottom_left)
+    zero = jnp.zeros_like(g)
+    row = lambda left, right: jnp.stack([jnp.where(left, g, zero), jnp.where(right, g, zero)], axis=3)
+    dx = jnp.stack([row(top_left, top_right), row(bottom_left, bottom_right)], axis=2).reshape(n, hh * 2, ww * 2, c)
+    return (jnp.pad(dx, ((0, 0), (0, h - hh * 2), (0, w - ww * 2), (0, 0))),)
+
+
+max_pool_2x2.defvjp(_max_pool_forward, _max_pool_grad)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -242,8 +323,14 @@ def load_vgg16_arrays(*, path: str | os.PathLike | None = None, cache: bool = Tr
 
 
 @functools.lru_cache(maxsize=1)
+def _abstract_model():
+    # (graphdef, abstract state), traced once per process: each `eval_shape` of the module costs ≈ 0.05 s, part
+    # of `gantransfer stylize`'s start-up (docs/speed.md).
+    return nnx.split(nnx.eval_shape(lambda: VGG16(rngs=nnx.Rngs(0))))
+
+
 def _graphdef():
-    return nnx.split(nnx.eval_shape(lambda: VGG16(rngs=nnx.Rngs(0))))[0]
+    return _abstract_model()[0]
 
 
 def pretrained_params(*, path: str | os.PathLike | None = None) -> nnx.State:
@@ -252,8 +339,7 @@ def pretrained_params(*, path: str | os.PathLike | None = None) -> nnx.State:
     Built straight from the ported arrays into the module's abstract state: no random initialisation
     of 14.7 M parameters that would be thrown away.
     """
-    graphdef, abstract = nnx.split(nnx.eval_shape(lambda: VGG16(rngs=nnx.Rngs(0))))
-    del graphdef
+    abstract = _abstract_model()[1]
     arrays = load_vgg16_arrays(path=path)
     flat = {}
     for key_path, leaf in nnx.to_flat_state(abstract):
@@ -295,14 +381,17 @@ def check_layers(layers: Iterable[str], *, what: str = "layer") -> tuple[str, ..
     return layers
 
 
-def forward(params: nnx.State, images: jax.Array, layers: tuple[str, ...]) -> dict[str, jax.Array]:
+def forward(params: nnx.State, images: jax.Array, layers: tuple[str, ...],
+            turned: Mapping[str, jax.Array] | None = None) -> dict[str, jax.Array]:
     """The pure forward pass behind :func:`extract`, without checks or its own ``jit``.
 
     For use inside other jitted functions (a loss, a train step), where inputs are tracers.
-    ``images``: ``[N, H, W, 3]`` float in [0, 1]; ``layers``: a tuple of names, computed up to the deepest.
+    ``images``: ``[N, H, W, 3]`` float in [0, 1]; ``layers``: a tuple of names, computed up to the deepest;
+    ``turned``: optionally :func:`turned_kernels` for these layers, so that the image's gradient does not turn
+    every kernel again (the same values; a loop of many gradients with fixed weights, as Gatys transfer is).
     """
     model = nnx.merge(_graphdef(), params)
-    return model(images, layers)
+    return model(images, layers, turned)
 
 
 _extract_jit = jax.jit(forward, static_argnames="layers")

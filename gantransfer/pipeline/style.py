@@ -22,9 +22,11 @@ def _gram_raw(flat: jax.Array) -> jax.Array:
 
     ``F`` enters twice, so plain autodiff makes two ``[P, c] × [c, c]`` products for the gradient; the
     symmetric form ``dF = F (dG + dGᵀ)`` needs one. That halves the Gram matrices' share of a Gatys
-    step (about 15 % of it at 256 px on a CPU).
+    step (about 15 % of it at 256 px on a CPU). The product contracts over ``P`` directly (an ``einsum``) rather
+    than transposing ``F`` first: XLA's CPU backend then makes no transposed copy of the ``[P, c]`` features
+    (3.1 against 4.0–4.5 ms for ``relu1_2``'s ``[40960, 64]`` at 256 × 160 px).
     """
-    return jnp.matmul(jnp.swapaxes(flat, -1, -2), flat)
+    return jnp.einsum("...pi,...pj->...ij", flat, flat)
 
 
 def _gram_raw_fwd(flat):
