@@ -1,4 +1,5 @@
 """Gatys style transfer by optimisation, on tiny images."""
+import jax
 import numpy as np
 import pytest
 
@@ -92,6 +93,30 @@ def test_recolor_start_has_the_styles_colour_mean_and_covariance():
     (mc, cc), (ms, cs) = stats(content), stats(style)
     expected = np.clip((content.reshape(-1, 3) - mc) @ (root(cs, 0.5) @ root(cc, -0.5)).T + ms, 0, 1)
     np.testing.assert_allclose(start.reshape(-1, 3), expected, atol=2e-4)
+
+
+@pytest.mark.parametrize("kind", ["random", "repeated", "rank_one", "diagonal"])
+def test_symmetric_eigh3_decomposes_like_numpy(kind):
+    rng = np.random.default_rng(3)
+    m = rng.normal(size=(3, 3))
+    a = {"random": m @ m.T, "repeated": 0.3 * np.eye(3), "diagonal": np.diag([1e-3, 2.0, 0.5]),
+         "rank_one": np.outer(m[0], m[0]) + 1e-5 * np.eye(3)}[kind].astype(np.float32)
+    w, v = (np.asarray(x, np.float64) for x in jax.jit(color.symmetric_eigh3)(a))
+    scale = np.abs(a).max()
+    np.testing.assert_allclose(np.sort(w), np.linalg.eigvalsh(a.astype(np.float64)), atol=2e-6 * scale)
+    np.testing.assert_allclose((v * w) @ v.T, a, atol=2e-6 * scale)                  # a = v diag(w) vᵀ
+    np.testing.assert_allclose(v.T @ v, np.eye(3), atol=2e-6)                         # orthonormal eigenvectors
+    with pytest.raises(ValueError, match=r"\[3, 3\]"):
+        color.symmetric_eigh3(np.eye(4, dtype=np.float32))
+
+
+@pytest.mark.parametrize("shapes", [((40, 64), (20, 32)), ((30, 45), (17, 26)), ((20, 32), (40, 64)), ((37, 53), (101, 19)),
+                                    ((16, 16), (16, 16))])
+def test_resize_is_jax_image_resize_cubic_antialiased(shapes):
+    (h, w), (height, width) = shapes
+    x = np.random.default_rng(1).uniform(size=(2, h, w, 3)).astype(np.float32)
+    want = np.clip(jax.image.resize(x, (2, height, width, 3), "cubic", antialias=True), 0, 1)
+    np.testing.assert_allclose(optimize._resize(x, height, width), want, atol=2e-5)
 
 
 def _numpy_upsample(x, h, w):
