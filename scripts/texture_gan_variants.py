@@ -4,9 +4,7 @@ VARIANT joins flags with "+": ``d1`` (a stride-1 3 × 3 stem in D, so it sees si
 normalisation without a learned scale after each of G's convolutions, Jetchev et al. 2016), ``wide`` (G width 64),
 ``d3`` (three strided layers in D), ``lr`` (G's learning rate 5e-4), ``bil`` (bilinear ×2 upsampling in G,
 wrap-around, instead of nearest), ``p2d`` / ``p2d9`` (P²-GAN's non-overlapping patch D of
-16 / 9 px, the per-style GAN's), ``crop96`` (96 px crops), ``ms`` (a multi-scale G
-shaped as Ulyanov et al. 2016's texture network: noise at 1/16 … 1/1 of the output, each level 3 × 3, 3 × 3, 1 × 1
-convolutions of 8 channels with batch norm, joined coarse to fine; 64 px crops), ``ttur`` (G 1e-4, D 4e-4), ``fast`` (both 1e-3, β1 0). (A Gram term in G's
+16 / 9 px, the per-style GAN's), ``crop96`` (96 px crops), ``ttur`` (G 1e-4, D 4e-4), ``fast`` (both 1e-3, β1 0). (A Gram term in G's
 objective, ``gramW``, was measured with commit f7090c0's ``TextureGanConfig.style_weight``, since removed.) The library's functions are replaced in this
 process only. Prints one JSON line (time, texture ratio, D's last verdicts) and writes sample | style as a PNG.
 
@@ -32,9 +30,6 @@ def bn(x):   # batch norm without learned scale (Jetchev et al.'s G)
 
 def init_state(config):
     s = orig_init(config)
-    if "ms" in flags:
-        s["g"] = ms_init(jax.random.key(config.seed + 96), config)
-        s["g_opt"] = tg._optimizers(config)[0].init(s["g"])
     if "d1" in flags:
         k = jax.random.key(config.seed + 99)
         s["d"]["pre"] = style_generator.conv_init(k, 3, 3, config.d_width)
@@ -50,55 +45,6 @@ def init_state(config):
         s["d_opt"] = tg._optimizers(config)[1].init(s["d"])
     return s
 
-MS_LEVELS, MS_NOISE, MS_WIDTH = 5, 4, 8     # "ms": scales 1/16 … 1/1 of the output, 4 noise channels each
-
-
-def ms_z_dim():
-    # the noise of every level is packed into one field at 1/8 scale: level s (side 8 / 2^s of that field's pixel)
-    # takes MS_NOISE · 4^s channels (space-to-depth); the 1/16 level is the 2 × 2 mean of the first 4 channels
-    return MS_NOISE * sum(4 ** k for k in range(4))
-
-
-def ms_init(key, config):
-    keys = iter(jax.random.split(key, 64))
-    block = lambda c_in, c_out: [style_generator.conv_init(next(keys), 3, c_in, c_out),
-                                 style_generator.conv_init(next(keys), 3, c_out, c_out),
-                                 style_generator.conv_init(next(keys), 1, c_out, c_out)]
-    g = {"noise": [block(MS_NOISE, MS_WIDTH) for _ in range(MS_LEVELS)], "join": [], "rgb": None}
-    c = MS_WIDTH
-    for _ in range(MS_LEVELS - 1):
-        g["join"].append(block(c + MS_WIDTH, c + MS_WIDTH))
-        c += MS_WIDTH
-    g["rgb"] = style_generator.conv_init(next(keys), 1, c, 3)
-    return g
-
-
-def ms_noise_levels(z):
-    n, h, w, _ = z.shape
-    levels, at = [], 0
-    for k in range(4):                                 # 1/8, 1/4, 1/2, 1/1 of the output
-        c = MS_NOISE * 4 ** k
-        part = z[..., at:at + c]
-        at += c
-        f = 2 ** k
-        levels.append(part.reshape(n, h, w, f, f, MS_NOISE).transpose(0, 1, 3, 2, 4, 5).reshape(n, h * f, w * f, MS_NOISE))
-    coarse = levels[0].reshape(n, h // 2, 2, w // 2, 2, MS_NOISE).mean(axis=(2, 4)) * 2   # 1/16, unit variance
-    return [coarse] + levels
-
-
-def ms_generate(g, z, padding):
-    def run(block, x):
-        for layer in block:
-            x = jax.nn.leaky_relu(bn(tg._conv(x, layer, padding=padding)), 0.2)
-        return x
-    noise = ms_noise_levels(z)
-    x = run(g["noise"][0], noise[0])
-    for level, join in zip(range(1, MS_LEVELS), g["join"]):
-        x = jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
-        x = run(join, jnp.concatenate([x, run(g["noise"][level], noise[level])], axis=-1))
-    return jax.nn.sigmoid(tg._conv(x, g["rgb"], padding=padding))
-
-
 def up2(x):
     if "bil" not in flags:
         return jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
@@ -109,8 +55,6 @@ def up2(x):
     return y[:, 2:-2, 2:-2]
 
 def generate(g, z, *, padding="circular"):
-    if "ms" in flags:
-        return ms_generate(g, z, padding)
     if "bn" not in flags and "bil" not in flags:
         return orig_generate(g, z, padding=padding)
     norm = bn if "bn" in flags else (lambda x: x)
@@ -135,7 +79,6 @@ if "d3" in flags: kw["d_layers"] = 3
 if "lr" in flags: kw["g_learning_rate"] = 5e-4
 if "ttur" in flags: kw.update(g_learning_rate=1e-4, d_learning_rate=4e-4)
 if "crop96" in flags: kw["crop"] = 96
-if "ms" in flags: kw.update(z_dim=ms_z_dim(), crop=max(kw.get("crop", 64), 64))
 if "fast" in flags: kw.update(g_learning_rate=1e-3, d_learning_rate=1e-3, beta1=0.0)
 config = tg.TextureGanConfig(steps=steps, seed=seed, **kw)
 style = samples.style_image(style_name, size=size)
