@@ -89,3 +89,13 @@ def test_coarse_to_fine_keeps_the_tile_tileable(monkeypatch, vgg_params):
     tile = texture_tool.gram_texture(samples.style_image("waves", size=64), side=64, steps=24, progress=done.append)
     assert tile.shape == (64, 64, 3) and done == [18, 6]            # three quarters coarse, the rest fine
     assert _numpy_seam(tile) <= 1.5
+
+
+def test_synthesis_config_sees_the_style_at_the_scale_asked():
+    from gantransfer.notebook import inversion
+
+    default = inversion.synthesis_config(("relu1_1", "relu2_1"), size=128, steps=5)
+    scaled = inversion.synthesis_config(("relu1_1", "relu2_1"), size=128, steps=5, style_scale=2.0)
+    assert default.style_side(128) == 128                    # the output's own size below 256 px
+    assert scaled.style_side(128) == 256                     # a 256 px style kept at its scale in a 128 px texture
+    assert (scaled.content_weight, scaled.style_weight, scaled.init) == (0.0, 1.0, "noise")

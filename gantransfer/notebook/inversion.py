@@ -48,24 +48,26 @@ def reconstruction_config(
         size=int(size), scales=(int(size),), steps=_check_steps(steps), optimizer=optimizer,
         learning_rate=learning_rate, content_weight=1.0, style_weight=0.0, tv_weight=tv_weight,
         content_layers=(layer,), style_layers=(layer,), style_blend=None, init="noise",
-        preserve_color=False, tol=0.0, patience=10, report_every=report_every, seed=seed)
+        preserve_color=False, tol=0.0, patience=10, report_every=report_every, seed=seed, style_scale=style_scale)
 
 
 def synthesis_config(
     layers: Sequence[str], *, size: int, steps: int, optimizer: str = "lbfgs", learning_rate: float = 0.05,
-    tv_weight: float = 0.0, report_every: int = 10, seed: int = 0,
+    tv_weight: float = 0.0, report_every: int = 10, seed: int = 0, style_scale: float | None = None,
 ) -> TransferConfig:
     """The :class:`TransferConfig` that synthesises a texture from style matrices at ``layers`` alone.
 
     Style weight 1 (each layer weighted 1), content weight 0 (its layer is the shallowest style layer, so
-    nothing extra is computed), noise initialisation, one scale.
+    nothing extra is computed), noise initialisation, one scale. ``style_scale``: the style image is seen at this
+    fraction of ``size`` (``None``: :class:`TransferConfig`'s default, the output's size up to 256 px); e.g. 2 keeps a
+    256 px style at its own scale in a 128 px texture, as notebook 05's texture GAN sees it.
     """
     layers = extractor.in_forward_order(extractor.check_layers(layers, what="style layer"))
     return TransferConfig(
         size=int(size), scales=(int(size),), steps=_check_steps(steps), optimizer=optimizer,
         learning_rate=learning_rate, content_weight=0.0, style_weight=1.0, tv_weight=tv_weight,
         content_layers=(layers[0],), style_layers=layers, style_blend=None, init="noise",
-        preserve_color=False, tol=0.0, patience=10, report_every=report_every, seed=seed)
+        preserve_color=False, tol=0.0, patience=10, report_every=report_every, seed=seed, style_scale=style_scale)
 
 
 def reconstruct_content_iter(content, *, layer: str, size: int, steps: int, params=None,
