@@ -48,7 +48,7 @@ def reconstruction_config(
         size=int(size), scales=(int(size),), steps=_check_steps(steps), optimizer=optimizer,
         learning_rate=learning_rate, content_weight=1.0, style_weight=0.0, tv_weight=tv_weight,
         content_layers=(layer,), style_layers=(layer,), style_blend=None, init="noise",
-        preserve_color=False, tol=0.0, patience=10, report_every=report_every, seed=seed, style_scale=style_scale)
+        preserve_color=False, tol=0.0, patience=10, report_every=report_every, seed=seed)
 
 
 def synthesis_config(
