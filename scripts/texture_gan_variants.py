@@ -4,7 +4,8 @@ VARIANT joins flags with "+": ``d1`` (a stride-1 3 × 3 stem in D, so it sees si
 normalisation without a learned scale after each of G's convolutions, Jetchev et al. 2016), ``wide`` (G width 64),
 ``d3`` (three strided layers in D), ``lr`` (G's learning rate 5e-4), ``bil`` (bilinear ×2 upsampling in G,
 wrap-around, instead of nearest), ``p2d`` / ``p2d9`` (P²-GAN's non-overlapping patch D of
-16 / 9 px, the per-style GAN's), ``crop96`` (96 px crops), ``ttur`` (G 1e-4, D 4e-4), ``fast`` (both 1e-3, β1 0). (A Gram term in G's
+16 / 9 px, the per-style GAN's), ``crop96`` (96 px crops), ``ttur`` (G 1e-4, D 4e-4), ``fast`` (both 1e-3, β1 0: the library's defaults since 2026-12-06, so
+the flag changes nothing now; the rows before that date ran against 2e-4, β1 0.5). (A Gram term in G's
 objective, ``gramW``, was measured with commit f7090c0's ``TextureGanConfig.style_weight``, since removed.) The library's functions are replaced in this
 process only. Prints one JSON line (time, texture ratio, D's last verdicts) and writes sample | style as a PNG.
 
