@@ -4,7 +4,9 @@ VARIANT joins flags with "+": ``d1`` (a stride-1 3 × 3 stem in D, so it sees si
 normalisation without a learned scale after each of G's convolutions, Jetchev et al. 2016), ``wide`` (G width 64),
 ``d3`` (three strided layers in D), ``lr`` (G's learning rate 5e-4), ``bil`` (bilinear ×2 upsampling in G,
 wrap-around, instead of nearest), ``p2d`` / ``p2d9`` (P²-GAN's non-overlapping patch D of
-16 / 9 px, the per-style GAN's), ``crop96`` (96 px crops), ``ttur`` (G 1e-4, D 4e-4), ``fast`` (both 1e-3, β1 0: the library's defaults since 2026-12-06, so
+16 / 9 px, the per-style GAN's), ``crop96`` (96 px crops), ``ms`` (a second
+PatchGAN on the crops average-pooled ×2, its logits upsampled beside the first's: a multi-scale D as in pix2pixHD,
+Wang et al. 2018, so one head judges 18 px and one 36 px patches), ``b8`` (batch 8), ``ttur`` (G 1e-4, D 4e-4), ``fast`` (both 1e-3, β1 0: the library's defaults since 2026-12-06, so
 the flag changes nothing now; the rows before that date ran against 2e-4, β1 0.5). (A Gram term in G's
 objective, ``gramW``, was measured with commit f7090c0's ``TextureGanConfig.style_weight``, since removed.) The library's functions are replaced in this
 process only. Prints one JSON line (time, texture ratio, D's last verdicts) and writes sample | style as a PNG.
@@ -44,6 +46,10 @@ def init_state(config):
         s["d"] = discriminator.init_patch_critic(jax.random.key(config.seed + 97), d_patch=9 if "p2d9" in flags else 16,
                                                  d_width=config.d_width)
         s["d_opt"] = tg._optimizers(config)[1].init(s["d"])
+    if "ms" in flags:               # a second head of the same shape for the ×2 average-pooled crops
+        coarse = orig_init(tg.TextureGanConfig(**{**config.__dict__, "seed": config.seed + 96}))["d"]
+        s["d"] = {**s["d"], "coarse": coarse}
+        s["d_opt"] = tg._optimizers(config)[1].init(s["d"])
     return s
 
 def up2(x):
@@ -69,6 +75,13 @@ def generate(g, z, *, padding="circular"):
 def critic(d, x):
     if flags & {"p2d", "p2d9"}:
         return discriminator.patch_critic(d, x)
+    if "coarse" in d:
+        fine = orig_critic({"layers": d["layers"], "out": d["out"]}, x)
+        n, h, w, c = x.shape
+        pooled = x.reshape(n, h // 2, 2, w // 2, 2, c).mean(axis=(2, 4))
+        coarse = orig_critic(d["coarse"], pooled)
+        coarse = jnp.repeat(jnp.repeat(coarse, 2, axis=1), 2, axis=2)[:, :fine.shape[1], :fine.shape[2]]
+        return jnp.concatenate([fine, coarse], axis=-1)   # each head weighs half in the mean
     if "pre" in d:
         x = jax.nn.leaky_relu(tg._conv(x, d["pre"]), 0.2)
     return orig_critic({"layers": d["layers"], "out": d["out"]}, x)
@@ -80,6 +93,7 @@ if "d3" in flags: kw["d_layers"] = 3
 if "lr" in flags: kw["g_learning_rate"] = 5e-4
 if "ttur" in flags: kw.update(g_learning_rate=1e-4, d_learning_rate=4e-4)
 if "crop96" in flags: kw["crop"] = 96
+if "b8" in flags: kw["batch"] = 8
 if "fast" in flags: kw.update(g_learning_rate=1e-3, d_learning_rate=1e-3, beta1=0.0)
 config = tg.TextureGanConfig(steps=steps, seed=seed, **kw)
 style = samples.style_image(style_name, size=size)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import jax
 
+from gantransfer.core import programs
+
 # glibc's mallopt(3) parameters.
 _M_TRIM_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -4, -8
 
@@ -74,6 +76,9 @@ def cache_dir() -> Path:
 def enable_compilation_cache() -> Path | None:
     """Keep compiled XLA programs on disk, so a second process skips most compilation (1.3 s → 0.5 s).
 
+    Two caches: JAX's persistent compilation cache (``<cache>/jax``: no compiling, but every process still
+    traces and lowers), and :mod:`gantransfer.core.programs` (``<cache>/programs``: whole executables of the
+    library's hot functions, so a process skips their tracing and lowering as well).
     Returns the cache folder, or ``None`` if it cannot be created (the library works without it).
     """
     folder = cache_dir() / "jax"
@@ -84,6 +89,7 @@ def enable_compilation_cache() -> Path | None:
     jax.config.update("jax_compilation_cache_dir", str(folder))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    programs.enable(cache_dir() / "programs")
     return folder
 
 

@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gantransfer.core import programs
 from gantransfer.core.validate import check_features, check_weight
 
 # ITU-R BT.601 luma and chroma (JPEG's YCbCr, full range, centred on 0). numpy constants: creating JAX
@@ -78,7 +79,7 @@ def match_color(source: jax.Array, reference: jax.Array, *, eps: float = 1e-5) -
     return _match_color(check_features(source, "source"), check_features(reference, "reference"), eps)
 
 
-@jax.jit
+@programs.jit
 def _match_color(source, reference, eps):
     # One compiled program: op by op, these few dozen small operations were each a program of their own, looked
     # up again in every new process (part of `gantransfer stylize`'s start-up; docs/speed.md).

@@ -33,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from gantransfer.core import runtime
+from gantransfer.core import programs, runtime
 from gantransfer.core.images import check_image_array
 from gantransfer.core.validate import as_jax, check_count
 from gantransfer.methods import color, guided, pyramid
@@ -122,7 +122,7 @@ def make_problem(
                            content_layers=tuple(config.content_layers), style_layers=tuple(config.style_layers))
 
 
-@functools.partial(jax.jit, static_argnames=("content_layers", "style_layers"))
+@programs.jit(static_argnames=("content_layers", "style_layers"))
 def _problem_arrays(params, content, styles, blend, weights, masks, *, content_layers, style_layers):
     # One compiled program for the whole problem: built op by op outside jit, its few dozen small operations
     # (Gram matrices, norms, scalars) were each a program of their own, traced and looked up in the compilation
@@ -184,7 +184,7 @@ def _project(levels):
     return (levels[0] + jnp.clip(image, 0.0, 1.0) - image, *levels[1:])
 
 
-@jax.jit
+@programs.jit
 def _image_of(pixels) -> jax.Array:
     # Clipped again: composing a projected pyramid can land a rounding error (1e-7) outside [0, 1].
     return jnp.clip(pyramid.from_pyramid(pixels), 0.0, 1.0)
@@ -200,7 +200,7 @@ def _adam():
     return optax.inject_hyperparams(optax.adam)(learning_rate=0.02)
 
 
-@functools.partial(jax.jit, donate_argnums=(1, 2))
+@programs.jit(donate_argnums=(1, 2))
 def adam_step(params, pixels, opt_state, problem):
     """One projected-Adam step: ``(pixels, opt_state) -> (pixels, opt_state, losses)``.
 
@@ -288,7 +288,7 @@ def init_optimizer_state(optimizer: str, pixels, *, learning_rate: float = 0.02)
     return LbfgsState(_fresh_memory(pixels))
 
 
-@jax.jit
+@programs.jit
 def _adam_init(pixels, learning_rate):
     # Compiled, like every step of the driver: run op by op, Adam's zero moments were programs of their own.
     state = _adam().init(pixels)
@@ -299,7 +299,7 @@ def _adam_init(pixels, learning_rate):
 # ---------------------------------------------------------------------------------------------------
 # The driver.
 
-@functools.partial(jax.jit, static_argnums=(1, 2))
+@programs.jit(static_argnames=("height", "width"))
 def _resize(image: jax.Array, height: int, width: int) -> jax.Array:
     # jax.image.resize(image, ..., "cubic", antialias=True), clipped: the same two matrix products, with the
     # weights made by numpy while tracing. JAX's own builds them from jnp operations, which took ≈ 0.1 s of

@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from gantransfer.core import programs
 from gantransfer.core.images import check_image_array
 from gantransfer.core.runtime import cache_dir
 from gantransfer.core.validate import as_jax
@@ -323,9 +324,11 @@ def load_vgg16_arrays(*, path: str | os.PathLike | None = None, cache: bool = Tr
 
 
 @functools.lru_cache(maxsize=1)
+@programs.remembered
 def _abstract_model():
-    # (graphdef, abstract state), traced once per process: each `eval_shape` of the module costs ≈ 0.05 s, part
-    # of `gantransfer stylize`'s start-up (docs/speed.md).
+    # (graphdef, abstract state), traced once per process (and kept on disk where the command keeps its
+    # programs): each `eval_shape` of the module costs 0.05–0.1 s, part of `gantransfer stylize`'s start-up
+    # (docs/speed.md).
     return nnx.split(nnx.eval_shape(lambda: VGG16(rngs=nnx.Rngs(0))))
 
 

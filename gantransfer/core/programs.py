@@ -1,0 +1,187 @@
+"""Compiled programs kept whole on disk, so that a new ``gantransfer`` process skips tracing and lowering.
+
+JAX's persistent compilation cache (:func:`gantransfer.core.runtime.enable_compilation_cache`) saves the
+*compiling*, but every new process still traces each jitted function in Python and lowers it to StableHLO to
+compute the cache's key: for ``gantransfer stylize`` at 256 px about 0.45 s of a 4–5 s command (a Gatys step
+traced once per scale, the targets, the recoloured start; docs/speed.md). :func:`jit` is ``jax.jit`` plus a
+second cache one level up: the compiled executable itself, serialised with
+``jax.experimental.serialize_executable`` (JAX's ahead-of-time API, which the persistent cache uses inside)
+under a key of the function, the shapes and dtypes of its arguments, its static arguments, the JAX versions,
+the backend and a digest of this package's source. A process that finds the file loads the executable and
+runs it: no tracing, no lowering.
+
+It is off until :func:`enable` (the command line calls it beside the compilation cache); then only calls with
+concrete arrays use it: inside another ``jit``, under ``jax.disable_jit`` or with it off, a wrapped function is
+the plain ``jax.jit`` of it. Any file that cannot be read or loaded is compiled afresh and written again, so a
+damaged cache costs time, never a wrong result; a change to the library's source changes every key.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import marshal
+import os
+import pickle
+import platform
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import jax
+import jaxlib.version
+import numpy as np
+from jax.experimental import serialize_executable
+
+_folder: Path | None = None
+
+
+def enable(folder: str | os.PathLike) -> None:
+    """Keep compiled programs of :func:`jit`-wrapped functions in ``folder`` (created if needed)."""
+    global _folder
+    _folder = Path(folder)
+
+
+def disable() -> None:
+    """Stop using the folder (programs already loaded in this process stay loaded)."""
+    global _folder
+    _folder = None
+
+
+def folder() -> Path | None:
+    """The folder in use, or ``None`` when off."""
+    return _folder
+
+
+@functools.lru_cache(maxsize=1)
+def source_digest() -> str:
+    """SHA-256 of every ``.py`` file of the ``gantransfer`` package (paths and contents), hex."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def _environment() -> tuple:
+    # What else decides the compiled code: JAX and its compiler, the backend and its devices, the machine
+    # (a CPU executable is built for this CPU's instruction set), XLA's flags and the float width.
+    import flax  # here, not at the top: runtime imports this module before anything needs Flax
+
+    device = jax.devices()[0]
+    return (jax.__version__, jaxlib.version.__version__, flax.__version__,
+            device.platform, device.device_kind, device.client.platform_version, jax.device_count(),
+            platform.machine(), platform.processor(), os.environ.get("XLA_FLAGS", ""),
+            bool(jax.config.jax_enable_x64), source_digest())
+
+
+def _leaf_signature(leaf) -> tuple:
+    if isinstance(leaf, jax.Array):
+        return ("a", leaf.shape, str(leaf.dtype), leaf.weak_type, str(leaf.sharding))
+    if isinstance(leaf, (np.ndarray, np.generic)):
+        return ("n", leaf.shape, str(leaf.dtype))
+    return ("p", type(leaf).__name__)          # a Python scalar: weakly typed, its value is an argument
+
+
+class _Program:
+    """A function under ``jax.jit`` whose compiled executables are also kept on disk (see the module)."""
+
+    def __init__(self, fn: Callable, *, static_argnames: tuple[str, ...], donate_argnums: tuple[int, ...]):
+        self._jitted = jax.jit(fn, static_argnames=static_argnames, donate_argnums=donate_argnums)
+        self._signature = inspect.signature(fn)
+        self._static = frozenset(static_argnames)
+        self._static_positions = frozenset(i for i, name in enumerate(self._signature.parameters) if name in self._static)
+        # Named by its module, qualified name and compiled code (two lambdas of one scope differ by their code).
+        code = hashlib.sha256(marshal.dumps(fn.__code__)).hexdigest()[:16] if hasattr(fn, "__code__") else ""
+        self._name = f"{fn.__module__}.{fn.__qualname__}.{code}"
+        self._loaded: dict[Any, Any] = {}
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args, **kwargs):
+        if _folder is None or jax.config.jax_disable_jit:
+            return self._jitted(*args, **kwargs)
+        # As jax.jit does: static arguments leave the call (by position or name); the compiled program takes the rest.
+        dynamic_args = tuple(a for i, a in enumerate(args) if i not in self._static_positions)
+        dynamic_kwargs = {k: v for k, v in kwargs.items() if k not in self._static}
+        leaves, tree = jax.tree.flatten((dynamic_args, dynamic_kwargs))
+        if any(isinstance(leaf, jax.core.Tracer) for leaf in leaves):   # inside another transformation
+            return self._jitted(*args, **kwargs)
+        static = tuple((k, v) for k, v in self._signature.bind(*args, **kwargs).arguments.items() if k in self._static)
+        key = (tree, static, tuple(map(_leaf_signature, leaves)))
+        compiled = self._loaded.get(key)
+        if compiled is None:
+            compiled = self._loaded[key] = self._load_or_compile(key, args, kwargs)
+        return compiled(*dynamic_args, **dynamic_kwargs)
+
+    def _path(self, key) -> Path:
+        text = repr((self._name, key, _environment()))
+        return _folder / f"{self._name.rsplit('.', 2)[-2]}-{hashlib.sha256(text.encode()).hexdigest()[:32]}.jaxexe"
+
+    def _load_or_compile(self, key, args, kwargs):
+        path = self._path(key)
+        try:
+            payload, in_tree, out_tree = pickle.loads(path.read_bytes())
+            return serialize_executable.deserialize_and_load(payload, in_tree, out_tree)
+        except Exception:  # noqa: BLE001 (missing, damaged or from another jaxlib: compile afresh below)
+            pass
+        # Compiled here, not taken from JAX's persistent cache: an executable that came out of that cache
+        # serialises without the code of its separately compiled parts ("Function ... not found" on loading).
+        cache_on = jax.config.jax_enable_compilation_cache
+        jax.config.update("jax_enable_compilation_cache", False)
+        try:
+            compiled = self._jitted.lower(*args, **kwargs).compile()
+        finally:
+            jax.config.update("jax_enable_compilation_cache", cache_on)
+        _write(path, lambda: pickle.dumps(serialize_executable.serialize(compiled)))
+        return compiled
+
+
+def _write(path: Path, make_bytes: Callable[[], bytes]) -> None:
+    try:
+        data = make_bytes()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:
+            tmp.write(data)
+        os.replace(tmp.name, path)     # atomic: a process reading meanwhile sees the old file or the new one
+    except Exception:  # noqa: BLE001 (a full disk or an unserialisable value only costs the next start)
+        pass
+
+
+def remembered(fn: Callable[[], Any]) -> Callable[[], Any]:
+    """A function of no arguments whose (picklable) result is kept in the folder like the programs.
+
+    For values that cost a trace to make and depend on nothing but the library's source and JAX (VGG16's
+    abstract module, made by ``nnx.eval_shape``: 0.06–0.1 s per process, against 2 ms to unpickle).
+    """
+    @functools.wraps(fn)
+    def wrapper():
+        if _folder is None:
+            return fn()
+        name = f"{fn.__module__}.{fn.__qualname__}"
+        path = _folder / f"{fn.__name__}-{hashlib.sha256(repr((name, _environment())).encode()).hexdigest()[:32]}.pickle"
+        try:
+            return pickle.loads(path.read_bytes())
+        except Exception:  # noqa: BLE001 (missing or damaged: made afresh)
+            pass
+        value = fn()
+        _write(path, lambda: pickle.dumps(value))
+        return value
+    return wrapper
+
+
+def jit(fn: Callable | None = None, *, static_argnames: tuple[str, ...] | str = (),
+        donate_argnums: tuple[int, ...] | int = ()):
+    """``jax.jit(fn, static_argnames=..., donate_argnums=...)`` whose executables :func:`enable` keeps on disk.
+
+    Use as a decorator (``@programs.jit`` or ``@programs.jit(static_argnames=("height", "width"))``). Static
+    arguments are named (by position or keyword, as ``jax.jit`` allows); they must have a stable ``repr``. The
+    stored program is found by ``fn``'s module, qualified name and code: ``fn`` must read no closure or global
+    that varies between processes except through the library's source.
+    """
+    names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
+    donate = (donate_argnums,) if isinstance(donate_argnums, int) else tuple(donate_argnums)
+    if fn is None:
+        return functools.partial(jit, static_argnames=names, donate_argnums=donate)
+    return _Program(fn, static_argnames=names, donate_argnums=donate)

@@ -1,0 +1,121 @@
+"""Compiled programs kept on disk (gantransfer.core.programs): same results, no tracing when found, safe when damaged."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from gantransfer.core import programs
+
+TRACES = []
+
+
+def _scaled_sum(x, y, *, scale):
+    TRACES.append(scale)              # runs only while JAX traces the function
+    return {"sum": x * scale + y["b"], "norm": jnp.sum(x ** 2)}
+
+
+def _resized(image, height, width):
+    TRACES.append((height, width))
+    return jax.image.resize(image, (image.shape[0], height, width, image.shape[3]), "linear")
+
+
+@pytest.fixture
+def folder(tmp_path):
+    programs.enable(tmp_path)
+    TRACES.clear()
+    yield tmp_path
+    programs.disable()
+
+
+def _new_process_view(fn, **kwargs):
+    # A fresh wrapper with JAX's in-memory caches emptied: the same function as a new process sees it.
+    jax.clear_caches()
+    return programs.jit(fn, **kwargs)
+
+
+def test_off_it_is_jax_jit():
+    programs.disable()
+    f = programs.jit(_scaled_sum, static_argnames="scale")
+    out = f(jnp.arange(3.0), {"b": jnp.ones(3)}, scale=2.0)
+    np.testing.assert_allclose(out["sum"], np.arange(3.0) * 2 + 1)
+    np.testing.assert_allclose(out["norm"], 5.0)
+
+
+def test_a_second_process_loads_instead_of_tracing(folder):
+    x, y = jnp.arange(4.0), {"b": jnp.full(4, 0.5)}
+    first = _new_process_view(_scaled_sum, static_argnames="scale")(x, y, scale=3.0)
+    assert TRACES == [3.0] and len(list(folder.glob("*.jaxexe"))) == 1
+    second = _new_process_view(_scaled_sum, static_argnames="scale")(x, y, scale=3.0)
+    assert TRACES == [3.0], "the stored executable should have been loaded, not traced again"
+    np.testing.assert_allclose(second["sum"], first["sum"])
+    np.testing.assert_allclose(second["sum"], np.arange(4.0) * 3 + 0.5)
+    np.testing.assert_allclose(second["norm"], np.sum(np.arange(4.0) ** 2))
+
+
+def test_each_shape_and_static_value_is_its_own_program(folder):
+    f = _new_process_view(_resized, static_argnames=("height", "width"))
+    image = jnp.ones((1, 4, 4, 3))
+    assert f(image, 8, 6).shape == (1, 8, 6, 3)              # static by position
+    assert f(image, height=8, width=6).shape == (1, 8, 6, 3)  # the same values by name: the same program
+    assert f(image, 2, 2).shape == (1, 2, 2, 3)
+    assert f(jnp.ones((1, 5, 5, 3)), 8, 6).shape == (1, 8, 6, 3)
+    assert len(list(folder.glob("*.jaxexe"))) == 3 and TRACES == [(8, 6), (2, 2), (8, 6)]
+
+
+def test_python_scalars_are_arguments_not_constants(folder):
+    f = _new_process_view(lambda x, w: x * w)
+    np.testing.assert_allclose(f(jnp.ones(2), 2.0), [2.0, 2.0])
+    np.testing.assert_allclose(_new_process_view(lambda x, w: x * w)(jnp.ones(2), 5.0), [5.0, 5.0])
+
+
+def test_a_damaged_file_is_compiled_again(folder):
+    x, y = jnp.arange(3.0), {"b": jnp.zeros(3)}
+    _new_process_view(_scaled_sum, static_argnames="scale")(x, y, scale=2.0)
+    (path,) = folder.glob("*.jaxexe")
+    path.write_bytes(b"not an executable")
+    out = _new_process_view(_scaled_sum, static_argnames="scale")(x, y, scale=2.0)
+    np.testing.assert_allclose(out["sum"], np.arange(3.0) * 2)
+    assert len(TRACES) == 2 and path.read_bytes() != b"not an executable"
+
+
+def test_inside_another_jit_it_is_traced_as_usual(folder):
+    f = programs.jit(_scaled_sum, static_argnames="scale")
+    outer = jax.jit(lambda x: f(x, {"b": x}, scale=2.0)["sum"])
+    np.testing.assert_allclose(outer(jnp.ones(2)), [3.0, 3.0])
+    np.testing.assert_allclose(jax.grad(lambda x: f(x, {"b": x}, scale=2.0)["norm"])(jnp.ones(2)), [2.0, 2.0])
+    assert not list(folder.glob("*.jaxexe"))
+
+
+def test_another_environment_is_another_file(folder, monkeypatch):
+    f = programs.jit(_scaled_sum, static_argnames="scale")
+    key = (jax.tree.structure(((jnp.ones(2), {"b": jnp.ones(2)}), {})), (("scale", 2.0),), ())
+    before = f._path(key)
+    monkeypatch.setattr(programs, "_environment", lambda: ("another jaxlib or another library source",))
+    assert f._path(key) != before
+
+
+def test_source_digest_is_stable_hex():
+    assert programs.source_digest() == programs.source_digest()
+    assert len(programs.source_digest()) == 64 and int(programs.source_digest(), 16) >= 0
+
+
+def test_remembered_values_are_made_once(folder):
+    calls = []
+
+    def expensive():
+        calls.append(1)
+        return {"graph": (1, 2, 3)}
+
+    assert programs.remembered(expensive)() == {"graph": (1, 2, 3)}
+    assert programs.remembered(expensive)() == {"graph": (1, 2, 3)} and len(calls) == 1
+    programs.disable()
+    assert programs.remembered(expensive)() == {"graph": (1, 2, 3)} and len(calls) == 2
+
+
+def test_donated_arguments_are_donated_when_loaded(folder):
+    step = lambda x: x + 1.0  # noqa: E731
+    programs.jit(step, donate_argnums=0)(jnp.zeros(3))
+    x = jnp.zeros(3)
+    out = programs.jit(step, donate_argnums=0)(x)
+    np.testing.assert_allclose(out, [1.0, 1.0, 1.0])
+    assert x.is_deleted()
