@@ -119,3 +119,21 @@ def test_donated_arguments_are_donated_when_loaded(folder):
     out = programs.jit(step, donate_argnums=0)(x)
     np.testing.assert_allclose(out, [1.0, 1.0, 1.0])
     assert x.is_deleted()
+
+
+def test_loads_are_reported_to_the_startup_benchmark(folder):
+    from jax import monitoring
+
+    from gantransfer.tools import bench_startup
+
+    spans = []
+    listener = lambda event, t0, t1, **_: spans.append(event)  # noqa: E731
+    monitoring.register_event_time_span_listener(listener)
+    try:
+        _new_process_view(_scaled_sum, static_argnames="scale")(jnp.ones(2), {"b": jnp.ones(2)}, scale=1.0)
+        assert programs.LOAD_EVENT not in spans                      # compiled, which JAX's own events report
+        _new_process_view(_scaled_sum, static_argnames="scale")(jnp.ones(2), {"b": jnp.ones(2)}, scale=1.0)
+        assert spans.count(programs.LOAD_EVENT) == 1
+    finally:
+        monitoring.unregister_event_time_span_listener(listener)
+    assert programs.LOAD_EVENT in bench_startup.COMPILE_EVENTS

@@ -13,10 +13,10 @@ enable_compilation_cache`), the steps, the PNG, the interpreter's exit. :func:`b
      "warm_runs": [{...}, ...]}
 
 ``compile`` is the time JAX spent tracing, lowering and compiling or reading compiled programs from the cache
-(its ``/jax/core/compile/*`` events), wherever it fell; every other phase is its own span less the compilation
-inside it. ``targets`` is the style and content targets (VGG16 on the style and the photo at each scale),
-``steps`` the rest of the optimisation; ``other`` is what no phase covers (argument parsing, checks).
-``interpreter`` is from the spawn to the child's first line; ``exit`` from its last stamp to its end.
+(its ``/jax/core/compile/*`` events) or loading whole executables (:mod:`gantransfer.core.programs`), wherever it
+fell; every other phase is its own span less the compilation inside it. ``targets`` is the style and content
+targets (VGG16 on the style and the photo at each scale), ``steps`` the rest of the optimisation; ``other`` is what
+no phase covers (argument parsing, checks). ``interpreter`` is from the spawn to the child's first line; ``exit`` from its last stamp to its end.
 """
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ from pathlib import Path
 PHASES = ("interpreter", "imports", "images", "weights", "compile", "targets", "steps", "save", "exit")
 #: JAX's monitoring events that together are the compilation (or the cache's retrieval of it).
 COMPILE_EVENTS = ("/jax/core/compile/jaxpr_trace_duration", "/jax/core/compile/jaxpr_to_mlir_module_duration",
-                  "/jax/core/compile/backend_compile_duration")
+                  "/jax/core/compile/backend_compile_duration",
+                  "/gantransfer/programs/load")   # gantransfer.core.programs.LOAD_EVENT: a stored executable loaded
 
 
 def _union_seconds(spans: list[tuple[float, float]], start: float = float("-inf"), end: float = float("inf")) -> float:
