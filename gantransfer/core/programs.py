@@ -73,7 +73,7 @@ def source_digest() -> str:
 def _environment() -> tuple:
     # What else decides the compiled code: JAX and its compiler, the backend and its devices, the machine
     # (a CPU executable is built for this CPU's instruction set), XLA's flags and the float width.
-    import flax  # here, not at the top: runtime imports this module before anything needs Flax
+    import flax  # lazy: runtime imports this module before anything needs Flax
 
     device = jax.devices()[0]
     return (jax.__version__, jaxlib.version.__version__, flax.__version__,
