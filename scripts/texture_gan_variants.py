@@ -96,7 +96,12 @@ if "crop96" in flags: kw["crop"] = 96
 if "b8" in flags: kw["batch"] = 8
 if "fast" in flags: kw.update(g_learning_rate=1e-3, d_learning_rate=1e-3, beta1=0.0)
 config = tg.TextureGanConfig(steps=steps, seed=seed, **kw)
-style = samples.style_image(style_name, size=size)
+def load_style(name, size):   # a bundled style, or an image file (any style image works)
+    if name.endswith(".png"):
+        return np.asarray(samples.load_input(name, kind="style", size=size))
+    return samples.style_image(name, size=size)
+
+style = load_style(style_name, size)
 start = time.perf_counter()
 for r in tg.train_texture_gan(style, config, sample_side=128):
     pass
@@ -105,5 +110,5 @@ ratio = judging.texture_ratio(extractor.load_params(), r.sample, style)
 print(json.dumps({"variant": variant, "style": style_name, "seed": seed, "steps": steps, "size": size, "seconds": round(secs, 1),
                   "ratio": round(ratio, 3), **{k: round(v, 3) for k, v in r.metrics.items()}}), flush=True)
 if png:
-    pair = np.concatenate([r.sample, np.asarray(samples.style_image(style_name, size=size))[:128, :128]], 1)
+    pair = np.concatenate([r.sample, np.asarray(style)[:128, :128]], 1)
     Image.fromarray((pair * 255).astype(np.uint8)).save(png)

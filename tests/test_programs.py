@@ -1,4 +1,7 @@
 """Compiled programs kept on disk (gantransfer.core.programs): same results, no tracing when found, safe when damaged."""
+import os
+import time
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -44,7 +47,7 @@ def test_off_it_is_jax_jit():
 def test_a_second_process_loads_instead_of_tracing(folder):
     x, y = jnp.arange(4.0), {"b": jnp.full(4, 0.5)}
     first = _new_process_view(_scaled_sum, static_argnames="scale")(x, y, scale=3.0)
-    assert TRACES == [3.0] and len(list(folder.glob("*.jaxexe"))) == 1
+    assert TRACES == [3.0] and len(list(folder.glob("*/*.jaxexe"))) == 1
     second = _new_process_view(_scaled_sum, static_argnames="scale")(x, y, scale=3.0)
     assert TRACES == [3.0], "the stored executable should have been loaded, not traced again"
     np.testing.assert_allclose(second["sum"], first["sum"])
@@ -59,7 +62,7 @@ def test_each_shape_and_static_value_is_its_own_program(folder):
     assert f(image, height=8, width=6).shape == (1, 8, 6, 3)  # the same values by name: the same program
     assert f(image, 2, 2).shape == (1, 2, 2, 3)
     assert f(jnp.ones((1, 5, 5, 3)), 8, 6).shape == (1, 8, 6, 3)
-    assert len(list(folder.glob("*.jaxexe"))) == 3 and TRACES == [(8, 6), (2, 2), (8, 6)]
+    assert len(list(folder.glob("*/*.jaxexe"))) == 3 and TRACES == [(8, 6), (2, 2), (8, 6)]
 
 
 def test_python_scalars_are_arguments_not_constants(folder):
@@ -71,7 +74,7 @@ def test_python_scalars_are_arguments_not_constants(folder):
 def test_a_damaged_file_is_compiled_again(folder):
     x, y = jnp.arange(3.0), {"b": jnp.zeros(3)}
     _new_process_view(_scaled_sum, static_argnames="scale")(x, y, scale=2.0)
-    (path,) = folder.glob("*.jaxexe")
+    (path,) = folder.glob("*/*.jaxexe")
     path.write_bytes(b"not an executable")
     out = _new_process_view(_scaled_sum, static_argnames="scale")(x, y, scale=2.0)
     np.testing.assert_allclose(out["sum"], np.arange(3.0) * 2)
@@ -83,15 +86,22 @@ def test_inside_another_jit_it_is_traced_as_usual(folder):
     outer = jax.jit(lambda x: f(x, {"b": x}, scale=2.0)["sum"])
     np.testing.assert_allclose(outer(jnp.ones(2)), [3.0, 3.0])
     np.testing.assert_allclose(jax.grad(lambda x: f(x, {"b": x}, scale=2.0)["norm"])(jnp.ones(2)), [2.0, 2.0])
-    assert not list(folder.glob("*.jaxexe"))
+    assert not list(folder.glob("*/*.jaxexe"))
 
 
-def test_another_environment_is_another_file(folder, monkeypatch):
+def test_another_environment_is_another_folder_and_old_ones_are_pruned(folder, monkeypatch):
     f = programs.jit(_scaled_sum, static_argnames="scale")
     key = (jax.tree.structure(((jnp.ones(2), {"b": jnp.ones(2)}), {})), (("scale", 2.0),), ())
+    stale, recent = folder / "stale-generation", folder / "recent-generation"
+    for old in (stale, recent):
+        old.mkdir()
+        (old / "f.jaxexe").write_bytes(b"x")
+    week_ago = time.time() - programs.STALE_SECONDS - 60
+    os.utime(stale, (week_ago, week_ago))
     before = f._path(key)
+    assert not stale.exists() and recent.exists()
     monkeypatch.setattr(programs, "_environment", lambda: ("another jaxlib or another library source",))
-    assert f._path(key) != before
+    assert f._path(key).parent != before.parent and f._path(key).name == before.name
 
 
 def test_source_digest_is_stable_hex():

@@ -24,6 +24,7 @@ import marshal
 import os
 import pickle
 import platform
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -82,6 +83,30 @@ def _environment() -> tuple:
             bool(jax.config.jax_enable_x64), source_digest())
 
 
+#: Folders of other environments (an older version of the library, another JAX) untouched this long are removed.
+STALE_SECONDS = 7 * 24 * 3600
+
+
+def _generation() -> Path:
+    """``<folder>/<environment digest>``: one subfolder per library source and JAX, so that what an upgrade leaves
+    behind can be pruned as a whole (:data:`STALE_SECONDS`)."""
+    here = _folder / hashlib.sha256(repr(_environment()).encode()).hexdigest()[:24]
+    if here not in _pruned:
+        _pruned.add(here)
+        try:
+            if here.is_dir():
+                os.utime(here)          # in use: a process of another version must not prune it
+            for other in _folder.iterdir():
+                if other != here and other.is_dir() and time.time() - other.stat().st_mtime > STALE_SECONDS:
+                    shutil.rmtree(other, ignore_errors=True)
+        except OSError:
+            pass
+    return here
+
+
+_pruned: set[Path] = set()
+
+
 def _leaf_signature(leaf) -> tuple:
     if isinstance(leaf, jax.Array):
         return ("a", leaf.shape, str(leaf.dtype), leaf.weak_type, str(leaf.sharding))
@@ -121,8 +146,8 @@ class _Program:
         return compiled(*dynamic_args, **dynamic_kwargs)
 
     def _path(self, key) -> Path:
-        text = repr((self._name, key, _environment()))
-        return _folder / f"{self._name.rsplit('.', 2)[-2]}-{hashlib.sha256(text.encode()).hexdigest()[:32]}.jaxexe"
+        text = repr((self._name, key))
+        return _generation() / f"{self._name.rsplit('.', 2)[-2]}-{hashlib.sha256(text.encode()).hexdigest()[:32]}.jaxexe"
 
     def _load_or_compile(self, key, args, kwargs):
         path = self._path(key)
@@ -168,7 +193,7 @@ def remembered(fn: Callable[[], Any]) -> Callable[[], Any]:
         if _folder is None:
             return fn()
         name = f"{fn.__module__}.{fn.__qualname__}"
-        path = _folder / f"{fn.__name__}-{hashlib.sha256(repr((name, _environment())).encode()).hexdigest()[:32]}.pickle"
+        path = _generation() / f"{fn.__name__}-{hashlib.sha256(name.encode()).hexdigest()[:32]}.pickle"
         start = time.time()
         try:
             value = pickle.loads(path.read_bytes())
