@@ -2,7 +2,7 @@
 
 JAX's persistent compilation cache (:func:`gantransfer.core.runtime.enable_compilation_cache`) saves the
 *compiling*, but every new process still traces each jitted function in Python and lowers it to StableHLO to
-compute the cache's key: for ``gantransfer stylize`` at 256 px about 0.45 s of a 4–5 s command (a Gatys step
+compute the cache's key: for ``gantransfer stylize`` at 256 px 0.6–0.8 s of a 5–9 s command (a Gatys step
 traced once per scale, the targets, the recoloured start; docs/speed.md). :func:`jit` is ``jax.jit`` plus a
 second cache one level up: the compiled executable itself, serialised with
 ``jax.experimental.serialize_executable`` (JAX's ahead-of-time API, which the persistent cache uses inside)
