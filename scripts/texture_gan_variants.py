@@ -6,7 +6,10 @@ normalisation without a learned scale after each of G's convolutions, Jetchev et
 wrap-around, instead of nearest), ``p2d`` / ``p2d9`` (P²-GAN's non-overlapping patch D of
 16 / 9 px, the per-style GAN's), ``crop96`` (96 px crops), ``ms`` (a second
 PatchGAN on the crops average-pooled ×2, its logits upsampled beside the first's: a multi-scale D as in pix2pixHD,
-Wang et al. 2018, so one head judges 18 px and one 36 px patches), ``b8`` (batch 8), ``ttur`` (G 1e-4, D 4e-4), ``fast`` (both 1e-3, β1 0: the library's defaults since 2026-12-06, so
+Wang et al. 2018, so one head judges 18 px and one 36 px patches), ``b8`` (batch 8), ``mn`` (fresh noise
+channels concatenated after each upsampling, as Ulyanov et al.'s texture networks and StyleGAN's noise inputs give
+a generator its fine random detail: the extra noise rides in the noise field's channels and is moved to each finer
+scale by depth-to-space), ``ttur`` (G 1e-4, D 4e-4), ``fast`` (both 1e-3, β1 0: the library's defaults since 2026-12-06, so
 the flag changes nothing now; the rows before that date ran against 2e-4, β1 0.5). (A Gram term in G's
 objective, ``gramW``, was measured with commit f7090c0's ``TextureGanConfig.style_weight``, since removed.) The library's functions are replaced in this
 process only. Prints one JSON line (time, texture ratio, D's last verdicts) and writes sample | style as a PNG.
@@ -46,6 +49,13 @@ def init_state(config):
         s["d"] = discriminator.init_patch_critic(jax.random.key(config.seed + 97), d_patch=9 if "p2d9" in flags else 16,
                                                  d_width=config.d_width)
         s["d_opt"] = tg._optimizers(config)[1].init(s["d"])
+    if "mn" in flags:               # each block's first convolution also reads MN_CH noise channels
+        keys = jax.random.split(jax.random.key(config.seed + 95), len(s["g"]["blocks"]) + 1)
+        s["g"]["input"] = style_generator.conv_init(keys[-1], 3, Z_BASE, s["g"]["input"]["w"].shape[-1])
+        for i, (first, second) in enumerate(s["g"]["blocks"]):
+            c_in, c_out = first["w"].shape[2], first["w"].shape[3]
+            s["g"]["blocks"][i] = [style_generator.conv_init(keys[i], 3, c_in + MN_CH, c_out), second]
+        s["g_opt"] = tg._optimizers(config)[0].init(s["g"])
     if "ms" in flags:               # a second head of the same shape for the ×2 average-pooled crops
         coarse = orig_init(tg.TextureGanConfig(**{**config.__dict__, "seed": config.seed + 96}))["d"]
         s["d"] = {**s["d"], "coarse": coarse}
@@ -61,7 +71,24 @@ def up2(x):
     y = jax.image.resize(xp, (n, 2 * h + 4, 2 * w + 4, c), "linear")
     return y[:, 2:-2, 2:-2]
 
+Z_BASE, MN_CH = 16, 4
+
+def depth_to_space(x, r):
+    n, h, w, c = x.shape
+    return x.reshape(n, h, w, r, r, c // (r * r)).transpose(0, 1, 3, 2, 4, 5).reshape(n, h * r, w * r, c // (r * r))
+
 def generate(g, z, *, padding="circular"):
+    if "mn" in flags:
+        extra, offset = [], Z_BASE
+        for r in (2, 4, 8):
+            extra.append(depth_to_space(z[..., offset:offset + MN_CH * r * r], r))
+            offset += MN_CH * r * r
+        x = jax.nn.leaky_relu(tg._conv(z[..., :Z_BASE], g["input"], padding=padding), 0.2)
+        for (first, second), noise in zip(g["blocks"], extra):
+            x = jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
+            x = jax.nn.leaky_relu(tg._conv(jnp.concatenate([x, noise], -1), first, padding=padding), 0.2)
+            x = jax.nn.leaky_relu(tg._conv(x, second, padding=padding), 0.2)
+        return jax.nn.sigmoid(tg._conv(x, g["rgb"], padding=padding))
     if "bn" not in flags and "bil" not in flags:
         return orig_generate(g, z, padding=padding)
     norm = bn if "bn" in flags else (lambda x: x)
@@ -94,6 +121,7 @@ if "lr" in flags: kw["g_learning_rate"] = 5e-4
 if "ttur" in flags: kw.update(g_learning_rate=1e-4, d_learning_rate=4e-4)
 if "crop96" in flags: kw["crop"] = 96
 if "b8" in flags: kw["batch"] = 8
+if "mn" in flags: kw["z_dim"] = Z_BASE + MN_CH * (4 + 16 + 64)
 if "fast" in flags: kw.update(g_learning_rate=1e-3, d_learning_rate=1e-3, beta1=0.0)
 config = tg.TextureGanConfig(steps=steps, seed=seed, **kw)
 def load_style(name, size):   # a bundled style, or an image file (any style image works)

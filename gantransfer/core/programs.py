@@ -172,14 +172,16 @@ class _Program:
 
 
 def _write(path: Path, make_bytes: Callable[[], bytes]) -> None:
+    tmp = None
     try:
         data = make_bytes()
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:
+        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as tmp:
             tmp.write(data)
         os.replace(tmp.name, path)     # atomic: a process reading meanwhile sees the old file or the new one
     except Exception:  # noqa: BLE001 (a full disk or an unserialisable value only costs the next start)
-        pass
+        if tmp is not None:
+            Path(tmp.name).unlink(missing_ok=True)
 
 
 def remembered(fn: Callable[[], Any]) -> Callable[[], Any]:
