@@ -6,7 +6,8 @@ normalisation without a learned scale after each of G's convolutions, Jetchev et
 wrap-around, instead of nearest), ``p2d`` / ``p2d9`` (P²-GAN's non-overlapping patch D of
 16 / 9 px, the per-style GAN's), ``crop96`` (96 px crops), ``ms`` (a second
 PatchGAN on the crops average-pooled ×2, its logits upsampled beside the first's: a multi-scale D as in pix2pixHD,
-Wang et al. 2018, so one head judges 18 px and one 36 px patches), ``b8`` (batch 8), ``mn`` (fresh noise
+Wang et al. 2018, so one head judges 18 px and one 36 px patches), ``b8`` (batch 8), ``lr2`` (both
+learning rates 2e-3), ``mn`` (fresh noise
 channels concatenated after each upsampling, as Ulyanov et al.'s texture networks and StyleGAN's noise inputs give
 a generator its fine random detail: the extra noise rides in the noise field's channels and is moved to each finer
 scale by depth-to-space), ``ttur`` (G 1e-4, D 4e-4), ``fast`` (both 1e-3, β1 0: the library's defaults since 2026-12-06, so
@@ -121,6 +122,7 @@ if "lr" in flags: kw["g_learning_rate"] = 5e-4
 if "ttur" in flags: kw.update(g_learning_rate=1e-4, d_learning_rate=4e-4)
 if "crop96" in flags: kw["crop"] = 96
 if "b8" in flags: kw["batch"] = 8
+if "lr2" in flags: kw.update(g_learning_rate=2e-3, d_learning_rate=2e-3)
 if "mn" in flags: kw["z_dim"] = Z_BASE + MN_CH * (4 + 16 + 64)
 if "fast" in flags: kw.update(g_learning_rate=1e-3, d_learning_rate=1e-3, beta1=0.0)
 config = tg.TextureGanConfig(steps=steps, seed=seed, **kw)
@@ -130,13 +132,17 @@ def load_style(name, size):   # a bundled style, or an image file (any style ima
     return samples.style_image(name, size=size)
 
 style = load_style(style_name, size)
+every = int(sys.argv[sys.argv.index("--every") + 1]) if "--every" in sys.argv else 0   # snapshots, for --png
+snapshots = []
 start = time.perf_counter()
 for r in tg.train_texture_gan(style, config, sample_side=128):
-    pass
+    if every and r.step % every == 0:
+        snapshots.append(r.sample)
+        print(json.dumps({"step": r.step, "seconds": round(time.perf_counter() - start, 1), **{k: round(v, 3) for k, v in r.metrics.items()}}), flush=True)
 secs = time.perf_counter() - start
 ratio = judging.texture_ratio(extractor.load_params(), r.sample, style)
 print(json.dumps({"variant": variant, "style": style_name, "seed": seed, "steps": steps, "size": size, "seconds": round(secs, 1),
                   "ratio": round(ratio, 3), **{k: round(v, 3) for k, v in r.metrics.items()}}), flush=True)
 if png:
-    pair = np.concatenate([r.sample, np.asarray(style)[:128, :128]], 1)
+    pair = np.concatenate([*(snapshots[:-1] if snapshots else []), r.sample, np.asarray(style)[:128, :128]], 1)
     Image.fromarray((pair * 255).astype(np.uint8)).save(png)
