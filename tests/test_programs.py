@@ -65,6 +65,13 @@ def test_each_shape_and_static_value_is_its_own_program(folder):
     assert len(list(folder.glob("*/*.jaxexe"))) == 3 and TRACES == [(8, 6), (2, 2), (8, 6)]
 
 
+def test_the_jit_api_is_kept(folder):
+    f = programs.jit(_scaled_sum, static_argnames="scale")
+    assert "mul" in f.lower(jnp.ones(2), {"b": jnp.ones(2)}, scale=2.0).as_text()
+    assert f.eval_shape(jnp.ones(2), {"b": jnp.ones(2)}, scale=2.0)["sum"].shape == (2,)
+    assert f.__name__ == "_scaled_sum"
+
+
 def test_python_scalars_are_arguments_not_constants(folder):
     f = _new_process_view(lambda x, w: x * w)
     np.testing.assert_allclose(f(jnp.ones(2), 2.0), [2.0, 2.0])

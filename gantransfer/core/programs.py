@@ -145,6 +145,10 @@ class _Program:
             compiled = self._loaded[key] = self._load_or_compile(key, args, kwargs)
         return compiled(*dynamic_args, **dynamic_kwargs)
 
+    def __getattr__(self, name):
+        # Everything else of the jitted function (``lower``, ``trace``, ``eval_shape``) as jax.jit has it.
+        return getattr(self._jitted, name)
+
     def _path(self, key) -> Path:
         text = repr((self._name, key))
         return _generation() / f"{self._name.rsplit('.', 2)[-2]}-{hashlib.sha256(text.encode()).hexdigest()[:32]}.jaxexe"
