@@ -1,5 +1,8 @@
 """Compiled programs kept on disk (gantransfer.core.programs): same results, no tracing when found, safe when damaged."""
 import os
+import subprocess
+import sys
+import textwrap
 import time
 
 import jax
@@ -154,3 +157,30 @@ def test_loads_are_reported_to_the_startup_benchmark(folder):
     finally:
         monitoring.unregister_event_time_span_listener(listener)
     assert programs.LOAD_EVENT in bench_startup.COMPILE_EVENTS
+
+
+_MIXED = textwrap.dedent("""
+    import sys, jax, jax.numpy as jnp
+    from gantransfer.core import programs, runtime
+    runtime.enable_compilation_cache()                   # JAX's persistent cache and the programs, in GANTRANSFER_CACHE
+    body = lambda x: jnp.clip(jnp.sin(x) * 3.0 + 1.0, 0.0, 2.0)
+    x = jnp.linspace(0.0, 1.0, 1000).reshape(10, 100)
+    if sys.argv[1] != "load":
+        programs.disable()
+        print(float(jax.jit(body)(x).sum()))             # plain jit: into (then from) JAX's persistent cache
+        programs.enable(runtime.cache_dir() / "programs")
+    if sys.argv[1] != "jit":
+        print(float(programs.jit(body)(x).sum()))
+""")
+
+
+def test_a_program_first_compiled_by_plain_jit_is_stored_whole(tmp_path):
+    # An executable JAX took from its persistent cache serialises without the code of its fused parts; the
+    # programs must be compiled afresh even when plain jit already holds the same program in memory.
+    env = dict(os.environ, GANTRANSFER_CACHE=str(tmp_path))
+    run = lambda mode: subprocess.run([sys.executable, "-c", _MIXED, mode], env=env, capture_output=True,  # noqa: E731
+                                      text=True, timeout=300)
+    for mode in ("jit", "jit-then-programs", "load"):   # the second finds JAX's cache warm, the third loads
+        done = run(mode)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert abs(float(done.stdout.split()[-1]) - float(np.sum(np.clip(np.sin(np.linspace(0, 1, 1000)) * 3 + 1, 0, 2)))) < 1e-2

@@ -37,6 +37,10 @@ from jax import monitoring
 from jax.experimental import serialize_executable
 
 _folder: Path | None = None
+#: An XLA option at its default value, passed when this module compiles: it changes nothing in the program but
+#: keeps JAX from handing back an executable it already holds in memory, which may have come from its persistent
+#: cache and then serialises without the code of its separately compiled parts (see ``_load_or_compile``).
+FRESH_COMPILE_OPTIONS = {"xla_embed_ir_in_executable": False}
 #: JAX monitoring event spanning each load of a stored program or value (the start-up benchmark counts it as
 #: compilation: it stands in for tracing, lowering and the persistent cache's retrieval).
 LOAD_EVENT = "/gantransfer/programs/load"
@@ -163,12 +167,13 @@ class _Program:
             return compiled
         except Exception:  # noqa: BLE001 (missing, damaged or from another jaxlib: compile afresh below)
             pass
-        # Compiled here, not taken from JAX's persistent cache: an executable that came out of that cache
-        # serialises without the code of its separately compiled parts ("Function ... not found" on loading).
+        # Compiled here, taken neither from JAX's persistent cache nor from the executables it holds in memory
+        # (which may have come from that cache): such an executable serialises without the code of its separately
+        # compiled parts, and running it once loaded fails ("Function broadcast_clamp_fusion not found").
         cache_on = jax.config.jax_enable_compilation_cache
         jax.config.update("jax_enable_compilation_cache", False)
         try:
-            compiled = self._jitted.lower(*args, **kwargs).compile()
+            compiled = self._jitted.lower(*args, **kwargs).compile(FRESH_COMPILE_OPTIONS)
         finally:
             jax.config.update("jax_enable_compilation_cache", cache_on)
         _write(path, lambda: pickle.dumps(serialize_executable.serialize(compiled)))
