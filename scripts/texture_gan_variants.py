@@ -16,6 +16,10 @@ objective, ``gramW``, was measured with commit f7090c0's ``TextureGanConfig.styl
 process only. Prints one JSON line (time, texture ratio, D's last verdicts) and writes sample | style as a PNG.
 
     python scripts/texture_gan_variants.py bn+d1 brush_strokes 0 1500 --png /tmp/bn+d1_brush_strokes_0.png
+
+STYLE is a bundled style's name or a PNG file; ``--every N`` also prints the metrics every N steps and puts a
+sample from each of those steps into the PNG (``default stained_glass 0 6000 --every 1500`` made docs/gan.md's
+long-run row).
 """
 import sys, time, json
 import jax, jax.numpy as jnp, numpy as np
