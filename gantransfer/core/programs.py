@@ -112,10 +112,11 @@ _pruned: set[Path] = set()
 
 
 def _leaf_signature(leaf) -> tuple:
+    # The objects themselves, not their str(): hashed every call (a tenth of the cost), and their repr names the file.
     if isinstance(leaf, jax.Array):
-        return ("a", leaf.shape, str(leaf.dtype), leaf.weak_type, str(leaf.sharding))
+        return ("a", leaf.shape, leaf.dtype, leaf.weak_type, leaf.sharding)
     if isinstance(leaf, (np.ndarray, np.generic)):
-        return ("n", leaf.shape, str(leaf.dtype))
+        return ("n", leaf.shape, leaf.dtype)
     return ("p", type(leaf).__name__)          # a Python scalar: weakly typed, its value is an argument
 
 
@@ -142,7 +143,8 @@ class _Program:
         leaves, tree = jax.tree.flatten((dynamic_args, dynamic_kwargs))
         if any(isinstance(leaf, jax.core.Tracer) for leaf in leaves):   # inside another transformation
             return self._jitted(*args, **kwargs)
-        static = tuple((k, v) for k, v in self._signature.bind(*args, **kwargs).arguments.items() if k in self._static)
+        static = () if not self._static else tuple(
+            (k, v) for k, v in self._signature.bind(*args, **kwargs).arguments.items() if k in self._static)
         key = (tree, static, tuple(map(_leaf_signature, leaves)))
         compiled = self._loaded.get(key)
         if compiled is None:
@@ -159,14 +161,9 @@ class _Program:
 
     def _load_or_compile(self, key, args, kwargs):
         path = self._path(key)
-        start = time.time()
-        try:
-            payload, in_tree, out_tree = pickle.loads(path.read_bytes())
-            compiled = serialize_executable.deserialize_and_load(payload, in_tree, out_tree)
-            monitoring.record_event_time_span(LOAD_EVENT, start, time.time())   # `gantransfer bench`'s "compile"
+        compiled = _load(path, lambda data: serialize_executable.deserialize_and_load(*pickle.loads(data)))
+        if compiled is not None:
             return compiled
-        except Exception:  # noqa: BLE001 (missing, damaged or from another jaxlib: compile afresh below)
-            pass
         # Compiled here, taken neither from JAX's persistent cache nor from the executables it holds in memory
         # (which may have come from that cache): such an executable serialises without the code of its separately
         # compiled parts, and running it once loaded fails ("Function broadcast_clamp_fusion not found").
@@ -178,6 +175,18 @@ class _Program:
             jax.config.update("jax_enable_compilation_cache", cache_on)
         _write(path, lambda: pickle.dumps(serialize_executable.serialize(compiled)))
         return compiled
+
+
+def _load(path: Path, decode: Callable[[bytes], Any]) -> Any:
+    """``decode(path's bytes)``, its time reported as :data:`LOAD_EVENT`; ``None`` if the file is missing, damaged or
+    from another jaxlib (the caller makes the value afresh)."""
+    start = time.time()
+    try:
+        value = decode(path.read_bytes())
+    except Exception:  # noqa: BLE001
+        return None
+    monitoring.record_event_time_span(LOAD_EVENT, start, time.time())   # `gantransfer bench` counts it as compilation
+    return value
 
 
 def _write(path: Path, make_bytes: Callable[[], bytes]) -> None:
@@ -205,13 +214,9 @@ def remembered(fn: Callable[[], Any]) -> Callable[[], Any]:
             return fn()
         name = f"{fn.__module__}.{fn.__qualname__}"
         path = _generation() / f"{fn.__name__}-{hashlib.sha256(name.encode()).hexdigest()[:32]}.pickle"
-        start = time.time()
-        try:
-            value = pickle.loads(path.read_bytes())
-            monitoring.record_event_time_span(LOAD_EVENT, start, time.time())
+        value = _load(path, pickle.loads)
+        if value is not None:
             return value
-        except Exception:  # noqa: BLE001 (missing or damaged: made afresh)
-            pass
         value = fn()
         _write(path, lambda: pickle.dumps(value))
         return value

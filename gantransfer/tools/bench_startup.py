@@ -16,7 +16,8 @@ enable_compilation_cache`), the steps, the PNG, the interpreter's exit. :func:`b
 (its ``/jax/core/compile/*`` events) or loading whole executables (:mod:`gantransfer.core.programs`), wherever it
 fell; every other phase is its own span less the compilation inside it. ``targets`` is the style and content
 targets (VGG16 on the style and the photo at each scale), ``steps`` the rest of the optimisation; ``other`` is what
-no phase covers (argument parsing, checks). ``interpreter`` is from the spawn to the child's first line; ``exit`` from its last stamp to its end.
+no phase covers (argument parsing, checks). ``interpreter`` is from the spawn to the child's first line; ``exit``
+from its last stamp to its end.
 """
 from __future__ import annotations
 
