@@ -177,7 +177,7 @@ _MIXED = textwrap.dedent("""
 def test_a_program_first_compiled_by_plain_jit_is_stored_whole(tmp_path):
     # An executable JAX took from its persistent cache serialises without the code of its fused parts; the
     # programs must be compiled afresh even when plain jit already holds the same program in memory.
-    env = dict(os.environ, GANTRANSFER_CACHE=str(tmp_path))
+    env = dict(os.environ, GANTRANSFER_CACHE=str(tmp_path), GANTRANSFER_PROGRAM_CACHE="1")
     run = lambda mode: subprocess.run([sys.executable, "-c", _MIXED, mode], env=env, capture_output=True,  # noqa: E731
                                       text=True, timeout=300)
     for mode in ("jit", "jit-then-programs", "load"):   # the second finds JAX's cache warm, the third loads
