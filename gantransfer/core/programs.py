@@ -10,7 +10,9 @@ under a key of the function, the shapes and dtypes of its arguments, its static 
 the backend and a digest of this package's source. A process that finds the file loads the executable and
 runs it: no tracing, no lowering.
 
-It is off until :func:`enable` (the command line calls it beside the compilation cache); then only calls with
+It is off until :func:`enable` (the command line calls it beside the compilation cache, only with
+``GANTRANSFER_PROGRAM_CACHE=1`` for now: an executable written in a process that compiled the same fusions
+before can lack their code, docs/speed.md); then only calls with
 concrete arrays use it: inside another ``jit``, under ``jax.disable_jit`` or with it off, a wrapped function is
 the plain ``jax.jit`` of it. Any file that cannot be read or loaded is compiled afresh and written again, so a
 damaged cache costs time, never a wrong result; a change to the library's source changes every key.
