@@ -15,7 +15,8 @@ It is off until :func:`enable` (the command line calls it beside the compilation
 before can lack their code, docs/speed.md); then only calls with
 concrete arrays use it: inside another ``jit``, under ``jax.disable_jit`` or with it off, a wrapped function is
 the plain ``jax.jit`` of it. Any file that cannot be read or loaded is compiled afresh and written again, so a
-damaged cache costs time, never a wrong result; a change to the library's source changes every key.
+file that cannot be loaded costs time (one whose code is incomplete loads, and fails when run: the reason it is
+opt-in); a change to the library's source changes every key.
 """
 from __future__ import annotations
 
