@@ -1,0 +1,64 @@
+"""conv2d (im2col and one matrix product) against a numpy convolution written out loop by loop."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from gantransfer.core.conv import conv2d
+
+
+def _numpy_conv(x, kernel, stride, pad):
+    """Cross-correlation by explicit sums over the window, zero padding ``pad = ((top, bottom), (left, right))``."""
+    x = np.pad(x, ((0, 0), *pad, (0, 0)))
+    k_h, k_w, _, c_out = kernel.shape
+    n, h, w, _ = x.shape
+    h_out, w_out = (h - k_h) // stride + 1, (w - k_w) // stride + 1
+    out = np.zeros((n, h_out, w_out, c_out))
+    for i in range(h_out):
+        for j in range(w_out):
+            window = x[:, i * stride:i * stride + k_h, j * stride:j * stride + k_w, :]
+            out[:, i, j, :] = np.einsum("nhwc,hwcd->nd", window, kernel)
+    return out
+
+
+@pytest.mark.parametrize("k, stride, padding, side, pad", [
+    (3, 1, "VALID", 7, ((0, 0), (0, 0))),
+    (3, 1, "SAME", 7, ((1, 1), (1, 1))),
+    (4, 2, "SAME", 8, ((1, 1), (1, 1))),      # a PatchGAN layer: 8 → 4
+    (4, 2, "SAME", 7, ((1, 2), (1, 2))),      # odd side: the odd pixel of padding after, as TensorFlow
+    (2, 2, "VALID", 6, ((0, 0), (0, 0))),     # non-overlapping patches
+    (1, 1, "VALID", 5, ((0, 0), (0, 0))),
+])
+def test_conv2d_matches_a_loop_over_windows(k, stride, padding, side, pad):
+    rng = np.random.default_rng(k * 10 + stride)
+    x = rng.normal(size=(2, side, side, 3)).astype(np.float32)
+    kernel = rng.normal(size=(k, k, 3, 5)).astype(np.float32)
+    got = np.asarray(conv2d(jnp.asarray(x), jnp.asarray(kernel), stride=stride, padding=padding))
+    np.testing.assert_allclose(got, _numpy_conv(x, kernel, stride, pad), rtol=1e-4, atol=1e-4)
+
+
+def test_conv2d_gradients_match_xla_convolution():
+    """The backward pass (slices and a product) gives XLA's convolution's gradients, for input and kernel."""
+    x = jax.random.normal(jax.random.key(0), (2, 8, 8, 4))
+    kernel = jax.random.normal(jax.random.key(1), (4, 4, 4, 6))
+
+    def reference(x, kernel):
+        return jax.lax.conv_general_dilated(x, kernel, (2, 2), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+    loss = lambda f: (lambda x, kernel: jnp.sum(jnp.sin(f(x, kernel))))
+    ours = jax.jit(jax.grad(loss(lambda x, k: conv2d(x, k, stride=2, padding="SAME")), argnums=(0, 1)))(x, kernel)
+    theirs = jax.grad(loss(reference), argnums=(0, 1))(x, kernel)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("x_shape, k_shape, kwargs, message", [
+    ((8, 8, 3), (3, 3, 3, 4), {}, "x \\[N, H, W, C\\]"),
+    ((1, 8, 8, 2), (3, 3, 3, 4), {}, "2 channels"),
+    ((1, 8, 8, 3), (3, 3, 3, 4), {"padding": "same"}, "padding must be"),
+    ((1, 8, 8, 3), (3, 3, 3, 4), {"stride": 0}, "stride must be"),
+    ((1, 2, 2, 3), (3, 3, 3, 4), {}, "smaller than the kernel"),
+])
+def test_conv2d_says_what_is_wrong(x_shape, k_shape, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        conv2d(jnp.zeros(x_shape), jnp.zeros(k_shape), **kwargs)
