@@ -42,6 +42,20 @@ def test_upsampling_layer_equals_nearest_then_separable_convolution():
     np.testing.assert_allclose(sg._up_separable(jnp.asarray(x), layer), expected, atol=1e-4)
 
 
+def test_conv_init_many_is_he_initialisation_from_one_draw():
+    """Shapes ``[k, k, c_in, c_out]``, zero biases, weights of standard deviation sqrt(2 / fan_in), layers
+    independent of each other (different numbers)."""
+    specs = [(3, 16, 32), (4, 32, 64), (1, 8, 3)]
+    layers = sg.conv_init_many(jax.random.key(0), specs)
+    assert [layer["w"].shape for layer in layers] == [(3, 3, 16, 32), (4, 4, 32, 64), (1, 1, 8, 3)]
+    assert all(not np.any(np.asarray(layer["b"])) and layer["b"].shape == (c_out,)
+               for layer, (_, _, c_out) in zip(layers, specs))
+    for layer, (k, c_in, _) in zip(layers[:2], specs):
+        np.testing.assert_allclose(np.asarray(layer["w"]).std(), np.sqrt(2.0 / (k * k * c_in)), rtol=0.05)
+    first, second = np.asarray(layers[0]["w"]).ravel()[:100], np.asarray(layers[1]["w"]).ravel()[:100]
+    assert abs(np.corrcoef(first, second)[0, 1]) < 0.3
+
+
 def test_generator_shapes_range_and_size():
     params = sg.init_generator(jax.random.key(0))
     assert 20_000 < sg.count_parameters(params) < 40_000 and sg.generator_width(params) == 32

@@ -49,6 +49,22 @@ def conv_init(key, k: int, c_in: int, c_out: int, *, depthwise: bool = False) ->
     return {"w": jax.random.normal(key, shape) * math.sqrt(2.0 / fan_in), "b": jnp.zeros((shape[-1],))}
 
 
+def conv_init_many(key, specs) -> list[dict]:
+    """:func:`conv_init` for several layers ``specs = [(k, c_in, c_out), ...]`` from one draw of normal numbers.
+
+    The same He initialisation; one draw because XLA:CPU compiles a random-number program per shape: eleven
+    layers drawn one by one took 5.5 s to compile, from one flat draw 0.5 s (2-core EPYC, 2026-12-07).
+    """
+    sizes = [k * k * c_in * c_out for k, c_in, c_out in specs]
+    flat = jax.random.normal(key, (sum(sizes),))
+    layers, start = [], 0
+    for (k, c_in, c_out), size in zip(specs, sizes):
+        w = flat[start:start + size].reshape(k, k, c_in, c_out) * math.sqrt(2.0 / (k * k * c_in))
+        layers.append({"w": w, "b": jnp.zeros((c_out,))})
+        start += size
+    return layers
+
+
 def _sep_init(key, c_in: int, c_out: int, *, mix_first: bool = False) -> dict:
     """A separable layer; its per-channel 3 × 3 filter sees ``c_in`` channels, or ``c_out`` when the 1 × 1 mix
     comes first (the upsampling layers)."""

@@ -29,7 +29,7 @@ from gantransfer.methods import texture
 from gantransfer.training import texture_gan
 
 METHODS = ("gram", "gan")
-DEFAULT_STEPS = {"gram": 200, "gan": 1500}
+DEFAULT_STEPS = {"gram": 200, "gan": texture_gan.TextureGanConfig().steps}
 #: Above this side the Gram synthesis starts at half the side.
 COARSE_FROM = 256
 
@@ -74,7 +74,7 @@ def gram_texture(style, *, side: int, steps: int, tileable: bool = True, seed: i
 def gan_texture(style, *, side: int, steps: int, tileable: bool = True, seed: int = 0, progress=None) -> np.ndarray:
     """Train :mod:`gantransfer.training.texture_gan` on ``style`` for ``steps`` steps, then paint ``[side, side, 3]``."""
     padding = "circular" if tileable else "reflect"
-    config = texture_gan.TextureGanConfig(steps=steps, steps_per_call=min(50, steps), padding=padding, seed=seed)
+    config = texture_gan.TextureGanConfig(steps=steps, steps_per_call=min(100, steps), padding=padding, seed=seed)
     report = None
     for report in texture_gan.train_texture_gan(style, config, sample_side=64):
         progress and progress(config.steps_per_call)

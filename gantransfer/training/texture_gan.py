@@ -5,14 +5,13 @@
 size. ``D`` is a PatchGAN (Isola et al. 2017): strided convolutions that give one logit per patch, judging crops
 of the style image (real) against ``G``'s crops (fake). With ``padding="circular"`` every convolution of ``G``
 wraps around the borders, so its textures tile without seams (a game's texture). Training: the non-saturating
-loss, Adam at 1e-3 for both players with β1 = 0: DCGAN's 2e-4 with β1 = 0.5 learned far less in the minutes a
-class has (1,500 steps: hatching 0.57 and 0.79 on two seeds against 0.21 and 0.16, stained glass 0.87 against 0.47,
-brush strokes 2.34 against 0.48; by eye hatching's ink lines appear, the other two stay blobs of their palette).
-R1 is off by default: on hatching, γ = 1 and γ = 0.1 (on the sum of ``D``'s patch
-logits) kept ``D`` at chance for 1,500 steps while ``G`` painted coloured noise (texture ratio 1.45), where without
-it ``D`` learns. ``D`` of two strided layers (18 px patches, the default) did better than three (38 px) on hatching:
-texture ratio 0.57 against 0.85 after 1,500 steps (92 s against 152 s, at the former learning rate); measured in
-``docs/gan.md``.
+loss, Adam at 1e-3 for both players with β1 = 0 (DCGAN's 2e-4 with β1 = 0.5 learned far less in the same steps),
+no R1 (it kept ``D`` at chance while ``G`` painted coloured noise), ``D`` of two strided layers (18 px patches:
+better than three on hatching). The networks are small, so what decides is how many steps fit in a class's
+minutes: with the convolutions as matrix products (:func:`gantransfer.core.conv.conv2d`) a step takes 11–13 ms on
+2 cores instead of 80, and the default 10,000 steps (2–3 minutes on a 2-core EPYC) make hatching's ink lines,
+stained glass's panes and lead, pointillism's dots and the sea of ``waves`` with its foam, where 1,500 steps left
+all but hatching as blobs of their palette. Every figure is in ``docs/gan.md``.
 
 Parameters are plain pytrees of arrays. Taught in ``notebooks/05_adversarial_training.ipynb``, beside notebook
 02's texture synthesis by Gram matrices (:func:`gantransfer.notebook.inversion.synthesize_texture`).
@@ -60,8 +59,8 @@ class TextureGanConfig:
     d_width: int = 32
     d_layers: int = 2
     batch: int = 4
-    steps: int = 1500
-    steps_per_call: int = 50
+    steps: int = 10_000
+    steps_per_call: int = 100
     g_learning_rate: float = 1e-3
     d_learning_rate: float = 1e-3
     beta1: float = 0.0
@@ -87,20 +86,25 @@ def _g_channels(config: TextureGanConfig) -> tuple[int, ...]:
     return (config.width, max(config.width // 2, 8), max(config.width // 4, 8))
 
 
+@functools.partial(jax.jit, static_argnames=("config",))
 def init_state(config: TextureGanConfig) -> dict:
     """``{"g", "d", "g_opt", "d_opt", "key", "step"}``: ``G`` has an input convolution, two convolutions per
-    upsampling and a 1 × 1 output to RGB; ``D`` ``d_layers`` strided 4 × 4 convolutions and a 3 × 3 output."""
+    upsampling and a 1 × 1 output to RGB; ``D`` ``d_layers`` strided 4 × 4 convolutions and a 3 × 3 output.
+
+    Compiled as one program, the weights from one draw of normal numbers (a draw per layer compiled for 8 s on a
+    2-core EPYC, as long as the training step; now about 1 s)."""
     k_g, k_d, k_run = jax.random.split(jax.random.key(config.seed), 3)
     chans = _g_channels(config)
-    keys = iter(jax.random.split(k_g, 8))
-    g = {"input": style_generator.conv_init(next(keys), 3, config.z_dim, chans[0]),
-         "blocks": [[style_generator.conv_init(next(keys), 3, c_in, c_out), style_generator.conv_init(next(keys), 3, c_out, c_out)]
-                    for c_in, c_out in zip((chans[0], *chans[:-1]), chans)],
-         "rgb": style_generator.conv_init(next(keys), 1, chans[-1], 3)}
-    d_keys = jax.random.split(k_d, config.d_layers + 1)
+    g_specs = [(3, config.z_dim, chans[0])]
+    for c_in, c_out in zip((chans[0], *chans[:-1]), chans):
+        g_specs += [(3, c_in, c_out), (3, c_out, c_out)]
+    g_layers = style_generator.conv_init_many(k_g, g_specs + [(1, chans[-1], 3)])
+    g = {"input": g_layers[0], "blocks": [g_layers[i:i + 2] for i in range(1, len(g_layers) - 1, 2)],
+         "rgb": g_layers[-1]}
     d_chans = [3] + [min(config.d_width * 2 ** i, 256) for i in range(config.d_layers)]
-    d = {"layers": [style_generator.conv_init(k, 4, a, b) for k, a, b in zip(d_keys, d_chans[:-1], d_chans[1:])],
-         "out": style_generator.conv_init(d_keys[-1], 3, d_chans[-1], 1)}
+    d_layers = style_generator.conv_init_many(k_d, [(4, a, b) for a, b in zip(d_chans[:-1], d_chans[1:])]
+                                              + [(3, d_chans[-1], 1)])
+    d = {"layers": d_layers[:-1], "out": d_layers[-1]}
     g_tx, d_tx = _optimizers(config)
     return {"g": g, "d": d, "g_opt": g_tx.init(g), "d_opt": d_tx.init(d), "key": k_run,
             "step": jnp.zeros((), jnp.int32)}
