@@ -57,6 +57,25 @@ def test_texture_command_writes_the_tile_its_3x3_and_the_seam(tmp_path, capsys):
     assert seam == pytest.approx(_numpy_seam(tile), abs=0.03) and seam <= 1.5
 
 
+@pytest.mark.parametrize("size, seen", [(64, 64), (512, 256)])
+def test_the_gan_learns_the_style_at_most_256_px_and_paints_the_size_asked(tmp_path, capsys, monkeypatch, size, seen):
+    """The texture GAN was measured on styles seen at 256 px (its D judges 18 px patches); a larger tile is painted
+    by the same G from a larger noise field, not learnt from a larger style."""
+    from gantransfer.tools import texture as texture_tool
+
+    calls = []
+
+    def fake_gan(style, *, side, steps, tileable, seed, progress):
+        calls.append((max(style.shape[:2]), side, steps))
+        return np.full((side, side, 3), 0.5, np.float32)
+
+    monkeypatch.setattr(texture_tool, "gan_texture", fake_gan)
+    out = tmp_path / "tile.png"
+    assert cli.main(["texture", "waves", "-o", str(out), "--size", str(size), "--method", "gan", "--quiet"]) == 0
+    assert calls == [(seen, size, texture_gan.TextureGanConfig().steps)]
+    assert np.asarray(Image.open(out)).shape == (size, size, 3)
+
+
 @pytest.mark.parametrize("argv, match", [
     (["--size", "60"], "multiple of 8"),
     (["-o", "tile.jpg"], "must end in .png"),

@@ -5,8 +5,9 @@
 * ``gram`` (default): Gram-matrix synthesis from noise (Gatys et al. 2015), the picture rolled and wrapped
   around before VGG16 sees it (:func:`gantransfer.methods.texture.synthesize_tileable`); coarse to fine above
   256 px (three quarters of the steps at half the side, the rest at the full side).
-* ``gan``: a texture GAN trained on the style for ``--steps`` steps with circular padding in every convolution
-  of ``G`` (:mod:`gantransfer.training.texture_gan`), then one pass of ``G`` at the size asked for.
+* ``gan``: a texture GAN trained on the style (seen at most :data:`GAN_STYLE_SIDE` px) for ``--steps`` steps with
+  circular padding in every convolution of ``G`` (:mod:`gantransfer.training.texture_gan`), then one pass of ``G``
+  at the size asked for.
 
 Beside OUTPUT it writes ``OUTPUT_3x3.png`` and prints the seam figure
 (:func:`gantransfer.methods.texture.seam_ratio`: the difference across the wrap-around edges over the
@@ -32,6 +33,9 @@ METHODS = ("gram", "gan")
 DEFAULT_STEPS = {"gram": 200, "gan": texture_gan.TextureGanConfig().steps}
 #: Above this side the Gram synthesis starts at half the side.
 COARSE_FROM = 256
+#: The texture GAN learns from the style at most this large, the scale its 18 px patch critic was measured at: at 512
+#: px stained glass kept its lead lines but lost its palette to purple and teal (2026-12-07, docs/gan.md).
+GAN_STYLE_SIDE = 256
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,7 +96,8 @@ def run(args) -> int:
         if path.exists() and not args.overwrite:
             raise FileExistsError(f"{path} exists; pass --overwrite to replace it")
     steps = args.steps or DEFAULT_STEPS[args.method]
-    style = samples.load_input(args.style, kind="style", size=args.size)
+    style_side = min(args.size, GAN_STYLE_SIDE) if args.method == "gan" else args.size
+    style = samples.load_input(args.style, kind="style", size=style_side)
     runtime.enable_compilation_cache()
     make = gram_texture if args.method == "gram" else gan_texture
     start = time.perf_counter()
