@@ -54,6 +54,8 @@ def test_conv_init_many_is_he_initialisation_from_one_draw():
         np.testing.assert_allclose(np.asarray(layer["w"]).std(), np.sqrt(2.0 / (k * k * c_in)), rtol=0.05)
     first, second = np.asarray(layers[0]["w"]).ravel()[:100], np.asarray(layers[1]["w"]).ravel()[:100]
     assert abs(np.corrcoef(first, second)[0, 1]) < 0.3
+    with pytest.raises(ValueError, match="c_in"):
+        sg.conv_init_many(jax.random.key(0), [(3, 0, 4)])
 
 
 def test_generator_shapes_range_and_size():

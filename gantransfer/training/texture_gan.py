@@ -10,8 +10,8 @@ no R1 (it kept ``D`` at chance while ``G`` painted coloured noise), ``D`` of two
 better than three on hatching). The networks are small, so what decides is how many steps fit in a class's
 minutes: with the convolutions as matrix products (:func:`gantransfer.core.conv.conv2d`) a step takes 11–13 ms on
 2 cores instead of 80, and the default 10,000 steps (2–3 minutes on a 2-core EPYC) make hatching's ink lines,
-stained glass's panes and lead, pointillism's dots and the sea of ``waves`` with its foam, where 1,500 steps left
-all but hatching as blobs of their palette. Every figure is in ``docs/gan.md``.
+stained glass's panes and lead, pointillism's dots and marbling's bands, where 1,500 steps left all but hatching
+as blobs of their palette. Every figure is in ``docs/gan.md``.
 
 Parameters are plain pytrees of arrays. Taught in ``notebooks/05_adversarial_training.ipynb``, beside notebook
 02's texture synthesis by Gram matrices (:func:`gantransfer.notebook.inversion.synthesize_texture`).
