@@ -47,10 +47,8 @@ def conv2d(x: jax.Array, kernel: jax.Array, *, stride: int = 1, padding: str = "
     if h < kh or w < kw:
         raise ValueError(f"conv2d: the input ({h}×{w} after padding) is smaller than the kernel ({kh}×{kw})")
     h_out, w_out = (h - kh) // stride + 1, (w - kw) // stride + 1
-    if kh == kw == 1 and stride == 1:
-        patches = x
-    else:   # the k·k shifted (and strided) views side by side: [N, H_out, W_out, k·k·C_in], HWIO's order
-        patches = jnp.concatenate([x[:, i:i + stride * (h_out - 1) + 1:stride, j:j + stride * (w_out - 1) + 1:stride]
-                                   for i in range(kh) for j in range(kw)], axis=-1)
+    # the k·k shifted (and strided) views side by side: [N, H_out, W_out, k·k·C_in], HWIO's order
+    patches = jnp.concatenate([x[:, i:i + stride * (h_out - 1) + 1:stride, j:j + stride * (w_out - 1) + 1:stride]
+                               for i in range(kh) for j in range(kw)], axis=-1)
     y = patches.reshape(-1, kh * kw * c_in) @ kernel.reshape(kh * kw * c_in, c_out).astype(x.dtype)
     return y.reshape(n, h_out, w_out, c_out)
