@@ -108,6 +108,38 @@ def test_forward_with_turned_kernels_has_the_same_values_and_image_gradient(vgg_
     np.testing.assert_allclose(k_grad(turned), k_grad(None), rtol=1e-4, atol=1e-9)
 
 
+def test_winograd_kernels_cover_block_3_up_to_the_deepest_layer(vgg_params):
+    assert extractor.winograd_kernels(vgg_params, ("relu2_2",)) == {}
+    fast = extractor.winograd_kernels(vgg_params, ("relu3_2",))
+    assert sorted(fast) == ["conv3_1", "conv3_2"]
+    u, u_turned = fast["conv3_2"]
+    assert u.shape == (16, 256, 256) and u_turned.shape == (16, 256, 256)
+    assert fast["conv3_1"][0].shape == (16, 128, 256) and fast["conv3_1"][1].shape == (16, 256, 128)
+
+
+def test_forward_with_winograd_has_the_same_values_and_gradients(vgg_params, rng):
+    """Block 3 by Winograd's algorithm: the features, the image's gradient and the kernels' gradients as XLA's
+    convolution gives them (odd sides at block 3: 10 × 9 px)."""
+    images = jnp.asarray(rng.uniform(size=(1, 40, 36, 3)).astype(np.float32))
+    layers = ("relu2_2", "relu3_3")
+    turned, fast = extractor.turned_kernels(vgg_params, layers), extractor.winograd_kernels(vgg_params, layers)
+
+    def loss(params, x, fast):
+        feats = extractor.forward(params, x, layers, turned, fast)
+        return sum(jnp.mean(jnp.sin(v)) for v in feats.values())
+
+    plain = jax.jit(jax.value_and_grad(loss, argnums=1))(vgg_params, images, None)
+    winograd = jax.jit(jax.value_and_grad(loss, argnums=1))(vgg_params, images, fast)
+    np.testing.assert_allclose(winograd[0], plain[0], rtol=1e-5)
+    scale = float(jnp.max(jnp.abs(plain[1])))                 # float rounding: relative to the largest entry
+    np.testing.assert_allclose(winograd[1], plain[1], rtol=1e-3, atol=1e-4 * scale)
+    # the kernels' gradient through the Winograd-domain kernels, as the step would need it to train VGG16
+    k_grad = lambda fast_of: jax.grad(lambda p: loss(p, images, fast_of(p)), allow_int=True)(vgg_params)
+    with_fast = k_grad(lambda p: extractor.winograd_kernels(p, layers))["conv3_2"]["kernel"][...]
+    without = k_grad(lambda p: None)["conv3_2"]["kernel"][...]
+    np.testing.assert_allclose(with_fast, without, rtol=1e-3, atol=1e-4 * float(jnp.max(jnp.abs(without))))
+
+
 def test_shapes_and_single_image(vgg_params, rng):
     image = rng.random((40, 64, 3), dtype=np.float32)  # [H, W, 3] is accepted as a batch of one
     feats = extractor.extract(vgg_params, image, ["relu2_1", "pool3"])

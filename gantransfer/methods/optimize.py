@@ -104,8 +104,10 @@ def make_problem(
         then ``"grams"`` holds each style's own ``[K, c, c]`` and the problem carries ``"region_masks"``.
     Returns:
       ``{"content": {layer: [1, h, w, c]}, "content_norm": {layer: []}, "grams": {layer: [1, c, c]},
-      "gram_norm": {layer: []}, "weights": {...}, "turned": {conv: [3, 3, c_out, c_in]}}`` (``"turned"``: VGG16's
-      kernels for the image's gradient, :func:`gantransfer.pipeline.extractor.turned_kernels`).
+      "gram_norm": {layer: []}, "weights": {...}, "turned": {conv: [3, 3, c_out, c_in]},
+      "winograd": {conv: ([16, c_in, c_out], [16, c_out, c_in])}}`` (``"turned"``: VGG16's kernels for the image's
+      gradient, :func:`gantransfer.pipeline.extractor.turned_kernels`; ``"winograd"``: block 3's in Winograd's
+      domain, :func:`gantransfer.pipeline.extractor.winograd_kernels`).
     """
     blend = config.style_blend or (1.0,) * len(styles)
     if len(blend) != len(styles):
@@ -139,6 +141,8 @@ def _problem_arrays(params, content, styles, blend, weights, masks, *, content_l
     return ({"region_masks": masks} if masks is not None else {}) | {
         # VGG16's kernels turned for the image's gradient once here, not in every step (extractor.turned_kernels)
         "turned": extractor.turned_kernels(params, content_layers + style_layers),
+        # and block 3's kernels in Winograd's domain, whose convolutions cost 0.6 × XLA's there (winograd_kernels)
+        "winograd": extractor.winograd_kernels(params, content_layers + style_layers),
         "content": content_feats,
         "content_norm": {k: jnp.mean(v ** 2) + eps for k, v in content_feats.items()},
         "grams": grams,
@@ -160,7 +164,8 @@ def transfer_losses(params, image: jax.Array, problem: dict) -> tuple[jax.Array,
     w = problem["weights"]
     image = jnp.clip(image, 0.0, 1.0)
     layers = tuple(problem["content"]) + tuple(problem["grams"])
-    feats = extractor.forward(params, image, extractor.in_forward_order(layers), problem.get("turned"))
+    feats = extractor.forward(params, image, extractor.in_forward_order(layers), problem.get("turned"),
+                              problem.get("winograd"))
     content = sum(w["content_layers"][k] * jnp.mean((feats[k] - p) ** 2) / problem["content_norm"][k]
                   for k, p in problem["content"].items())
     masks = problem.get("region_masks")         # guided Gatys: each region's Gram matrix against its style's

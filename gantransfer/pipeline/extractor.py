@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from gantransfer.core import programs
+from gantransfer.core import programs, winograd
 from gantransfer.core.images import check_image_array
 from gantransfer.core.runtime import cache_dir
 from gantransfer.core.validate import as_jax
@@ -77,7 +77,9 @@ class VGG16(nnx.Module):
     ``model(images, layers)`` maps ``[N, H, W, 3]`` float images in [0, 1] to ``{layer: [N, h, w, c]}``
     and stops at the deepest requested layer. Normalisation by the ImageNet mean/std happens inside.
     ``model(images, layers, turned)`` computes the same, with the image's gradient through each convolution
-    made from the given turned kernels (:func:`turned_kernels`) instead of turning the kernel on every call.
+    made from the given turned kernels (:func:`turned_kernels`) instead of turning the kernel on every call;
+    ``model(images, layers, turned, fast)`` also runs the convolutions in ``fast`` (:func:`winograd_kernels`) by
+    Winograd's algorithm, forward and backward.
     """
 
     def __init__(self, *, rngs: nnx.Rngs):
@@ -89,14 +91,17 @@ class VGG16(nnx.Module):
             c_in = c_out
 
     def __call__(self, images: jax.Array, layers: Sequence[str],
-                 turned: Mapping[str, jax.Array] | None = None) -> dict[str, jax.Array]:
+                 turned: Mapping[str, jax.Array] | None = None,
+                 fast: Mapping[str, tuple[jax.Array, jax.Array]] | None = None) -> dict[str, jax.Array]:
         wanted = set(layers)
         deepest = max(LAYER_NAMES.index(name) for name in wanted)
         x = (images - IMAGENET_MEAN) / IMAGENET_STD                            # [N, H, W, 3]
         out = {}
         for name in LAYER_NAMES[: deepest + 1]:
             kind = name[:4]
-            if kind == "conv" and turned is not None:
+            if kind == "conv" and fast is not None and name in fast:
+                x = _winograd_conv(x, *fast[name]) + getattr(self, name).bias[...]
+            elif kind == "conv" and turned is not None:
                 conv = getattr(self, name)
                 x = _conv_turned_grad(x, conv.kernel[...], turned[name]) + conv.bias[...]
             elif kind == "conv":
@@ -150,6 +155,47 @@ def _conv_turned_grad_backward(saved, g):
 
 
 _conv_turned_grad.defvjp(_conv_turned_grad_forward, _conv_turned_grad_backward)
+
+#: The convolutions :func:`winograd_kernels` prepares: VGG16's third block, the only one where Winograd's
+#: F(2 × 2, 3 × 3) was faster than XLA's convolution on the 2-core CPU (10 against 16 ms for ``conv3_2`` at
+#: 43 × 64 px; 2–3 × slower in blocks 1 and 2: :mod:`gantransfer.core.winograd`). Blocks 4–5 are not used by the
+#: Gatys step's defaults and were not measured.
+WINOGRAD_CONVS = ("conv3_1", "conv3_2", "conv3_3")
+
+
+def winograd_kernels(params: nnx.State, layers: Sequence[str]) -> dict[str, tuple[jax.Array, jax.Array]]:
+    """The :data:`WINOGRAD_CONVS` up to the deepest of ``layers``, as ``{conv: (u, u_turned)}``: the kernel and the
+    turned kernel (:func:`turned_kernels`) in Winograd's domain (:func:`gantransfer.core.winograd.winograd_kernel`),
+    ``[16, c_in, c_out]`` and ``[16, c_out, c_in]``.
+
+    Passed to :func:`forward` as ``fast``, those convolutions and the image's gradient through them run by Winograd's
+    minimal filtering (Lavin & Gray 2016): 4 / 9 of the multiply-adds. Made once per scale by
+    :mod:`gantransfer.methods.optimize`, like the turned kernels, since its thousands of gradients share them.
+    """
+    deepest = max(LAYER_NAMES.index(name) for name in layers)
+    return {name: (winograd.winograd_kernel(params[name]["kernel"][...]),
+                   winograd.winograd_kernel(jnp.flip(params[name]["kernel"][...], (0, 1)).swapaxes(2, 3)))
+            for name in WINOGRAD_CONVS if LAYER_NAMES.index(name) <= deepest}
+
+
+@jax.custom_vjp
+def _winograd_conv(x: jax.Array, u: jax.Array, u_turned: jax.Array) -> jax.Array:
+    """:func:`_conv` by Winograd's algorithm (``u``, ``u_turned``: :func:`winograd_kernels`); the image's gradient is
+    the same algorithm with the turned kernel, whose own gradient is zero (it does not change the output)."""
+    return winograd.winograd_conv3x3(x, u)
+
+
+def _winograd_conv_forward(x, u, u_turned):
+    return winograd.winograd_conv3x3(x, u), (x, u, u_turned)
+
+
+def _winograd_conv_backward(saved, g):
+    x, u, u_turned = saved
+    d_u = jax.vjp(lambda k: winograd.winograd_conv3x3(x, k), u)[1](g)[0]   # dropped by XLA when unused
+    return winograd.winograd_conv3x3(g, u_turned), d_u, jnp.zeros_like(u_turned)
+
+
+_winograd_conv.defvjp(_winograd_conv_forward, _winograd_conv_backward)
 
 
 @jax.custom_vjp
@@ -385,16 +431,19 @@ def check_layers(layers: Iterable[str], *, what: str = "layer") -> tuple[str, ..
 
 
 def forward(params: nnx.State, images: jax.Array, layers: tuple[str, ...],
-            turned: Mapping[str, jax.Array] | None = None) -> dict[str, jax.Array]:
+            turned: Mapping[str, jax.Array] | None = None,
+            fast: Mapping[str, tuple[jax.Array, jax.Array]] | None = None) -> dict[str, jax.Array]:
     """The pure forward pass behind :func:`extract`, without checks or its own ``jit``.
 
     For use inside other jitted functions (a loss, a train step), where inputs are tracers.
     ``images``: ``[N, H, W, 3]`` float in [0, 1]; ``layers``: a tuple of names, computed up to the deepest;
     ``turned``: optionally :func:`turned_kernels` for these layers, so that the image's gradient does not turn
-    every kernel again (the same values; a loop of many gradients with fixed weights, as Gatys transfer is).
+    every kernel again (the same values; a loop of many gradients with fixed weights, as Gatys transfer is);
+    ``fast``: optionally :func:`winograd_kernels`, whose convolutions then run by Winograd's algorithm (the same
+    values up to float rounding, ≈ 1e-6 relative).
     """
     model = nnx.merge(_graphdef(), params)
-    return model(images, layers, turned)
+    return model(images, layers, turned, fast)
 
 
 _extract_jit = jax.jit(forward, static_argnames="layers")
