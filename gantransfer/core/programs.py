@@ -10,13 +10,12 @@ under a key of the function, the shapes and dtypes of its arguments, its static 
 the backend and a digest of this package's source. A process that finds the file loads the executable and
 runs it: no tracing, no lowering.
 
-It is off until :func:`enable` (the command line calls it beside the compilation cache, only with
-``GANTRANSFER_PROGRAM_CACHE=1`` for now: an executable written in a process that compiled the same fusions
-before can lack their code, docs/speed.md); then only calls with
-concrete arrays use it: inside another ``jit``, under ``jax.disable_jit`` or with it off, a wrapped function is
-the plain ``jax.jit`` of it. Any file that cannot be read or loaded is compiled afresh and written again, so a
-file that cannot be loaded costs time (one whose code is incomplete loads, and fails when run: the reason it is
-opt-in); a change to the library's source changes every key.
+It is off until :func:`enable` (the command line calls it beside the compilation cache; ``GANTRANSFER_PROGRAM_CACHE=0``
+keeps it off); then only calls with concrete arrays use it: inside another ``jit``, under ``jax.disable_jit`` or with
+it off, a wrapped function is the plain ``jax.jit`` of it. XLA:CPU can serialise an executable without the code of
+fusions the process compiled before for other programs, which loads and then fails when run; so a file is written
+only after its bytes, loaded back, ran once on zeros (:func:`_runs_when_loaded`). Any file that cannot be read or
+loaded is compiled afresh and written again; a change to the library's source changes every key.
 """
 from __future__ import annotations
 
@@ -40,10 +39,13 @@ from jax import monitoring
 from jax.experimental import serialize_executable
 
 _folder: Path | None = None
-#: An XLA option at its default value, passed when this module compiles: it changes nothing in the program but
-#: keeps JAX from handing back an executable it already holds in memory, which may have come from its persistent
-#: cache and then serialises without the code of its separately compiled parts (see ``_load_or_compile``).
-FRESH_COMPILE_OPTIONS = {"xla_embed_ir_in_executable": False}
+#: XLA options passed when this module compiles, changing how the work is split, not the program: a process that
+#: has loaded an executable from JAX's persistent cache reuses its compiled fusions when it compiles the same ones
+#: again with the same options, and the new executable then serialises without their code (loaded back it fails:
+#: "Function broadcast_clamp_fusion not found"). Options of their own make XLA compile every fusion afresh; an
+#: option at its default value (``xla_embed_ir_in_executable=False``, tried first) did not
+#: (``tests/test_programs.py``). Whatever else slips through is caught by :func:`_runs_when_loaded`.
+FRESH_COMPILE_OPTIONS = {"xla_cpu_parallel_codegen_split_count": 3}
 #: JAX monitoring event spanning each load of a stored program or value (the start-up benchmark counts it as
 #: compilation: it stands in for tracing, lowering and the persistent cache's retrieval).
 LOAD_EVENT = "/gantransfer/programs/load"
@@ -151,7 +153,7 @@ class _Program:
         key = (tree, static, tuple(map(_leaf_signature, leaves)))
         compiled = self._loaded.get(key)
         if compiled is None:
-            compiled = self._loaded[key] = self._load_or_compile(key, args, kwargs)
+            compiled = self._loaded[key] = self._load_or_compile(key, args, kwargs, leaves, tree)
         return compiled(*dynamic_args, **dynamic_kwargs)
 
     def __getattr__(self, name):
@@ -162,7 +164,7 @@ class _Program:
         text = repr((self._name, key))
         return _generation() / f"{self._name.rsplit('.', 2)[-2]}-{hashlib.sha256(text.encode()).hexdigest()[:32]}.jaxexe"
 
-    def _load_or_compile(self, key, args, kwargs):
+    def _load_or_compile(self, key, args, kwargs, leaves, tree):
         path = self._path(key)
         compiled = _load(path, lambda data: serialize_executable.deserialize_and_load(*pickle.loads(data)))
         if compiled is not None:
@@ -176,17 +178,51 @@ class _Program:
             compiled = self._jitted.lower(*args, **kwargs).compile(FRESH_COMPILE_OPTIONS)
         finally:
             jax.config.update("jax_enable_compilation_cache", cache_on)
-        _write(path, lambda: pickle.dumps(serialize_executable.serialize(compiled)))
+        data = _serialized(compiled)
+        if data is not None and _runs_when_loaded(data, leaves, tree):
+            _write(path, lambda: data)
         return compiled
+
+
+def _serialized(compiled) -> bytes | None:
+    try:
+        return pickle.dumps(serialize_executable.serialize(compiled))
+    except Exception:  # noqa: BLE001 (an executable that cannot be serialised is simply not kept)
+        return None
+
+
+def _runs_when_loaded(data: bytes, leaves: list, tree) -> bool:
+    """Whether the serialised executable, loaded back, runs on zeros shaped like the call's arguments.
+
+    Even compiled afresh, XLA:CPU can serialise an executable without the code of fusions that this process had
+    compiled before for another program (a test worker that had run other programs wrote such files, and a
+    later load failed with "Function broadcast_clamp_fusion not found"). Loading reads only the file's own code,
+    so loading it back here and running it once finds out before the file is written, for the price of one run
+    on the process that compiles (docs/speed.md).
+    """
+    try:
+        loaded = serialize_executable.deserialize_and_load(*pickle.loads(data))
+        zeros = [jax.numpy.zeros_like(leaf) if isinstance(leaf, jax.Array)
+                 else np.zeros_like(leaf) if isinstance(leaf, (np.ndarray, np.generic)) else leaf for leaf in leaves]
+        dynamic_args, dynamic_kwargs = jax.tree.unflatten(tree, zeros)
+        jax.block_until_ready(loaded(*dynamic_args, **dynamic_kwargs))
+    except Exception:  # noqa: BLE001 (incomplete code, an argument zeros cannot stand for: not kept)
+        return False
+    return True
 
 
 def _load(path: Path, decode: Callable[[bytes], Any]) -> Any:
     """``decode(path's bytes)``, its time reported as :data:`LOAD_EVENT`; ``None`` if the file is missing, damaged or
-    from another jaxlib (the caller makes the value afresh)."""
+    from another jaxlib (the caller makes the value afresh; a file that cannot be decoded is removed)."""
     start = time.time()
     try:
-        value = decode(path.read_bytes())
-    except Exception:  # noqa: BLE001
+        data = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        value = decode(data)
+    except Exception:  # noqa: BLE001 (damaged, or from another jaxlib: removed, so no later process tries it again)
+        path.unlink(missing_ok=True)
         return None
     monitoring.record_event_time_span(LOAD_EVENT, start, time.time())   # `gantransfer bench` counts it as compilation
     return value

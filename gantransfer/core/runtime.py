@@ -78,8 +78,8 @@ def enable_compilation_cache() -> Path | None:
 
     Two caches: JAX's persistent compilation cache (``<cache>/jax``: no compiling, but every process still
     traces and lowers), and :mod:`gantransfer.core.programs` (``<cache>/programs``: whole executables of the
-    library's hot functions, so a process skips their tracing and lowering as well; only with
-    ``GANTRANSFER_PROGRAM_CACHE=1`` for now, see below).
+    library's hot functions, so a process skips their tracing and lowering as well; ``GANTRANSFER_PROGRAM_CACHE=0``
+    leaves it off).
     Returns the cache folder, or ``None`` if it cannot be created (the library works without it).
     """
     folder = cache_dir() / "jax"
@@ -90,9 +90,7 @@ def enable_compilation_cache() -> Path | None:
     jax.config.update("jax_compilation_cache_dir", str(folder))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-    # Opt-in until fixed: in a process that compiled the same fusions before, XLA:CPU can write an executable that
-    # lacks their code, and running it once loaded fails ("Function broadcast_clamp_fusion not found"; docs/speed.md).
-    if env_flag("GANTRANSFER_PROGRAM_CACHE"):
+    if os.environ.get("GANTRANSFER_PROGRAM_CACHE", "1").strip().lower() not in ("0", "false", "no", "off"):
         programs.enable(cache_dir() / "programs")
     return folder
 
