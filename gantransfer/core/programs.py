@@ -10,12 +10,13 @@ under a key of the function, the shapes and dtypes of its arguments, its static 
 the backend and a digest of this package's source. A process that finds the file loads the executable and
 runs it: no tracing, no lowering.
 
-It is off until :func:`enable` (the command line calls it beside the compilation cache; ``GANTRANSFER_PROGRAM_CACHE=0``
-keeps it off); then only calls with concrete arrays use it: inside another ``jit``, under ``jax.disable_jit`` or with
-it off, a wrapped function is the plain ``jax.jit`` of it. XLA:CPU can serialise an executable without the code of
-fusions the process compiled before for other programs, which loads and then fails when run; so a file is written
-only after its bytes, loaded back, ran once on zeros (:func:`_runs_when_loaded`). Any file that cannot be read or
-loaded is compiled afresh and written again; a change to the library's source changes every key.
+It is off until :func:`enable` (the command line calls it beside the compilation cache;
+``GANTRANSFER_PROGRAM_CACHE=0`` keeps it off); then only calls with concrete arrays use it: inside another ``jit``,
+under ``jax.disable_jit`` or with it off, a wrapped function is the plain ``jax.jit`` of it. XLA:CPU can serialise an
+executable without the code of fusions the process loaded or compiled before for other programs, which loads and
+then fails when run; so a file is written only after its bytes, loaded back, ran once on zeros
+(:func:`_runs_when_loaded`). A file that cannot be loaded is removed, compiled afresh and written again; a change
+to the library's source changes every key.
 """
 from __future__ import annotations
 
@@ -194,11 +195,12 @@ def _serialized(compiled) -> bytes | None:
 def _runs_when_loaded(data: bytes, leaves: list, tree) -> bool:
     """Whether the serialised executable, loaded back, runs on zeros shaped like the call's arguments.
 
-    Even compiled afresh, XLA:CPU can serialise an executable without the code of fusions that this process had
-    compiled before for another program (a test worker that had run other programs wrote such files, and a
-    later load failed with "Function broadcast_clamp_fusion not found"). Loading reads only the file's own code,
-    so loading it back here and running it once finds out before the file is written, for the price of one run
-    on the process that compiles (docs/speed.md).
+    XLA:CPU can serialise an executable without the code of fusions that this process had loaded or compiled
+    before for another executable (reproduced with one loaded from JAX's persistent cache; :data:`FRESH_COMPILE_OPTIONS`
+    avoids that case, and in a test worker that had run many other programs a few such executables still came out;
+    loaded, they fail when run with "Function broadcast_clamp_fusion not found"). Loading reads only the file's own
+    code, so loading it back here and running it once finds out before the file is written, for the price of one
+    run in the process that compiles (docs/speed.md).
     """
     try:
         loaded = serialize_executable.deserialize_and_load(*pickle.loads(data))

@@ -132,8 +132,12 @@ def turned_kernels(params: nnx.State, layers: Sequence[str]) -> dict[str, jax.Ar
     transposed convolution).
     """
     deepest = max(LAYER_NAMES.index(name) for name in layers)
-    return {name: jnp.flip(params[name]["kernel"][...], (0, 1)).swapaxes(2, 3)
-            for name in CONV_NAMES if LAYER_NAMES.index(name) <= deepest}
+    return {name: _turned(params[name]["kernel"][...]) for name in CONV_NAMES if LAYER_NAMES.index(name) <= deepest}
+
+
+def _turned(kernel: jax.Array) -> jax.Array:
+    """``[3, 3, c_in, c_out] -> [3, 3, c_out, c_in]``: flipped in space, channels swapped."""
+    return jnp.flip(kernel, (0, 1)).swapaxes(2, 3)
 
 
 @jax.custom_vjp
@@ -173,9 +177,8 @@ def winograd_kernels(params: nnx.State, layers: Sequence[str]) -> dict[str, tupl
     :mod:`gantransfer.methods.optimize`, like the turned kernels, since its thousands of gradients share them.
     """
     deepest = max(LAYER_NAMES.index(name) for name in layers)
-    return {name: (winograd.winograd_kernel(params[name]["kernel"][...]),
-                   winograd.winograd_kernel(jnp.flip(params[name]["kernel"][...], (0, 1)).swapaxes(2, 3)))
-            for name in WINOGRAD_CONVS if LAYER_NAMES.index(name) <= deepest}
+    kernels = {name: params[name]["kernel"][...] for name in WINOGRAD_CONVS if LAYER_NAMES.index(name) <= deepest}
+    return {name: (winograd.winograd_kernel(k), winograd.winograd_kernel(_turned(k))) for name, k in kernels.items()}
 
 
 @jax.custom_vjp
