@@ -39,16 +39,23 @@ def test_conv2d_matches_a_loop_over_windows(k, stride, padding, side, pad):
     np.testing.assert_allclose(got, _numpy_conv(x, kernel, stride, pad), rtol=1e-4, atol=1e-4)
 
 
-def test_conv2d_gradients_match_xla_convolution():
-    """The backward pass (slices and a product) gives XLA's convolution's gradients, for input and kernel."""
-    x = jax.random.normal(jax.random.key(0), (2, 8, 8, 4))
-    kernel = jax.random.normal(jax.random.key(1), (4, 4, 4, 6))
+@pytest.mark.parametrize("name, stride, x_shape, k_shape", [
+    ("conv2d", 2, (2, 8, 8, 4), (4, 4, 4, 6)),      # the backward pass of slices and a product
+    ("winograd", 1, (1, 7, 6, 3), (3, 3, 3, 5)),    # through the tile transforms and the kernel transform
+])
+def test_gradients_match_xla_convolution(name, stride, x_shape, k_shape):
+    """Both convolutions give XLA's convolution's gradients, for input and kernel."""
+    x = jax.random.normal(jax.random.key(0), x_shape)
+    kernel = jax.random.normal(jax.random.key(1), k_shape)
+    ours_fn = {"conv2d": lambda x, k: conv2d(x, k, stride=2, padding="SAME"),
+               "winograd": lambda x, k: winograd_conv3x3(x, winograd_kernel(k))}[name]
 
     def reference(x, kernel):
-        return jax.lax.conv_general_dilated(x, kernel, (2, 2), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        return jax.lax.conv_general_dilated(x, kernel, (stride, stride), "SAME",
+                                            dimension_numbers=("NHWC", "HWIO", "NHWC"))
 
     loss = lambda f: (lambda x, kernel: jnp.sum(jnp.sin(f(x, kernel))))
-    ours = jax.jit(jax.grad(loss(lambda x, k: conv2d(x, k, stride=2, padding="SAME")), argnums=(0, 1)))(x, kernel)
+    ours = jax.jit(jax.grad(loss(ours_fn), argnums=(0, 1)))(x, kernel)
     theirs = jax.grad(loss(reference), argnums=(0, 1))(x, kernel)
     for a, b in zip(ours, theirs):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-4)
@@ -89,20 +96,6 @@ def test_winograd_one_tile_is_lavin_and_grays_formula():
     np.testing.assert_allclose(by_formula, direct, atol=1e-12)
     u = np.asarray(winograd_kernel(jnp.asarray(g[:, :, None, None], jnp.float32))).reshape(4, 4)
     np.testing.assert_allclose(u, g_m @ g @ g_m.T, rtol=1e-5, atol=1e-6)
-
-
-def test_winograd_conv3x3_gradients_match_xla_convolution():
-    x = jax.random.normal(jax.random.key(0), (1, 7, 6, 3))
-    kernel = jax.random.normal(jax.random.key(1), (3, 3, 3, 5))
-
-    def reference(x, kernel):
-        return jax.lax.conv_general_dilated(x, kernel, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
-
-    loss = lambda f: (lambda x, kernel: jnp.sum(jnp.sin(f(x, kernel))))
-    ours = jax.jit(jax.grad(loss(lambda x, k: winograd_conv3x3(x, winograd_kernel(k))), argnums=(0, 1)))(x, kernel)
-    theirs = jax.grad(loss(reference), argnums=(0, 1))(x, kernel)
-    for a, b in zip(ours, theirs):
-        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("x_shape, u_shape, message", [
