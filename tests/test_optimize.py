@@ -79,10 +79,35 @@ def test_classic_preset_is_the_old_defaults():
     assert optimize.TransferConfig(**optimize.PRESETS["fast"]) == optimize.TransferConfig()
 
 
-def test_recolor_start_has_the_styles_colour_mean_and_covariance():
+def test_recolor_start_has_the_styles_colours_and_the_photos_contrast():
     rng = np.random.default_rng(0)
     content, style = _pair(rng, 24)
     start = np.asarray(optimize._initial_image("recolor", content[None], style[None], None))[0]
+    recoloured = np.asarray(color.match_color(content[None], style[None]))[0]
+    y = lambda x: x.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    gain = y(content).std() / y(recoloured).std()
+    expected = np.clip(recoloured + ((gain - 1) * (y(recoloured) - y(recoloured).mean()))[..., None], 0, 1)
+    np.testing.assert_allclose(start, expected, atol=1e-5)
+
+
+def test_keep_luminance_contrast_takes_the_photos_luma_spread_and_keeps_chroma():
+    rng = np.random.default_rng(1)
+    image = (0.4 + 0.2 * rng.random((1, 16, 12, 3))).astype(np.float32)         # low contrast, far from clipping
+    content = rng.random((20, 20, 3)).astype(np.float32)                          # another size: only its spread counts
+    out = np.asarray(color.keep_luminance_contrast(image, content), np.float64)
+    y = lambda x: np.asarray(x, np.float64) @ np.array([0.299, 0.587, 0.114])
+    assert abs(y(out).std() - y(content).std()) < 1e-4 and abs(y(out).mean() - y(image).mean()) < 1e-5
+    shift = out - image                                                           # a grey shift: equal in R, G, B
+    np.testing.assert_allclose(shift[..., 0], shift[..., 1], atol=1e-6)
+    np.testing.assert_allclose(shift[..., 0], shift[..., 2], atol=1e-6)
+    with pytest.raises(ValueError, match="image"):
+        color.keep_luminance_contrast(np.zeros((4, 4)), content)
+
+
+def test_match_color_gives_the_reference_colour_mean_and_covariance():
+    rng = np.random.default_rng(0)
+    content, style = _pair(rng, 24)
+    start = np.asarray(color.match_color(content[None], style[None]))[0]
     # independently: x -> C_s^1/2 C_c^-1/2 (x - mu_c) + mu_s, symmetric roots by numpy's eigh, then clipped
     def stats(x):
         p = x.reshape(-1, 3).astype(np.float64)

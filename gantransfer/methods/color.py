@@ -98,6 +98,34 @@ def _match_color(source, reference, eps):
     return jnp.clip(out, 0.0, 1.0)
 
 
+def keep_luminance_contrast(image: jax.Array, content: jax.Array) -> jax.Array:
+    """``image`` with the spread of its luminance set back to ``content``'s, its chroma unchanged.
+
+    Each pixel's luma deviation from the image's mean luma is stretched by ``std(Y_content) / std(Y_image)``, the
+    difference added equally to R, G and B (a grey shift, which changes Y by exactly that much), then clipped.
+    Gatys transfer's default start is the photo recoloured with the style's colour mean and covariance
+    (:func:`match_color`), which also takes the style's luminance spread: on astronaut × brush strokes the luma's
+    standard deviation fell from 0.29 to 0.17, the photo's light and dark started at half their contrast, and
+    after 50 steps the astronaut was a faint silhouette. Restored, it stays plain to see with the same judge
+    figures on the held-out pairs (docs/speed.md).
+
+    Args:
+      image: ``[N, H, W, 3]`` (or ``[H, W, 3]``) in [0, 1], e.g. the recoloured photo.
+      content: ``[N', H', W', 3]`` (or ``[H', W', 3]``) in [0, 1], any size: whose luminance spread to take.
+    Returns:
+      ``image``'s shape, in [0, 1].
+    """
+    return _keep_luminance_contrast(check_features(image, "image"), check_features(content, "content"))
+
+
+@programs.jit
+def _keep_luminance_contrast(image, content):
+    y_image, y_content = luminance(image), luminance(content)
+    gain = jnp.std(y_content) / (jnp.std(y_image) + 1e-6)
+    shift = (gain - 1.0) * (y_image - jnp.mean(y_image))
+    return jnp.clip(image + shift[..., None], 0.0, 1.0)
+
+
 _JACOBI_PAIRS = ((0, 1), (0, 2), (1, 2))
 # The plane rotation of the pair (p, q) is I + (c - 1) D_pq + s S_pq: these constant masks place c and ±s.
 _JACOBI_DIAG = {pq: np.diag([float(i in pq) for i in range(3)]).astype(np.float32) for pq in _JACOBI_PAIRS}

@@ -413,8 +413,8 @@ def stylize_iter(
 def _initial_image(init: str, content, style, seed: int):
     if init == "content":
         return jnp.array(content)
-    if init == "recolor":
-        return color.match_color(content, style)
+    if init == "recolor":    # the style's palette, the photo's contrast of light and dark
+        return color.keep_luminance_contrast(color.match_color(content, style), content)
     if init == "style":
         return _resize(style, *content.shape[1:3])
     return jax.random.uniform(jax.random.key(seed), content.shape, jnp.float32)

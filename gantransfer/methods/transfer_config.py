@@ -88,7 +88,8 @@ class TransferConfig:
         the output's own size up to :data:`STYLE_SIDE` px, then that side (resolved on construction).
       final_share: the share of an integer ``steps`` taken at the final scale (see ``scale_steps``).
       init: ``"content"``, ``"noise"``, ``"style"`` or ``"recolor"`` (the photo with the style's colour mean and
-        covariance, :func:`gantransfer.methods.color.match_color`): the image the optimisation starts from.
+        covariance, :func:`gantransfer.methods.color.match_color`, its luminance spread set back to the photo's,
+        :func:`gantransfer.methods.color.keep_luminance_contrast`): the image the optimisation starts from.
       preserve_color: keep the content photo's colours (luminance-only transfer, Gatys et al. 2016b).
       tol: stop a scale early when the total loss improved by less than this fraction over the last
         ``patience`` steps (0 disables the stop).
