@@ -101,8 +101,8 @@ def _build_parser() -> argparse.ArgumentParser:
                         f"(default: the output's size up to {optimize.STYLE_SIDE} px, then {optimize.STYLE_SIDE} px; "
                         f"{mosaic.STYLE_SCALE:g} for mosaic)")
     p.add_argument("--init", choices=optimize.INITS, default=None,
-                   help=f"the image the optimisation starts from; recolor = the photo with the style's colours and its own contrast "
-                        f"(default {defaults.init})")
+                   help=f"the image the optimisation starts from; recolor = the photo with the style's colours "
+                        f"and its own contrast (default {defaults.init})")
     p.add_argument("--preset", choices=tuple(optimize.PRESETS), default="fast",
                    help="optimize: a set of defaults that the flags above override: fast (50 steps from the "
                         "recoloured photo, the style seen at most at 256 px) or classic (the defaults before "
