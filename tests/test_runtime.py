@@ -66,3 +66,18 @@ def test_the_command_line_applies_it_first(monkeypatch):
     with pytest.raises(SystemExit):
         cli.main(["--help"])
     assert calls == []
+
+
+@pytest.mark.parametrize("value, off_by_default, on_by_default", [
+    (None, False, True), ("", False, True), ("0", False, False), ("OFF", False, False), ("no", False, False),
+    ("1", True, True), ("Yes", True, True), ("maybe", False, True),
+])
+def test_env_flag_reads_opt_in_and_opt_out_settings(monkeypatch, value, off_by_default, on_by_default):
+    from gantransfer.core.runtime import env_flag
+
+    if value is None:
+        monkeypatch.delenv("GANTRANSFER_TEST_FLAG", raising=False)
+    else:
+        monkeypatch.setenv("GANTRANSFER_TEST_FLAG", value)
+    assert env_flag("GANTRANSFER_TEST_FLAG") is off_by_default
+    assert env_flag("GANTRANSFER_TEST_FLAG", default=True) is on_by_default

@@ -22,9 +22,16 @@ _M_TRIM_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -4, -8
 _freed_memory_kept = False
 
 
-def env_flag(name: str) -> bool:
-    """True when the environment variable ``name`` is ``1``, ``true``, ``yes`` or ``on`` (any case)."""
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+def env_flag(name: str, *, default: bool = False) -> bool:
+    """Whether the environment variable ``name`` turns a setting on: ``1``, ``true``, ``yes`` or ``on`` (any case).
+
+    With ``default=True`` (a setting that is on unless turned off) it reads the other way round: only ``0``,
+    ``false``, ``no`` or ``off`` turn it off; unset or empty, it is ``default``.
+    """
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    return value not in ("0", "false", "no", "off") if default else value in ("1", "true", "yes", "on")
 
 
 def keep_freed_memory() -> bool:
@@ -90,7 +97,7 @@ def enable_compilation_cache() -> Path | None:
     jax.config.update("jax_compilation_cache_dir", str(folder))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-    if os.environ.get("GANTRANSFER_PROGRAM_CACHE", "1").strip().lower() not in ("0", "false", "no", "off"):
+    if env_flag("GANTRANSFER_PROGRAM_CACHE", default=True):
         programs.enable(cache_dir() / "programs")
     return folder
 

@@ -78,7 +78,8 @@ def gram_texture(style, *, side: int, steps: int, tileable: bool = True, seed: i
 def gan_texture(style, *, side: int, steps: int, tileable: bool = True, seed: int = 0, progress=None) -> np.ndarray:
     """Train :mod:`gantransfer.training.texture_gan` on ``style`` for ``steps`` steps, then paint ``[side, side, 3]``."""
     padding = "circular" if tileable else "reflect"
-    config = texture_gan.TextureGanConfig(steps=steps, steps_per_call=min(texture_gan.TextureGanConfig().steps_per_call, steps), padding=padding, seed=seed)
+    per_call = min(texture_gan.TextureGanConfig.steps_per_call, steps)       # the dataclass's default, or fewer
+    config = texture_gan.TextureGanConfig(steps=steps, steps_per_call=per_call, padding=padding, seed=seed)
     report = None
     for report in texture_gan.train_texture_gan(style, config, sample_side=64):
         progress and progress(config.steps_per_call)
